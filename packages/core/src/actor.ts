@@ -1,0 +1,250 @@
+import { z } from 'zod';
+import { type Decision, evaluate } from './auth/evaluate.js';
+import { streamResource } from './auth/operations.js';
+import type { Grant, Identity } from './auth/view.js';
+import { Capabilities } from './capabilities.js';
+import { canonicalJson, type JsonValue } from './crypto/canonical.js';
+import { sha256b64 } from './crypto/hash.js';
+import type { Signer } from './crypto/keys.js';
+import { BatonError, ErrorCode } from './errors.js';
+import { Identities } from './identities.js';
+import type { BatonEvent } from './log/event.js';
+import type { Page } from './store/store.js';
+import { idString, jsonValue, parseInput } from './validation.js';
+import type { WatchFilter, Workspace } from './workspace.js';
+
+/** Options for `workspace.as(id, options)`. */
+export interface ActorOptions {
+  /** The run or session this actor acts in; recorded on every event. Defaults to none. */
+  session?: string;
+  /** Signs for the identity when the workspace's keyring does not hold its key. */
+  signer?: Signer;
+}
+
+/** Options of {@link Actor.authorize}. */
+export interface AuthorizeOptions {
+  /** What is about to happen, in words, for the audit log and for approvers. */
+  summary?: string;
+  /** The exact thing being authorized; only its digest is recorded. */
+  payload?: JsonValue;
+  /** Makes a retried call return the first call's authorization. */
+  idempotencyKey?: string;
+}
+
+/** What {@link Actor.authorize} returns when the action may go ahead. */
+export interface Authorization {
+  grant: Grant;
+  chain: Grant[];
+  /** The `grant.exercised` event recording it. */
+  event: BatonEvent;
+}
+
+/** Options of {@link Actor.log}. */
+export interface LogQuery {
+  /** Only events after this seq. Defaults to `0`. */
+  after?: number;
+  stream?: string;
+  ref?: string;
+  /** Full types (`'grant.issued@1'`). */
+  types?: string[];
+  /** Page size. Defaults to `100`. */
+  limit?: number;
+}
+
+const pair = (where: string) => ({
+  action: (a: unknown) => parseInput(idString, a, `${where}(action)`),
+  resource: (r: unknown) => parseInput(z.string().min(1).max(400), r, `${where}(resource)`),
+});
+
+const authorizeSchema = z
+  .object({
+    summary: z.string().max(4_000).optional(),
+    payload: jsonValue.optional(),
+    idempotencyKey: idString.optional(),
+  })
+  .optional();
+
+const logSchema = z.object({
+  after: z.number().int().nonnegative().optional(),
+  stream: z.string().min(1).optional(),
+  ref: z.string().min(1).optional(),
+  types: z.array(z.string().min(1)).optional(),
+  limit: z.number().int().min(1).max(1_000).optional(),
+});
+
+/**
+ * An identity acting on a workspace. Every call is attributed to it and checked against
+ * its grants before anything is written; a refused call writes nothing. Get one with
+ * `workspace.as(identityId)`.
+ */
+export class Actor {
+  /** The identity acting. */
+  readonly id: string;
+  /** The run or session, when given. */
+  readonly session: string | undefined;
+  /** @internal */
+  readonly signer: Signer | undefined;
+  /** Create, read, suspend identities; rotate keys. */
+  readonly identities: Identities;
+  /** Issue, revoke and list grants. */
+  readonly capabilities: Capabilities;
+  readonly #ws: Workspace;
+
+  /** @internal Use `workspace.as(id)`. */
+  constructor(ws: Workspace, id: string, options: ActorOptions) {
+    const o = parseInput(
+      z.object({
+        session: idString.optional(),
+        signer: z
+          .custom<Signer>(
+            (s) => typeof s === 'object' && s !== null && typeof (s as Signer).sign === 'function',
+          )
+          .optional(),
+      }),
+      options,
+      'workspace.as(id, options)',
+    );
+    this.#ws = ws;
+    this.id = id;
+    this.session = o.session;
+    this.signer = o.signer;
+    this.identities = new Identities(ws, this);
+    this.capabilities = new Capabilities(ws, this);
+  }
+
+  /** This actor's identity. */
+  async me(): Promise<Identity> {
+    await this.#ws._catchUp();
+    const who = this.#ws._view.identity(this.id);
+    if (!who)
+      throw new BatonError(
+        ErrorCode.NOT_FOUND,
+        `Identity ${this.id} does not exist in this workspace.`,
+      );
+    return who;
+  }
+
+  /**
+   * May this actor do `action` on `resource` now? Answers with the allowing grant chain, or
+   * the reason it may not (which grant, which rule) — including when it needs approval.
+   */
+  async can(action: string, resource: string): Promise<Decision> {
+    const p = pair('can');
+    const a = p.action(action);
+    const r = p.resource(resource);
+    await this.#ws._catchUp();
+    return this.#decide(a, r);
+  }
+
+  /**
+   * Gates an app's own side effect (sending an email, publishing): passes when a grant in
+   * force allows `action` on `resource`, recording a `grant.exercised` event (which counts
+   * toward `maxUses`); throws `FORBIDDEN` when none does, and `APPROVAL_REQUIRED` when the
+   * grant needs an approver's yes first.
+   */
+  async authorize(
+    action: string,
+    resource: string,
+    options?: AuthorizeOptions,
+  ): Promise<Authorization> {
+    const p = pair('authorize');
+    const a = p.action(action);
+    const r = p.resource(resource);
+    const o = parseInput(authorizeSchema, options, 'authorize');
+    const data: Record<string, JsonValue> = { grant: '', action: a, resource: r };
+    if (o?.summary !== undefined) data.summary = o.summary;
+    if (o?.payload !== undefined) data.payloadDigest = sha256b64(canonicalJson(o.payload));
+    const events = await this.#ws._commit({
+      actor: this.id,
+      session: this.session,
+      signer: this.signer,
+      idempotency: o?.idempotencyKey
+        ? {
+            key: o.idempotencyKey,
+            operation: 'authorize',
+            input: { ...data, grant: undefined } as unknown as JsonValue,
+          }
+        : undefined,
+      plan: (view, _ids, at) => {
+        const d = evaluate(view, this.id, [{ action: a, resource: r }], at);
+        // Not allowed: let the common path raise the precise FORBIDDEN / APPROVAL_REQUIRED.
+        return [
+          {
+            type: 'grant.exercised',
+            data: { ...data, grant: d.allowed ? d.grant.id : '-' },
+            refs: [r, this.id],
+          },
+        ];
+      },
+    });
+    const event = events[0]!;
+    const grant = this.#ws._view.grant(event.auth!)!;
+    return { grant, chain: evaluateChain(this.#ws, grant), event };
+  }
+
+  /** Events this actor may read, in commit order, a page at a time. `next` is the seq to pass as `after`. */
+  async log(query: LogQuery = {}): Promise<Page<BatonEvent> & { next?: string }> {
+    const q = parseInput(logSchema, query, 'actor.log');
+    await this.#ws._catchUp();
+    const limit = q.limit ?? 100;
+    const items: BatonEvent[] = [];
+    let last = q.after ?? 0;
+    for await (const e of this.#ws.store.read({
+      after: q.after,
+      stream: q.stream,
+      ref: q.ref,
+      types: q.types,
+    })) {
+      last = e.seq;
+      if (this._readable(e)) items.push(e);
+      if (items.length >= limit) break;
+    }
+    const head = await this.#ws.store.head();
+    return items.length >= limit && last < head.seq ? { items, next: String(last) } : { items };
+  }
+
+  /** Like `workspace.watch`, but only events this actor may read. */
+  watch(filter: WatchFilter = {}): AsyncIterableIterator<BatonEvent> {
+    return this.#ws._watch(filter, (e) => this._readable(e));
+  }
+
+  /** Like `workspace.subscribe`, but only events this actor may read. */
+  subscribe(
+    filter: WatchFilter,
+    listener: (event: BatonEvent) => void | Promise<void>,
+  ): () => void {
+    return this.#ws._subscribe(filter, listener, (e) => this._readable(e));
+  }
+
+  /** @internal A decision against the view as it is (no catch-up). */
+  _canNow(action: string, resource: string): boolean {
+    return this.#decide(action, resource).allowed;
+  }
+
+  /** @internal May this actor read `e`? */
+  _readable(e: BatonEvent): boolean {
+    const view = this.#ws._view;
+    if (e.actor === this.id) return true;
+    if (e.stream === `identity/${this.id}`) return true;
+    if (e.stream.startsWith('grant/')) {
+      const g = view.grant(e.stream.slice('grant/'.length));
+      if (g && (g.audience === this.id || g.issuer === this.id)) return true;
+    }
+    return this._canNow('read', streamResource(e.stream));
+  }
+
+  #decide(action: string, resource: string): Decision {
+    const at = new Date(this.#ws._now()).toISOString();
+    return evaluate(this.#ws._view, this.id, [{ action, resource }], at);
+  }
+}
+
+function evaluateChain(ws: Workspace, grant: Grant): Grant[] {
+  const out: Grant[] = [];
+  let g: Grant | undefined = grant;
+  while (g && out.length < 64) {
+    out.push(g);
+    g = g.parent ? ws._view.grant(g.parent) : undefined;
+  }
+  return out;
+}

@@ -1,0 +1,228 @@
+import type { JsonValue } from '../crypto/canonical.js';
+import type { ProjectionWrite } from '../store/store.js';
+
+/** The kinds of participant. */
+export type IdentityKind = 'human' | 'agent' | 'service';
+
+/** One public key of an identity and the log positions it was valid for. */
+export interface IdentityKey {
+  /** `did:key:z6Mk…` */
+  key: string;
+  /** Seq of the event that registered it. */
+  since: number;
+  /** Seq of the event that retired it (events after it may not use it). */
+  until?: number;
+}
+
+/** An identity as the workspace knows it. */
+export interface Identity {
+  id: string;
+  kind: IdentityKind;
+  name: string;
+  /** The human accountable for an agent or service. */
+  owner?: string;
+  /** Who created it (absent for the bootstrap owners). */
+  createdBy?: string;
+  /** True for the workspace's owners: the roots of authority. */
+  isOwner: boolean;
+  meta: Record<string, JsonValue>;
+  status: 'active' | 'suspended';
+  keys: IdentityKey[];
+  createdAt: string;
+  /** Seq of the last event that changed it. */
+  seq: number;
+}
+
+/** An approval rule on a grant: `action` needs a yes from one of `approvers` first. */
+export interface ApprovalRule {
+  action: string;
+  /** Identity ids; defaults to the grant's issuer. */
+  approvers?: string[];
+}
+
+/** The limits a grant carries. */
+export interface GrantConstraints {
+  expiresAt?: string;
+  notBefore?: string;
+  maxUses?: number;
+  requiresApproval?: ApprovalRule[];
+  /** How many further delegation steps are allowed below this grant. */
+  depth?: number;
+}
+
+/** A grant (capability) as the workspace knows it. */
+export interface Grant {
+  id: string;
+  issuer: string;
+  audience: string;
+  resource: string;
+  actions: string[];
+  constraints: GrantConstraints;
+  /** The grant this one was issued under; absent for an owner's root grant. */
+  parent?: string;
+  /** True for an owner's root grant, made at bootstrap. */
+  root: boolean;
+  issuedAt: string;
+  issuedSeq: number;
+  revoked?: { by: string; at: string; seq: number; reason?: string };
+  /** Events authorized by this grant so far (what `maxUses` counts). */
+  uses: number;
+  /** Seq of the last event that changed it. */
+  seq: number;
+}
+
+/** Workspace-wide facts fixed at bootstrap. */
+export interface WorkspaceInfo {
+  id: string;
+  name: string;
+  owners: string[];
+  /** Allowed distance between an event's `at` and the committer's clock, in ms. */
+  skewMs: number;
+  createdAt: string;
+  seq: number;
+}
+
+/**
+ * The in-memory authority view: identities, grants and workspace facts, kept current by
+ * applying events in commit order. Authorization reads it synchronously, which is what
+ * keeps `can()` in microseconds. Writes go through a {@link ViewTx} so a refused or
+ * conflicting append leaves it untouched.
+ */
+export class AuthorityView implements ViewReader {
+  workspace: WorkspaceInfo | undefined;
+  readonly identities = new Map<string, Identity>();
+  readonly grants = new Map<string, Grant>();
+  readonly #byAudience = new Map<string, Set<string>>();
+  /** The seq this view reflects. */
+  seq = 0;
+  /** `at` of the event at `seq`: the floor (minus the skew window) for the next event's time. */
+  lastAt: string | undefined;
+  /** Bumped on every change; caches key on it. */
+  generation = 0;
+
+  identity(id: string): Identity | undefined {
+    return this.identities.get(id);
+  }
+
+  grant(id: string): Grant | undefined {
+    return this.grants.get(id);
+  }
+
+  grantsOf(audience: string): Grant[] {
+    const ids = this.#byAudience.get(audience);
+    if (!ids) return [];
+    const out: Grant[] = [];
+    for (const id of ids) {
+      const g = this.grants.get(id);
+      if (g) out.push(g);
+    }
+    return out;
+  }
+
+  setGrant(g: Grant): void {
+    this.grants.set(g.id, g);
+    let set = this.#byAudience.get(g.audience);
+    if (!set) {
+      set = new Set();
+      this.#byAudience.set(g.audience, set);
+    }
+    set.add(g.id);
+  }
+
+  /** Starts a transaction of changes over this view. */
+  begin(): ViewTx {
+    return new ViewTx(this);
+  }
+}
+
+/** A copy-on-write set of changes over an {@link AuthorityView}. */
+export class ViewTx implements ViewReader {
+  readonly base: AuthorityView;
+  workspace: WorkspaceInfo | undefined;
+  readonly identities = new Map<string, Identity>();
+  readonly grants = new Map<string, Grant>();
+  seq: number;
+  lastAt: string | undefined;
+  #workspaceChanged = false;
+
+  constructor(base: AuthorityView) {
+    this.base = base;
+    this.workspace = base.workspace;
+    this.seq = base.seq;
+    this.lastAt = base.lastAt;
+  }
+
+  identity(id: string): Identity | undefined {
+    return this.identities.get(id) ?? this.base.identities.get(id);
+  }
+
+  grant(id: string): Grant | undefined {
+    return this.grants.get(id) ?? this.base.grants.get(id);
+  }
+
+  grantsOf(audience: string): Grant[] {
+    const out = this.base.grantsOf(audience).map((g) => this.grants.get(g.id) ?? g);
+    for (const g of this.grants.values()) {
+      if (g.audience === audience && !this.base.grants.has(g.id)) out.push(g);
+    }
+    return out;
+  }
+
+  putIdentity(doc: Identity): void {
+    this.identities.set(doc.id, doc);
+  }
+
+  putGrant(doc: Grant): void {
+    this.grants.set(doc.id, doc);
+  }
+
+  putWorkspace(doc: WorkspaceInfo): void {
+    this.workspace = doc;
+    this.#workspaceChanged = true;
+  }
+
+  /** The projection rows this transaction changed, for the store. */
+  projectionWrites(): ProjectionWrite[] {
+    const out: ProjectionWrite[] = [];
+    if (this.#workspaceChanged && this.workspace) {
+      out.push({ collection: 'meta', key: 'workspace', value: toJson(this.workspace) });
+    }
+    for (const doc of this.identities.values()) {
+      out.push({
+        collection: 'identities',
+        key: doc.id,
+        value: toJson(doc),
+        indexes: { kind: doc.kind, status: doc.status },
+      });
+    }
+    for (const doc of this.grants.values()) {
+      const indexes: Record<string, string> = { audience: doc.audience, issuer: doc.issuer };
+      if (doc.parent) indexes.parent = doc.parent;
+      out.push({ collection: 'grants', key: doc.id, value: toJson(doc), indexes });
+    }
+    return out;
+  }
+
+  /** Folds the changes into the base view. */
+  commit(): void {
+    const b = this.base;
+    if (this.#workspaceChanged) b.workspace = this.workspace;
+    for (const doc of this.identities.values()) b.identities.set(doc.id, doc);
+    for (const doc of this.grants.values()) b.setGrant(doc);
+    b.seq = this.seq;
+    b.lastAt = this.lastAt;
+    b.generation++;
+  }
+}
+
+function toJson<T>(doc: T): JsonValue {
+  return JSON.parse(JSON.stringify(doc)) as JsonValue;
+}
+
+/** What authorization reads: an {@link AuthorityView} or a {@link ViewTx} over one. */
+export interface ViewReader {
+  readonly workspace: WorkspaceInfo | undefined;
+  identity(id: string): Identity | undefined;
+  grant(id: string): Grant | undefined;
+  grantsOf(audience: string): Grant[];
+}

@@ -1,0 +1,34 @@
+import { base58, base64urlnopad } from '@scure/base';
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+/** UTF-8 bytes of a string. */
+export function utf8(text: string): Uint8Array {
+  return encoder.encode(text);
+}
+
+/** The string a UTF-8 byte array holds; throws on invalid UTF-8. */
+export function fromUtf8(bytes: Uint8Array): string {
+  return decoder.decode(bytes);
+}
+
+/** Unpadded base64url, the encoding of every hash and signature in the log. */
+export function toBase64url(bytes: Uint8Array): string {
+  return base64urlnopad.encode(bytes);
+}
+
+/** Decodes unpadded base64url; throws on anything else. */
+export function fromBase64url(text: string): Uint8Array {
+  return base64urlnopad.decode(text);
+}
+
+/** Bitcoin-alphabet base58, as used by `did:key`. */
+export const base58btc = base58;
+
+/** True when both byte arrays hold the same bytes. */
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

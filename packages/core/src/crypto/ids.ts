@@ -1,0 +1,17 @@
+import { toBase64url } from './encoding.js';
+import { sha256b64 } from './hash.js';
+
+/** A random id with a readable prefix: `ev_`, `id_`, `gr_`, `ws_` + 128 random bits. */
+export function randomId(prefix: string): string {
+  const bytes = new Uint8Array(16);
+  globalThis.crypto.getRandomValues(bytes);
+  return `${prefix}_${toBase64url(bytes)}`;
+}
+
+/**
+ * An id derived from parts (an idempotency key and its context), so a retried command
+ * makes the same ids and is recognised as the same command.
+ */
+export function derivedId(prefix: string, parts: readonly string[]): string {
+  return `${prefix}_${sha256b64(parts.join('\u0000')).slice(0, 22)}`;
+}

@@ -1,0 +1,61 @@
+import { cryptoKeySigner, didKeyOf, generateEd25519, type Signer } from './keys.js';
+
+/**
+ * Where private keys live. Private keys never enter the event store: a process holds only
+ * the keys its keyring gives it, so an agent process handed only its own key cannot sign
+ * as its owner.
+ *
+ * @remarks
+ * Built in: {@link MemoryKeyring} (this process only) and, on Node, `KeyDirectory` from
+ * `@baton/core/node` (one 0600 file per identity). Apps that hold keys elsewhere (an HSM,
+ * a browser's non-extractable IndexedDB keys) implement this interface, or hand a
+ * {@link Signer} straight to `workspace.as(id, { signer })`.
+ */
+export interface Keyring {
+  /** Creates and keeps a new key for `identity` and returns its public `did:key`. */
+  generate(identity: string): Promise<string>;
+  /**
+   * A signer for `identity`'s key `publicKey` — or, without `publicKey`, its newest key —
+   * or `undefined` when this keyring does not hold it.
+   */
+  signer(identity: string, publicKey?: string): Promise<Signer | undefined>;
+}
+
+/** Options for {@link MemoryKeyring}. */
+export interface MemoryKeyringOptions {
+  /**
+   * Make private keys extractable (so they can be copied elsewhere). Defaults to `false`:
+   * WebCrypto keeps them non-extractable.
+   */
+  extractable?: boolean;
+}
+
+/** A {@link Keyring} that keeps keys in this process's memory and forgets them on exit. */
+export class MemoryKeyring implements Keyring {
+  readonly #keys = new Map<string, Signer[]>();
+  readonly #extractable: boolean;
+
+  constructor(options: MemoryKeyringOptions = {}) {
+    this.#extractable = options.extractable ?? false;
+  }
+
+  async generate(identity: string): Promise<string> {
+    const pair = await generateEd25519(this.#extractable);
+    const did = await didKeyOf(pair.publicKey);
+    this.add(identity, cryptoKeySigner(pair.privateKey, did));
+    return did;
+  }
+
+  /** Keeps an existing signer for `identity` (e.g. one made elsewhere). */
+  add(identity: string, signer: Signer): void {
+    const list = this.#keys.get(identity) ?? [];
+    list.push(signer);
+    this.#keys.set(identity, list);
+  }
+
+  async signer(identity: string, publicKey?: string): Promise<Signer | undefined> {
+    const list = this.#keys.get(identity);
+    if (!list) return undefined;
+    return publicKey === undefined ? list.at(-1) : list.find((s) => s.publicKey === publicKey);
+  }
+}

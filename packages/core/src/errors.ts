@@ -1,0 +1,91 @@
+/**
+ * The error codes every Baton failure carries. Switch on `error.code`, not on the message.
+ */
+export const ErrorCode = {
+  /** Bad input: a field has the wrong type, is missing, too large, or not plain JSON. */
+  VALIDATION: 'VALIDATION',
+  /** The thing named does not exist (or the actor may not know it exists). */
+  NOT_FOUND: 'NOT_FOUND',
+  /** No grant in force allows the actor to do this. */
+  FORBIDDEN: 'FORBIDDEN',
+  /** The action needs an approver's yes first; `approvalId` names the pending request. */
+  APPROVAL_REQUIRED: 'APPROVAL_REQUIRED',
+  /** The log head (or an expected version) moved under the caller. */
+  CONFLICT: 'CONFLICT',
+  /** A three-way merge found overlapping changes. */
+  MERGE_CONFLICT: 'MERGE_CONFLICT',
+  /** The operation is not valid in the current state (e.g. accepting a cancelled handoff). */
+  INVALID_STATE: 'INVALID_STATE',
+  /** A signature, hash or chain link does not check out. */
+  INTEGRITY: 'INTEGRITY',
+  /** The storage backend failed; the backend's error is the `cause`. */
+  STORE: 'STORE',
+} as const;
+
+/** One of the {@link ErrorCode} values. */
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Options accepted by {@link BatonError}. */
+export interface BatonErrorOptions {
+  /** The underlying error, passed through unchanged. */
+  cause?: unknown;
+  /** Structured details for programs (the field path, the missing grant, …). */
+  details?: Record<string, unknown>;
+}
+
+/**
+ * The one error class Baton throws. Every failure has a {@link ErrorCode | code} and a
+ * message that says what was wrong and what to do about it.
+ *
+ * @remarks
+ * Use {@link isBatonError} rather than `instanceof` when your app may load two copies of
+ * `@baton/core` (duplicate installs break `instanceof`).
+ */
+export class BatonError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, options: BatonErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'BatonError';
+    this.code = code;
+    this.details = options.details ?? {};
+  }
+}
+
+/**
+ * Thrown by a {@link Store} when an append's `expectedHead` is not the head any more.
+ * Core catches it, catches up and retries; callers only see it when retries run out.
+ */
+export class ConflictError extends BatonError {
+  /** The head the store actually has. */
+  readonly head: { seq: number; hash: string };
+
+  constructor(expected: { seq: number; hash: string }, actual: { seq: number; hash: string }) {
+    super(
+      ErrorCode.CONFLICT,
+      `The log head moved: expected seq ${expected.seq}, found seq ${actual.seq}. Catch up and retry.`,
+      { details: { expected, actual } },
+    );
+    this.name = 'BatonError';
+    this.head = actual;
+  }
+}
+
+/**
+ * True for any error Baton threw, including ones from another copy of the package.
+ * Pass `code` to test for one code.
+ */
+export function isBatonError(error: unknown, code?: ErrorCode): error is BatonError {
+  if (typeof error !== 'object' || error === null) return false;
+  const e = error as { name?: unknown; code?: unknown };
+  if (e.name !== 'BatonError' || typeof e.code !== 'string') return false;
+  return code === undefined || e.code === code;
+}
+
+/** Wraps a backend failure as a `STORE` error, keeping the original as `cause`. */
+export function storeError(what: string, cause: unknown): BatonError {
+  if (isBatonError(cause)) return cause;
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new BatonError(ErrorCode.STORE, `${what} failed in the store: ${reason}`, { cause });
+}

@@ -1,0 +1,195 @@
+import { z } from 'zod';
+import type { Actor } from './actor.js';
+import type { Identity, IdentityKind } from './auth/view.js';
+import type { JsonValue } from './crypto/canonical.js';
+import { derivedId, randomId } from './crypto/ids.js';
+import { BatonError, ErrorCode } from './errors.js';
+import type { Page } from './store/store.js';
+import { idString, jsonObject, name, parseInput } from './validation.js';
+import type { Workspace } from './workspace.js';
+
+/** Input of {@link Identities.create}. */
+export interface CreateIdentityInput {
+  kind: IdentityKind;
+  name: string;
+  /** The human accountable for it. Defaults to the creator (or the creator's owner when the creator is not human). */
+  owner?: string;
+  /** Model, version, anything an app wants to keep about it. Defaults to `{}`. */
+  meta?: Record<string, JsonValue>;
+  /**
+   * Its public key as a `did:key`, when its private key is held elsewhere (the agent's own
+   * process made it). Defaults to a new key generated in this workspace's keyring.
+   */
+  key?: string;
+  /** Makes a retried call return the identity the first call created. */
+  idempotencyKey?: string;
+}
+
+/** Options of {@link Identities.list}. */
+export interface ListIdentitiesOptions {
+  kind?: IdentityKind;
+  status?: 'active' | 'suspended';
+  /** Page size. Defaults to `100`. */
+  limit?: number;
+  /** The `next` cursor of the previous page. */
+  after?: string;
+}
+
+const createSchema = z.object({
+  kind: z.enum(['human', 'agent', 'service']),
+  name: name(),
+  owner: idString.optional(),
+  meta: jsonObject(16 * 1024).optional(),
+  key: z.string().min(1).max(200).optional(),
+  idempotencyKey: idString.optional(),
+});
+
+const listSchema = z.object({
+  kind: z.enum(['human', 'agent', 'service']).optional(),
+  status: z.enum(['active', 'suspended']).optional(),
+  limit: z.number().int().min(1).max(1_000).optional(),
+  after: z.string().optional(),
+});
+
+const reasonSchema = z.object({ reason: z.string().max(2_000).optional() }).optional();
+
+/**
+ * Identities as seen by one actor: create agents and services, look people up, suspend,
+ * rotate keys. Reached as `actor.identities`.
+ */
+export class Identities {
+  readonly #ws: Workspace;
+  readonly #actor: Actor;
+
+  /** @internal */
+  constructor(ws: Workspace, actor: Actor) {
+    this.#ws = ws;
+    this.#actor = actor;
+  }
+
+  /**
+   * Creates an identity. Needs `create` on `identity:*` (or the new id). Its private key
+   * goes to the workspace's keyring (or stays wherever `key` came from) — never the store.
+   */
+  async create(input: CreateIdentityInput): Promise<Identity> {
+    const args = parseInput(createSchema, input, 'identities.create');
+    await this.#ws._catchUp();
+    const wsId = this.#ws.id ?? '';
+    const id = args.idempotencyKey
+      ? derivedId('id', [wsId, this.#actor.id, args.idempotencyKey, 'identity'])
+      : randomId('id');
+    let key = args.key;
+    if (key === undefined) {
+      key = (await this.#ws.keyring.signer(id))?.publicKey ?? (await this.#ws.keyring.generate(id));
+    }
+    const { idempotencyKey, ...request } = args;
+    const events = await this.#ws._commit({
+      actor: this.#actor.id,
+      session: this.#actor.session,
+      signer: this.#actor.signer,
+      idempotency: idempotencyKey
+        ? { key: idempotencyKey, operation: 'identities.create', input: request }
+        : undefined,
+      plan: (view) => {
+        const me = view.identity(this.#actor.id);
+        let owner = args.owner;
+        if (owner === undefined && me) owner = me.kind === 'human' ? me.id : me.owner;
+        const data: Record<string, JsonValue> = {
+          id,
+          kind: args.kind,
+          name: args.name,
+          key: key!,
+          meta: args.meta ?? {},
+        };
+        if (owner !== undefined && args.kind !== 'human') data.owner = owner;
+        return [{ type: 'identity.created', data, refs: owner ? [id, owner] : [id] }];
+      },
+    });
+    return this.#ws._view.identity((events[0]!.data as { id: string }).id)!;
+  }
+
+  /** The identity, or `undefined` when it does not exist or this actor may not read it. */
+  async get(id: string): Promise<Identity | undefined> {
+    parseInput(idString, id, 'identities.get(id)');
+    await this.#ws._catchUp();
+    const who = this.#ws._view.identity(id);
+    return who && this.#readable(who) ? who : undefined;
+  }
+
+  /** The identities this actor may read, ordered by id, a page at a time. */
+  async list(options: ListIdentitiesOptions = {}): Promise<Page<Identity>> {
+    const o = parseInput(listSchema, options, 'identities.list');
+    await this.#ws._catchUp();
+    const all = [...this.#ws._view.identities.values()]
+      .filter(
+        (i) =>
+          (o.kind === undefined || i.kind === o.kind) &&
+          (o.status === undefined || i.status === o.status),
+      )
+      .filter((i) => o.after === undefined || i.id > o.after)
+      .filter((i) => this.#readable(i))
+      .sort((a, b) => (a.id < b.id ? -1 : 1));
+    const limit = o.limit ?? 100;
+    const items = all.slice(0, limit);
+    return all.length > limit ? { items, next: items.at(-1)!.id } : { items };
+  }
+
+  /** Suspends an identity: it can do nothing until reinstated. Needs `admin` on `identity:<id>`. */
+  async suspend(id: string, options?: { reason?: string }): Promise<Identity> {
+    return this.#simple('identity.suspended', 'identities.suspend', id, options);
+  }
+
+  /** Lifts a suspension. Needs `admin` on `identity:<id>`. */
+  async reinstate(id: string, options?: { reason?: string }): Promise<Identity> {
+    return this.#simple('identity.reinstated', 'identities.reinstate', id, options);
+  }
+
+  /**
+   * Replaces an identity's key with a new one from the keyring, in an event signed with the
+   * old key. Rotating another identity's key (recovering a lost one) needs `admin` on it.
+   *
+   * @param id - Defaults to the actor itself.
+   */
+  async rotateKey(id?: string): Promise<Identity> {
+    const target = id ?? this.#actor.id;
+    parseInput(idString, target, 'identities.rotateKey(id)');
+    const key = await this.#ws.keyring.generate(target);
+    await this.#commitOne('identity.keyRotated', { id: target, key });
+    return this.#ws._view.identity(target)!;
+  }
+
+  async #simple(
+    type: string,
+    op: string,
+    id: string,
+    options?: { reason?: string },
+  ): Promise<Identity> {
+    parseInput(idString, id, `${op}(id)`);
+    const o = parseInput(reasonSchema, options, op);
+    const data: Record<string, JsonValue> & { id: string } = { id };
+    if (o?.reason !== undefined) data.reason = o.reason;
+    await this.#commitOne(type, data);
+    return this.#ws._view.identity(id)!;
+  }
+
+  async #commitOne(type: string, data: Record<string, JsonValue> & { id: string }): Promise<void> {
+    await this.#ws._commit({
+      actor: this.#actor.id,
+      session: this.#actor.session,
+      signer: this.#actor.signer,
+      plan: (view) => {
+        if (!view.identity(data.id)) {
+          throw new BatonError(
+            ErrorCode.NOT_FOUND,
+            `Identity ${data.id} does not exist. List them with actor.identities.list().`,
+          );
+        }
+        return [{ type, data, refs: [data.id] }];
+      },
+    });
+  }
+
+  #readable(who: Identity): boolean {
+    return who.id === this.#actor.id || this.#actor._canNow('read', `identity:${who.id}`);
+  }
+}

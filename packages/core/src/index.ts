@@ -1,0 +1,87 @@
+/**
+ * Baton core: the seam between people and AI agents. Five primitives — Artifact,
+ * ContextLog, Identity, Capability, Handoff — on one signed, hash-chained event log over
+ * a pluggable {@link Store}.
+ *
+ * @example
+ * ```ts
+ * import { Workspace } from '@baton/core';
+ * const ws = await Workspace.open();
+ * const ada = await ws.bootstrap({ name: 'Ada' });
+ * const me = ws.as(ada.id);
+ * const drafter = await me.identities.create({ kind: 'agent', name: 'drafter' });
+ * await me.capabilities.grant({ to: drafter.id, resource: 'artifact:*', actions: ['read', 'write'] });
+ * ```
+ *
+ * @packageDocumentation
+ */
+
+// Types
+export type { ActorOptions, Authorization, AuthorizeOptions, LogQuery } from './actor.js';
+export { Actor } from './actor.js';
+export type { Decision, EvaluateOptions, Requirement } from './auth/evaluate.js';
+export { chainOf, coversAction, coversResource, evaluate } from './auth/evaluate.js';
+export type { Operation } from './auth/operations.js';
+export { OPERATIONS, streamResource } from './auth/operations.js';
+export type {
+  ApprovalRule,
+  Grant,
+  GrantConstraints,
+  Identity,
+  IdentityKey,
+  IdentityKind,
+  WorkspaceInfo,
+} from './auth/view.js';
+export type { GrantInput, ListGrantsOptions } from './capabilities.js';
+export { Capabilities } from './capabilities.js';
+export type { JsonValue } from './crypto/canonical.js';
+export { canonicalJson, findNonJson } from './crypto/canonical.js';
+export { fromBase64url, toBase64url } from './crypto/encoding.js';
+export { sha256, sha256b64 } from './crypto/hash.js';
+export type { Keyring, MemoryKeyringOptions } from './crypto/keyring.js';
+export { MemoryKeyring } from './crypto/keyring.js';
+export type { Signer } from './crypto/keys.js';
+export {
+  cryptoKeySigner,
+  didKeyFromRaw,
+  didKeyOf,
+  generateEd25519,
+  rawFromDidKey,
+  verifySignature,
+} from './crypto/keys.js';
+export type { BatonErrorOptions } from './errors.js';
+export { BatonError, ConflictError, ErrorCode, isBatonError } from './errors.js';
+export type { CreateIdentityInput, ListIdentitiesOptions } from './identities.js';
+export { Identities } from './identities.js';
+export { rootGrantId } from './log/builtinEvents.js';
+export type { BatonEvent, Head, SignedEvent, SignedFields } from './log/event.js';
+export { EMPTY_HEAD, eventHash, parseType, signedFieldsOf, signingBytes } from './log/event.js';
+export type { AuthRule, EventOf, EventTypeDef } from './log/eventTypes.js';
+export { DEFAULT_SKEW_MS, defineEventType } from './log/eventTypes.js';
+export type { Logger } from './logger.js';
+export { silentLogger } from './logger.js';
+export { compareKeys } from './store/keys.js';
+export { MemoryStore } from './store/memoryStore.js';
+export type {
+  AppendBatch,
+  BlobArea,
+  BlobWrite,
+  IndexRange,
+  KvArea,
+  KvValue,
+  Page,
+  PageOptions,
+  ProjectionRow,
+  ProjectionWrite,
+  ReadQuery,
+  Store,
+} from './store/store.js';
+export { PRIMARY_INDEX } from './store/store.js';
+export type {
+  BootstrapOptions,
+  VerifyReport,
+  WatchFilter,
+  WorkspaceHooks,
+  WorkspaceOptions,
+} from './workspace.js';
+export { Workspace } from './workspace.js';

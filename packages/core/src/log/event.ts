@@ -1,0 +1,96 @@
+import { canonicalJson, type JsonValue } from '../crypto/canonical.js';
+import { utf8 } from '../crypto/encoding.js';
+import { sha256b64 } from '../crypto/hash.js';
+
+/**
+ * The fields an actor signs. Canonical JSON (RFC 8785) of exactly these fields is what the
+ * Ed25519 signature covers.
+ */
+export interface SignedFields {
+  /** Workspace id (random, fixed at bootstrap): an event cannot be replayed into another workspace. */
+  ws: string;
+  /** Unique per workspace; derived from an `idempotencyKey` when the caller gives one. */
+  id: string;
+  /** `'artifact/<id>' | 'handoff/<id>' | 'identity/<id>' | 'grant/<id>' | 'context/<id>' | 'workspace'`. */
+  stream: string;
+  /** Versioned type, `noun.pastTense@version`, e.g. `'grant.issued@1'`. */
+  type: string;
+  /** The identity that did it. */
+  actor: string;
+  /** The grant that authorized it (absent only for the bootstrap batch). */
+  auth?: string;
+  /** The actor's run or session, when it has one. */
+  session?: string;
+  /** ISO-8601 time the actor claims; accepted only within the skew window of the committer's clock. */
+  at: string;
+  /** Type-specific payload, validated by the type's zod schema. */
+  data: JsonValue;
+  /** Ids this event is about (artifacts, recipients, grants): the query index. */
+  refs: string[];
+}
+
+/** A signed event before commit: the signed fields and the signature. */
+export interface SignedEvent extends SignedFields {
+  /** Ed25519 signature (base64url) by the actor over the canonical signed fields. */
+  sig: string;
+}
+
+/** An event as committed: signed by its actor and chained into the workspace log. */
+export interface BatonEvent extends SignedEvent {
+  /** 1-based position within its stream. */
+  version: number;
+  /** Workspace-wide commit order: gap-free, strictly increasing, from 1. */
+  seq: number;
+  /** Hash of the event at `seq - 1`; the workspace id for `seq` 1. */
+  prev: string;
+  /** `sha256(prev ‖ canonical(signed fields, sig, version, seq))`, base64url. */
+  hash: string;
+}
+
+/** The log head: the last committed seq and its hash. An empty log is `{ seq: 0, hash: '' }`. */
+export interface Head {
+  seq: number;
+  hash: string;
+}
+
+/** The head of a log with no events. */
+export const EMPTY_HEAD: Head = Object.freeze({ seq: 0, hash: '' });
+
+/** Picks the signed fields out of an event, dropping everything else. */
+export function signedFieldsOf(e: SignedFields): SignedFields {
+  const out: SignedFields = {
+    ws: e.ws,
+    id: e.id,
+    stream: e.stream,
+    type: e.type,
+    actor: e.actor,
+    at: e.at,
+    data: e.data,
+    refs: e.refs,
+  };
+  if (e.auth !== undefined) out.auth = e.auth;
+  if (e.session !== undefined) out.session = e.session;
+  return out;
+}
+
+/** The bytes an actor signs: RFC 8785 canonical JSON of the signed fields. */
+export function signingBytes(e: SignedFields): Uint8Array {
+  return utf8(canonicalJson(signedFieldsOf(e)));
+}
+
+/** The chain hash of a committed event (see {@link BatonEvent.hash}). */
+export function eventHash(e: Omit<BatonEvent, 'hash'>): string {
+  const body = { ...signedFieldsOf(e), sig: e.sig, version: e.version, seq: e.seq };
+  return sha256b64(`${e.prev}\n${canonicalJson(body)}`);
+}
+
+/** Splits `'artifact.edited@2'` into its name and version. */
+export function parseType(type: string): { name: string; version: number } {
+  const at = type.lastIndexOf('@');
+  if (at <= 0) return { name: type, version: 1 };
+  const version = Number(type.slice(at + 1));
+  return {
+    name: type.slice(0, at),
+    version: Number.isInteger(version) && version > 0 ? version : 1,
+  };
+}

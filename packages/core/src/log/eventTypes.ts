@@ -1,0 +1,304 @@
+import { type z, z as zod } from 'zod';
+import { evaluate, type Requirement } from '../auth/evaluate.js';
+import type { Grant, Identity, ViewTx } from '../auth/view.js';
+import { canonicalJson, type JsonValue } from '../crypto/canonical.js';
+import { BatonError, ErrorCode } from '../errors.js';
+import { idString, isoTime, MAX_INLINE_JSON } from '../validation.js';
+import { type BatonEvent, parseType, type SignedFields } from './event.js';
+
+/** An event's fields as a type's rules see them, with `data` already parsed. */
+export type EventOf<D> = Omit<SignedFields, 'data'> & { data: D };
+
+/** How an event is authorized: by a grant covering `needs`, or by no grant at all. */
+export type AuthRule =
+  | { kind: 'grant'; needs: Requirement[] }
+  | { kind: 'none'; why: 'bootstrap' | 'self' };
+
+/**
+ * The definition of one event type: its schema and its rules. Built-in types and
+ * app-defined ones ({@link defineEventType}) are the same thing.
+ */
+export interface EventTypeDef<D = JsonValue> {
+  /** `noun.pastTense`, e.g. `'grant.issued'`. */
+  name: string;
+  /** The current version; events of older versions are upcast on read. */
+  version: number;
+  /** Validates `data`. */
+  schema: z.ZodType<D>;
+  /** The stream the event belongs to, from its data. */
+  stream(data: D): string;
+  /** What authorizes it. */
+  authorize(e: EventOf<D>, view: ViewTx): AuthRule;
+  /** State rules (e.g. "the grant exists and is not revoked"); throws `INVALID_STATE` / `NOT_FOUND`. */
+  check?(e: EventOf<D>, view: ViewTx): void;
+  /** Folds a committed event into the authority view. */
+  apply?(e: BatonEvent & { data: D }, view: ViewTx): void;
+  /** Turns `data` of an older version into the current shape: `upcast[v]` maps v → v+1. */
+  upcast?: Record<number, (data: JsonValue) => JsonValue>;
+}
+
+/** Defines an app event type with a zod schema; the data type is inferred from it. */
+export function defineEventType<S extends z.ZodType>(def: {
+  name: string;
+  version?: number;
+  schema: S;
+  stream: (data: z.output<S>) => string;
+  /** Defaults to needing `write` on the stream's resource. */
+  authorize?: (e: EventOf<z.output<S>>, view: ViewTx) => AuthRule;
+  check?: (e: EventOf<z.output<S>>, view: ViewTx) => void;
+  upcast?: Record<number, (data: JsonValue) => JsonValue>;
+}): EventTypeDef<z.output<S>> {
+  return {
+    name: def.name,
+    version: def.version ?? 1,
+    schema: def.schema,
+    stream: def.stream,
+    authorize:
+      def.authorize ??
+      ((e) => ({
+        kind: 'grant',
+        needs: [{ action: 'write', resource: e.stream.replace('/', ':') }],
+      })),
+    check: def.check,
+    upcast: def.upcast,
+  } as EventTypeDef<z.output<S>>;
+}
+
+/** The envelope every signed event must have, before type-specific checks. */
+const envelope = zod.object({
+  ws: idString,
+  id: idString,
+  stream: zod.string().min(1).max(400),
+  type: zod
+    .string()
+    .regex(
+      /^[a-z][A-Za-z0-9]*(\.[A-Za-z][A-Za-z0-9]*)+@[1-9][0-9]*$/,
+      'must look like noun.pastTense@1',
+    ),
+  actor: idString,
+  auth: idString.optional(),
+  session: idString.optional(),
+  at: isoTime,
+  refs: zod.array(zod.string().min(1).max(400)).max(256),
+});
+
+/** Options for {@link EventTypes.admit}. */
+export interface AdmitOptions {
+  /** The committer's clock (ms), for the skew rule; omit when replaying (verify, ingest). */
+  now?: number;
+  /** Pick the authorizing grant (commands) instead of checking the event's own `auth`. */
+  pickAuth?: boolean;
+  /** Grant uses claimed earlier in the same batch. */
+  pending?: Map<string, number>;
+}
+
+/** The registry of event types a workspace understands. */
+export class EventTypes {
+  readonly #defs = new Map<string, EventTypeDef<unknown>>();
+
+  register(def: EventTypeDef<never>): void {
+    if (this.#defs.has(def.name)) {
+      throw new BatonError(ErrorCode.VALIDATION, `Event type "${def.name}" is registered already.`);
+    }
+    this.#defs.set(def.name, def as unknown as EventTypeDef<unknown>);
+  }
+
+  get(name: string): EventTypeDef<unknown> | undefined {
+    return this.#defs.get(name);
+  }
+
+  /** The current full type string of `name`, e.g. `'grant.issued@1'`. */
+  typeOf(name: string): string {
+    const def = this.#defs.get(name);
+    if (!def) throw new BatonError(ErrorCode.VALIDATION, `Unknown event type "${name}".`);
+    return `${name}@${def.version}`;
+  }
+
+  /** `data` of an event in the current shape of its type (upcast when older). */
+  dataOf(e: Pick<SignedFields, 'type' | 'data'>): unknown {
+    const { name, version } = parseType(e.type);
+    const def = this.#defs.get(name);
+    if (!def) throw new BatonError(ErrorCode.VALIDATION, `Unknown event type "${e.type}".`);
+    if (version > def.version) {
+      throw new BatonError(
+        ErrorCode.VALIDATION,
+        `Event type "${e.type}" is newer than this library knows (${name}@${def.version}). Upgrade @baton/core.`,
+      );
+    }
+    let data = e.data;
+    for (let v = version; v < def.version; v++) {
+      const up = def.upcast?.[v];
+      if (!up) {
+        throw new BatonError(ErrorCode.VALIDATION, `No upcaster from ${name}@${v} to @${v + 1}.`);
+      }
+      data = up(data);
+    }
+    const r = def.schema.safeParse(data);
+    if (!r.success) {
+      const issue = r.error.issues[0];
+      throw new BatonError(
+        ErrorCode.VALIDATION,
+        `Event ${e.type}: \`data.${issue?.path.join('.') ?? ''}\` ${issue?.message ?? 'is invalid'}.`,
+      );
+    }
+    return r.data;
+  }
+
+  /**
+   * Checks a signed event's envelope, data, actor, time and authorization against the
+   * view, and — when `pickAuth` — chooses the grant that authorizes it (setting `auth`).
+   * Throws the `BatonError` a caller should see; returns the parsed data.
+   *
+   * @remarks
+   * The write path, `submit`, `ingest` and `verify` all go through here, so what verify
+   * accepts is exactly what the write path accepted.
+   */
+  admit(e: SignedFields, view: ViewTx, options: AdmitOptions = {}): unknown {
+    const env = envelope.safeParse(e);
+    if (!env.success) {
+      const issue = env.error.issues[0];
+      throw new BatonError(
+        ErrorCode.VALIDATION,
+        `Event \`${issue?.path.join('.')}\` ${issue?.message}.`,
+      );
+    }
+    const size = canonicalJson(e.data).length;
+    if (size > MAX_INLINE_JSON) {
+      throw new BatonError(
+        ErrorCode.VALIDATION,
+        `Event data is ${size} bytes; the limit is ${MAX_INLINE_JSON}. Put large bodies in blobs.`,
+      );
+    }
+    const data = this.dataOf(e);
+    const def = this.#defs.get(parseType(e.type).name)!;
+    const ev = { ...e, data } as EventOf<unknown>;
+    if (def.stream(data) !== e.stream) {
+      throw new BatonError(
+        ErrorCode.VALIDATION,
+        `Event ${e.id} is on stream ${e.stream}, not ${def.stream(data)}.`,
+      );
+    }
+    const ws = view.workspace;
+    if (ws && e.ws !== ws.id) {
+      throw new BatonError(
+        ErrorCode.INTEGRITY,
+        `Event ${e.id} belongs to workspace ${e.ws}, not ${ws.id}.`,
+      );
+    }
+    if (!ws && def.name !== 'workspace.bootstrapped') {
+      throw new BatonError(
+        ErrorCode.INVALID_STATE,
+        'This workspace is not bootstrapped yet. Call workspace.bootstrap({ name }) first.',
+      );
+    }
+    this.#checkTime(e, view, options.now);
+    const rule = def.authorize(ev, view);
+    if (rule.kind === 'none') {
+      if (options.pickAuth) delete e.auth;
+      else if (e.auth !== undefined) {
+        throw new BatonError(ErrorCode.VALIDATION, `Event ${e.id} names a grant but needs none.`);
+      }
+      if (ws) this.#activeActor(e.actor, view);
+    } else {
+      this.#activeActor(e.actor, view);
+      const decision = evaluate(view, e.actor, rule.needs, e.at, {
+        grantId: options.pickAuth ? undefined : (e.auth ?? ''),
+        pending: options.pending,
+      });
+      if (!decision.allowed) {
+        const who = view.identity(e.actor)?.name ?? e.actor;
+        const what = rule.needs.map((n) => `${n.action} on ${n.resource}`).join(', ');
+        if (decision.approval) {
+          throw new BatonError(
+            ErrorCode.APPROVAL_REQUIRED,
+            `${who} may ${what} only after approval by ${decision.approval.approvers.join(' or ')} (grant ${decision.approval.grant.id}).`,
+            {
+              details: {
+                grant: decision.approval.grant.id,
+                approvers: decision.approval.approvers,
+              },
+            },
+          );
+        }
+        throw new BatonError(
+          ErrorCode.FORBIDDEN,
+          `${who} may not ${what}: ${decision.reason}. Grant it with actor.capabilities.grant({ to: '${e.actor}', resource, actions }).`,
+          { details: { actor: e.actor, needs: rule.needs, reason: decision.reason } },
+        );
+      }
+      e.auth = decision.grant.id;
+      options.pending?.set(decision.grant.id, (options.pending.get(decision.grant.id) ?? 0) + 1);
+    }
+    def.check?.({ ...ev, auth: e.auth }, view);
+    return data;
+  }
+
+  /** Folds a committed event into the view: its type's effect, the grant use, the position. */
+  apply(e: BatonEvent, view: ViewTx): void {
+    const def = this.#defs.get(parseType(e.type).name);
+    if (def?.apply)
+      def.apply({ ...e, data: this.dataOf(e) } as BatonEvent & { data: unknown }, view);
+    if (e.auth) {
+      const g = view.grant(e.auth);
+      if (g && g.seq < e.seq) view.putGrant({ ...g, uses: g.uses + 1, seq: e.seq });
+    }
+    view.seq = e.seq;
+    view.lastAt = e.at;
+  }
+
+  #activeActor(id: string, view: ViewTx): Identity {
+    const who = view.identity(id);
+    if (!who)
+      throw new BatonError(ErrorCode.FORBIDDEN, `Identity ${id} does not exist in this workspace.`);
+    if (who.status !== 'active') {
+      throw new BatonError(
+        ErrorCode.FORBIDDEN,
+        `${who.name} (${id}) is suspended and can do nothing until reinstated.`,
+      );
+    }
+    return who;
+  }
+
+  #checkTime(e: SignedFields, view: ViewTx, now: number | undefined): void {
+    const skew = view.workspace?.skewMs ?? DEFAULT_SKEW_MS;
+    const t = Date.parse(e.at);
+    if (now !== undefined && Math.abs(t - now) > skew) {
+      throw new BatonError(
+        ErrorCode.VALIDATION,
+        `Event time ${e.at} is ${Math.round((t - now) / 1000)} s from this committer's clock; the window is ±${skew / 1000} s. Check the clocks.`,
+      );
+    }
+    if (view.lastAt !== undefined && t < Date.parse(view.lastAt) - skew) {
+      throw new BatonError(
+        ErrorCode.VALIDATION,
+        `Event time ${e.at} is more than ${skew / 1000} s before the previous event (${view.lastAt}). Check the clocks.`,
+      );
+    }
+  }
+}
+
+/** The default skew window: how far an event's `at` may be from the committer's clock. */
+export const DEFAULT_SKEW_MS = 120_000;
+
+/** @internal Shorthands for the built-in rules. */
+export const rules = {
+  needs: (action: string, resource: string): AuthRule => ({
+    kind: 'grant',
+    needs: [{ action, resource }],
+  }),
+  self: (): AuthRule => ({ kind: 'none', why: 'self' }),
+};
+
+/** @internal A grant that exists, or `NOT_FOUND`. */
+export function mustGrant(view: ViewTx, id: string): Grant {
+  const g = view.grant(id);
+  if (!g) throw new BatonError(ErrorCode.NOT_FOUND, `Grant ${id} does not exist.`);
+  return g;
+}
+
+/** @internal An identity that exists, or `NOT_FOUND`. */
+export function mustIdentity(view: ViewTx, id: string): Identity {
+  const who = view.identity(id);
+  if (!who) throw new BatonError(ErrorCode.NOT_FOUND, `Identity ${id} does not exist.`);
+  return who;
+}

@@ -1,0 +1,120 @@
+import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fromBase64url, toBase64url } from '../crypto/encoding.js';
+import type { Keyring } from '../crypto/keyring.js';
+import { cryptoKeySigner, didKeyOf, generateEd25519, type Signer } from '../crypto/keys.js';
+import { BatonError, ErrorCode } from '../errors.js';
+
+/** Options for {@link KeyDirectory}. */
+export interface KeyDirectoryOptions {
+  /** The directory holding one key file per identity. Created (mode 0700) when missing. */
+  path: string;
+}
+
+interface KeyFile {
+  identity: string;
+  keys: { publicKey: string; pkcs8: string }[];
+}
+
+/**
+ * A {@link Keyring} on Node that keeps one file per identity (`<identity>.key.json`, mode
+ * 0600) in a directory. Give an agent process a directory holding only its own file and it
+ * cannot sign as anyone else.
+ *
+ * @example
+ * ```ts
+ * const ws = await Workspace.open({ store, keyring: new KeyDirectory({ path: '.baton/keys' }) });
+ * ```
+ */
+export class KeyDirectory implements Keyring {
+  readonly path: string;
+  readonly #signers = new Map<string, Promise<Signer[]>>();
+
+  constructor(options: KeyDirectoryOptions) {
+    if (!options || typeof options.path !== 'string' || options.path.length === 0) {
+      throw new BatonError(
+        ErrorCode.VALIDATION,
+        'KeyDirectory needs `path`: the directory for key files.',
+      );
+    }
+    this.path = options.path;
+  }
+
+  /** The file holding `identity`'s keys. */
+  fileOf(identity: string): string {
+    return join(this.path, `${encodeURIComponent(identity)}.key.json`);
+  }
+
+  async generate(identity: string): Promise<string> {
+    const pair = await generateEd25519(true);
+    const did = await didKeyOf(pair.publicKey);
+    const pkcs8 = new Uint8Array(await crypto.subtle.exportKey('pkcs8', pair.privateKey));
+    const file = (await this.#read(identity)) ?? { identity, keys: [] };
+    file.keys.push({ publicKey: did, pkcs8: toBase64url(pkcs8) });
+    await this.#write(file);
+    this.#signers.delete(identity);
+    return did;
+  }
+
+  async signer(identity: string, publicKey?: string): Promise<Signer | undefined> {
+    let signers = this.#signers.get(identity);
+    if (!signers) {
+      signers = this.#load(identity);
+      this.#signers.set(identity, signers);
+      signers.catch(() => this.#signers.delete(identity));
+    }
+    const list = await signers;
+    return publicKey === undefined ? list.at(-1) : list.find((s) => s.publicKey === publicKey);
+  }
+
+  async #load(identity: string): Promise<Signer[]> {
+    const file = await this.#read(identity);
+    if (!file) return [];
+    return Promise.all(
+      file.keys.map(async (k) => {
+        const key = await crypto.subtle.importKey(
+          'pkcs8',
+          fromBase64url(k.pkcs8) as BufferSource,
+          { name: 'Ed25519' },
+          false,
+          ['sign'],
+        );
+        return cryptoKeySigner(key, k.publicKey);
+      }),
+    );
+  }
+
+  async #read(identity: string): Promise<KeyFile | undefined> {
+    let text: string;
+    try {
+      text = await readFile(this.fileOf(identity), 'utf8');
+    } catch (cause) {
+      if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw new BatonError(ErrorCode.STORE, `Cannot read the key file of "${identity}".`, {
+        cause,
+      });
+    }
+    try {
+      const file = JSON.parse(text) as KeyFile;
+      if (file.identity !== identity || !Array.isArray(file.keys))
+        throw new Error('unexpected shape');
+      return file;
+    } catch (cause) {
+      throw new BatonError(
+        ErrorCode.INTEGRITY,
+        `The key file ${this.fileOf(identity)} is damaged; restore it from a backup.`,
+        { cause },
+      );
+    }
+  }
+
+  async #write(file: KeyFile): Promise<void> {
+    await mkdir(this.path, { recursive: true, mode: 0o700 });
+    const target = this.fileOf(file.identity);
+    const tmp = `${target}.${process.pid}.${Date.now()}.tmp`;
+    // Written under a temporary name with 0600 and renamed, so a crash never leaves a half key.
+    await writeFile(tmp, JSON.stringify(file, null, 2), { mode: 0o600 });
+    await chmod(tmp, 0o600);
+    await rename(tmp, target);
+  }
+}

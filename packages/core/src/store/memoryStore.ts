@@ -1,0 +1,267 @@
+import type { JsonValue } from '../crypto/canonical.js';
+import { BatonError, ConflictError, ErrorCode } from '../errors.js';
+import { type BatonEvent, EMPTY_HEAD, type Head } from '../log/event.js';
+import { compareKeys, DEFAULT_PAGE_SIZE, decodeCursor, encodeCursor, inRange } from './keys.js';
+import {
+  type AppendBatch,
+  type BlobArea,
+  type IndexRange,
+  type KvArea,
+  type KvValue,
+  type Page,
+  type PageOptions,
+  PRIMARY_INDEX,
+  type ProjectionRow,
+  type ReadQuery,
+  type Store,
+} from './store.js';
+
+interface Row {
+  value: JsonValue;
+  indexes: Record<string, string[]>;
+}
+
+/** The state several {@link MemoryStore} handles share. */
+class Backing {
+  events: BatonEvent[] = [];
+  byId = new Map<string, BatonEvent>();
+  head: Head = EMPTY_HEAD;
+  collections = new Map<string, Map<string, Row>>();
+  blobs = new Map<string, Uint8Array>();
+  kv = new Map<string, KvValue>();
+  watchers = new Set<(seq: number) => void>();
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+function copyJson<T>(value: T): T {
+  return deepFreeze(structuredClone(value));
+}
+
+/**
+ * The in-memory {@link Store}: the default when no store is given, and the reference every
+ * other store is measured against. Nothing survives the process.
+ *
+ * @remarks
+ * {@link MemoryStore.peer} opens a second handle onto the same memory — what two Workspace
+ * instances in one process, or the conformance suite's racing appends, need.
+ */
+export class MemoryStore implements Store {
+  readonly #b: Backing;
+  #closed = false;
+  readonly #mine = new Set<(seq: number) => void>();
+
+  constructor(backing?: Backing) {
+    this.#b = backing ?? new Backing();
+  }
+
+  /** Another handle onto the same memory; closing one does not close the other. */
+  peer(): MemoryStore {
+    return new MemoryStore(this.#b);
+  }
+
+  #open(): Backing {
+    if (this.#closed) {
+      throw new BatonError(
+        ErrorCode.STORE,
+        'This MemoryStore handle is closed. Open a new handle (store.peer()).',
+      );
+    }
+    return this.#b;
+  }
+
+  async append(batch: AppendBatch): Promise<Head> {
+    const b = this.#open();
+    const { events, expectedHead } = batch;
+    if (b.head.seq !== expectedHead.seq || b.head.hash !== expectedHead.hash) {
+      throw new ConflictError(expectedHead, b.head);
+    }
+    if (events.length === 0)
+      throw new BatonError(ErrorCode.VALIDATION, 'An append needs at least one event.');
+    const ids = new Set<string>();
+    let prev = b.head;
+    for (const e of events) {
+      if (e.seq !== prev.seq + 1) {
+        throw new BatonError(
+          ErrorCode.VALIDATION,
+          `Event ${e.id} has seq ${e.seq}; the log expects ${prev.seq + 1}.`,
+        );
+      }
+      if (prev.seq > 0 && e.prev !== prev.hash) {
+        throw new BatonError(
+          ErrorCode.VALIDATION,
+          `Event ${e.id} does not link to the head (prev ≠ ${prev.hash}).`,
+        );
+      }
+      if (b.byId.has(e.id) || ids.has(e.id)) {
+        throw new BatonError(
+          ErrorCode.VALIDATION,
+          `Event id "${e.id}" exists already in this workspace.`,
+        );
+      }
+      ids.add(e.id);
+      prev = { seq: e.seq, hash: e.hash };
+    }
+    // Copy everything before touching the backing: a value that cannot be copied fails here,
+    // while nothing is written yet. From here on nothing can fail, so the batch lands whole.
+    const frozen = events.map(copyJson);
+    const writes = (batch.projections ?? []).map((w) => {
+      if (w.value === null) return { collection: w.collection, key: w.key, row: undefined };
+      const indexes: Record<string, string[]> = {};
+      for (const [name, keys] of Object.entries(w.indexes ?? {})) {
+        // A set: a row listed twice under one key would show twice and break keyset paging.
+        indexes[name] = [...new Set(Array.isArray(keys) ? keys : [keys])];
+      }
+      const row: Row = { value: copyJson(w.value), indexes };
+      return { collection: w.collection, key: w.key, row };
+    });
+    const blobs = (batch.blobs ?? []).map((blob) => ({
+      hash: blob.hash,
+      bytes: blob.bytes.slice(),
+    }));
+    for (const e of frozen) {
+      b.events.push(e);
+      b.byId.set(e.id, e);
+    }
+    for (const w of writes) {
+      let col = b.collections.get(w.collection);
+      if (!col) {
+        col = new Map();
+        b.collections.set(w.collection, col);
+      }
+      if (w.row === undefined) col.delete(w.key);
+      else col.set(w.key, w.row);
+    }
+    for (const blob of blobs) {
+      if (!b.blobs.has(blob.hash)) b.blobs.set(blob.hash, blob.bytes);
+    }
+    // Frozen: callers get this object back from append() and head().
+    const head = Object.freeze({ seq: prev.seq, hash: prev.hash });
+    b.head = head;
+    for (const w of b.watchers) queueMicrotask(() => w(head.seq));
+    return head;
+  }
+
+  async *read(query: ReadQuery = {}): AsyncIterable<BatonEvent> {
+    const b = this.#open();
+    const types = query.types ? new Set(query.types) : undefined;
+    let left = query.limit ?? Number.POSITIVE_INFINITY;
+    for (let i = Math.max(0, query.after ?? 0); i < b.events.length && left > 0; i++) {
+      const e = b.events[i]!;
+      if (query.until !== undefined && e.seq > query.until) return;
+      if (query.stream !== undefined && e.stream !== query.stream) continue;
+      if (query.ref !== undefined && !e.refs.includes(query.ref)) continue;
+      if (types && !types.has(e.type)) continue;
+      left--;
+      yield e;
+    }
+  }
+
+  async event(id: string): Promise<BatonEvent | undefined> {
+    return this.#open().byId.get(id);
+  }
+
+  async head(): Promise<Head> {
+    return this.#open().head;
+  }
+
+  async get(collection: string, key: string): Promise<JsonValue | undefined> {
+    return this.#open().collections.get(collection)?.get(key)?.value;
+  }
+
+  async query(
+    collection: string,
+    index: string,
+    range: IndexRange,
+    page: PageOptions = {},
+  ): Promise<Page<ProjectionRow>> {
+    const col = this.#open().collections.get(collection);
+    const limit = page.limit ?? DEFAULT_PAGE_SIZE;
+    const entries: [string, string, JsonValue][] = [];
+    for (const [key, row] of col ?? []) {
+      const ikeys = index === PRIMARY_INDEX ? [key] : (row.indexes[index] ?? []);
+      for (const ik of ikeys) if (inRange(ik, range)) entries.push([ik, key, row.value]);
+    }
+    const dir = page.reverse ? -1 : 1;
+    entries.sort((x, y) => dir * (compareKeys(x[0], y[0]) || compareKeys(x[1], y[1])));
+    let start = 0;
+    if (page.after !== undefined) {
+      const [ak, key] = decodeCursor(page.after, 2) as [string, string];
+      start = entries.findIndex((x) => dir * (compareKeys(x[0], ak) || compareKeys(x[1], key)) > 0);
+      if (start < 0) start = entries.length;
+    }
+    const slice = entries.slice(start, start + limit);
+    const out: Page<ProjectionRow> = { items: slice.map(([, key, value]) => ({ key, value })) };
+    const last = slice.at(-1);
+    if (last && start + limit < entries.length) out.next = encodeCursor([last[0], last[1]]);
+    return out;
+  }
+
+  readonly blobs: BlobArea = {
+    get: async (hash) => {
+      const bytes = this.#open().blobs.get(hash);
+      return bytes ? bytes.slice() : undefined;
+    },
+    has: async (hash) => this.#open().blobs.has(hash),
+    delete: async (hash) => {
+      this.#open().blobs.delete(hash);
+    },
+  };
+
+  readonly kv: KvArea = {
+    get: async (key) => {
+      const v = this.#open().kv.get(key);
+      return v instanceof Uint8Array ? v.slice() : v;
+    },
+    put: async (key, value) => {
+      this.#open().kv.set(key, value instanceof Uint8Array ? value.slice() : copyJson(value));
+    },
+    delete: async (key) => {
+      this.#open().kv.delete(key);
+    },
+    list: async (prefix, page = {}) => {
+      const limit = page.limit ?? DEFAULT_PAGE_SIZE;
+      const after = page.after === undefined ? undefined : decodeCursor(page.after, 1)[0]!;
+      const dir = page.reverse ? -1 : 1;
+      const keys = [...this.#open().kv.keys()]
+        .filter(
+          (k) => k.startsWith(prefix) && (after === undefined || dir * compareKeys(k, after) > 0),
+        )
+        .sort((x, y) => dir * compareKeys(x, y));
+      const slice = keys.slice(0, limit);
+      const items = slice.map((key) => {
+        const v = this.#b.kv.get(key)!;
+        return { key, value: v instanceof Uint8Array ? v.slice() : v };
+      });
+      const out: Page<{ key: string; value: KvValue }> = { items };
+      if (keys.length > limit) out.next = encodeCursor([slice.at(-1)!]);
+      return out;
+    },
+  };
+
+  watch(onCommit: (seq: number) => void): () => void {
+    const b = this.#open();
+    const w = (seq: number) => {
+      if (!this.#closed) onCommit(seq);
+    };
+    b.watchers.add(w);
+    this.#mine.add(w);
+    return () => {
+      b.watchers.delete(w);
+      this.#mine.delete(w);
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const w of this.#mine) this.#b.watchers.delete(w);
+    this.#mine.clear();
+  }
+}

@@ -1,0 +1,156 @@
+import type { JsonValue } from '../crypto/canonical.js';
+import type { BatonEvent, Head } from '../log/event.js';
+
+/**
+ * A write to a projection collection, made in the same transaction as the events.
+ * `value: null` deletes the row.
+ */
+export interface ProjectionWrite {
+  collection: string;
+  key: string;
+  value: JsonValue | null;
+  /**
+   * Secondary index keys of the row: index name → one key or several (a row listed under
+   * each of its tags, say). Replaces the row's previous index keys. Defaults to none.
+   */
+  indexes?: Record<string, string | string[]>;
+}
+
+/** A content-addressed body: `hash` is `sha256b64(bytes)`. */
+export interface BlobWrite {
+  hash: string;
+  bytes: Uint8Array;
+}
+
+/** What {@link Store.append} writes, all together or not at all. */
+export interface AppendBatch {
+  /** Fully formed events, `seq` contiguous from `expectedHead.seq + 1`, the first one's `prev` the head's hash. */
+  events: BatonEvent[];
+  /** The head the batch was built against. A different head makes the append throw `ConflictError`. */
+  expectedHead: Head;
+  /** Projection rows to put or delete. */
+  projections?: ProjectionWrite[];
+  /** Bodies the events refer to by hash. Writing a blob that exists is a no-op. */
+  blobs?: BlobWrite[];
+}
+
+/** A filter over the log for {@link Store.read}. All given conditions must hold. */
+export interface ReadQuery {
+  /** Only events with `seq > after`. Defaults to `0` (from the start). */
+  after?: number;
+  /** Only events with `seq <= until`. */
+  until?: number;
+  /** Only events of this stream. */
+  stream?: string;
+  /** Only events whose `refs` contain this id. */
+  ref?: string;
+  /** Only events of these types (full `name@version` strings). */
+  types?: string[];
+  /** At most this many events. Defaults to all. */
+  limit?: number;
+}
+
+/** A range over one index's keys (strings, compared by UTF-16 code units). */
+export interface IndexRange {
+  eq?: string;
+  prefix?: string;
+  gt?: string;
+  gte?: string;
+  lt?: string;
+  lte?: string;
+}
+
+/** Paging options for {@link Store.query} and `kv.list`. */
+export interface PageOptions {
+  /** Page size. Defaults to `100`. */
+  limit?: number;
+  /** The `next` cursor of the previous page. */
+  after?: string;
+  /** Newest (highest key) first. Defaults to `false`. */
+  reverse?: boolean;
+}
+
+/** One page of results; `next` is present when there may be more. */
+export interface Page<T> {
+  items: T[];
+  next?: string;
+}
+
+/** A projection row. */
+export interface ProjectionRow {
+  key: string;
+  value: JsonValue;
+}
+
+/** Values the `kv` area holds: JSON or raw bytes, returned as stored. */
+export type KvValue = JsonValue | Uint8Array;
+
+/**
+ * The unsigned, mutable scratch area for state that is a framework's, not the
+ * collaboration's (LangGraph checkpoints, agent sessions). Not in the audit log; can be
+ * deleted.
+ */
+export interface KvArea {
+  get(key: string): Promise<KvValue | undefined>;
+  put(key: string, value: KvValue): Promise<void>;
+  delete(key: string): Promise<void>;
+  /** Entries whose key starts with `prefix`, in key order. */
+  list(prefix: string, page?: PageOptions): Promise<Page<{ key: string; value: KvValue }>>;
+}
+
+/** The content-addressed body area (artifact content, context text). */
+export interface BlobArea {
+  get(hash: string): Promise<Uint8Array | undefined>;
+  has(hash: string): Promise<boolean>;
+  /** Deletes a body for good (erasure). Deleting a missing blob is a no-op. */
+  delete(hash: string): Promise<void>;
+}
+
+/** The name of the implicit index over projection row keys. */
+export const PRIMARY_INDEX = '$key';
+
+/**
+ * What a storage adapter implements: bytes in, bytes out, atomically, plus a wake-up hint.
+ * All semantics — validation, authorization, signing, hashing, projections — live in core.
+ *
+ * @remarks
+ * Every implementation passes `runStoreConformance` from `@baton/core/testing`.
+ * "Not found" is `undefined`; backend failures are `BatonError`s with code `STORE` and the
+ * backend's error as `cause`.
+ */
+export interface Store {
+  /**
+   * Appends events, projection writes and blobs atomically and moves the head to the last
+   * event. Throws `ConflictError` (writing nothing) when the head is not `expectedHead`, and
+   * `VALIDATION` (writing nothing) when an event id exists already or the batch does not
+   * continue the head (seq gap, wrong `prev`).
+   */
+  append(batch: AppendBatch): Promise<Head>;
+  /** Events in commit order, streamed in pages so memory stays flat. */
+  read(query?: ReadQuery): AsyncIterable<BatonEvent>;
+  /** The committed event with this id. */
+  event(id: string): Promise<BatonEvent | undefined>;
+  /** The current head. */
+  head(): Promise<Head>;
+  /** One projection row's value. */
+  get(collection: string, key: string): Promise<JsonValue | undefined>;
+  /**
+   * Projection rows whose key in `index` falls in `range`, ordered by that key then by row
+   * key. Use {@link PRIMARY_INDEX} to range over row keys.
+   */
+  query(
+    collection: string,
+    index: string,
+    range: IndexRange,
+    page?: PageOptions,
+  ): Promise<Page<ProjectionRow>>;
+  readonly blobs: BlobArea;
+  readonly kv: KvArea;
+  /**
+   * Calls `onCommit` with the new head seq after commits — this instance's and, where the
+   * backend allows, other processes'. A hint only: core also polls. Returns an unsubscribe.
+   */
+  watch(onCommit: (seq: number) => void): () => void;
+  /** Releases the backend. Idempotent. */
+  close(): Promise<void>;
+}

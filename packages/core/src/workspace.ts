@@ -1,0 +1,946 @@
+import { z } from 'zod';
+import { Actor, type ActorOptions } from './actor.js';
+import { AuthorityView, type Identity, type ViewTx } from './auth/view.js';
+import { canonicalJson, type JsonValue } from './crypto/canonical.js';
+import { derivedId, randomId } from './crypto/ids.js';
+import { type Keyring, MemoryKeyring } from './crypto/keyring.js';
+import { type Signer, signB64, verifySignature } from './crypto/keys.js';
+import { BatonError, ErrorCode, isBatonError, storeError } from './errors.js';
+import { registerBuiltinEvents } from './log/builtinEvents.js';
+import {
+  type BatonEvent,
+  EMPTY_HEAD,
+  eventHash,
+  type Head,
+  parseType,
+  type SignedEvent,
+  type SignedFields,
+  signedFieldsOf,
+  signingBytes,
+} from './log/event.js';
+import { DEFAULT_SKEW_MS, type EventTypeDef, EventTypes } from './log/eventTypes.js';
+import { type Logger, silentLogger } from './logger.js';
+import { MemoryStore } from './store/memoryStore.js';
+import { type BlobWrite, PRIMARY_INDEX, type ProjectionWrite, type Store } from './store/store.js';
+import { idString, name, parseInput } from './validation.js';
+
+/** Observability hooks. Exceptions they throw are logged and ignored. */
+export interface WorkspaceHooks {
+  /** After every successful append, with the committed events. */
+  onAppend?(events: readonly BatonEvent[]): void;
+  /** When an append lost a race for the log head and is being retried. */
+  onConflictRetry?(info: { attempt: number; expected: Head; actual: Head }): void;
+}
+
+/** Options for {@link Workspace.open}. */
+export interface WorkspaceOptions {
+  /** Where the log lives. Defaults to a new {@link MemoryStore} (nothing survives the process). */
+  store?: Store;
+  /** Where private keys live. Defaults to a new {@link MemoryKeyring}. */
+  keyring?: Keyring;
+  /** The committer's clock in epoch milliseconds. Defaults to `Date.now`. */
+  clock?: () => number;
+  /** Defaults to a logger that prints nothing. */
+  logger?: Logger;
+  hooks?: WorkspaceHooks;
+  /** App-defined event types (see `defineEventType`). Defaults to none. */
+  eventTypes?: EventTypeDef<never>[];
+  /** How often watchers poll the store when no wake-up hint arrives, in ms. Defaults to `1_000`. */
+  pollIntervalMs?: number;
+  /** How many times a write retries after losing the race for the log head. Defaults to `50`. */
+  maxRetries?: number;
+}
+
+/** Options for {@link Workspace.bootstrap}. */
+export interface BootstrapOptions {
+  /** The first owner's name (the person bootstrapping). */
+  name: string;
+  /** The workspace's name. Defaults to `"<name>'s workspace"`. */
+  workspace?: string;
+  /** The first owner's kind. Defaults to `'human'`. */
+  kind?: 'human' | 'service';
+  /** More owners, each a root of authority, so losing one key never locks the workspace. */
+  owners?: {
+    name: string;
+    kind?: 'human' | 'service';
+    key?: string;
+    meta?: Record<string, JsonValue>;
+  }[];
+  /** The `did:key` of an offline recovery key, registered as an owner named "recovery". */
+  recoveryKey?: string;
+  /** The first owner's metadata. Defaults to `{}`. */
+  meta?: Record<string, JsonValue>;
+  /** The skew window for event times, in ms. Defaults to `120_000` (2 minutes). */
+  skewMs?: number;
+}
+
+/** A filter over the log for {@link Workspace.watch} and {@link Workspace.subscribe}. */
+export interface WatchFilter {
+  /** Start after this seq. Defaults to the head when the watch starts (live events only). */
+  after?: number;
+  stream?: string;
+  ref?: string;
+  /** Event type names (`'grant.issued'`) or full types (`'grant.issued@1'`). */
+  types?: string[];
+  /** Stops the watch. */
+  signal?: AbortSignal;
+}
+
+/** What {@link Workspace.verify} found. */
+export interface VerifyReport {
+  ok: boolean;
+  /** The head the log reached, as recomputed. */
+  head: Head;
+  /** Events checked. */
+  events: number;
+  /** The first problem, when there is one. */
+  problem?: { seq: number; id?: string; reason: string };
+}
+
+/** @internal A planned event before signing. */
+export interface Draft {
+  /** Type name without version (`'grant.issued'`). */
+  type: string;
+  data: JsonValue;
+  refs?: string[];
+}
+
+/** @internal What a command asks the commit pipeline to write. */
+export interface CommitRequest {
+  actor: string;
+  session?: string;
+  signer?: Signer;
+  /** The operation name and parsed input, when the caller gave an idempotency key. */
+  idempotency?: { key: string; operation: string; input: unknown };
+  /** Builds the events against the caught-up view; throws to refuse. */
+  plan(view: ViewTx, ids: IdMaker, at: string): Draft[] | Promise<Draft[]>;
+  blobs?: BlobWrite[];
+}
+
+/** @internal Makes ids for a command: random, or derived from its idempotency key. */
+export interface IdMaker {
+  next(prefix: string): string;
+}
+
+const SIGN_CACHE = 64;
+
+const optionsSchema = z.object({
+  store: z
+    .custom<Store>(
+      (s) => typeof s === 'object' && s !== null && typeof (s as Store).append === 'function',
+      {
+        message: 'must be a Store (e.g. new MemoryStore())',
+      },
+    )
+    .optional(),
+  keyring: z
+    .custom<Keyring>(
+      (k) => typeof k === 'object' && k !== null && typeof (k as Keyring).signer === 'function',
+      {
+        message: 'must be a Keyring (e.g. new MemoryKeyring())',
+      },
+    )
+    .optional(),
+  clock: z.function().optional(),
+  logger: z.custom<Logger>((l) => typeof l === 'object' && l !== null).optional(),
+  hooks: z
+    .object({ onAppend: z.function().optional(), onConflictRetry: z.function().optional() })
+    .optional(),
+  eventTypes: z.array(z.custom<EventTypeDef<never>>()).optional(),
+  pollIntervalMs: z.number().int().min(5).max(3_600_000).optional(),
+  maxRetries: z.number().int().min(0).max(10_000).optional(),
+});
+
+const bootstrapSchema = z.object({
+  name: name(),
+  workspace: name().optional(),
+  kind: z.enum(['human', 'service']).optional(),
+  owners: z
+    .array(
+      z.object({
+        name: name(),
+        kind: z.enum(['human', 'service']).optional(),
+        key: z.string().optional(),
+        meta: z.record(z.string(), z.custom<JsonValue>()).optional(),
+      }),
+    )
+    .max(15)
+    .optional(),
+  recoveryKey: z.string().optional(),
+  meta: z.record(z.string(), z.custom<JsonValue>()).optional(),
+  skewMs: z
+    .number()
+    .int()
+    .min(1_000)
+    .max(24 * 3_600_000)
+    .optional(),
+});
+
+const watchSchema = z.object({
+  after: z.number().int().nonnegative().optional(),
+  stream: z.string().min(1).optional(),
+  ref: z.string().min(1).optional(),
+  types: z.array(z.string().min(1)).optional(),
+  signal: z
+    .custom<AbortSignal>((s) => typeof s === 'object' && s !== null && 'aborted' in s)
+    .optional(),
+});
+
+/**
+ * A Baton workspace: one signed, hash-chained event log over a {@link Store}, and the
+ * handle through which identities act on it (`workspace.as(id)`).
+ *
+ * @example
+ * ```ts
+ * const ws = await Workspace.open();
+ * const ada = await ws.bootstrap({ name: 'Ada' });
+ * const me = ws.as(ada.id);
+ * ```
+ */
+export class Workspace {
+  /** The store this workspace writes to. */
+  readonly store: Store;
+  /** The keyring this workspace signs with. */
+  readonly keyring: Keyring;
+  /** @internal */
+  readonly _types = new EventTypes();
+  /** @internal The authority view (identities, grants), current as of its `seq`. */
+  readonly _view = new AuthorityView();
+  readonly #clock: () => number;
+  readonly #logger: Logger;
+  readonly #hooks: WorkspaceHooks;
+  readonly #pollMs: number;
+  readonly #maxRetries: number;
+  #catchingUp: Promise<void> | undefined;
+  #closed = false;
+  readonly #closers = new Set<() => void>();
+  readonly #signCache = new Map<string, string>();
+
+  private constructor(options: WorkspaceOptions) {
+    this.store = options.store ?? new MemoryStore();
+    this.keyring = options.keyring ?? new MemoryKeyring();
+    this.#clock = options.clock ?? Date.now;
+    this.#logger = options.logger ?? silentLogger;
+    this.#hooks = options.hooks ?? {};
+    this.#pollMs = options.pollIntervalMs ?? 1_000;
+    this.#maxRetries = options.maxRetries ?? 50;
+    registerBuiltinEvents(this._types);
+    for (const def of options.eventTypes ?? []) this._types.register(def);
+  }
+
+  /**
+   * Opens a workspace on a store (a new in-memory one by default). Reads the projections
+   * and the head — it never replays the log.
+   */
+  static async open(options: WorkspaceOptions = {}): Promise<Workspace> {
+    parseInput(optionsSchema, options, 'Workspace.open');
+    const ws = new Workspace(options);
+    await ws.#load();
+    return ws;
+  }
+
+  /** The workspace id, fixed at bootstrap; `undefined` before. */
+  get id(): string | undefined {
+    return this._view.workspace?.id;
+  }
+
+  /** Workspace name, owners and skew window; `undefined` before bootstrap. */
+  get info() {
+    return this._view.workspace;
+  }
+
+  /** The current log head (after catching up with other writers). */
+  async head(): Promise<Head> {
+    await this._catchUp();
+    return this.#storeCall('head', () => this.store.head());
+  }
+
+  /**
+   * Makes a new, empty workspace: registers its first owner (and any further owners or a
+   * recovery key) as roots of authority. Returns the first owner.
+   *
+   * @throws BatonError `INVALID_STATE` when the store holds a workspace already.
+   */
+  async bootstrap(options: BootstrapOptions): Promise<Identity> {
+    const input = parseInput(bootstrapSchema, options, 'workspace.bootstrap');
+    const ownerId = randomId('id');
+    const key = await this.keyring.generate(ownerId);
+    const owners: JsonValue[] = [
+      { id: ownerId, kind: input.kind ?? 'human', name: input.name, key, meta: input.meta ?? {} },
+    ];
+    for (const o of input.owners ?? []) {
+      const id = randomId('id');
+      owners.push({
+        id,
+        kind: o.kind ?? 'human',
+        name: o.name,
+        key: o.key ?? (await this.keyring.generate(id)),
+        meta: o.meta ?? {},
+      });
+    }
+    if (input.recoveryKey !== undefined) {
+      owners.push({
+        id: randomId('id'),
+        kind: 'service',
+        name: 'recovery',
+        key: input.recoveryKey,
+        meta: {},
+      });
+    }
+    const wsId = randomId('ws');
+    await this._commit(
+      {
+        actor: ownerId,
+        plan: () => [
+          {
+            type: 'workspace.bootstrapped',
+            data: {
+              name: input.workspace ?? `${input.name}'s workspace`,
+              skewMs: input.skewMs ?? DEFAULT_SKEW_MS,
+              owners,
+            },
+          },
+        ],
+      },
+      wsId,
+    );
+    return this._view.identity(ownerId)!;
+  }
+
+  /**
+   * The handle through which `identity` acts: every call on it is attributed to that
+   * identity and checked against its grants.
+   *
+   * @param identity - An identity id.
+   * @param options - `session` (the run, recorded on every event) and `signer` (when the
+   *   keyring does not hold the identity's key).
+   */
+  as(identity: string, options: ActorOptions = {}): Actor {
+    parseInput(idString, identity, 'workspace.as(identity)');
+    return new Actor(this, identity, options);
+  }
+
+  /**
+   * Commits events an outside party already signed (a browser, a remote agent): checks
+   * workspace id, signature, time window and authorization against the current head, then
+   * appends them. Re-submitting the same events returns the original commits.
+   */
+  async submit(events: SignedEvent[]): Promise<BatonEvent[]> {
+    const list = parseInput(
+      z
+        .array(z.custom<SignedEvent>((e) => typeof e === 'object' && e !== null))
+        .min(1)
+        .max(1_000),
+      events,
+      'workspace.submit',
+    );
+    return this.#appendLoop(async (tx, head) => {
+      const existing = await this.#existing(list);
+      if (existing) return { existing };
+      const pending = new Map<string, number>();
+      const out: BatonEvent[] = [];
+      for (const e of list) {
+        const fields = signedFieldsOf(e);
+        this._types.admit(fields, tx, { now: this.#clock(), pending });
+        await this.#checkSignature({ ...fields, sig: e.sig }, tx);
+        out.push(await this.#place({ ...fields, sig: e.sig }, tx, head, out));
+      }
+      return { events: out };
+    });
+  }
+
+  /**
+   * Appends events committed elsewhere (an export, a replica) unchanged: each must continue
+   * this log's head and pass the same checks `verify()` makes. Nothing is written when any fails.
+   */
+  async ingest(events: BatonEvent[]): Promise<Head> {
+    const list = parseInput(
+      z.array(z.custom<BatonEvent>((e) => typeof e === 'object' && e !== null)).min(1),
+      events,
+      'workspace.ingest',
+    );
+    await this._catchUp();
+    const head = await this.#storeCall('head', () => this.store.head());
+    const tx = this._view.begin();
+    const placed: BatonEvent[] = [];
+    for (const e of list) {
+      const fields = signedFieldsOf(e);
+      this._types.admit(fields, tx, {});
+      await this.#checkSignature({ ...fields, sig: e.sig }, tx);
+      const expected = await this.#place({ ...fields, sig: e.sig }, tx, head, placed);
+      for (const k of ['version', 'seq', 'prev', 'hash'] as const) {
+        if (expected[k] !== e[k]) {
+          throw new BatonError(
+            ErrorCode.INTEGRITY,
+            `Event ${e.id} does not continue this log: its ${k} is ${e[k]}, expected ${expected[k]}.`,
+          );
+        }
+      }
+      placed.push(expected);
+    }
+    const projections = [...tx.projectionWrites(), ...(await this.#streamWrites(placed))];
+    await this.#storeCall('append', () =>
+      this.store.append({ events: placed, expectedHead: head, projections }),
+    );
+    tx.commit();
+    this.#afterAppend(placed);
+    return { seq: placed.at(-1)!.seq, hash: placed.at(-1)!.hash };
+  }
+
+  /**
+   * Events as they are committed — by this instance or any other on the store — as an
+   * async iterator. Catches up from `after`, then follows live; reads in pages, so a slow
+   * consumer holds at most one page and resumes from its cursor.
+   */
+  watch(filter: WatchFilter = {}): AsyncIterableIterator<BatonEvent> {
+    const f = parseInput(watchSchema, filter, 'workspace.watch');
+    return this._watch(f, () => true);
+  }
+
+  /**
+   * Calls `listener` for each event matching `filter`, in commit order, one at a time
+   * (awaiting it). Returns a function that stops the subscription.
+   */
+  subscribe(
+    filter: WatchFilter,
+    listener: (event: BatonEvent) => void | Promise<void>,
+  ): () => void {
+    const f = parseInput(watchSchema, filter, 'workspace.subscribe');
+    if (typeof listener !== 'function') {
+      throw new BatonError(
+        ErrorCode.VALIDATION,
+        'workspace.subscribe: `listener` must be a function.',
+      );
+    }
+    return this._subscribe(f, listener, () => true);
+  }
+
+  /**
+   * Re-checks the whole log: chain links and hashes, every signature (against the key the
+   * actor held at that point), the workspace id, the time rule, and authorization of each
+   * event against the grants in force at its own position.
+   */
+  async verify(): Promise<VerifyReport> {
+    const view = new AuthorityView();
+    let prev: Head = EMPTY_HEAD;
+    let count = 0;
+    let wsId: string | undefined;
+    const sigJobs: { seq: number; id: string; keys: string[]; sig: string; bytes: Uint8Array }[] =
+      [];
+    const flush = async (): Promise<VerifyReport['problem']> => {
+      const jobs = sigJobs.splice(0);
+      const results = await Promise.all(
+        jobs.map(async (j) => {
+          for (const k of j.keys)
+            if (await verifySignature(k, j.sig, j.bytes).catch(() => false)) return true;
+          return false;
+        }),
+      );
+      const bad = results.findIndex((ok) => !ok);
+      return bad < 0
+        ? undefined
+        : { seq: jobs[bad]!.seq, id: jobs[bad]!.id, reason: 'bad signature' };
+    };
+    const fail = (problem: NonNullable<VerifyReport['problem']>): VerifyReport => ({
+      ok: false,
+      head: prev,
+      events: count,
+      problem,
+    });
+    for await (const e of this.store.read()) {
+      if (e.seq !== prev.seq + 1)
+        return fail({ seq: prev.seq + 1, reason: `missing event (found seq ${e.seq} next)` });
+      wsId ??= e.ws;
+      const expectedPrev = e.seq === 1 ? wsId : prev.hash;
+      if (e.prev !== expectedPrev)
+        return fail({ seq: e.seq, id: e.id, reason: 'prev does not link to the event before' });
+      if (eventHash(e) !== e.hash)
+        return fail({ seq: e.seq, id: e.id, reason: 'hash does not match the event' });
+      const tx = view.begin();
+      const fields = signedFieldsOf(e);
+      try {
+        this._types.admit(fields, tx, {});
+        if (fields.auth !== e.auth)
+          throw new BatonError(ErrorCode.INTEGRITY, 'auth does not match');
+      } catch (err) {
+        return fail({
+          seq: e.seq,
+          id: e.id,
+          reason: err instanceof Error ? err.message : String(err),
+        });
+      }
+      sigJobs.push({
+        seq: e.seq,
+        id: e.id,
+        keys: signingKeys(e, tx),
+        sig: e.sig,
+        bytes: signingBytes(e),
+      });
+      this._types.apply(e, tx);
+      tx.commit();
+      prev = { seq: e.seq, hash: e.hash };
+      count++;
+      if (sigJobs.length >= 256) {
+        const problem = await flush();
+        if (problem) return fail(problem);
+      }
+    }
+    const problem = await flush();
+    if (problem) return fail(problem);
+    const head = await this.store.head();
+    if (head.seq !== prev.seq || head.hash !== prev.hash) {
+      return fail({
+        seq: head.seq,
+        reason: `the store's head (${head.seq}) is not the last event read (${prev.seq})`,
+      });
+    }
+    return { ok: true, head: prev, events: count };
+  }
+
+  /** Stops watchers and timers and closes the store. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const stop of this.#closers) stop();
+    this.#closers.clear();
+    await this.store.close();
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  /** @internal Brings the authority view up to the store's head. */
+  async _catchUp(): Promise<void> {
+    if (this.#closed)
+      throw new BatonError(ErrorCode.INVALID_STATE, 'This workspace is closed. Open it again.');
+    while (this.#catchingUp) await this.#catchingUp;
+    const head = await this.#storeCall('head', () => this.store.head());
+    if (head.seq === this._view.seq) return;
+    this.#catchingUp = this.#catchUpTo(head).finally(() => {
+      this.#catchingUp = undefined;
+    });
+    await this.#catchingUp;
+  }
+
+  async #catchUpTo(head: Head): Promise<void> {
+    const view = this._view;
+    if (head.seq < view.seq) {
+      throw new BatonError(
+        ErrorCode.INTEGRITY,
+        `The store's head (seq ${head.seq}) is behind what this workspace has seen (seq ${view.seq}): the log was truncated or replaced.`,
+      );
+    }
+    const tx = view.begin();
+    for await (const e of this.store.read({ after: view.seq })) this._types.apply(e, tx);
+    tx.commit();
+  }
+
+  async #load(): Promise<void> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const before = await this.#storeCall('head', () => this.store.head());
+      if (before.seq === 0) return;
+      const view = new AuthorityView();
+      const tx = view.begin();
+      const meta = (await this.store.get('meta', 'workspace')) as WorkspaceInfoJson | undefined;
+      if (meta) tx.putWorkspace(meta);
+      for await (const row of this.#rows('identities')) tx.putIdentity(row as never);
+      for await (const row of this.#rows('grants')) tx.putGrant(row as never);
+      let last: BatonEvent | undefined;
+      for await (const e of this.store.read({ after: before.seq - 1, limit: 1 })) last = e;
+      const after = await this.#storeCall('head', () => this.store.head());
+      if (after.seq !== before.seq || !last) continue;
+      tx.seq = before.seq;
+      tx.lastAt = last.at;
+      tx.commit();
+      this.#adopt(view);
+      return;
+    }
+    // The log kept moving while we read: build the view by replaying instead.
+    const tx = this._view.begin();
+    for await (const e of this.store.read()) this._types.apply(e, tx);
+    tx.commit();
+  }
+
+  #adopt(view: AuthorityView): void {
+    const v = this._view;
+    v.workspace = view.workspace;
+    for (const i of view.identities.values()) v.identities.set(i.id, i);
+    for (const g of view.grants.values()) v.setGrant(g);
+    v.seq = view.seq;
+    v.lastAt = view.lastAt;
+    v.generation++;
+  }
+
+  async *#rows(collection: string): AsyncIterable<JsonValue> {
+    let after: string | undefined;
+    do {
+      const page = await this.store.query(collection, PRIMARY_INDEX, {}, { limit: 500, after });
+      for (const row of page.items) yield row.value;
+      after = page.next;
+    } while (after);
+  }
+
+  /**
+   * @internal The write path: catch up, plan and authorize against the caught-up view,
+   * sign, chain, append with `expectedHead`; on a lost race, catch up and do it again.
+   */
+  async _commit(req: CommitRequest, bootstrapWs?: string): Promise<BatonEvent[]> {
+    let at: string | undefined;
+    return this.#appendLoop(async (tx, head) => {
+      const ws = tx.workspace?.id ?? bootstrapWs;
+      if (!ws) {
+        throw new BatonError(
+          ErrorCode.INVALID_STATE,
+          'This workspace is not bootstrapped yet. Call workspace.bootstrap({ name }) first.',
+        );
+      }
+      let idemKey: string | undefined;
+      if (req.idempotency) {
+        idemKey = derivedId('idem', [ws, req.actor, req.idempotency.key]);
+        const digest = canonicalJson({
+          op: req.idempotency.operation,
+          input: req.idempotency.input as JsonValue,
+        });
+        const row = (await this.store.get('idempotency', idemKey)) as
+          | { digest: string; events: string[] }
+          | undefined;
+        if (row) {
+          if (row.digest !== digest) {
+            throw new BatonError(
+              ErrorCode.VALIDATION,
+              `idempotencyKey "${req.idempotency.key}" was used before for a different request. Use a new key for a new request.`,
+            );
+          }
+          const existing: BatonEvent[] = [];
+          for (const id of row.events) existing.push((await this.store.event(id))!);
+          return { existing };
+        }
+      }
+      let counter = 0;
+      const ids: IdMaker = {
+        next: (prefix) =>
+          req.idempotency
+            ? derivedId(prefix, [ws, req.actor, req.idempotency.key, String(counter++)])
+            : randomId(prefix),
+      };
+      const now = this.#clock();
+      // Keep the first attempt's time while it is still inside the window: unchanged data re-uses its signature.
+      if (at === undefined || Math.abs(Date.parse(at) - now) > 10_000)
+        at = new Date(now).toISOString();
+      const drafts = await req.plan(tx, ids, at);
+      const pending = new Map<string, number>();
+      const out: BatonEvent[] = [];
+      for (const d of drafts) {
+        const fields: SignedFields = {
+          ws,
+          id: ids.next('ev'),
+          stream: '',
+          type: this._types.typeOf(d.type),
+          actor: req.actor,
+          at,
+          data: d.data,
+          refs: d.refs ?? [],
+        };
+        fields.stream = this._types.get(d.type)!.stream(this._types.dataOf(fields) as never);
+        if (req.session !== undefined) fields.session = req.session;
+        this._types.admit(fields, tx, { now, pickAuth: true, pending });
+        const sig = await this.#sign(fields, req, tx);
+        out.push(await this.#place({ ...fields, sig }, tx, head, out));
+      }
+      const extra: ProjectionWrite[] = [];
+      if (idemKey && req.idempotency) {
+        const digest = canonicalJson({
+          op: req.idempotency.operation,
+          input: req.idempotency.input as JsonValue,
+        });
+        extra.push({
+          collection: 'idempotency',
+          key: idemKey,
+          value: { digest, events: out.map((e) => e.id) },
+        });
+      }
+      return { events: out, projections: extra, blobs: req.blobs };
+    });
+  }
+
+  /**
+   * Runs `build` against a fresh transaction over the caught-up view and appends what it
+   * returns; on `ConflictError`, catches up and runs it again.
+   */
+  async #appendLoop(
+    build: (
+      tx: ViewTx,
+      head: Head,
+    ) => Promise<
+      | { existing: BatonEvent[] }
+      | { events: BatonEvent[]; projections?: ProjectionWrite[]; blobs?: BlobWrite[] }
+    >,
+  ): Promise<BatonEvent[]> {
+    for (let attempt = 0; ; attempt++) {
+      await this._catchUp();
+      const head = await this.#storeCall('head', () => this.store.head());
+      if (head.seq !== this._view.seq) continue;
+      const tx = this._view.begin();
+      const r = await build(tx, head);
+      if ('existing' in r) return r.existing;
+      const projections = [
+        ...tx.projectionWrites(),
+        ...(await this.#streamWrites(r.events)),
+        ...(r.projections ?? []),
+      ];
+      try {
+        await this.store.append({
+          events: r.events,
+          expectedHead: head,
+          projections,
+          blobs: r.blobs,
+        });
+      } catch (err) {
+        if (isBatonError(err, ErrorCode.CONFLICT)) {
+          if (attempt >= this.#maxRetries) {
+            throw new BatonError(
+              ErrorCode.CONFLICT,
+              `Gave up after ${attempt + 1} attempts: other writers kept moving the log head. Retry later.`,
+              { cause: err },
+            );
+          }
+          const actual = (err as { head?: Head }).head ?? head;
+          this.#safe(() =>
+            this.#hooks.onConflictRetry?.({ attempt: attempt + 1, expected: head, actual }),
+          );
+          this.#logger.debug('append lost the race for the head; retrying', {
+            attempt: attempt + 1,
+          });
+          continue;
+        }
+        throw storeError('append', err);
+      }
+      tx.commit();
+      this.#afterAppend(r.events);
+      return r.events;
+    }
+  }
+
+  #afterAppend(events: BatonEvent[]): void {
+    this.#logger.debug('appended', { seq: events.at(-1)?.seq, count: events.length });
+    this.#safe(() => this.#hooks.onAppend?.(events));
+  }
+
+  #safe(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.#logger.error('a hook threw; ignoring it', { error: String(err) });
+    }
+  }
+
+  /** Assigns version, seq, prev and hash against `head` and the events placed before it in the batch, and applies it. */
+  async #place(e: SignedEvent, tx: ViewTx, head: Head, before: BatonEvent[]): Promise<BatonEvent> {
+    const last = before.at(-1);
+    const seq = (last?.seq ?? head.seq) + 1;
+    const prev = last ? last.hash : head.seq === 0 ? e.ws : head.hash;
+    const sameStream = before.filter((b) => b.stream === e.stream).at(-1);
+    const version =
+      (sameStream?.version ??
+        ((await this.store.get('streams', e.stream)) as { version: number } | undefined)?.version ??
+        0) + 1;
+    const body = { ...e, version, seq, prev };
+    const event: BatonEvent = { ...body, hash: eventHash(body) };
+    this._types.apply(event, tx);
+    return event;
+  }
+
+  async #streamWrites(events: BatonEvent[]): Promise<ProjectionWrite[]> {
+    const last = new Map<string, number>();
+    for (const e of events) last.set(e.stream, e.version);
+    return [...last].map(([stream, version]) => ({
+      collection: 'streams',
+      key: stream,
+      value: { version },
+    }));
+  }
+
+  async #sign(fields: SignedFields, req: CommitRequest, tx: ViewTx): Promise<string> {
+    const who = tx.identity(fields.actor);
+    const keys = who
+      ? who.keys.filter((k) => k.until === undefined).map((k) => k.key)
+      : signingKeys(fields, tx);
+    let signer = req.signer;
+    if (signer && !keys.includes(signer.publicKey)) {
+      throw new BatonError(
+        ErrorCode.FORBIDDEN,
+        `The signer given for ${who?.name ?? fields.actor} holds a key that is not registered (or was retired) for it.`,
+      );
+    }
+    for (const k of keys) {
+      if (signer) break;
+      signer = await this.keyring.signer(fields.actor, k);
+    }
+    if (!signer) {
+      throw new BatonError(
+        ErrorCode.FORBIDDEN,
+        `This process holds no key for ${who?.name ?? fields.actor} (${fields.actor}). Open the workspace with a keyring that has it, or pass ws.as(id, { signer }).`,
+      );
+    }
+    const bytes = signingBytes(fields);
+    const cacheKey = `${signer.publicKey}\u0000${canonicalJson(signedFieldsOf(fields))}`;
+    const cached = this.#signCache.get(cacheKey);
+    if (cached) return cached;
+    const sig = await signB64(signer, bytes);
+    if (this.#signCache.size >= SIGN_CACHE) this.#signCache.clear();
+    this.#signCache.set(cacheKey, sig);
+    return sig;
+  }
+
+  async #checkSignature(e: SignedEvent, tx: ViewTx): Promise<void> {
+    const bytes = signingBytes(e);
+    for (const k of signingKeys(e, tx))
+      if (await verifySignature(k, e.sig, bytes).catch(() => false)) return;
+    throw new BatonError(
+      ErrorCode.INTEGRITY,
+      `Event ${e.id}: the signature is not valid for any current key of ${e.actor}.`,
+    );
+  }
+
+  /** The committed twins of pre-signed events, when all were committed before; VALIDATION when an id was used for something else. */
+  async #existing(events: SignedEvent[]): Promise<BatonEvent[] | undefined> {
+    const found: BatonEvent[] = [];
+    for (const e of events) {
+      const old = await this.store.event(e.id);
+      if (!old) continue;
+      if (
+        canonicalJson(signedFieldsOf(old)) !== canonicalJson(signedFieldsOf(e)) ||
+        old.sig !== e.sig
+      ) {
+        throw new BatonError(
+          ErrorCode.VALIDATION,
+          `Event id ${e.id} exists already with different content. Use a new id.`,
+        );
+      }
+      found.push(old);
+    }
+    if (found.length === 0) return undefined;
+    if (found.length !== events.length) {
+      throw new BatonError(
+        ErrorCode.VALIDATION,
+        'Some of these events were committed before and some were not; submit the new ones alone.',
+      );
+    }
+    return found;
+  }
+
+  async #storeCall<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw storeError(what, err);
+    }
+  }
+
+  /** @internal The watch loop shared by workspace and actor watches. */
+  async *_watch(
+    f: WatchFilter,
+    allowed: (e: BatonEvent) => boolean,
+  ): AsyncIterableIterator<BatonEvent> {
+    const types = f.types?.flatMap((t) => {
+      if (t.includes('@')) return [t];
+      const def = this._types.get(t);
+      return def ? Array.from({ length: def.version }, (_, i) => `${t}@${i + 1}`) : [t];
+    });
+    let cursor = f.after ?? (await this.store.head()).seq;
+    const PAGE = 256;
+    while (!this.#closed && !f.signal?.aborted) {
+      const head = await this.#storeCall('head', () => this.store.head());
+      if (head.seq > cursor) {
+        let n = 0;
+        for await (const e of this.store.read({
+          after: cursor,
+          until: head.seq,
+          stream: f.stream,
+          ref: f.ref,
+          types,
+          limit: PAGE,
+        })) {
+          n++;
+          cursor = e.seq;
+          if (allowed(e)) yield e;
+          if (this.#closed || f.signal?.aborted) return;
+        }
+        if (n < PAGE) cursor = head.seq;
+        continue;
+      }
+      await this.#waitForCommit(cursor, f.signal);
+    }
+  }
+
+  /** @internal */
+  _subscribe(
+    f: WatchFilter,
+    listener: (e: BatonEvent) => void | Promise<void>,
+    allowed: (e: BatonEvent) => boolean,
+  ): () => void {
+    const controller = new AbortController();
+    const outer = f.signal;
+    outer?.addEventListener('abort', () => controller.abort(), { once: true });
+    const stop = () => controller.abort();
+    this.#closers.add(stop);
+    void (async () => {
+      try {
+        for await (const e of this._watch({ ...f, signal: controller.signal }, allowed)) {
+          try {
+            await listener(e);
+          } catch (err) {
+            this.#logger.error('a subscriber threw; it keeps receiving events', {
+              error: String(err),
+              seq: e.seq,
+            });
+          }
+        }
+      } catch (err) {
+        if (!this.#closed)
+          this.#logger.error('a subscription stopped on a store error', { error: String(err) });
+      } finally {
+        this.#closers.delete(stop);
+      }
+    })();
+    return stop;
+  }
+
+  #waitForCommit(after: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      let done = false;
+      const finish = () => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        unwatch();
+        signal?.removeEventListener('abort', finish);
+        this.#closers.delete(finish);
+        resolve();
+      };
+      const timer = setTimeout(finish, this.#pollMs);
+      const unwatch = this.store.watch((seq) => {
+        if (seq > after) finish();
+      });
+      signal?.addEventListener('abort', finish, { once: true });
+      this.#closers.add(finish);
+    });
+  }
+
+  /** @internal The workspace's clock. */
+  _now(): number {
+    return this.#clock();
+  }
+}
+
+type WorkspaceInfoJson = NonNullable<AuthorityView['workspace']>;
+
+/** The keys that may have signed `e` at its position: the actor's current keys (or, for bootstrap, the first owner's). */
+function signingKeys(e: SignedFields, view: ViewTx): string[] {
+  if (parseType(e.type).name === 'workspace.bootstrapped') {
+    const owners = (e.data as { owners?: { id: string; key: string }[] }).owners ?? [];
+    const me = owners.find((o) => o.id === e.actor);
+    return me ? [me.key] : [];
+  }
+  const who = view.identity(e.actor);
+  return who ? who.keys.filter((k) => k.until === undefined).map((k) => k.key) : [];
+}
