@@ -39,6 +39,24 @@ export interface Authorization {
   event: BatonEvent;
 }
 
+/** Options of {@link Actor.emit}. */
+export interface EmitOptions {
+  /** Ids the event is about (the query index). Defaults to none. */
+  refs?: string[];
+  /** Makes a retried call return the first call's event. */
+  idempotencyKey?: string;
+}
+
+const emitSchema = z
+  .object({
+    refs: z.array(z.string().min(1).max(400)).max(256).optional(),
+    idempotencyKey: idString.optional(),
+  })
+  .optional();
+
+// Built-in event families; apps cannot write them through emit().
+const BUILTIN_PREFIXES = ['workspace.', 'identity.', 'grant.', 'artifact.', 'context.', 'handoff.'];
+
 /** Options of {@link Actor.log}. */
 export interface LogQuery {
   /** Only events after this seq. Defaults to `0`. */
@@ -151,7 +169,7 @@ export class Actor {
     const a = p.action(action);
     const r = p.resource(resource);
     const o = parseInput(authorizeSchema, options, 'authorize');
-    const data: Record<string, JsonValue> = { grant: '', action: a, resource: r };
+    const data: Record<string, JsonValue> = { action: a, resource: r };
     if (o?.summary !== undefined) data.summary = o.summary;
     if (o?.payload !== undefined) data.payloadDigest = sha256b64(canonicalJson(o.payload));
     const events = await this.#ws._commit({
@@ -162,7 +180,7 @@ export class Actor {
         ? {
             key: o.idempotencyKey,
             operation: 'authorize',
-            input: { ...data, grant: undefined } as unknown as JsonValue,
+            input: data,
           }
         : undefined,
       plan: (view, _ids, at) => {
@@ -180,6 +198,41 @@ export class Actor {
     const event = events[0]!;
     const grant = this.#ws._view.grant(event.auth!)!;
     return { grant, chain: evaluateChain(this.#ws, grant), event };
+  }
+
+  /**
+   * Records an app-defined event (registered with `defineEventType` in
+   * `Workspace.open({ eventTypes })`) in the same signed log, authorized by its type's rule
+   * (by default `write` on the stream's resource).
+   *
+   * @example
+   * ```ts
+   * const deployed = defineEventType({ name: 'app.deployed', schema: z.object({ env: z.string() }),
+   *   stream: (d) => `deploy/${d.env}` });
+   * await agent.emit('app.deployed', { env: 'prod' });
+   * ```
+   */
+  async emit(type: string, data: JsonValue, options?: EmitOptions): Promise<BatonEvent> {
+    const t = parseInput(idString, type, 'emit(type)');
+    const d = parseInput(jsonValue, data, 'emit(data)');
+    const o = parseInput(emitSchema, options, 'emit');
+    const def = this.#ws._types.get(t);
+    if (!def || BUILTIN_PREFIXES.some((p) => t.startsWith(p))) {
+      throw new BatonError(
+        ErrorCode.VALIDATION,
+        `emit: "${t}" is not an app event type. Define it with defineEventType() and pass it in Workspace.open({ eventTypes }).`,
+      );
+    }
+    const events = await this.#ws._commit({
+      actor: this.id,
+      session: this.session,
+      signer: this.signer,
+      idempotency: o?.idempotencyKey
+        ? { key: o.idempotencyKey, operation: `emit:${t}`, input: d }
+        : undefined,
+      plan: () => [{ type: t, data: d, refs: o?.refs ?? [] }],
+    });
+    return events[0]!;
   }
 
   /** Events this actor may read, in commit order, a page at a time. `next` is the seq to pass as `after`. */

@@ -17,7 +17,13 @@
  */
 
 // Types
-export type { ActorOptions, Authorization, AuthorizeOptions, LogQuery } from './actor.js';
+export type {
+  ActorOptions,
+  Authorization,
+  AuthorizeOptions,
+  EmitOptions,
+  LogQuery,
+} from './actor.js';
 export { Actor } from './actor.js';
 export type { Decision, EvaluateOptions, Requirement } from './auth/evaluate.js';
 export { chainOf, coversAction, coversResource, evaluate } from './auth/evaluate.js';

@@ -263,6 +263,13 @@ export class Workspace {
    */
   async bootstrap(options: BootstrapOptions): Promise<Identity> {
     const input = parseInput(bootstrapSchema, options, 'workspace.bootstrap');
+    await this._catchUp();
+    if (this._view.workspace) {
+      throw new BatonError(
+        ErrorCode.INVALID_STATE,
+        `This store holds workspace "${this._view.workspace.name}" already; one store holds one workspace.`,
+      );
+    }
     const ownerId = randomId('id');
     const key = await this.keyring.generate(ownerId);
     const owners: JsonValue[] = [

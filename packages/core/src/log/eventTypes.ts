@@ -198,7 +198,7 @@ export class EventTypes {
       else if (e.auth !== undefined) {
         throw new BatonError(ErrorCode.VALIDATION, `Event ${e.id} names a grant but needs none.`);
       }
-      if (ws) this.#activeActor(e.actor, view);
+      if (rule.why === 'self') this.#activeActor(e.actor, view);
     } else {
       this.#activeActor(e.actor, view);
       const decision = evaluate(view, e.actor, rule.needs, e.at, {

@@ -50,7 +50,7 @@ export interface ReadQuery {
   limit?: number;
 }
 
-/** A range over one index's keys (strings, compared by UTF-16 code units). */
+/** A range over one index's keys (strings, compared by Unicode code point — the order of their UTF-8 bytes). */
 export interface IndexRange {
   eq?: string;
   prefix?: string;

@@ -1,0 +1,336 @@
+import { describe, expect, it } from 'vitest';
+import { type GrantInput, OPERATIONS } from '../src/index.js';
+import { world } from './world.js';
+
+type World = Awaited<ReturnType<typeof world>>;
+
+/**
+ * Every built-in write, with the grant that allows it and a call that makes it. `prepare`
+ * makes what the call acts on (fresh per attempt, so a maxUses test can call twice).
+ */
+const writes: {
+  name: string;
+  grant: Omit<GrantInput, 'to'>;
+  prepare: (w: World) => Promise<string>;
+  call: (w: World, target: string) => Promise<unknown>;
+}[] = [
+  {
+    name: 'identities.create',
+    grant: { resource: 'identity:*', actions: ['create'] },
+    prepare: async () => '',
+    call: (w) => w.agent.identities.create({ kind: 'agent', name: 'helper' }),
+  },
+  {
+    name: 'identities.suspend',
+    grant: { resource: 'identity:*', actions: ['admin'] },
+    prepare: async (w) => (await w.me.identities.create({ kind: 'agent', name: 'target' })).id,
+    call: (w, id) => w.agent.identities.suspend(id),
+  },
+  {
+    name: 'identities.reinstate',
+    grant: { resource: 'identity:*', actions: ['admin'] },
+    prepare: async (w) => {
+      const t = await w.me.identities.create({ kind: 'agent', name: 'target' });
+      await w.me.identities.suspend(t.id);
+      return t.id;
+    },
+    call: (w, id) => w.agent.identities.reinstate(id),
+  },
+  {
+    name: 'identities.rotateKey (of another identity)',
+    grant: { resource: 'identity:*', actions: ['admin'] },
+    prepare: async (w) => (await w.me.identities.create({ kind: 'agent', name: 'target' })).id,
+    call: (w, id) => w.agent.identities.rotateKey(id),
+  },
+  {
+    name: 'capabilities.grant',
+    grant: { resource: 'doc:*', actions: ['grant', 'read'] },
+    prepare: async (w) => (await w.me.identities.create({ kind: 'agent', name: 'target' })).id,
+    call: (w, id) => w.agent.capabilities.grant({ to: id, resource: 'doc:1', actions: ['read'] }),
+  },
+  {
+    name: 'capabilities.revoke (a grant issued by someone else)',
+    grant: { resource: 'doc:*', actions: ['admin'] },
+    prepare: async (w) => {
+      const t = await w.me.identities.create({ kind: 'agent', name: 'target' });
+      return (await w.me.capabilities.grant({ to: t.id, resource: 'doc:1', actions: ['read'] })).id;
+    },
+    call: (w, id) => w.agent.capabilities.revoke(id),
+  },
+  {
+    name: 'authorize (an app-defined action)',
+    grant: { resource: 'email:*', actions: ['email.send'] },
+    prepare: async () => '',
+    call: (w) =>
+      w.agent.authorize('email.send', 'email:launch', { summary: 'send the launch mail' }),
+  },
+];
+
+/** Ways a grant can fail to allow the call; each returns the grant to issue and what to do after. */
+const refusals: {
+  name: string;
+  reason: RegExp;
+  setup: (w: World, grant: Omit<GrantInput, 'to'>) => Promise<void>;
+}[] = [
+  { name: 'no grant at all', reason: /no grant held by drafter/, setup: async () => {} },
+  {
+    name: 'an expired grant',
+    reason: /expired/,
+    setup: async (w, g) => {
+      await w.me.capabilities.grant({ ...g, to: w.drafter.id, expiresAt: w.iso(60_000) });
+      w.tick(61_000);
+    },
+  },
+  {
+    name: 'a grant not yet valid',
+    reason: /not valid before/,
+    setup: async (w, g) => {
+      await w.me.capabilities.grant({ ...g, to: w.drafter.id, notBefore: w.iso(3_600_000) });
+    },
+  },
+  {
+    name: 'a used-up grant',
+    reason: /used up/,
+    setup: async (w, g) => {
+      await w.me.capabilities.grant({ ...g, to: w.drafter.id, maxUses: 1 });
+    },
+  },
+  {
+    name: 'a revoked grant',
+    reason: /revoked/,
+    setup: async (w, g) => {
+      const grant = await w.me.capabilities.grant({ ...g, to: w.drafter.id });
+      await w.me.capabilities.revoke(grant.id, { reason: 'test' });
+    },
+  },
+  {
+    name: 'a grant for another resource',
+    reason: /no grant held by drafter/,
+    setup: async (w, g) => {
+      await w.me.capabilities.grant({ ...g, to: w.drafter.id, resource: 'elsewhere:*' });
+    },
+  },
+  {
+    name: 'a suspended identity',
+    reason: /suspended/,
+    setup: async (w, g) => {
+      await w.me.capabilities.grant({ ...g, to: w.drafter.id });
+      await w.me.identities.suspend(w.drafter.id, { reason: 'test' });
+    },
+  },
+];
+
+describe('authorization of every built-in write', () => {
+  for (const op of writes) {
+    it(`lets ${op.name} through with a covering grant`, async () => {
+      const w = await world();
+      await w.me.capabilities.grant({ ...op.grant, to: w.drafter.id });
+      const target = await op.prepare(w);
+      await expect(op.call(w, target)).resolves.toBeDefined();
+    });
+
+    for (const r of refusals) {
+      it(`refuses ${op.name} with FORBIDDEN under ${r.name}, writing nothing`, async () => {
+        const w = await world();
+        await r.setup(w, op.grant);
+        if (r.name === 'a used-up grant') await op.call(w, await op.prepare(w));
+        const target = await op.prepare(w);
+        const before = await w.store.head();
+        const err = await op.call(w, target).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(err).toMatchObject({ name: 'BatonError', code: 'FORBIDDEN' });
+        expect((err as Error).message).toMatch(r.reason);
+        expect(await w.store.head()).toEqual(before);
+      });
+    }
+  }
+
+  it('covers every write in the exported operation table', () => {
+    const tested = new Set(writes.map((w) => w.name.split(' ')[0]));
+    const tableWrites = OPERATIONS.filter((o) => o.event && o.operation !== 'workspace.bootstrap');
+    for (const o of tableWrites) expect(tested).toContain(o.operation);
+  });
+});
+
+describe('grant chains', () => {
+  it('refuses a delegated grant once its parent is revoked, and says which link', async () => {
+    const w = await world();
+    const parent = await w.me.capabilities.grant({
+      to: w.drafter.id,
+      resource: 'doc:*',
+      actions: ['grant', 'read'],
+    });
+    const helper = await w.me.identities.create({ kind: 'agent', name: 'helper' });
+    const child = await w.agent.capabilities.grant({
+      to: helper.id,
+      resource: 'doc:1',
+      actions: ['read'],
+    });
+    expect(child.parent).toBe(parent.id);
+    const h = w.ws.as(helper.id);
+    const ok = await h.can('read', 'doc:1');
+    expect(ok.allowed && ok.chain.map((g) => g.id)).toEqual([
+      child.id,
+      parent.id,
+      `gr_root_${w.ada.id}`,
+    ]);
+    await w.me.capabilities.revoke(parent.id);
+    const no = await h.can('read', 'doc:1');
+    expect(no.allowed).toBe(false);
+    expect(!no.allowed && no.reason).toMatch(
+      new RegExp(`grant ${parent.id} \\(in the chain of ${child.id}\\) was revoked`),
+    );
+  });
+
+  it('refuses to delegate more than the issuer holds', async () => {
+    const w = await world();
+    await w.me.capabilities.grant({
+      to: w.drafter.id,
+      resource: 'doc:*',
+      actions: ['grant', 'read'],
+    });
+    const helper = await w.me.identities.create({ kind: 'agent', name: 'helper' });
+    const before = await w.store.head();
+    await expect(
+      w.agent.capabilities.grant({ to: helper.id, resource: 'doc:1', actions: ['read', 'write'] }),
+    ).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(
+      w.agent.capabilities.grant({ to: helper.id, resource: '*', actions: ['read'] }),
+    ).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    expect(await w.store.head()).toEqual(before);
+  });
+
+  it('refuses APPROVAL_REQUIRED (not FORBIDDEN) for an action that needs approval', async () => {
+    const w = await world();
+    await w.me.capabilities.grant({
+      to: w.drafter.id,
+      resource: 'artifact:*',
+      actions: ['write', 'publish'],
+      requiresApproval: [{ action: 'publish' }],
+    });
+    const before = await w.store.head();
+    const err = await w.agent.authorize('publish', 'artifact:post').catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'APPROVAL_REQUIRED', details: { approvers: [w.ada.id] } });
+    expect(await w.store.head()).toEqual(before);
+    const d = await w.agent.can('publish', 'artifact:post');
+    expect(d.allowed).toBe(false);
+    expect(!d.allowed && d.approval?.approvers).toEqual([w.ada.id]);
+    await expect(w.agent.authorize('write', 'artifact:post')).resolves.toBeDefined();
+  });
+});
+
+describe('reads are authorized', () => {
+  it('shows an actor without read grants only itself and what concerns it', async () => {
+    const w = await world();
+    const other = await w.me.identities.create({ kind: 'agent', name: 'other' });
+    const g = await w.me.capabilities.grant({ to: other.id, resource: 'doc:*', actions: ['read'] });
+    expect(await w.agent.identities.get(other.id)).toBeUndefined();
+    expect(await w.agent.identities.get(w.ada.id)).toBeUndefined();
+    expect((await w.agent.identities.get(w.drafter.id))?.name).toBe('drafter');
+    expect((await w.agent.identities.list()).items.map((i) => i.id)).toEqual([w.drafter.id]);
+    expect(await w.agent.capabilities.get(g.id)).toBeUndefined();
+    expect((await w.agent.capabilities.list()).items).toEqual([]);
+    const log = await w.agent.log();
+    expect(log.items.map((e) => e.type)).toEqual(['identity.created@1']);
+    expect(log.items[0]!.stream).toBe(`identity/${w.drafter.id}`);
+  });
+
+  it('shows what a read grant covers and nothing more', async () => {
+    const w = await world();
+    const other = await w.me.identities.create({ kind: 'agent', name: 'other' });
+    await w.me.capabilities.grant({
+      to: w.drafter.id,
+      resource: `identity:${other.id}`,
+      actions: ['read'],
+    });
+    expect((await w.agent.identities.get(other.id))?.name).toBe('other');
+    expect(await w.agent.identities.get(w.ada.id)).toBeUndefined();
+    const streams = (await w.agent.log()).items.map((e) => e.stream);
+    expect(streams).toContain(`identity/${other.id}`);
+    expect(streams).not.toContain('workspace');
+  });
+
+  it('delivers to an actor’s watch only the events it may read', async () => {
+    const w = await world({ pollIntervalMs: 20 });
+    const seen: string[] = [];
+    const stop = w.agent.subscribe({ after: 0 }, (e) => {
+      seen.push(e.type);
+    });
+    await w.me.identities.create({ kind: 'agent', name: 'secret' });
+    await w.me.capabilities.grant({ to: w.drafter.id, resource: 'doc:*', actions: ['read'] });
+    await expect.poll(() => seen.length).toBe(2);
+    await new Promise((r) => setTimeout(r, 60));
+    stop();
+    expect(seen).toEqual(['identity.created@1', 'grant.issued@1']);
+  });
+});
+
+describe('two Workspace instances on one store', () => {
+  it('honours a grant revoked through one on the other’s very next call', async () => {
+    const w = await world();
+    const ws2 = await w.peer();
+    const g = await w.me.capabilities.grant({
+      to: w.drafter.id,
+      resource: 'email:*',
+      actions: ['email.send'],
+    });
+    const agent2 = ws2.as(w.drafter.id);
+    await expect(agent2.authorize('email.send', 'email:1')).resolves.toBeDefined();
+    await w.me.capabilities.revoke(g.id);
+    expect((await agent2.can('email.send', 'email:1')).allowed).toBe(false);
+    await expect(agent2.authorize('email.send', 'email:2')).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+    });
+    const me2 = ws2.as(w.ada.id);
+    const g2 = await me2.capabilities.grant({
+      to: w.drafter.id,
+      resource: 'email:*',
+      actions: ['email.send'],
+    });
+    expect((await w.agent.can('email.send', 'email:3')).allowed).toBe(true);
+    await me2.capabilities.revoke(g2.id);
+    await expect(w.agent.authorize('email.send', 'email:3')).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+    });
+    expect((await w.ws.verify()).ok).toBe(true);
+  });
+
+  it('counts maxUses across instances', async () => {
+    const w = await world();
+    const ws2 = await w.peer();
+    await w.me.capabilities.grant({
+      to: w.drafter.id,
+      resource: 'email:*',
+      actions: ['email.send'],
+      maxUses: 2,
+    });
+    await w.agent.authorize('email.send', 'email:1');
+    await ws2.as(w.drafter.id).authorize('email.send', 'email:2');
+    await expect(w.agent.authorize('email.send', 'email:3')).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+    });
+    await expect(ws2.as(w.drafter.id).authorize('email.send', 'email:3')).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+    });
+  });
+
+  it('serializes racing writers: both commit, the log stays a chain, and verify passes', async () => {
+    const w = await world();
+    const ws2 = await w.peer();
+    let retries = 0;
+    const ws3 = await w.peer({ hooks: { onConflictRetry: () => retries++ } });
+    const me2 = ws2.as(w.ada.id);
+    const me3 = ws3.as(w.ada.id);
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        (i % 2 ? me2 : me3).identities.create({ kind: 'agent', name: `a${i}` }),
+      ),
+    );
+    const report = await w.ws.verify();
+    expect(report).toMatchObject({ ok: true, events: 22 });
+    expect(retries).toBeGreaterThan(0);
+    expect((await w.me.identities.list()).items.length).toBe(22);
+  });
+});

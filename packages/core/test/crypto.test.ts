@@ -1,0 +1,141 @@
+import { createPublicKey, verify as nodeVerify } from 'node:crypto';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { describe, expect, it } from 'vitest';
+import { smallOrderPoints } from '../src/crypto/keys.js';
+import {
+  canonicalJson,
+  didKeyFromRaw,
+  eventHash,
+  fromBase64url,
+  MemoryKeyring,
+  rawFromDidKey,
+  signingBytes,
+  Workspace,
+} from '../src/index.js';
+
+function fromBits(hex: string): number {
+  const view = new DataView(new ArrayBuffer(8));
+  view.setBigUint64(0, BigInt(`0x${hex}`));
+  return view.getFloat64(0);
+}
+
+describe('RFC 8785 canonical JSON', () => {
+  it('serializes the RFC’s sample object exactly (§3.2.3)', () => {
+    const input = JSON.parse(
+      '{"numbers": [333333333.33333329, 1E30, 4.50, 2e-3, 0.000000000000000000000000001],' +
+        '"string": "\\u20ac$\\u000F\\u000aA\'\\u0042\\u0022\\u005c\\\\\\"\\/","literals": [null, true, false]}',
+    );
+    expect(canonicalJson(input)).toBe(
+      '{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],' +
+        '"string":"€$\\u000f\\nA\'B\\"\\\\\\\\\\"/"}',
+    );
+  });
+
+  it('sorts property names by UTF-16 code units (§3.2.3)', () => {
+    const input = {
+      '€': 'Euro Sign',
+      '\r': 'Carriage Return',
+      '\ufb33': 'Hebrew Letter Dalet With Dagesh',
+      '1': 'One',
+      '😀': 'Emoji: Grinning Face',
+      '\u0080': 'Control',
+      ö: 'Latin Small Letter O With Diaeresis',
+    };
+    expect(canonicalJson(input)).toBe(
+      '{"\\r":"Carriage Return","1":"One","\u0080":"Control","ö":"Latin Small Letter O With Diaeresis",' +
+        '"€":"Euro Sign","😀":"Emoji: Grinning Face","\ufb33":"Hebrew Letter Dalet With Dagesh"}',
+    );
+  });
+
+  it.each([
+    ['0000000000000000', '0'],
+    ['8000000000000000', '0'],
+    ['0000000000000001', '5e-324'],
+    ['8000000000000001', '-5e-324'],
+    ['7fefffffffffffff', '1.7976931348623157e+308'],
+    ['ffefffffffffffff', '-1.7976931348623157e+308'],
+    ['4340000000000000', '9007199254740992'],
+    ['c340000000000000', '-9007199254740992'],
+    ['4430000000000000', '295147905179352830000'],
+    ['44b52d02c7e14af5', '9.999999999999997e+22'],
+    ['44b52d02c7e14af6', '1e+23'],
+    ['3eb0c6f7a0b5ed8d', '0.000001'],
+    ['3eb0c6f7a0b5ed8c', '9.999999999999997e-7'],
+    ['41b3de4355555555', '333333333.3333333'],
+  ])('serializes the IEEE-754 number %s as %s (appendix B)', (bits, text) => {
+    expect(canonicalJson([fromBits(bits)])).toBe(`[${text}]`);
+  });
+
+  it.each([
+    ['NaN', Number.NaN],
+    ['Infinity', Number.POSITIVE_INFINITY],
+    ['undefined', { a: undefined }],
+    ['a Date', { at: new Date() }],
+    ['a Map', new Map()],
+    ['a function', { f: () => 1 }],
+    ['a bigint', { n: 1n }],
+  ])('refuses %s with VALIDATION', (_, value) => {
+    expect(() => canonicalJson(value)).toThrow(expect.objectContaining({ code: 'VALIDATION' }));
+  });
+});
+
+describe('signatures', () => {
+  it('signs events that an independent Ed25519 implementation (node:crypto) verifies', async () => {
+    const ws = await Workspace.open();
+    const ada = await ws.bootstrap({ name: 'Ada' });
+    const me = ws.as(ada.id);
+    await me.identities.create({ kind: 'agent', name: 'drafter' });
+    const { items } = await me.log();
+    expect(items.length).toBe(2);
+    for (const e of items) {
+      const actor = e.seq === 1 ? ada : (await me.identities.get(e.actor))!;
+      const raw = rawFromDidKey(actor.keys[0]!.key);
+      const key = createPublicKey({
+        key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(raw).toString('base64url') },
+        format: 'jwk',
+      });
+      expect(nodeVerify(null, signingBytes(e), key, fromBase64url(e.sig))).toBe(true);
+      expect(ed25519.verify(fromBase64url(e.sig), signingBytes(e), raw)).toBe(true);
+      const { hash, ...rest } = e;
+      expect(eventHash(rest)).toBe(hash);
+    }
+  });
+
+  it('refuses a signature that verifies over other bytes', async () => {
+    const ring = new MemoryKeyring();
+    const did = await ring.generate('x');
+    const signer = (await ring.signer('x'))!;
+    const sig = await signer.sign(new TextEncoder().encode('a'));
+    const raw = rawFromDidKey(did);
+    expect(ed25519.verify(sig, new TextEncoder().encode('a'), raw)).toBe(true);
+    expect(ed25519.verify(sig, new TextEncoder().encode('b'), raw)).toBe(false);
+  });
+
+  it('round-trips a did:key and refuses other encodings', () => {
+    const raw = ed25519.getPublicKey(ed25519.utils.randomSecretKey());
+    const did = didKeyFromRaw(raw);
+    expect(did.startsWith('did:key:z6Mk')).toBe(true);
+    expect(rawFromDidKey(did)).toEqual(raw);
+    expect(() => rawFromDidKey('did:web:example.com')).toThrow(
+      expect.objectContaining({ code: 'VALIDATION' }),
+    );
+    expect(() => rawFromDidKey('did:key:z111')).toThrow(
+      expect.objectContaining({ code: 'VALIDATION' }),
+    );
+  });
+
+  it('lists only small-order points, and refuses each as an identity key', () => {
+    expect(smallOrderPoints.length).toBeGreaterThanOrEqual(8);
+    for (const p of smallOrderPoints) {
+      expect(ed25519.Point.fromBytes(p, true).isSmallOrder()).toBe(true);
+      const bytes = new Uint8Array(34);
+      bytes.set([0xed, 0x01]);
+      bytes.set(p, 2);
+      expect(() => rawFromDidKey(didKeyFromRawUnchecked(p))).toThrow(/small-order/);
+    }
+  });
+});
+
+function didKeyFromRawUnchecked(raw: Uint8Array): string {
+  return didKeyFromRaw(raw);
+}
