@@ -69,9 +69,24 @@ export interface LogQuery {
   limit?: number;
 }
 
-const pair = (where: string) => ({
-  action: (a: unknown) => parseInput(idString, a, `${where}(action)`),
-  resource: (r: unknown) => parseInput(z.string().min(1).max(400), r, `${where}(resource)`),
+// Schemas are built once: constructing a zod schema costs far more than parsing with it.
+const resourceString = z.string().min(1).max(400);
+
+function parsePair(action: unknown, resource: unknown, where: string): [string, string] {
+  return [
+    parseInput(idString, action, `${where}(action)`),
+    parseInput(resourceString, resource, `${where}(resource)`),
+  ];
+}
+
+const actorOptionsSchema = z.object({
+  session: idString.optional(),
+  signer: z
+    .custom<Signer>(
+      (s) => typeof s === 'object' && s !== null && typeof (s as Signer).sign === 'function',
+      { message: 'must be a Signer ({ publicKey, sign(bytes) })' },
+    )
+    .optional(),
 });
 
 const authorizeSchema = z
@@ -110,18 +125,7 @@ export class Actor {
 
   /** @internal Use `workspace.as(id)`. */
   constructor(ws: Workspace, id: string, options: ActorOptions) {
-    const o = parseInput(
-      z.object({
-        session: idString.optional(),
-        signer: z
-          .custom<Signer>(
-            (s) => typeof s === 'object' && s !== null && typeof (s as Signer).sign === 'function',
-          )
-          .optional(),
-      }),
-      options,
-      'workspace.as(id, options)',
-    );
+    const o = parseInput(actorOptionsSchema, options, 'workspace.as(id, options)');
     this.#ws = ws;
     this.id = id;
     this.session = o.session;
@@ -147,9 +151,7 @@ export class Actor {
    * the reason it may not (which grant, which rule) — including when it needs approval.
    */
   async can(action: string, resource: string): Promise<Decision> {
-    const p = pair('can');
-    const a = p.action(action);
-    const r = p.resource(resource);
+    const [a, r] = parsePair(action, resource, 'can');
     await this.#ws._catchUp();
     return this.#decide(a, r);
   }
@@ -165,9 +167,7 @@ export class Actor {
     resource: string,
     options?: AuthorizeOptions,
   ): Promise<Authorization> {
-    const p = pair('authorize');
-    const a = p.action(action);
-    const r = p.resource(resource);
+    const [a, r] = parsePair(action, resource, 'authorize');
     const o = parseInput(authorizeSchema, options, 'authorize');
     const data: Record<string, JsonValue> = { action: a, resource: r };
     if (o?.summary !== undefined) data.summary = o.summary;

@@ -69,6 +69,8 @@ const grantSchema = z.object({
   idempotencyKey: idString.optional(),
 });
 
+const revokeSchema = z.object({ reason: z.string().max(2_000).optional() }).optional();
+
 const listSchema = z.object({
   audience: idString.optional(),
   issuer: idString.optional(),
@@ -146,11 +148,7 @@ export class Capabilities {
    */
   async revoke(grantId: string, options?: { reason?: string }): Promise<Grant> {
     parseInput(idString, grantId, 'capabilities.revoke(grantId)');
-    const o = parseInput(
-      z.object({ reason: z.string().max(2_000).optional() }).optional(),
-      options,
-      'capabilities.revoke',
-    );
+    const o = parseInput(revokeSchema, options, 'capabilities.revoke');
     await this.#ws._commit({
       actor: this.#actor.id,
       session: this.#actor.session,

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { Actor, type ActorOptions } from './actor.js';
 import { AuthorityView, type Identity, type ViewTx } from './auth/view.js';
 import { canonicalJson, type JsonValue } from './crypto/canonical.js';
+import { utf8 } from './crypto/encoding.js';
 import { derivedId, randomId } from './crypto/ids.js';
 import { type Keyring, MemoryKeyring } from './crypto/keyring.js';
 import { type Signer, signB64, verifySignature } from './crypto/keys.js';
@@ -176,6 +177,15 @@ const bootstrapSchema = z.object({
     .optional(),
 });
 
+const isObject = (e: unknown) => typeof e === 'object' && e !== null;
+const submitSchema = z
+  .array(z.custom<SignedEvent>(isObject, { message: 'must be a signed event' }))
+  .min(1)
+  .max(1_000);
+const ingestSchema = z
+  .array(z.custom<BatonEvent>(isObject, { message: 'must be a committed event' }))
+  .min(1);
+
 const watchSchema = z.object({
   after: z.number().int().nonnegative().optional(),
   stream: z.string().min(1).optional(),
@@ -333,14 +343,7 @@ export class Workspace {
    * appends them. Re-submitting the same events returns the original commits.
    */
   async submit(events: SignedEvent[]): Promise<BatonEvent[]> {
-    const list = parseInput(
-      z
-        .array(z.custom<SignedEvent>((e) => typeof e === 'object' && e !== null))
-        .min(1)
-        .max(1_000),
-      events,
-      'workspace.submit',
-    );
+    const list = parseInput(submitSchema, events, 'workspace.submit');
     return this.#appendLoop(async (tx, head) => {
       const existing = await this.#existing(list);
       if (existing) return { existing };
@@ -361,11 +364,7 @@ export class Workspace {
    * this log's head and pass the same checks `verify()` makes. Nothing is written when any fails.
    */
   async ingest(events: BatonEvent[]): Promise<Head> {
-    const list = parseInput(
-      z.array(z.custom<BatonEvent>((e) => typeof e === 'object' && e !== null)).min(1),
-      events,
-      'workspace.ingest',
-    );
+    const list = parseInput(ingestSchema, events, 'workspace.ingest');
     await this._catchUp();
     const head = await this.#storeCall('head', () => this.store.head());
     const tx = this._view.begin();
@@ -788,8 +787,9 @@ export class Workspace {
         `This process holds no key for ${who?.name ?? fields.actor} (${fields.actor}). Open the workspace with a keyring that has it, or pass ws.as(id, { signer }).`,
       );
     }
-    const bytes = signingBytes(fields);
-    const cacheKey = `${signer.publicKey}\u0000${canonicalJson(signedFieldsOf(fields))}`;
+    const text = canonicalJson(signedFieldsOf(fields));
+    const bytes = utf8(text);
+    const cacheKey = `${signer.publicKey}\u0000${text}`;
     const cached = this.#signCache.get(cacheKey);
     if (cached) return cached;
     const sig = await signB64(signer, bytes);
