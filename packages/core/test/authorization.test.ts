@@ -316,6 +316,27 @@ describe('two Workspace instances on one store', () => {
     });
   });
 
+  it('never lets concurrent calls in two instances exceed maxUses', async () => {
+    const w = await world();
+    const ws2 = await w.peer();
+    await w.me.capabilities.grant({
+      to: w.drafter.id,
+      resource: 'email:*',
+      actions: ['email.send'],
+      maxUses: 20,
+    });
+    const agents = [w.agent, ws2.as(w.drafter.id)];
+    const results = await Promise.allSettled(
+      Array.from({ length: 40 }, (_, i) => agents[i % 2]!.authorize('email.send', `email:${i}`)),
+    );
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(20);
+    for (const r of results.filter((r) => r.status === 'rejected')) {
+      expect((r as PromiseRejectedResult).reason).toMatchObject({ code: 'FORBIDDEN' });
+    }
+    expect((await w.agent.can('email.send', 'email:x')).allowed).toBe(false);
+    expect((await w.ws.verify()).ok).toBe(true);
+  });
+
   it('serializes racing writers: both commit, the log stays a chain, and verify passes', async () => {
     const w = await world();
     const ws2 = await w.peer();

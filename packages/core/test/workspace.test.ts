@@ -122,6 +122,22 @@ describe('Workspace', () => {
     expect(got.map((e) => e.type)).toEqual(['grant.issued@1', 'grant.issued@1']);
   });
 
+  it('pages through the log with a cursor, missing nothing and repeating nothing', async () => {
+    const w = await world();
+    for (let i = 0; i < 25; i++) await w.me.identities.create({ kind: 'agent', name: `a${i}` });
+    const seqs: number[] = [];
+    let after: number | undefined;
+    for (;;) {
+      const page = await w.me.log({ after, limit: 10 });
+      seqs.push(...page.items.map((e) => e.seq));
+      if (!page.next) break;
+      after = Number(page.next);
+    }
+    expect(seqs).toEqual(Array.from({ length: 27 }, (_, i) => i + 1));
+    const agents = await w.me.log({ types: ['identity.created@1'], limit: 5 });
+    expect(agents.items.every((e) => e.type === 'identity.created@1')).toBe(true);
+  });
+
   it('calls onAppend and logs through the injected logger', async () => {
     const appended: number[] = [];
     const lines: string[] = [];

@@ -144,9 +144,11 @@ export class ViewTx implements ViewReader {
   seq: number;
   lastAt: string | undefined;
   #workspaceChanged = false;
+  readonly #startSeq: number;
 
   constructor(base: AuthorityView) {
     this.base = base;
+    this.#startSeq = base.seq;
     this.workspace = base.workspace;
     this.seq = base.seq;
     this.lastAt = base.lastAt;
@@ -203,9 +205,14 @@ export class ViewTx implements ViewReader {
     return out;
   }
 
-  /** Folds the changes into the base view. */
+  /**
+   * Folds the changes into the base view — unless the base moved since this transaction
+   * began (a concurrent catch-up already read these events from the store), in which case
+   * the base is newer and is left alone.
+   */
   commit(): void {
     const b = this.base;
+    if (b.seq !== this.#startSeq) return;
     if (this.#workspaceChanged) b.workspace = this.workspace;
     for (const doc of this.identities.values()) b.identities.set(doc.id, doc);
     for (const doc of this.grants.values()) b.setGrant(doc);
