@@ -1,8 +1,10 @@
 import { z } from 'zod';
 import type { Actor } from './actor.js';
+import { evaluate } from './auth/evaluate.js';
 import type { Grant, GrantConstraints } from './auth/view.js';
 import type { JsonValue } from './crypto/canonical.js';
 import { BatonError, ErrorCode } from './errors.js';
+import { inheritConstraints } from './log/builtinEvents.js';
 import type { Page } from './store/store.js';
 import { hasControlCharacter, idString, parseInput, timeInput } from './validation.js';
 import type { Workspace } from './workspace.js';
@@ -115,7 +117,7 @@ export class Capabilities {
       idempotency: idempotencyKey
         ? { key: idempotencyKey, operation: 'capabilities.grant', input: request }
         : undefined,
-      plan: (view, ids) => {
+      plan: (view, ids, at) => {
         if (!view.identity(args.to)) {
           throw new BatonError(
             ErrorCode.NOT_FOUND,
@@ -123,6 +125,20 @@ export class Capabilities {
           );
         }
         const id = ids.next('gr');
+        // The grant this one will be issued under: the same choice admit() makes.
+        const needs = ['grant', ...args.actions].map((action) => ({
+          action,
+          resource: args.resource,
+          delegating: true,
+        }));
+        const parent = evaluate(view, this.#actor.id, needs, at);
+        const effective = parent.allowed
+          ? (inheritConstraints(
+              constraints as GrantConstraints,
+              args.actions,
+              parent.grant,
+            ) as Record<string, JsonValue>)
+          : constraints;
         return [
           {
             type: 'grant.issued',
@@ -131,7 +147,7 @@ export class Capabilities {
               audience: args.to,
               resource: args.resource,
               actions: args.actions,
-              constraints,
+              constraints: effective,
             },
             refs: [id, args.to],
           },

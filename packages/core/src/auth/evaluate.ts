@@ -51,51 +51,74 @@ function covers(g: Grant, needs: readonly Requirement[]): boolean {
 }
 
 /**
- * Why grant `g` is not in force at time `at` for one more use (`pendingUses` counts uses
- * already claimed in the same batch), or `undefined` when it is. Walks the parent chain:
- * every link's constraints apply, and a revoked or expired link stops everything below it.
+ * Why grant `g` does not allow `needs` at time `at` — or `undefined` when it does. Walks
+ * the whole chain up to the owner's root grant and checks every link: it covers every
+ * (action, resource) asked for, is not revoked, is inside its time bounds, has uses left
+ * (a use of a grant is a use of each of its ancestors, so a parent's `maxUses` bounds all
+ * delegated use), and was issued by an identity that is still active. No link can widen
+ * what the links above it allow.
+ *
+ * @param pending - Uses of each grant already claimed earlier in the same batch.
  */
 export function notInForce(
   view: ViewReader,
   g: Grant,
   at: string,
-  pendingUses = 0,
+  pending?: ReadonlyMap<string, number>,
+  needs: readonly Requirement[] = [],
 ): string | undefined {
   const t = Date.parse(at);
   let link: Grant | undefined = g;
-  let first = true;
   const seen = new Set<string>();
   while (link) {
     if (seen.has(link.id)) return `grant ${link.id} is part of a delegation cycle`;
     seen.add(link.id);
-    const which = first ? `grant ${link.id}` : `grant ${link.id} (in the chain of ${g.id})`;
+    const which = link === g ? `grant ${link.id}` : `grant ${link.id} (in the chain of ${g.id})`;
     if (link.revoked) return `${which} was revoked by ${link.revoked.by} at ${link.revoked.at}`;
+    for (const n of needs) {
+      if (!coversResource(link.resource, n.resource) || !coversAction(link.actions, n.action)) {
+        return `${which} does not cover ${n.action} on ${n.resource}`;
+      }
+    }
     const c = link.constraints;
     if (c.notBefore && t < Date.parse(c.notBefore))
       return `${which} is not valid before ${c.notBefore}`;
     if (c.expiresAt && t >= Date.parse(c.expiresAt)) return `${which} expired at ${c.expiresAt}`;
-    if (first && c.maxUses !== undefined && link.uses + pendingUses >= c.maxUses) {
+    if (c.maxUses !== undefined && link.uses + (pending?.get(link.id) ?? 0) >= c.maxUses) {
       return `${which} is used up (${link.uses} of ${c.maxUses} uses)`;
     }
-    if (!link.root) {
-      const issuer = view.identity(link.issuer);
-      if (!issuer) return `${which} was issued by an unknown identity ${link.issuer}`;
-      if (issuer.status !== 'active')
-        return `${which} was issued by ${issuer.name}, who is suspended`;
-      if (!link.parent) return `${which} has no parent grant`;
-      const parent = view.grant(link.parent);
-      if (!parent) return `${which} names a missing parent grant ${link.parent}`;
-      link = parent;
-    } else {
-      link = undefined;
+    if (link.root) return undefined;
+    const issuer = view.identity(link.issuer);
+    if (!issuer) return `${which} was issued by an unknown identity ${link.issuer}`;
+    if (issuer.status !== 'active')
+      return `${which} was issued by ${issuer.name}, who is suspended`;
+    if (!link.parent) return `${which} has no parent grant`;
+    const parent = view.grant(link.parent);
+    if (!parent) return `${which} names a missing parent grant ${link.parent}`;
+    link = parent;
+  }
+  return undefined;
+}
+
+/** The approval rule of the chain of `g` that gates one of `needs`, if any (rules accumulate down a chain). */
+export function approvalRuleFor(
+  view: ViewReader,
+  g: Grant,
+  needs: readonly Requirement[],
+): { grant: Grant; action: string; approvers: string[] } | undefined {
+  for (const link of chainOf(view, g)) {
+    for (const n of needs) {
+      if (n.delegating) continue;
+      const rule = link.constraints.requiresApproval?.find((r) => r.action === n.action);
+      if (rule)
+        return { grant: link, action: n.action, approvers: rule.approvers ?? [link.issuer] };
     }
-    first = false;
   }
   return undefined;
 }
 
 /** The grant chain from `g` up to its root. */
-export function chainOf(view: ViewReader, g: Grant): Grant[] {
+export function chainOf(view: ViewReader, g: Grant | undefined): Grant[] {
   const out: Grant[] = [];
   let link: Grant | undefined = g;
   while (link && out.length < 64) {
@@ -144,17 +167,14 @@ export function evaluate(
   let approval: Extract<Decision, { allowed: false }>['approval'];
   for (const g of candidates) {
     if (!covers(g, needs)) continue;
-    const why = notInForce(view, g, at, options.pending?.get(g.id) ?? 0);
+    const why = notInForce(view, g, at, options.pending, needs);
     if (why) {
       reason ??= why;
       continue;
     }
-    const gated = needs.find(
-      (n) => !n.delegating && g.constraints.requiresApproval?.some((r) => r.action === n.action),
-    );
-    if (gated) {
-      const rule = g.constraints.requiresApproval!.find((r) => r.action === gated.action)!;
-      approval ??= { grant: g, action: gated.action, approvers: rule.approvers ?? [g.issuer] };
+    const gate = approvalRuleFor(view, g, needs);
+    if (gate) {
+      approval ??= gate;
       continue;
     }
     return { allowed: true, grant: g, chain: chainOf(view, g) };

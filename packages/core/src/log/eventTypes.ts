@@ -1,5 +1,5 @@
 import { type z, z as zod } from 'zod';
-import { evaluate, type Requirement } from '../auth/evaluate.js';
+import { chainOf, evaluate, type Requirement } from '../auth/evaluate.js';
 import type { Grant, Identity, ViewTx } from '../auth/view.js';
 import { canonicalJson, type JsonValue } from '../crypto/canonical.js';
 import { BatonError, ErrorCode } from '../errors.js';
@@ -227,7 +227,10 @@ export class EventTypes {
         );
       }
       e.auth = decision.grant.id;
-      options.pending?.set(decision.grant.id, (options.pending.get(decision.grant.id) ?? 0) + 1);
+      if (options.pending) {
+        for (const link of decision.chain)
+          options.pending.set(link.id, (options.pending.get(link.id) ?? 0) + 1);
+      }
     }
     def.check?.({ ...ev, auth: e.auth }, view);
     return data;
@@ -238,9 +241,9 @@ export class EventTypes {
     const def = this.#defs.get(parseType(e.type).name);
     if (def?.apply)
       def.apply({ ...e, data: this.dataOf(e) } as BatonEvent & { data: unknown }, view);
-    if (e.auth) {
-      const g = view.grant(e.auth);
-      if (g && g.seq < e.seq) view.putGrant({ ...g, uses: g.uses + 1, seq: e.seq });
+    // A use of a grant is a use of every grant above it (what a parent's maxUses bounds).
+    for (const g of e.auth ? chainOf(view, view.grant(e.auth)) : []) {
+      if (!g.root && g.seq < e.seq) view.putGrant({ ...g, uses: g.uses + 1, seq: e.seq });
     }
     view.seq = e.seq;
     view.lastAt = e.at;
