@@ -61,7 +61,14 @@ export type { CreateIdentityInput, ListIdentitiesOptions } from './identities.js
 export { Identities } from './identities.js';
 export { rootGrantId } from './log/builtinEvents.js';
 export type { BatonEvent, Head, SignedEvent, SignedFields } from './log/event.js';
-export { EMPTY_HEAD, eventHash, parseType, signedFieldsOf, signingBytes } from './log/event.js';
+export {
+  EMPTY_HEAD,
+  eventHash,
+  parseType,
+  signedFieldsOf,
+  signingBytes,
+  signingText,
+} from './log/event.js';
 export type { AuthRule, EventOf, EventTypeDef } from './log/eventTypes.js';
 export { DEFAULT_SKEW_MS, defineEventType } from './log/eventTypes.js';
 export type { Logger } from './logger.js';

@@ -18,6 +18,7 @@ import {
   type SignedFields,
   signedFieldsOf,
   signingBytes,
+  signingText,
 } from './log/event.js';
 import { DEFAULT_SKEW_MS, type EventTypeDef, EventTypes } from './log/eventTypes.js';
 import { type Logger, silentLogger } from './logger.js';
@@ -460,12 +461,19 @@ export class Workspace {
       const expectedPrev = e.seq === 1 ? wsId : prev.hash;
       if (e.prev !== expectedPrev)
         return fail({ seq: e.seq, id: e.id, reason: 'prev does not link to the event before' });
-      if (eventHash(e) !== e.hash)
+      let text: string;
+      try {
+        text = signingText(e);
+      } catch (err) {
+        return fail({ seq: e.seq, id: e.id, reason: (err as Error).message });
+      }
+      if (eventHash(e, text) !== e.hash)
         return fail({ seq: e.seq, id: e.id, reason: 'hash does not match the event' });
       const tx = view.begin();
       const fields = signedFieldsOf(e);
+      let data: unknown;
       try {
-        this._types.admit(fields, tx, {});
+        data = this._types.admit(fields, tx, {});
         if (fields.auth !== e.auth)
           throw new BatonError(ErrorCode.INTEGRITY, 'auth does not match');
       } catch (err) {
@@ -480,9 +488,9 @@ export class Workspace {
         id: e.id,
         keys: signingKeys(e, tx),
         sig: e.sig,
-        bytes: signingBytes(e),
+        bytes: utf8(text),
       });
-      this._types.apply(e, tx);
+      this._types.apply(e, tx, data);
       tx.commit();
       prev = { seq: e.seq, hash: e.hash };
       count++;
@@ -634,7 +642,8 @@ export class Workspace {
         at = new Date(now).toISOString();
       const drafts = await req.plan(tx, ids, at);
       const pending = new Map<string, number>();
-      const out: BatonEvent[] = [];
+      const planned: { fields: SignedFields; keys: string[]; version: number; seq: number }[] = [];
+      const streams = new Map<string, number>();
       for (const d of drafts) {
         const fields: SignedFields = {
           ws,
@@ -648,10 +657,29 @@ export class Workspace {
         };
         fields.stream = this._types.get(d.type)!.stream(this._types.dataOf(fields) as never);
         if (req.session !== undefined) fields.session = req.session;
-        this._types.admit(fields, tx, { now, pickAuth: true, pending });
-        const sig = await this.#sign(fields, req, tx);
-        out.push(await this.#place({ ...fields, sig }, tx, head, out));
+        const data = this._types.admit(fields, tx, { now, pickAuth: true, pending });
+        // The keys that may sign it are the actor's keys before the event applies (a key
+        // rotation is signed with the old key).
+        const keys = signingKeys(fields, tx);
+        const version =
+          (streams.get(fields.stream) ?? (await this.#streamVersion(fields.stream))) + 1;
+        streams.set(fields.stream, version);
+        const seq = head.seq + planned.length + 1;
+        // Applied before signing, so later drafts in the batch see its effect; the view
+        // does not read sig, prev or hash.
+        this._types.apply({ ...fields, sig: '', version, seq, prev: '', hash: '' }, tx, data);
+        planned.push({ fields, keys, version, seq });
       }
+      // Signatures do not cover the chain fields, so a batch signs concurrently.
+      const signed = await Promise.all(planned.map((p) => this.#sign(p.fields, p.keys, req)));
+      const out: BatonEvent[] = [];
+      let prev = head.seq === 0 ? ws : head.hash;
+      planned.forEach((p, i) => {
+        const body = { ...p.fields, sig: signed[i]!.sig, version: p.version, seq: p.seq, prev };
+        const event: BatonEvent = { ...body, hash: eventHash(body, signed[i]!.text) };
+        out.push(event);
+        prev = event.hash;
+      });
       const extra: ProjectionWrite[] = [];
       if (idemKey && req.idempotency) {
         const digest = canonicalJson({
@@ -745,14 +773,16 @@ export class Workspace {
     const seq = (last?.seq ?? head.seq) + 1;
     const prev = last ? last.hash : head.seq === 0 ? e.ws : head.hash;
     const sameStream = before.filter((b) => b.stream === e.stream).at(-1);
-    const version =
-      (sameStream?.version ??
-        ((await this.store.get('streams', e.stream)) as { version: number } | undefined)?.version ??
-        0) + 1;
+    const version = (sameStream?.version ?? (await this.#streamVersion(e.stream))) + 1;
     const body = { ...e, version, seq, prev };
     const event: BatonEvent = { ...body, hash: eventHash(body) };
     this._types.apply(event, tx);
     return event;
+  }
+
+  async #streamVersion(stream: string): Promise<number> {
+    const row = (await this.store.get('streams', stream)) as { version: number } | undefined;
+    return row?.version ?? 0;
   }
 
   async #streamWrites(events: BatonEvent[]): Promise<ProjectionWrite[]> {
@@ -765,16 +795,17 @@ export class Workspace {
     }));
   }
 
-  async #sign(fields: SignedFields, req: CommitRequest, tx: ViewTx): Promise<string> {
-    const who = tx.identity(fields.actor);
-    const keys = who
-      ? who.keys.filter((k) => k.until === undefined).map((k) => k.key)
-      : signingKeys(fields, tx);
+  async #sign(
+    fields: SignedFields,
+    keys: string[],
+    req: CommitRequest,
+  ): Promise<{ sig: string; text: string }> {
+    const name = this._view.identity(fields.actor)?.name ?? fields.actor;
     let signer = req.signer;
     if (signer && !keys.includes(signer.publicKey)) {
       throw new BatonError(
         ErrorCode.FORBIDDEN,
-        `The signer given for ${who?.name ?? fields.actor} holds a key that is not registered (or was retired) for it.`,
+        `The signer given for ${name} holds a key that is not registered (or was retired) for it.`,
       );
     }
     for (const k of keys) {
@@ -784,18 +815,18 @@ export class Workspace {
     if (!signer) {
       throw new BatonError(
         ErrorCode.FORBIDDEN,
-        `This process holds no key for ${who?.name ?? fields.actor} (${fields.actor}). Open the workspace with a keyring that has it, or pass ws.as(id, { signer }).`,
+        `This process holds no key for ${name} (${fields.actor}). Open the workspace with a keyring that has it, or pass ws.as(id, { signer }).`,
       );
     }
-    const text = canonicalJson(signedFieldsOf(fields));
-    const bytes = utf8(text);
+    // admit() has checked the data is plain JSON, so the text needs no second check.
+    const text = signingText(fields, false);
     const cacheKey = `${signer.publicKey}\u0000${text}`;
     const cached = this.#signCache.get(cacheKey);
-    if (cached) return cached;
-    const sig = await signB64(signer, bytes);
+    if (cached) return { sig: cached, text };
+    const sig = await signB64(signer, utf8(text));
     if (this.#signCache.size >= SIGN_CACHE) this.#signCache.clear();
     this.#signCache.set(cacheKey, sig);
-    return sig;
+    return { sig, text };
   }
 
   async #checkSignature(e: SignedEvent, tx: ViewTx): Promise<void> {

@@ -77,3 +77,8 @@ export function canonicalJson(value: unknown): string {
     throw new BatonError(ErrorCode.VALIDATION, 'Not plain JSON: nothing to encode.');
   return text;
 }
+
+/** @internal {@link canonicalJson} for a value already known to be plain JSON. */
+export function canonicalJsonUnchecked(value: JsonValue | object): string {
+  return canonicalize(value) as string;
+}

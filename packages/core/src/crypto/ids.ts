@@ -3,10 +3,18 @@ import { sha256b64 } from './hash.js';
 
 /** A random id with a readable prefix: `ev_`, `id_`, `gr_`, `ws_` + 128 random bits. */
 export function randomId(prefix: string): string {
-  const bytes = new Uint8Array(16);
-  globalThis.crypto.getRandomValues(bytes);
+  if (poolAt + 16 > pool.length) {
+    globalThis.crypto.getRandomValues(pool);
+    poolAt = 0;
+  }
+  const bytes = pool.subarray(poolAt, poolAt + 16);
+  poolAt += 16;
   return `${prefix}_${toBase64url(bytes)}`;
 }
+
+// Random bytes drawn in bulk: one getRandomValues call per 256 ids instead of one per id.
+const pool = new Uint8Array(4096);
+let poolAt = pool.length;
 
 /**
  * An id derived from parts (an idempotency key and its context), so a retried command

@@ -1,4 +1,4 @@
-import { canonicalJson, type JsonValue } from '../crypto/canonical.js';
+import { canonicalJson, canonicalJsonUnchecked, type JsonValue } from '../crypto/canonical.js';
 import { utf8 } from '../crypto/encoding.js';
 import { sha256b64 } from '../crypto/hash.js';
 
@@ -43,7 +43,7 @@ export interface BatonEvent extends SignedEvent {
   seq: number;
   /** Hash of the event at `seq - 1`; the workspace id for `seq` 1. */
   prev: string;
-  /** `sha256(prev ‖ canonical(signed fields, sig, version, seq))`, base64url. */
+  /** `sha256(prev ‖ signing text ‖ sig ‖ version ‖ seq)`, newline-joined, base64url (see {@link eventHash}). */
   hash: string;
 }
 
@@ -73,15 +73,31 @@ export function signedFieldsOf(e: SignedFields): SignedFields {
   return out;
 }
 
-/** The bytes an actor signs: RFC 8785 canonical JSON of the signed fields. */
-export function signingBytes(e: SignedFields): Uint8Array {
-  return utf8(canonicalJson(signedFieldsOf(e)));
+/**
+ * The text an actor signs: RFC 8785 canonical JSON of the signed fields.
+ *
+ * @param check - Check the data is plain JSON first. Defaults to `true`; the write path
+ *   passes `false` for data it has just checked.
+ */
+export function signingText(e: SignedFields, check = true): string {
+  const fields = signedFieldsOf(e);
+  return check ? canonicalJson(fields) : canonicalJsonUnchecked(fields);
 }
 
-/** The chain hash of a committed event (see {@link BatonEvent.hash}). */
-export function eventHash(e: Omit<BatonEvent, 'hash'>): string {
-  const body = { ...signedFieldsOf(e), sig: e.sig, version: e.version, seq: e.seq };
-  return sha256b64(`${e.prev}\n${canonicalJson(body)}`);
+/** The bytes an actor signs: the UTF-8 of {@link signingText}. */
+export function signingBytes(e: SignedFields): Uint8Array {
+  return utf8(signingText(e));
+}
+
+/**
+ * The chain hash of a committed event: `sha256(prev ‖ "\n" ‖ signing text ‖ "\n" ‖ sig ‖
+ * "\n" ‖ version ‖ "\n" ‖ seq)`, base64url. Canonical JSON holds no raw newline, so the
+ * joined text is unambiguous.
+ *
+ * @param text - The event's {@link signingText}, when the caller has it already.
+ */
+export function eventHash(e: Omit<BatonEvent, 'hash'>, text = signingText(e)): string {
+  return sha256b64(`${e.prev}\n${text}\n${e.sig}\n${e.version}\n${e.seq}`);
 }
 
 /** Splits `'artifact.edited@2'` into its name and version. */

@@ -1,7 +1,7 @@
 import { type z, z as zod } from 'zod';
 import { chainOf, evaluate, type Requirement } from '../auth/evaluate.js';
 import type { Grant, Identity, ViewTx } from '../auth/view.js';
-import { canonicalJson, type JsonValue } from '../crypto/canonical.js';
+import { findNonJson, type JsonValue } from '../crypto/canonical.js';
 import { BatonError, ErrorCode } from '../errors.js';
 import { idString, isoTime, MAX_INLINE_JSON } from '../validation.js';
 import { type BatonEvent, parseType, type SignedFields } from './event.js';
@@ -162,7 +162,10 @@ export class EventTypes {
         `Event \`${issue?.path.join('.')}\` ${issue?.message}.`,
       );
     }
-    const size = canonicalJson(e.data).length;
+    const bad = findNonJson(e.data);
+    if (bad) throw new BatonError(ErrorCode.VALIDATION, `Event data is not plain JSON: ${bad}.`);
+    // Canonical JSON differs from JSON.stringify only in key order, so the length is the same.
+    const size = JSON.stringify(e.data).length;
     if (size > MAX_INLINE_JSON) {
       throw new BatonError(
         ErrorCode.VALIDATION,
@@ -237,10 +240,11 @@ export class EventTypes {
   }
 
   /** Folds a committed event into the view: its type's effect, the grant use, the position. */
-  apply(e: BatonEvent, view: ViewTx): void {
+  apply(e: BatonEvent, view: ViewTx, data?: unknown): void {
     const def = this.#defs.get(parseType(e.type).name);
-    if (def?.apply)
-      def.apply({ ...e, data: this.dataOf(e) } as BatonEvent & { data: unknown }, view);
+    if (def?.apply) {
+      def.apply({ ...e, data: data ?? this.dataOf(e) } as BatonEvent & { data: unknown }, view);
+    }
     // A use of a grant is a use of every grant above it (what a parent's maxUses bounds).
     for (const g of e.auth ? chainOf(view, view.grant(e.auth)) : []) {
       if (!g.root && g.seq < e.seq) view.putGrant({ ...g, uses: g.uses + 1, seq: e.seq });
