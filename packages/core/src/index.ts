@@ -14,6 +14,7 @@
  * ```
  *
  * @packageDocumentation
+ * @module @baton/core
  */
 
 // Types
@@ -31,11 +32,14 @@ export type { Operation } from './auth/operations.js';
 export { OPERATIONS, streamResource } from './auth/operations.js';
 export type {
   ApprovalRule,
+  AuthorityView,
   Grant,
   GrantConstraints,
   Identity,
   IdentityKey,
   IdentityKind,
+  ViewReader,
+  ViewTx,
   WorkspaceInfo,
 } from './auth/view.js';
 export type { GrantInput, ListGrantsOptions } from './capabilities.js';

@@ -2,6 +2,7 @@
  * Node-only parts of Baton core (they use `node:fs`): the {@link KeyDirectory} keyring.
  *
  * @packageDocumentation
+ * @module @baton/core/node
  */
 
 // Types

@@ -53,17 +53,15 @@ function copyJson<T>(value: T): T {
  * instances in one process, or the conformance suite's racing appends, need.
  */
 export class MemoryStore implements Store {
-  readonly #b: Backing;
+  #b: Backing = new Backing();
   #closed = false;
   readonly #mine = new Set<(seq: number) => void>();
 
-  constructor(backing?: Backing) {
-    this.#b = backing ?? new Backing();
-  }
-
   /** Another handle onto the same memory; closing one does not close the other. */
   peer(): MemoryStore {
-    return new MemoryStore(this.#b);
+    const other = new MemoryStore();
+    other.#b = this.#b;
+    return other;
   }
 
   #open(): Backing {

@@ -1,5 +1,5 @@
 /**
- * Test helpers for Baton storage adapters: the store conformance suite every {@link Store}
+ * Test helpers for Baton storage adapters: the store conformance suite every `Store`
  * implementation runs, and a builder of well-chained fake events.
  *
  * @remarks
@@ -14,6 +14,7 @@
  * ```
  *
  * @packageDocumentation
+ * @module @baton/core/testing
  */
 
 // Types
