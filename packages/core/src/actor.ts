@@ -4,6 +4,7 @@ import { streamResource } from './auth/operations.js';
 import type { Grant, Identity } from './auth/view.js';
 import { Capabilities } from './capabilities.js';
 import { canonicalJson, type JsonValue } from './crypto/canonical.js';
+import { utf8 } from './crypto/encoding.js';
 import { sha256b64 } from './crypto/hash.js';
 import type { Signer } from './crypto/keys.js';
 import { BatonError, ErrorCode } from './errors.js';
@@ -39,10 +40,18 @@ export interface Authorization {
   event: BatonEvent;
 }
 
+/** Largest body `emit` stores: 16 MiB. */
+const MAX_BODY = 16 * 1024 * 1024;
+
 /** Options of {@link Actor.emit}. */
 export interface EmitOptions {
   /** Ids the event is about (the query index). Defaults to none. */
   refs?: string[];
+  /**
+   * Bodies the event refers to by hash (its type's `blobs(data)` names them): stored
+   * content-addressed with the event, erasable later by an owner. Defaults to none.
+   */
+  blobs?: (string | Uint8Array)[];
   /** Makes a retried call return the first call's event. */
   idempotencyKey?: string;
 }
@@ -50,12 +59,24 @@ export interface EmitOptions {
 const emitSchema = z
   .object({
     refs: z.array(z.string().min(1).max(400)).max(256).optional(),
+    blobs: z
+      .array(z.union([z.string().max(MAX_BODY), z.instanceof(Uint8Array)]))
+      .max(64)
+      .optional(),
     idempotencyKey: idString.optional(),
   })
   .optional();
 
 // Built-in event families; apps cannot write them through emit().
-const BUILTIN_PREFIXES = ['workspace.', 'identity.', 'grant.', 'artifact.', 'context.', 'handoff.'];
+const BUILTIN_PREFIXES = [
+  'workspace.',
+  'identity.',
+  'grant.',
+  'blob.',
+  'artifact.',
+  'context.',
+  'handoff.',
+];
 
 /** Options of {@link Actor.log}. */
 export interface LogQuery {
@@ -67,10 +88,19 @@ export interface LogQuery {
   types?: string[];
   /** Page size. Defaults to `100`. */
   limit?: number;
+  /**
+   * Return events exactly as stored (what signatures cover). Defaults to `false`: events of
+   * an older type version come upcast to the current shape, marked with `upcastFrom`.
+   */
+  raw?: boolean;
 }
 
 // Schemas are built once: constructing a zod schema costs far more than parsing with it.
 const resourceString = z.string().min(1).max(400);
+const blobHash = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{43}$/, 'must be a body hash (base64url SHA-256, 43 characters)');
+const reasonString = z.string().trim().min(1, 'must say why').max(2_000);
 
 function parsePair(action: unknown, resource: unknown, where: string): [string, string] {
   return [
@@ -103,6 +133,7 @@ const logSchema = z.object({
   ref: z.string().min(1).optional(),
   types: z.array(z.string().min(1)).optional(),
   limit: z.number().int().min(1).max(1_000).optional(),
+  raw: z.boolean().optional(),
 });
 
 /**
@@ -223,6 +254,25 @@ export class Actor {
         `emit: "${t}" is not an app event type. Define it with defineEventType() and pass it in Workspace.open({ eventTypes }).`,
       );
     }
+    const blobs = (o?.blobs ?? []).map((b) => {
+      const bytes = typeof b === 'string' ? utf8(b) : b.slice();
+      if (bytes.length > MAX_BODY) {
+        throw new BatonError(
+          ErrorCode.VALIDATION,
+          `emit: a body is ${bytes.length} bytes; the limit is ${MAX_BODY}.`,
+        );
+      }
+      return { hash: sha256b64(bytes), bytes };
+    });
+    const given = new Set(blobs.map((b) => b.hash));
+    for (const h of this.#ws._types.blobsOf({ type: this.#ws._types.typeOf(t), data: d })) {
+      if (!given.has(h) && !(await this.#ws.store.blobs.has(h))) {
+        throw new BatonError(
+          ErrorCode.VALIDATION,
+          `emit: the event refers to body ${h}, which is neither passed in \`blobs\` nor stored already.`,
+        );
+      }
+    }
     const events = await this.#ws._commit({
       actor: this.id,
       session: this.session,
@@ -231,8 +281,46 @@ export class Actor {
         ? { key: o.idempotencyKey, operation: `emit:${t}`, input: d }
         : undefined,
       plan: () => [{ type: t, data: d, refs: o?.refs ?? [] }],
+      blobs,
     });
     return events[0]!;
+  }
+
+  /**
+   * Erases a body for good (a leaked secret, personal data): deletes its bytes and records
+   * who erased it and why in a `blob.erased` event. Reads then show
+   * `[erased by <name>: <reason>]`; `verify()` still passes and lists it as erased.
+   * Owners only. Erasing an erased body again only makes sure its bytes are gone.
+   */
+  async erase(hash: string, reason: string): Promise<BatonEvent> {
+    const h = parseInput(blobHash, hash, 'erase(hash)');
+    const why = parseInput(reasonString, reason, 'erase(reason)');
+    await this.#ws._catchUp();
+    const row = (await this.#ws.store.get('erasures', h)) as { event: string } | undefined;
+    let event = row ? await this.#ws.store.event(row.event) : undefined;
+    if (!event) {
+      [event] = await this.#ws._commit({
+        actor: this.id,
+        session: this.session,
+        signer: this.signer,
+        plan: () => [{ type: 'blob.erased', data: { hash: h, reason: why }, refs: [h] }],
+      });
+    }
+    await this.#ws.store.blobs.delete(h);
+    return event!;
+  }
+
+  /** The whole log as JSONL (see `workspace.export`). Needs `admin` on `workspace`. */
+  async *export(): AsyncIterable<string> {
+    await this.#ws._catchUp();
+    const d = this.#decide('admin', 'workspace');
+    if (!d.allowed) {
+      throw new BatonError(
+        ErrorCode.FORBIDDEN,
+        `Exporting the whole log needs admin on workspace: ${d.reason}.`,
+      );
+    }
+    yield* this.#ws.export();
   }
 
   /** Events this actor may read, in commit order, a page at a time. `next` is the seq to pass as `after`. */
@@ -249,7 +337,7 @@ export class Actor {
       types: q.types,
     })) {
       last = e.seq;
-      if (this._readable(e)) items.push(e);
+      if (this._readable(e)) items.push(q.raw ? e : this.#ws.upcast(e));
       if (items.length >= limit) break;
     }
     const head = await this.#ws.store.head();

@@ -64,6 +64,7 @@ export { BatonError, ConflictError, ErrorCode, isBatonError } from './errors.js'
 export type { CreateIdentityInput, ListIdentitiesOptions } from './identities.js';
 export { Identities } from './identities.js';
 export { rootGrantId } from './log/builtinEvents.js';
+export type { Checkpoint } from './log/checkpoint.js';
 export type { BatonEvent, Head, SignedEvent, SignedFields } from './log/event.js';
 export {
   EMPTY_HEAD,
@@ -75,6 +76,7 @@ export {
 } from './log/event.js';
 export type { AuthRule, EventOf, EventTypeDef } from './log/eventTypes.js';
 export { DEFAULT_SKEW_MS, defineEventType } from './log/eventTypes.js';
+export type { ErasedBody, VerifyReport } from './log/verifier.js';
 export type { Logger } from './logger.js';
 export { silentLogger } from './logger.js';
 export { compareKeys } from './store/keys.js';
@@ -95,10 +97,10 @@ export type {
 } from './store/store.js';
 export { PRIMARY_INDEX } from './store/store.js';
 export type {
+  Body,
   BootstrapOptions,
-  VerifyReport,
   WatchFilter,
   WorkspaceHooks,
   WorkspaceOptions,
 } from './workspace.js';
-export { Workspace } from './workspace.js';
+export { erasedText, Workspace } from './workspace.js';

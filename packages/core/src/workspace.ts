@@ -2,12 +2,19 @@ import { z } from 'zod';
 import { Actor, type ActorOptions } from './actor.js';
 import { AuthorityView, type Identity, type ViewTx } from './auth/view.js';
 import { canonicalJson, type JsonValue } from './crypto/canonical.js';
-import { utf8 } from './crypto/encoding.js';
+import { fromBase64url, fromUtf8, toBase64url, utf8 } from './crypto/encoding.js';
+import { sha256b64 } from './crypto/hash.js';
 import { derivedId, randomId } from './crypto/ids.js';
 import { type Keyring, MemoryKeyring } from './crypto/keyring.js';
 import { type Signer, signB64, verifySignature } from './crypto/keys.js';
 import { BatonError, ErrorCode, isBatonError, storeError } from './errors.js';
 import { registerBuiltinEvents } from './log/builtinEvents.js';
+import {
+  type Checkpoint,
+  checkpointSchema,
+  makeCheckpoint,
+  snapshotKey,
+} from './log/checkpoint.js';
 import {
   type BatonEvent,
   EMPTY_HEAD,
@@ -21,6 +28,7 @@ import {
   signingText,
 } from './log/event.js';
 import { DEFAULT_SKEW_MS, type EventTypeDef, EventTypes } from './log/eventTypes.js';
+import { signingKeys, type VerifyReport, verifyLog } from './log/verifier.js';
 import { type Logger, silentLogger } from './logger.js';
 import { MemoryStore } from './store/memoryStore.js';
 import { type BlobWrite, PRIMARY_INDEX, type ProjectionWrite, type Store } from './store/store.js';
@@ -86,17 +94,6 @@ export interface WatchFilter {
   types?: string[];
   /** Stops the watch. */
   signal?: AbortSignal;
-}
-
-/** What {@link Workspace.verify} found. */
-export interface VerifyReport {
-  ok: boolean;
-  /** The head the log reached, as recomputed. */
-  head: Head;
-  /** Events checked. */
-  events: number;
-  /** The first problem, when there is one. */
-  problem?: { seq: number; id?: string; reason: string };
 }
 
 /** @internal A planned event before signing. */
@@ -186,6 +183,23 @@ const submitSchema = z
 const ingestSchema = z
   .array(z.custom<BatonEvent>(isObject, { message: 'must be a committed event' }))
   .min(1);
+
+const verifySchema = z.object({ from: checkpointSchema.optional() });
+const checkpointOptionsSchema = z.object({ as: idString.optional() });
+
+// The projection collections core owns and rebuildProjections() rewrites. (Idempotency rows
+// record requests, not events, so they are kept as they are.)
+const REBUILT_COLLECTIONS = ['meta', 'identities', 'grants', 'streams', 'erasures'];
+
+/** A body as {@link Workspace.blob} returns it: its bytes, or who erased it and why. */
+export type Body =
+  | { hash: string; bytes: Uint8Array }
+  | { hash: string; erased: { by: string; name: string; reason: string; at: string } };
+
+/** How an erased body reads: `[erased by Ada: reason]`. */
+export function erasedText(e: { name: string; reason: string }): string {
+  return `[erased by ${e.name}: ${e.reason}]`;
+}
 
 const watchSchema = z.object({
   after: z.number().int().nonnegative().optional(),
@@ -366,14 +380,29 @@ export class Workspace {
    */
   async ingest(events: BatonEvent[]): Promise<Head> {
     const list = parseInput(ingestSchema, events, 'workspace.ingest');
+    return this.#ingest(list, []);
+  }
+
+  async #ingest(list: BatonEvent[], blobs: BlobWrite[]): Promise<Head> {
     await this._catchUp();
     const head = await this.#storeCall('head', () => this.store.head());
     const tx = this._view.begin();
     const placed: BatonEvent[] = [];
+    const signatures: Promise<boolean>[] = [];
+    const bodies = new Map<string, number>();
+    const erasedHere = new Set<string>();
     for (const e of list) {
       const fields = signedFieldsOf(e);
-      this._types.admit(fields, tx, {});
-      await this.#checkSignature({ ...fields, sig: e.sig }, tx);
+      const data = this._types.admit(fields, tx, {});
+      const keys = signingKeys(fields, tx);
+      const text = signingText(fields);
+      signatures.push(
+        (async () => {
+          for (const k of keys)
+            if (await verifySignature(k, e.sig, utf8(text)).catch(() => false)) return true;
+          return false;
+        })(),
+      );
       const expected = await this.#place({ ...fields, sig: e.sig }, tx, head, placed);
       for (const k of ['version', 'seq', 'prev', 'hash'] as const) {
         if (expected[k] !== e[k]) {
@@ -383,11 +412,39 @@ export class Workspace {
           );
         }
       }
+      for (const h of this._types.blobsOf(e, data)) if (!bodies.has(h)) bodies.set(h, e.seq);
+      if (parseType(e.type).name === 'blob.erased') erasedHere.add((data as { hash: string }).hash);
       placed.push(expected);
     }
-    const projections = [...tx.projectionWrites(), ...(await this.#streamWrites(placed))];
+    const results = await Promise.all(signatures);
+    const bad = results.indexOf(false);
+    if (bad >= 0) {
+      throw new BatonError(
+        ErrorCode.INTEGRITY,
+        `Event ${list[bad]!.id} (seq ${list[bad]!.seq}): the signature is not valid for any current key of ${list[bad]!.actor}.`,
+      );
+    }
+    const given = new Set(blobs.map((b) => b.hash));
+    for (const [h, seq] of bodies) {
+      if (
+        given.has(h) ||
+        erasedHere.has(h) ||
+        (await this.store.blobs.has(h)) ||
+        (await this.store.get('erasures', h))
+      )
+        continue;
+      throw new BatonError(
+        ErrorCode.INTEGRITY,
+        `Body ${h} (referred to at seq ${seq}) is missing and was not erased.`,
+      );
+    }
+    const projections = [
+      ...tx.projectionWrites(),
+      ...(await this.#streamWrites(placed)),
+      ...placed.flatMap((e) => this._types.projectionsOf(e)),
+    ];
     await this.#storeCall('append', () =>
-      this.store.append({ events: placed, expectedHead: head, projections }),
+      this.store.append({ events: placed, expectedHead: head, projections, blobs }),
     );
     tx.commit();
     this.#afterAppend(placed);
@@ -423,92 +480,257 @@ export class Workspace {
   }
 
   /**
-   * Re-checks the whole log: chain links and hashes, every signature (against the key the
-   * actor held at that point), the workspace id, the time rule, and authorization of each
-   * event against the grants in force at its own position.
+   * Re-checks the log: chain links and hashes, every signature (in parallel, against the key
+   * the actor held at that point), the workspace id, the time rule, authorization of each
+   * event against the grants in force at its own position, and every body it refers to
+   * (present and unchanged, or erased by an owner — reported in `erased`).
+   *
+   * @param options - `from`: a kept {@link Checkpoint}. Verification first proves the log
+   *   still extends it (a truncation or a rewrite behind it is reported), then checks only
+   *   the events after it.
    */
-  async verify(): Promise<VerifyReport> {
-    const view = new AuthorityView();
-    let prev: Head = EMPTY_HEAD;
-    let count = 0;
-    let wsId: string | undefined;
-    const sigJobs: { seq: number; id: string; keys: string[]; sig: string; bytes: Uint8Array }[] =
-      [];
-    const flush = async (): Promise<VerifyReport['problem']> => {
-      const jobs = sigJobs.splice(0);
-      const results = await Promise.all(
-        jobs.map(async (j) => {
-          for (const k of j.keys)
-            if (await verifySignature(k, j.sig, j.bytes).catch(() => false)) return true;
-          return false;
-        }),
+  async verify(options: { from?: Checkpoint } = {}): Promise<VerifyReport> {
+    const o = parseInput(verifySchema, options, 'workspace.verify');
+    return verifyLog(this.store, this._types, this.#logger, o.from);
+  }
+
+  /**
+   * Signs the current head `{ seq, hash }` as an owner or service identity and keeps a
+   * snapshot of the authority view with it (in the store's `kv`), so `verify({ from })` can
+   * start there. Keep the returned checkpoint somewhere the store's operator cannot change.
+   *
+   * @param options - `as`: the signing identity. Defaults to the first owner, then the first
+   *   service identity, whose key this workspace's keyring holds.
+   */
+  async checkpoint(options: { as?: string } = {}): Promise<Checkpoint> {
+    const o = parseInput(checkpointOptionsSchema, options, 'workspace.checkpoint');
+    for (;;) {
+      await this._catchUp();
+      const head = await this.#storeCall('head', () => this.store.head());
+      if (head.seq !== this._view.seq) continue;
+      if (head.seq === 0) {
+        throw new BatonError(
+          ErrorCode.INVALID_STATE,
+          'An empty workspace has nothing to checkpoint. Bootstrap it first.',
+        );
+      }
+      const view = this._view;
+      const candidates = o.as
+        ? [o.as]
+        : [
+            ...(view.workspace?.owners ?? []),
+            ...[...view.identities.values()]
+              .filter((i) => i.kind === 'service' && !i.isOwner)
+              .map((i) => i.id),
+          ];
+      for (const id of candidates) {
+        const who = view.identity(id);
+        if (!who)
+          throw new BatonError(
+            ErrorCode.NOT_FOUND,
+            `workspace.checkpoint: identity ${id} does not exist.`,
+          );
+        if (o.as && !(who.isOwner || who.kind === 'service')) {
+          throw new BatonError(
+            ErrorCode.FORBIDDEN,
+            `Checkpoints are signed by an owner or a service identity; ${who.name} is neither.`,
+          );
+        }
+        if (who.status !== 'active') continue;
+        for (const k of who.keys.filter((key) => key.until === undefined)) {
+          const signer = await this.keyring.signer(id, k.key);
+          if (!signer) continue;
+          const at = new Date(this.#clock()).toISOString();
+          const { checkpoint, snapshot } = await makeCheckpoint(view, head, id, signer, at);
+          if (view.seq !== head.seq) break;
+          await this.#storeCall('kv.put', () => this.store.kv.put(snapshotKey(head.seq), snapshot));
+          return checkpoint;
+        }
+      }
+      if (view.seq !== head.seq) continue;
+      throw new BatonError(
+        ErrorCode.FORBIDDEN,
+        'This process holds the key of no active owner or service identity to sign a checkpoint with. Open the workspace with such a keyring, or pass { as }.',
       );
-      const bad = results.findIndex((ok) => !ok);
-      return bad < 0
-        ? undefined
-        : { seq: jobs[bad]!.seq, id: jobs[bad]!.id, reason: 'bad signature' };
-    };
-    const fail = (problem: NonNullable<VerifyReport['problem']>): VerifyReport => ({
-      ok: false,
-      head: prev,
-      events: count,
-      problem,
-    });
-    for await (const e of this.store.read()) {
-      if (e.seq !== prev.seq + 1)
-        return fail({ seq: prev.seq + 1, reason: `missing event (found seq ${e.seq} next)` });
-      wsId ??= e.ws;
-      const expectedPrev = e.seq === 1 ? wsId : prev.hash;
-      if (e.prev !== expectedPrev)
-        return fail({ seq: e.seq, id: e.id, reason: 'prev does not link to the event before' });
-      let text: string;
-      try {
-        text = signingText(e);
-      } catch (err) {
-        return fail({ seq: e.seq, id: e.id, reason: (err as Error).message });
+    }
+  }
+
+  /**
+   * The body stored under `hash`, or how it was erased, or `undefined` when the store has
+   * neither. Bodies are content-addressed: artifact content, context text, app blobs.
+   */
+  async blob(hash: string): Promise<Body | undefined> {
+    parseInput(idString, hash, 'workspace.blob(hash)');
+    const row = (await this.#storeCall('get', () => this.store.get('erasures', hash))) as
+      | { by: string; reason: string; at: string }
+      | undefined;
+    if (row) {
+      const name = this._view.identity(row.by)?.name ?? row.by;
+      return { hash, erased: { by: row.by, name, reason: row.reason, at: row.at } };
+    }
+    const bytes = await this.#storeCall('blobs.get', () => this.store.blobs.get(hash));
+    return bytes ? { hash, bytes } : undefined;
+  }
+
+  /** The body under `hash` as text — or `"[erased by Ada: reason]"` when it was erased. */
+  async text(hash: string): Promise<string | undefined> {
+    const b = await this.blob(hash);
+    if (!b) return undefined;
+    return 'erased' in b ? erasedText(b.erased) : fromUtf8(b.bytes);
+  }
+
+  /**
+   * The whole log as JSONL, streamed: a header line, then each event, each body it refers
+   * to just before it (erased bodies are gone and not exported). `import` on another
+   * workspace takes it back unchanged, so checkpoints stay valid across the move.
+   */
+  async *export(): AsyncIterable<string> {
+    await this._catchUp();
+    const head = await this.#storeCall('head', () => this.store.head());
+    yield JSON.stringify({ baton: 'export', version: 1, ws: this.id ?? null, head });
+    const sent = new Set<string>();
+    for await (const e of this.store.read({ until: head.seq })) {
+      for (const h of this._types.blobsOf(e)) {
+        if (sent.has(h)) continue;
+        sent.add(h);
+        const bytes = await this.store.blobs.get(h);
+        if (bytes) yield JSON.stringify({ blob: { hash: h, data: toBase64url(bytes) } });
       }
-      if (eventHash(e, text) !== e.hash)
-        return fail({ seq: e.seq, id: e.id, reason: 'hash does not match the event' });
+      yield JSON.stringify({ event: e });
+    }
+  }
+
+  /**
+   * Reads an export (JSONL lines or one string) into this workspace: every event must
+   * continue this log's head and pass the checks `verify()` makes, every body must match its
+   * hash — all checked before anything is written, then appended in one batch.
+   *
+   * @returns The new head.
+   */
+  async import(source: string | Iterable<string> | AsyncIterable<string>): Promise<Head> {
+    if (
+      typeof source !== 'string' &&
+      !(source && (Symbol.iterator in Object(source) || Symbol.asyncIterator in Object(source)))
+    ) {
+      throw new BatonError(
+        ErrorCode.VALIDATION,
+        'workspace.import: pass the export as a string or an (async) iterable of lines.',
+      );
+    }
+    const events: BatonEvent[] = [];
+    const blobs: BlobWrite[] = [];
+    let header = false;
+    let n = 0;
+    for await (const chunk of typeof source === 'string' ? [source] : source) {
+      for (const line of chunk.split('\n')) {
+        n++;
+        if (line.trim() === '') continue;
+        let item: {
+          baton?: string;
+          version?: number;
+          event?: BatonEvent;
+          blob?: { hash: string; data: string };
+        };
+        try {
+          item = JSON.parse(line);
+        } catch (cause) {
+          throw new BatonError(ErrorCode.VALIDATION, `workspace.import: line ${n} is not JSON.`, {
+            cause,
+          });
+        }
+        if (!header) {
+          if (item.baton !== 'export' || item.version !== 1) {
+            throw new BatonError(
+              ErrorCode.VALIDATION,
+              'workspace.import: this is not a Baton export (version 1); the first line must be its header.',
+            );
+          }
+          header = true;
+        } else if (item.event) events.push(item.event);
+        else if (item.blob) {
+          const bytes = fromBase64url(item.blob.data);
+          if (sha256b64(bytes) !== item.blob.hash) {
+            throw new BatonError(
+              ErrorCode.INTEGRITY,
+              `workspace.import: body ${item.blob.hash} (line ${n}) does not match its hash.`,
+            );
+          }
+          blobs.push({ hash: item.blob.hash, bytes });
+        } else
+          throw new BatonError(
+            ErrorCode.VALIDATION,
+            `workspace.import: line ${n} is neither an event nor a body.`,
+          );
+      }
+    }
+    if (!header)
+      throw new BatonError(ErrorCode.VALIDATION, 'workspace.import: the export is empty.');
+    if (events.length === 0) return this.head();
+    return this.#ingest(events, blobs);
+  }
+
+  /**
+   * Rebuilds every projection from the log — for after an upgrade that changed their shape,
+   * or to repair them — and writes it in one batch under the head check. Gives the same
+   * rows as the incremental path.
+   */
+  async rebuildProjections(): Promise<void> {
+    for (;;) {
+      await this._catchUp();
+      const head = await this.#storeCall('head', () => this.store.head());
+      const view = new AuthorityView();
       const tx = view.begin();
-      const fields = signedFieldsOf(e);
-      let data: unknown;
+      const rows = new Map<string, ProjectionWrite>();
+      const keep = (w: ProjectionWrite) => rows.set(`${w.collection}\u0000${w.key}`, w);
+      const streams = new Map<string, number>();
+      for await (const e of this.store.read({ until: head.seq })) {
+        const data = this._types.dataOf(e);
+        this._types.apply(e, tx, data);
+        for (const w of this._types.projectionsOf(e, data)) keep(w);
+        streams.set(e.stream, e.version);
+      }
+      for (const w of tx.projectionWrites()) keep(w);
+      for (const [stream, version] of streams)
+        keep({ collection: 'streams', key: stream, value: { version } });
+      const collections = new Set([
+        ...REBUILT_COLLECTIONS,
+        ...[...rows.values()].map((w) => w.collection),
+      ]);
+      for (const c of collections) {
+        for await (const row of this.#rowsOf(c)) {
+          if (!rows.has(`${c}\u0000${row.key}`))
+            rows.set(`${c}\u0000${row.key}`, { collection: c, key: row.key, value: null });
+        }
+      }
       try {
-        data = this._types.admit(fields, tx, {});
-        if (fields.auth !== e.auth)
-          throw new BatonError(ErrorCode.INTEGRITY, 'auth does not match');
-      } catch (err) {
-        return fail({
-          seq: e.seq,
-          id: e.id,
-          reason: err instanceof Error ? err.message : String(err),
+        await this.store.append({
+          events: [],
+          expectedHead: head,
+          projections: [...rows.values()],
         });
+      } catch (err) {
+        if (isBatonError(err, ErrorCode.CONFLICT)) continue;
+        throw storeError('rebuildProjections', err);
       }
-      sigJobs.push({
-        seq: e.seq,
-        id: e.id,
-        keys: signingKeys(e, tx),
-        sig: e.sig,
-        bytes: utf8(text),
-      });
-      this._types.apply(e, tx, data);
-      tx.commit();
-      prev = { seq: e.seq, hash: e.hash };
-      count++;
-      if (sigJobs.length >= 256) {
-        const problem = await flush();
-        if (problem) return fail(problem);
-      }
+      return;
     }
-    const problem = await flush();
-    if (problem) return fail(problem);
-    const head = await this.store.head();
-    if (head.seq !== prev.seq || head.hash !== prev.hash) {
-      return fail({
-        seq: head.seq,
-        reason: `the store's head (${head.seq}) is not the last event read (${prev.seq})`,
-      });
-    }
-    return { ok: true, head: prev, events: count };
+  }
+
+  /**
+   * An event in the current shape of its type: older versions are upcast with the
+   * registered upcasters (`upcastFrom` then names the stored type). Stored events never
+   * change; use them as stored to check signatures.
+   */
+  upcast(e: BatonEvent): BatonEvent & { upcastFrom?: string } {
+    const { name, version } = parseType(e.type);
+    const def = this._types.get(name);
+    if (!def || def.version === version) return e;
+    return {
+      ...e,
+      type: `${name}@${def.version}`,
+      data: this._types.dataOf(e) as JsonValue,
+      upcastFrom: e.type,
+    };
   }
 
   /** Stops watchers and timers and closes the store. Idempotent. */
@@ -585,10 +807,14 @@ export class Workspace {
   }
 
   async *#rows(collection: string): AsyncIterable<JsonValue> {
+    for await (const row of this.#rowsOf(collection)) yield row.value;
+  }
+
+  async *#rowsOf(collection: string): AsyncIterable<{ key: string; value: JsonValue }> {
     let after: string | undefined;
     do {
       const page = await this.store.query(collection, PRIMARY_INDEX, {}, { limit: 500, after });
-      for (const row of page.items) yield row.value;
+      yield* page.items;
       after = page.next;
     } while (after);
   }
@@ -719,6 +945,7 @@ export class Workspace {
       const projections = [
         ...tx.projectionWrites(),
         ...(await this.#streamWrites(r.events)),
+        ...r.events.flatMap((e) => this._types.projectionsOf(e)),
         ...(r.projections ?? []),
       ];
       try {
@@ -971,14 +1198,3 @@ export class Workspace {
 }
 
 type WorkspaceInfoJson = NonNullable<AuthorityView['workspace']>;
-
-/** The keys that may have signed `e` at its position: the actor's current keys (or, for bootstrap, the first owner's). */
-function signingKeys(e: SignedFields, view: ViewTx): string[] {
-  if (parseType(e.type).name === 'workspace.bootstrapped') {
-    const owners = (e.data as { owners?: { id: string; key: string }[] }).owners ?? [];
-    const me = owners.find((o) => o.id === e.actor);
-    return me ? [me.key] : [];
-  }
-  const who = view.identity(e.actor);
-  return who ? who.keys.filter((k) => k.until === undefined).map((k) => k.key) : [];
-}

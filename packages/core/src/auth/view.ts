@@ -233,3 +233,38 @@ export interface ViewReader {
   grant(id: string): Grant | undefined;
   grantsOf(audience: string): Grant[];
 }
+
+/** A serializable copy of an {@link AuthorityView} at one seq (kept with checkpoints). */
+export interface ViewSnapshot {
+  seq: number;
+  lastAt?: string;
+  workspace?: WorkspaceInfo;
+  identities: Identity[];
+  grants: Grant[];
+}
+
+/** The snapshot of a view, in a stable order. */
+export function snapshotOf(view: AuthorityView): ViewSnapshot {
+  const byId = <T extends { id: string }>(a: T, b: T) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+  const snap: ViewSnapshot = {
+    seq: view.seq,
+    identities: [...view.identities.values()].sort(byId),
+    grants: [...view.grants.values()].sort(byId),
+  };
+  if (view.lastAt !== undefined) snap.lastAt = view.lastAt;
+  if (view.workspace) snap.workspace = view.workspace;
+  return JSON.parse(JSON.stringify(snap)) as ViewSnapshot;
+}
+
+/** A view rebuilt from a {@link ViewSnapshot}. */
+export function viewFromSnapshot(snap: ViewSnapshot): AuthorityView {
+  const view = new AuthorityView();
+  const tx = view.begin();
+  if (snap.workspace) tx.putWorkspace(snap.workspace);
+  for (const i of snap.identities) tx.putIdentity(i);
+  for (const g of snap.grants) tx.putGrant(g);
+  tx.seq = snap.seq;
+  tx.lastAt = snap.lastAt;
+  tx.commit();
+  return view;
+}

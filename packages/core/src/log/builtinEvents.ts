@@ -151,6 +151,11 @@ function sameSet(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x) => b.includes(x));
 }
 
+const blobErased = z.object({
+  hash: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be a blob hash (base64url SHA-256)'),
+  reason: z.string().trim().min(1).max(2_000),
+});
+
 /** The id of an owner's root grant. */
 export function rootGrantId(ownerId: string): string {
   return `gr_root_${ownerId}`;
@@ -413,6 +418,36 @@ const defs: EventTypeDef<never>[] = [
       }
     },
   } satisfies EventTypeDef<z.output<typeof grantExercised>>,
+  {
+    name: 'blob.erased',
+    version: 1,
+    schema: blobErased,
+    stream: (d) => `blob/${d.hash}`,
+    authorize: () => rules.needs('admin', 'workspace'),
+    check(e, view) {
+      const who = view.identity(e.actor);
+      if (!who?.isOwner) {
+        throw new BatonError(
+          ErrorCode.FORBIDDEN,
+          `Only a workspace owner may erase a body; ${who?.name ?? e.actor} is not one.`,
+        );
+      }
+    },
+    project: (e) => [
+      {
+        collection: 'erasures',
+        key: e.data.hash,
+        value: {
+          hash: e.data.hash,
+          by: e.actor,
+          reason: e.data.reason,
+          at: e.at,
+          seq: e.seq,
+          event: e.id,
+        },
+      },
+    ],
+  } satisfies EventTypeDef<z.output<typeof blobErased>>,
 ] as unknown as EventTypeDef<never>[];
 
 /** Registers the built-in event types. */

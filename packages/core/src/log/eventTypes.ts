@@ -1,8 +1,10 @@
 import { type z, z as zod } from 'zod';
 import { chainOf, evaluate, type Requirement } from '../auth/evaluate.js';
+import { streamResource } from '../auth/operations.js';
 import type { Grant, Identity, ViewTx } from '../auth/view.js';
 import { findNonJson, type JsonValue } from '../crypto/canonical.js';
 import { BatonError, ErrorCode } from '../errors.js';
+import type { ProjectionWrite } from '../store/store.js';
 import { idString, isoTime, MAX_INLINE_JSON } from '../validation.js';
 import { type BatonEvent, parseType, type SignedFields } from './event.js';
 
@@ -35,6 +37,10 @@ export interface EventTypeDef<D = JsonValue> {
   apply?(e: BatonEvent & { data: D }, view: ViewTx): void;
   /** Turns `data` of an older version into the current shape: `upcast[v]` maps v → v+1. */
   upcast?: Record<number, (data: JsonValue) => JsonValue>;
+  /** The blob hashes (bodies) the event refers to; `verify()` checks each one. Defaults to none. */
+  blobs?(data: D): string[];
+  /** Rows of store-held projections the event changes (a pure function of the event). */
+  project?(e: BatonEvent & { data: D }): ProjectionWrite[];
 }
 
 /** Defines an app event type with a zod schema; the data type is inferred from it. */
@@ -47,6 +53,8 @@ export function defineEventType<S extends z.ZodType>(def: {
   authorize?: (e: EventOf<z.output<S>>, view: ViewTx) => AuthRule;
   check?: (e: EventOf<z.output<S>>, view: ViewTx) => void;
   upcast?: Record<number, (data: JsonValue) => JsonValue>;
+  /** The blob hashes in `data` (bodies passed to `emit` with `blobs`). Defaults to none. */
+  blobs?: (data: z.output<S>) => string[];
 }): EventTypeDef<z.output<S>> {
   return {
     name: def.name,
@@ -57,10 +65,11 @@ export function defineEventType<S extends z.ZodType>(def: {
       def.authorize ??
       ((e) => ({
         kind: 'grant',
-        needs: [{ action: 'write', resource: e.stream.replace('/', ':') }],
+        needs: [{ action: 'write', resource: streamResource(e.stream) }],
       })),
     check: def.check,
     upcast: def.upcast,
+    blobs: def.blobs,
   } as EventTypeDef<z.output<S>>;
 }
 
@@ -237,6 +246,18 @@ export class EventTypes {
     }
     def.check?.({ ...ev, auth: e.auth }, view);
     return data;
+  }
+
+  /** The blob hashes event `e` refers to. */
+  blobsOf(e: Pick<SignedFields, 'type' | 'data'>, data: unknown = this.dataOf(e)): string[] {
+    const def = this.#defs.get(parseType(e.type).name);
+    return def?.blobs ? def.blobs(data as never) : [];
+  }
+
+  /** The store-held projection rows event `e` changes. */
+  projectionsOf(e: BatonEvent, data: unknown = this.dataOf(e)): ProjectionWrite[] {
+    const def = this.#defs.get(parseType(e.type).name);
+    return def?.project ? def.project({ ...e, data } as never) : [];
   }
 
   /** Folds a committed event into the view: its type's effect, the grant use, the position. */

@@ -80,8 +80,12 @@ export class MemoryStore implements Store {
     if (b.head.seq !== expectedHead.seq || b.head.hash !== expectedHead.hash) {
       throw new ConflictError(expectedHead, b.head);
     }
-    if (events.length === 0)
-      throw new BatonError(ErrorCode.VALIDATION, 'An append needs at least one event.');
+    if (events.length === 0 && (!batch.projections?.length || batch.blobs?.length)) {
+      throw new BatonError(
+        ErrorCode.VALIDATION,
+        'An append needs at least one event (or, to rewrite projections, projection writes alone).',
+      );
+    }
     const ids = new Set<string>();
     let prev = b.head;
     for (const e of events) {

@@ -124,6 +124,10 @@ export interface Store {
    * event. Throws `ConflictError` (writing nothing) when the head is not `expectedHead`, and
    * `VALIDATION` (writing nothing) when an event id exists already or the batch does not
    * continue the head (seq gap, wrong `prev`).
+   *
+   * A batch with no events but projection writes (and no blobs) rewrites projections alone,
+   * under the same head check, and leaves the head where it is — what
+   * `workspace.rebuildProjections()` uses.
    */
   append(batch: AppendBatch): Promise<Head>;
   /** Events in commit order, streamed in pages so memory stays flat. */

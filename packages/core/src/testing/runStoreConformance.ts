@@ -802,14 +802,51 @@ export function runStoreConformance(init: StoreConformanceInit): void {
         await refusedWithoutTrace(store, conformanceEvents(blank, 1), blank, ErrorCode.CONFLICT);
       });
 
-      test('refuses an empty batch with VALIDATION, writing nothing', async ({ store }) => {
+      test('refuses a batch with no events and no projection writes with VALIDATION', async ({
+        store,
+      }) => {
+        const { head } = await seeded(store);
+        await expectRefusal(
+          () => store.append({ events: [], expectedHead: head }),
+          ErrorCode.VALIDATION,
+        );
+        await expectRefusal(
+          () => store.append({ events: [], expectedHead: head, projections: [] }),
+          ErrorCode.VALIDATION,
+        );
+        expect(await store.head()).toEqual(head);
+      });
+
+      test('refuses blobs without events with VALIDATION, writing nothing', async ({ store }) => {
         const { head } = await seeded(store);
         await refusedWithoutTrace(store, [], head, ErrorCode.VALIDATION);
       });
 
-      test('refuses an empty batch on an empty log with VALIDATION', async ({ store }) => {
-        await refusedWithoutTrace(store, [], EMPTY_HEAD, ErrorCode.VALIDATION);
-        expect(await store.head()).toEqual(EMPTY_HEAD);
+      test('writes projection rows alone under the head check, leaving the head unchanged', async ({
+        store,
+      }) => {
+        const { head } = await seeded(store);
+        const after = await store.append({
+          events: [],
+          expectedHead: head,
+          projections: [{ collection: 'rebuilt', key: 'k', value: { v: 1 }, indexes: { by: 'x' } }],
+        });
+        expect(after).toEqual(head);
+        expect(await store.head()).toEqual(head);
+        expect(await store.get('rebuilt', 'k')).toEqual({ v: 1 });
+        expect((await store.query('rebuilt', 'by', { eq: 'x' })).items.map((r) => r.key)).toEqual([
+          'k',
+        ]);
+        await expectRefusal(
+          () =>
+            store.append({
+              events: [],
+              expectedHead: { seq: head.seq - 1, hash: 'stale' },
+              projections: [{ collection: 'rebuilt', key: 'k', value: null }],
+            }),
+          ErrorCode.CONFLICT,
+        );
+        expect(await store.get('rebuilt', 'k')).toEqual({ v: 1 });
       });
 
       test('refuses a batch whose first seq skips past the head, writing nothing', async ({
