@@ -157,7 +157,10 @@ describe('checkpoints', () => {
     const cp = await w.ws.checkpoint();
     await w.me.identities.create({ kind: 'agent', name: 'x' });
     const fresh = await Workspace.open({ store: await storeWith(await allEvents(w.store)) });
-    expect(await fresh.verify({ from: cp })).toMatchObject({ ok: true, events: (await w.store.head()).seq });
+    expect(await fresh.verify({ from: cp })).toMatchObject({
+      ok: true,
+      events: (await w.store.head()).seq,
+    });
   });
 });
 
