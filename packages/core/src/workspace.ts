@@ -17,7 +17,6 @@ import {
 } from './log/checkpoint.js';
 import {
   type BatonEvent,
-  EMPTY_HEAD,
   eventHash,
   type Head,
   parseType,
