@@ -75,6 +75,7 @@ export async function verifyLog(
   let count = 0;
   let wsId: string | undefined;
   const erased: ErasedBody[] = [];
+  const versions = new Map<string, number>();
   const report = (problem?: Problem): VerifyReport => {
     const r: VerifyReport = { ok: !problem, head: prev, events: count, erased };
     if (from && prev.seq >= from.seq) r.from = from.seq;
@@ -92,6 +93,7 @@ export async function verifyLog(
     }
   }
 
+  const startedAt = prev.seq;
   type Job = { e: BatonEvent; keys: string[]; text: string; blobs: string[] };
   let jobs: Job[] = [];
   const seenBlobs = new Set<string>();
@@ -169,6 +171,18 @@ export async function verifyLog(
     const expectedPrev = e.seq === 1 ? wsId : prev.hash;
     if (e.prev !== expectedPrev)
       return { seq: e.seq, id: e.id, reason: 'prev does not link to the event before' };
+    // Versions count each stream's events. From a checkpoint, a stream's first version after
+    // it cannot be known without its history, so only continuity is checked there.
+    const known = versions.get(e.stream);
+    const expectedVersion = known !== undefined ? known + 1 : startedAt > 0 ? undefined : 1;
+    if ((expectedVersion !== undefined && e.version !== expectedVersion) || !(e.version >= 1)) {
+      return {
+        seq: e.seq,
+        id: e.id,
+        reason: `version ${e.version} is not the next of stream ${e.stream} (${expectedVersion ?? '≥ 1'})`,
+      };
+    }
+    versions.set(e.stream, e.version);
     let text: string;
     try {
       text = signingText(e);

@@ -1,0 +1,218 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import {
+  type BatonEvent,
+  defineEventType,
+  eventHash,
+  type MemoryStore,
+  type SignedFields,
+  type Store,
+  sha256b64,
+  signingBytes,
+  toBase64url,
+  Workspace,
+} from '../src/index.js';
+import { world } from './world.js';
+
+const noteWritten = defineEventType({
+  name: 'note.written',
+  schema: z.object({ note: z.string(), body: z.string() }),
+  stream: (d) => `note/${d.note}`,
+  blobs: (d) => [d.body],
+});
+
+/** A log with one of each kind of event, including a grant used and then revoked. */
+async function richLog() {
+  const w = await world({ eventTypes: [noteWritten as never] });
+  await w.me.capabilities.grant({ to: w.drafter.id, resource: 'note:*', actions: ['write'] });
+  const email = await w.me.capabilities.grant({
+    to: w.drafter.id,
+    resource: 'email:*',
+    actions: ['email.send'],
+  });
+  const body = 'the body';
+  await w.agent.emit('note.written', { note: 'n1', body: sha256b64(body) }, { blobs: [body] });
+  await w.agent.authorize('email.send', 'email:1', { summary: 'launch mail' });
+  await w.me.capabilities.revoke(email.id, { reason: 'done' });
+  await w.ws
+    .as(w.drafter.id, { session: 'run-2' })
+    .emit('note.written', { note: 'n2', body: sha256b64(body) });
+  await w.me.identities.create({ kind: 'service', name: 'bot' });
+  const events: BatonEvent[] = [];
+  for await (const e of w.store.read()) events.push(structuredClone(e));
+  return { w, events, bodyHash: sha256b64(body) };
+}
+
+/** A store that serves `events` as its log (as storage edited behind core's back would), and everything else from `base`. */
+function serving(events: BatonEvent[], base: MemoryStore, blobs?: Map<string, Uint8Array>): Store {
+  const last = events.at(-1);
+  return {
+    append: () => Promise.reject(new Error('read only')),
+    async *read(q = {}) {
+      let n = 0;
+      for (const e of events) {
+        if (q.after !== undefined && e.seq <= q.after) continue;
+        if (q.until !== undefined && e.seq > q.until) break;
+        if (q.limit !== undefined && n >= q.limit) break;
+        n++;
+        yield e;
+      }
+    },
+    event: async (id) => events.find((e) => e.id === id),
+    head: async () => (last ? { seq: last.seq, hash: last.hash } : { seq: 0, hash: '' }),
+    get: (c, k) => base.get(c, k),
+    query: (c, i, r, p) => base.query(c, i, r, p),
+    blobs: {
+      get: async (h) => (blobs?.has(h) ? blobs.get(h) : base.blobs.get(h)),
+      has: async (h) => blobs?.has(h) || base.blobs.has(h),
+      delete: async () => {},
+    },
+    kv: base.kv,
+    watch: () => () => {},
+    close: async () => {},
+  };
+}
+
+async function verifyServed(
+  events: BatonEvent[],
+  base: MemoryStore,
+  blobs?: Map<string, Uint8Array>,
+) {
+  const ws = await Workspace.open({
+    store: serving(events, base, blobs),
+    eventTypes: [noteWritten as never],
+  });
+  return ws.verify();
+}
+
+/** Recomputes prev and hash from `from` (an index) on, as anyone with write access to the storage can. */
+function rechain(events: BatonEvent[], from: number): BatonEvent[] {
+  const out = events.map((e) => ({ ...e }));
+  for (let i = from; i < out.length; i++) {
+    const e = out[i]!;
+    e.seq = i + 1;
+    e.prev = i === 0 ? e.ws : out[i - 1]!.hash;
+    const { hash: _, ...body } = e;
+    e.hash = eventHash(body);
+  }
+  return out;
+}
+
+const fields: { name: string; change: (e: BatonEvent, all: BatonEvent[]) => void }[] = [
+  { name: 'data', change: (e) => void (e.data = { ...(e.data as object), tampered: true }) },
+  {
+    name: 'actor',
+    change: (e, all) => void (e.actor = all.find((x) => x.actor !== e.actor)!.actor),
+  },
+  { name: 'auth', change: (e) => void (e.auth = e.auth ? `${e.auth}x` : 'gr_forged') },
+  { name: 'at', change: (e) => void (e.at = new Date(Date.parse(e.at) + 1000).toISOString()) },
+  { name: 'sig', change: (e, all) => void (e.sig = all.find((x) => x.sig !== e.sig)!.sig) },
+  { name: 'type', change: (e) => void (e.type = e.type.replace('@1', '@2')) },
+  { name: 'refs', change: (e) => void (e.refs = [...e.refs, 'extra']) },
+  { name: 'session', change: (e) => void (e.session = 'forged-run') },
+  { name: 'version', change: (e) => void (e.version += 1) },
+];
+
+describe('the tamper matrix', () => {
+  it('verifies the untouched log, events before a revocation included', async () => {
+    const { w, events } = await richLog();
+    expect(await verifyServed(events, w.store)).toMatchObject({ ok: true, events: events.length });
+  });
+
+  for (const f of fields) {
+    it(`reports a changed ${f.name} at the exact seq of every event, stored as is or re-chained`, async () => {
+      const { w, events } = await richLog();
+      for (let i = 0; i < events.length; i++) {
+        const changed = events.map((e) => structuredClone(e));
+        f.change(changed[i]!, events);
+        const asIs = await verifyServed(changed, w.store);
+        expect(asIs.problem?.seq, `${f.name} of seq ${i + 1}, stored as is`).toBe(i + 1);
+        const rechained = await verifyServed(rechain(changed, i), w.store);
+        expect(rechained.ok, `${f.name} of seq ${i + 1}, re-chained`).toBe(false);
+        expect(rechained.problem?.seq, `${f.name} of seq ${i + 1}, re-chained`).toBe(i + 1);
+      }
+    });
+  }
+
+  it('reports a swap of two events at the first of them', async () => {
+    const { w, events } = await richLog();
+    for (let i = 0; i < events.length - 1; i++) {
+      const swapped = [...events];
+      [swapped[i], swapped[i + 1]] = [swapped[i + 1]!, swapped[i]!];
+      expect((await verifyServed(swapped, w.store)).problem?.seq, `swap at ${i + 1}`).toBe(i + 1);
+    }
+  });
+
+  it('reports a deleted event and an inserted one at their seq', async () => {
+    const { w, events } = await richLog();
+    // (Deleting the last event is a truncation: only a kept checkpoint can tell, tested below.)
+    for (let i = 1; i < events.length - 1; i++) {
+      const deleted = events.filter((_, j) => j !== i);
+      expect((await verifyServed(deleted, w.store)).problem?.seq, `deleted ${i + 1}`).toBe(i + 1);
+      const inserted = [...events.slice(0, i), events[i - 1]!, ...events.slice(i)];
+      expect((await verifyServed(inserted, w.store)).problem?.seq, `inserted at ${i + 1}`).toBe(
+        i + 1,
+      );
+    }
+  });
+
+  it('reports a deleted event re-chained behind a kept checkpoint', async () => {
+    const { w, events } = await richLog();
+    const cp = await w.ws.checkpoint();
+    const revoke = events.findIndex((e) => e.type === 'grant.revoked@1');
+    const rewritten = rechain(
+      events.filter((_, j) => j !== revoke),
+      revoke,
+    );
+    const report = await (
+      await Workspace.open({
+        store: serving(rewritten, w.store),
+        eventTypes: [noteWritten as never],
+      })
+    ).verify({ from: cp });
+    expect(report.ok).toBe(false);
+    expect(report.problem?.reason).toMatch(/truncated|rewritten/);
+  });
+
+  it('reports a changed body at the event that refers to it', async () => {
+    const { w, events, bodyHash } = await richLog();
+    const first = events.find((e) => (e.data as { body?: string }).body === bodyHash)!;
+    const report = await verifyServed(
+      events,
+      w.store,
+      new Map([[bodyHash, new TextEncoder().encode('changed')]]),
+    );
+    expect(report).toMatchObject({
+      ok: false,
+      problem: { seq: first.seq, reason: expect.stringMatching(/changed/) },
+    });
+  });
+
+  it('reports an event by an actor who held no grant at its position, written behind core’s back', async () => {
+    const { w, events } = await richLog();
+    const last = events.at(-1)!;
+    const grantId = events.find((e) => e.type === 'grant.revoked@1')!.refs[0]!;
+    // The drafter signs (it holds its key) a use of its email grant after the revocation.
+    const fields: SignedFields = {
+      ws: last.ws,
+      id: 'ev_behind_the_back',
+      stream: `grant/${grantId}`,
+      type: 'grant.exercised@1',
+      actor: w.drafter.id,
+      auth: grantId,
+      at: last.at,
+      data: { grant: grantId, action: 'email.send', resource: 'email:2' },
+      refs: ['email:2'],
+    };
+    const signer = (await w.ws.keyring.signer(w.drafter.id))!;
+    const sig = toBase64url(await signer.sign(signingBytes(fields)));
+    const version = events.filter((e) => e.stream === fields.stream).length + 1;
+    const forged = { ...fields, sig, version, seq: last.seq + 1, prev: last.hash } as BatonEvent;
+    forged.hash = eventHash(forged);
+    const report = await verifyServed([...events, forged], w.store);
+    expect(report).toMatchObject({
+      ok: false,
+      problem: { seq: last.seq + 1, reason: expect.stringMatching(/revoked/) },
+    });
+  });
+});
