@@ -99,18 +99,60 @@ function rechain(events: BatonEvent[], from: number): BatonEvent[] {
 }
 
 const fields: { name: string; change: (e: BatonEvent, all: BatonEvent[]) => void }[] = [
-  { name: 'data', change: (e) => void (e.data = { ...(e.data as object), tampered: true }) },
+  {
+    name: 'data',
+    change: (e) => {
+      e.data = { ...(e.data as object), tampered: true };
+    },
+  },
   {
     name: 'actor',
-    change: (e, all) => void (e.actor = all.find((x) => x.actor !== e.actor)!.actor),
+    change: (e, all) => {
+      e.actor = all.find((x) => x.actor !== e.actor)!.actor;
+    },
   },
-  { name: 'auth', change: (e) => void (e.auth = e.auth ? `${e.auth}x` : 'gr_forged') },
-  { name: 'at', change: (e) => void (e.at = new Date(Date.parse(e.at) + 1000).toISOString()) },
-  { name: 'sig', change: (e, all) => void (e.sig = all.find((x) => x.sig !== e.sig)!.sig) },
-  { name: 'type', change: (e) => void (e.type = e.type.replace('@1', '@2')) },
-  { name: 'refs', change: (e) => void (e.refs = [...e.refs, 'extra']) },
-  { name: 'session', change: (e) => void (e.session = 'forged-run') },
-  { name: 'version', change: (e) => void (e.version += 1) },
+  {
+    name: 'auth',
+    change: (e) => {
+      e.auth = e.auth ? `${e.auth}x` : 'gr_forged';
+    },
+  },
+  {
+    name: 'at',
+    change: (e) => {
+      e.at = new Date(Date.parse(e.at) + 1000).toISOString();
+    },
+  },
+  {
+    name: 'sig',
+    change: (e, all) => {
+      e.sig = all.find((x) => x.sig !== e.sig)!.sig;
+    },
+  },
+  {
+    name: 'type',
+    change: (e) => {
+      e.type = e.type.replace('@1', '@2');
+    },
+  },
+  {
+    name: 'refs',
+    change: (e) => {
+      e.refs = [...e.refs, 'extra'];
+    },
+  },
+  {
+    name: 'session',
+    change: (e) => {
+      e.session = 'forged-run';
+    },
+  },
+  {
+    name: 'version',
+    change: (e) => {
+      e.version += 1;
+    },
+  },
 ];
 
 describe('the tamper matrix', () => {
