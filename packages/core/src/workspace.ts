@@ -26,7 +26,12 @@ import {
   signingBytes,
   signingText,
 } from './log/event.js';
-import { DEFAULT_SKEW_MS, type EventTypeDef, EventTypes } from './log/eventTypes.js';
+import {
+  DEFAULT_SKEW_MS,
+  type EventTypeDef,
+  EventTypes,
+  ProjectionOverlay,
+} from './log/eventTypes.js';
 import { signingKeys, type VerifyReport, verifyLog } from './log/verifier.js';
 import { type Logger, silentLogger } from './logger.js';
 import { MemoryStore } from './store/memoryStore.js';
@@ -440,7 +445,7 @@ export class Workspace {
     const projections = [
       ...tx.projectionWrites(),
       ...(await this.#streamWrites(placed)),
-      ...placed.flatMap((e) => this._types.projectionsOf(e)),
+      ...(await this.#project(placed)),
     ];
     await this.#storeCall('append', () =>
       this.store.append({ events: placed, expectedHead: head, projections, blobs }),
@@ -679,13 +684,15 @@ export class Workspace {
       const head = await this.#storeCall('head', () => this.store.head());
       const view = new AuthorityView();
       const tx = view.begin();
-      const rows = new Map<string, ProjectionWrite>();
-      const keep = (w: ProjectionWrite) => rows.set(`${w.collection}\u0000${w.key}`, w);
+      // Rebuilt rows are read back from what is rebuilt so far, never from the old rows.
+      const overlay = new ProjectionOverlay(async () => undefined);
+      const rows = overlay.writes;
+      const keep = (w: ProjectionWrite) => overlay.put(w);
       const streams = new Map<string, number>();
       for await (const e of this.store.read({ until: head.seq })) {
         const data = this._types.dataOf(e);
         this._types.apply(e, tx, data);
-        for (const w of this._types.projectionsOf(e, data)) keep(w);
+        for (const w of await this._types.projectionsOf(e, overlay, data)) keep(w);
         streams.set(e.stream, e.version);
       }
       for (const w of tx.projectionWrites()) keep(w);
@@ -944,7 +951,7 @@ export class Workspace {
       const projections = [
         ...tx.projectionWrites(),
         ...(await this.#streamWrites(r.events)),
-        ...r.events.flatMap((e) => this._types.projectionsOf(e)),
+        ...(await this.#project(r.events)),
         ...(r.projections ?? []),
       ];
       try {
@@ -1009,6 +1016,14 @@ export class Workspace {
   async #streamVersion(stream: string): Promise<number> {
     const row = (await this.store.get('streams', stream)) as { version: number } | undefined;
     return row?.version ?? 0;
+  }
+
+  /** The store-held projection rows a batch changes, each event seeing the ones before it. */
+  async #project(events: BatonEvent[]): Promise<ProjectionWrite[]> {
+    const overlay = new ProjectionOverlay((c, k) => this.store.get(c, k));
+    for (const e of events)
+      for (const w of await this._types.projectionsOf(e, overlay)) overlay.put(w);
+    return [...overlay.writes.values()];
   }
 
   async #streamWrites(events: BatonEvent[]): Promise<ProjectionWrite[]> {

@@ -8,6 +8,34 @@ import type { ProjectionWrite } from '../store/store.js';
 import { idString, isoTime, MAX_INLINE_JSON } from '../validation.js';
 import { type BatonEvent, parseType, type SignedFields } from './event.js';
 
+/** Reads projection rows as they stand at some point of a write (see {@link EventTypeDef.project}). */
+export interface ProjectionReader {
+  get(collection: string, key: string): Promise<JsonValue | undefined>;
+}
+
+/**
+ * A {@link ProjectionReader} over a store that sees the writes made so far in the same
+ * batch first; `put` records them.
+ */
+export class ProjectionOverlay implements ProjectionReader {
+  readonly writes = new Map<string, ProjectionWrite>();
+  readonly #read: (collection: string, key: string) => Promise<JsonValue | undefined>;
+
+  constructor(read: (collection: string, key: string) => Promise<JsonValue | undefined>) {
+    this.#read = read;
+  }
+
+  async get(collection: string, key: string): Promise<JsonValue | undefined> {
+    const w = this.writes.get(`${collection}\u0000${key}`);
+    if (w) return w.value ?? undefined;
+    return this.#read(collection, key);
+  }
+
+  put(w: ProjectionWrite): void {
+    this.writes.set(`${w.collection}\u0000${w.key}`, w);
+  }
+}
+
 /** An event's fields as a type's rules see them, with `data` already parsed. */
 export type EventOf<D> = Omit<SignedFields, 'data'> & { data: D };
 
@@ -39,8 +67,14 @@ export interface EventTypeDef<D = JsonValue> {
   upcast?: Record<number, (data: JsonValue) => JsonValue>;
   /** The blob hashes (bodies) the event refers to; `verify()` checks each one. Defaults to none. */
   blobs?(data: D): string[];
-  /** Rows of store-held projections the event changes (a pure function of the event). */
-  project?(e: BatonEvent & { data: D }): ProjectionWrite[];
+  /**
+   * Rows of store-held projections the event changes. `rows.get` reads the projection as
+   * it stands before this event (earlier events of the same batch included).
+   */
+  project?(
+    e: BatonEvent & { data: D },
+    rows: ProjectionReader,
+  ): ProjectionWrite[] | Promise<ProjectionWrite[]>;
 }
 
 /** Defines an app event type with a zod schema; the data type is inferred from it. */
@@ -254,10 +288,14 @@ export class EventTypes {
     return def?.blobs ? def.blobs(data as never) : [];
   }
 
-  /** The store-held projection rows event `e` changes. */
-  projectionsOf(e: BatonEvent, data: unknown = this.dataOf(e)): ProjectionWrite[] {
+  /** The store-held projection rows event `e` changes, read through `rows`. */
+  async projectionsOf(
+    e: BatonEvent,
+    rows: ProjectionReader,
+    data: unknown = this.dataOf(e),
+  ): Promise<ProjectionWrite[]> {
     const def = this.#defs.get(parseType(e.type).name);
-    return def?.project ? def.project({ ...e, data } as never) : [];
+    return def?.project ? def.project({ ...e, data } as never, rows) : [];
   }
 
   /** Folds a committed event into the view: its type's effect, the grant use, the position. */
