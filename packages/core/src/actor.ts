@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Artifacts } from './artifacts/artifacts.js';
 import { type Decision, evaluate } from './auth/evaluate.js';
 import { streamResource } from './auth/operations.js';
 import type { Grant, Identity } from './auth/view.js';
@@ -152,6 +153,8 @@ export class Actor {
   readonly identities: Identities;
   /** Issue, revoke and list grants. */
   readonly capabilities: Capabilities;
+  /** Versioned shared work: create, read, edit (with merges), hold, history, changes since. */
+  readonly artifacts: Artifacts;
   readonly #ws: Workspace;
 
   /** @internal Use `workspace.as(id)`. */
@@ -163,6 +166,7 @@ export class Actor {
     this.signer = o.signer;
     this.identities = new Identities(ws, this);
     this.capabilities = new Capabilities(ws, this);
+    this.artifacts = new Artifacts(ws, this);
   }
 
   /** This actor's identity. */

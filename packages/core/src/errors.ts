@@ -72,6 +72,60 @@ export class ConflictError extends BatonError {
   }
 }
 
+/** A region both sides of a three-way merge changed (see {@link MergeConflictError}). */
+export interface MergeConflictRegion {
+  /** Where it starts in the base: a 0-based line (text) or a JSON Pointer (json). */
+  at: number | string;
+  base: string;
+  theirs: string;
+  yours: string;
+}
+
+/**
+ * Thrown by an edit whose base is behind the head when the three-way merge finds changes
+ * on both sides to the same place. Nothing was written: the caller resolves the regions
+ * and edits again with `baseVersion: theirsVersion`.
+ */
+export class MergeConflictError extends BatonError {
+  /** The content at the caller's `baseVersion`. */
+  readonly base: string;
+  /** The head content, which others wrote since. */
+  readonly theirs: string;
+  /** The caller's content. */
+  readonly yours: string;
+  /** The head version the caller must rebase onto. */
+  readonly theirsVersion: number;
+  readonly regions: MergeConflictRegion[];
+
+  constructor(args: {
+    artifact: string;
+    base: string;
+    theirs: string;
+    yours: string;
+    baseVersion: number;
+    theirsVersion: number;
+    regions: MergeConflictRegion[];
+  }) {
+    super(
+      ErrorCode.MERGE_CONFLICT,
+      `Your edit of ${args.artifact} (based on version ${args.baseVersion}) and the changes up to version ${args.theirsVersion} touch the same ${args.regions.length === 1 ? 'place' : `${args.regions.length} places`}. Resolve them and edit again with baseVersion ${args.theirsVersion}.`,
+      {
+        details: {
+          artifact: args.artifact,
+          baseVersion: args.baseVersion,
+          theirsVersion: args.theirsVersion,
+        },
+      },
+    );
+    this.name = 'BatonError';
+    this.base = args.base;
+    this.theirs = args.theirs;
+    this.yours = args.yours;
+    this.theirsVersion = args.theirsVersion;
+    this.regions = args.regions;
+  }
+}
+
 /**
  * True for any error Baton threw, including ones from another copy of the package.
  * Pass `code` to test for one code.

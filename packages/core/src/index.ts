@@ -17,7 +17,6 @@
  * @module @baton/core
  */
 
-// Types
 export type {
   ActorOptions,
   Authorization,
@@ -26,6 +25,20 @@ export type {
   LogQuery,
 } from './actor.js';
 export { Actor } from './actor.js';
+export { SNAPSHOT_EVERY } from './artifacts/artifactEvents.js';
+// Types
+export type {
+  Artifact,
+  ArtifactChange,
+  ArtifactContent,
+  ArtifactVersion,
+  CreateArtifactInput,
+  EditArtifactInput,
+  ListArtifactsOptions,
+} from './artifacts/artifacts.js';
+export { Artifacts, MAX_CONTENT } from './artifacts/artifacts.js';
+export type { ConflictRegion, MergeOutcome } from './artifacts/merge.js';
+export { mergeJson, mergeText } from './artifacts/merge.js';
 export type { Decision, EvaluateOptions, Requirement } from './auth/evaluate.js';
 export { chainOf, coversAction, coversResource, evaluate } from './auth/evaluate.js';
 export type { Operation } from './auth/operations.js';
@@ -59,8 +72,14 @@ export {
   rawFromDidKey,
   verifySignature,
 } from './crypto/keys.js';
-export type { BatonErrorOptions } from './errors.js';
-export { BatonError, ConflictError, ErrorCode, isBatonError } from './errors.js';
+export type { BatonErrorOptions, MergeConflictRegion } from './errors.js';
+export {
+  BatonError,
+  ConflictError,
+  ErrorCode,
+  isBatonError,
+  MergeConflictError,
+} from './errors.js';
 export type { CreateIdentityInput, ListIdentitiesOptions } from './identities.js';
 export { Identities } from './identities.js';
 export { rootGrantId } from './log/builtinEvents.js';

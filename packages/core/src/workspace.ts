@@ -59,6 +59,11 @@ export interface WorkspaceOptions {
   hooks?: WorkspaceHooks;
   /** App-defined event types (see `defineEventType`). Defaults to none. */
   eventTypes?: EventTypeDef<never>[];
+  /**
+   * Zod schemas for `json` artifacts, by name (an artifact names its schema at creation).
+   * Defaults to none.
+   */
+  schemas?: Record<string, z.ZodType>;
   /** How often watchers poll the store when no wake-up hint arrives, in ms. Defaults to `1_000`. */
   pollIntervalMs?: number;
   /** How many times a write retries after losing the race for the log head. Defaults to `50`. */
@@ -150,6 +155,12 @@ const optionsSchema = z.object({
     .object({ onAppend: z.function().optional(), onConflictRetry: z.function().optional() })
     .optional(),
   eventTypes: z.array(z.custom<EventTypeDef<never>>()).optional(),
+  schemas: z
+    .record(
+      z.string(),
+      z.custom<z.ZodType>((s) => s instanceof z.ZodType, { message: 'must be a zod schema' }),
+    )
+    .optional(),
   pollIntervalMs: z.number().int().min(5).max(3_600_000).optional(),
   maxRetries: z.number().int().min(0).max(10_000).optional(),
 });
@@ -193,7 +204,16 @@ const checkpointOptionsSchema = z.object({ as: idString.optional() });
 
 // The projection collections core owns and rebuildProjections() rewrites. (Idempotency rows
 // record requests, not events, so they are kept as they are.)
-const REBUILT_COLLECTIONS = ['meta', 'identities', 'grants', 'streams', 'erasures'];
+const REBUILT_COLLECTIONS = [
+  'meta',
+  'identities',
+  'grants',
+  'streams',
+  'erasures',
+  'artifacts',
+  'artifact-versions',
+  'seen',
+];
 
 /** A body as {@link Workspace.blob} returns it: its bytes, or who erased it and why. */
 export type Body =
@@ -233,6 +253,8 @@ export class Workspace {
   readonly keyring: Keyring;
   /** @internal */
   readonly _types = new EventTypes();
+  /** @internal Schemas for json artifacts, by name. */
+  readonly _schemas = new Map<string, z.ZodType>();
   /** @internal The authority view (identities, grants), current as of its `seq`. */
   readonly _view = new AuthorityView();
   readonly #clock: () => number;
@@ -255,6 +277,7 @@ export class Workspace {
     this.#maxRetries = options.maxRetries ?? 50;
     registerBuiltinEvents(this._types);
     for (const def of options.eventTypes ?? []) this._types.register(def);
+    for (const [n, schema] of Object.entries(options.schemas ?? {})) this._schemas.set(n, schema);
   }
 
   /**

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { artifactEvents } from '../artifacts/artifactEvents.js';
 import type { Grant, GrantConstraints, Identity } from '../auth/view.js';
 import { rawFromDidKey } from '../crypto/keys.js';
 import { BatonError, ErrorCode } from '../errors.js';
@@ -452,5 +453,5 @@ const defs: EventTypeDef<never>[] = [
 
 /** Registers the built-in event types. */
 export function registerBuiltinEvents(types: EventTypes): void {
-  for (const def of defs) types.register(def);
+  for (const def of [...defs, ...artifactEvents]) types.register(def);
 }
