@@ -1,0 +1,199 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { createPatch } from 'rfc6902';
+import { describe, expect, it } from 'vitest';
+import { type JsonValue, mergeJson, mergeText } from '../src/index.js';
+import { world } from './world.js';
+
+/** Random edits of a list of lines: deletions, insertions of new lines, replacements. */
+function edits(fresh: () => string) {
+  return fc
+    .array(
+      fc.record({
+        op: fc.constantFrom('del', 'ins', 'chg'),
+        at: fc.nat(),
+        n: fc.integer({ min: 1, max: 3 }),
+      }),
+      { minLength: 0, maxLength: 4 },
+    )
+    .map((ops) => (lines: string[]) => {
+      const out = [...lines];
+      for (const { op, at, n } of ops) {
+        const i = out.length ? at % (out.length + 1) : 0;
+        if (op === 'del' && out.length)
+          out.splice(Math.min(i, out.length - 1), Math.min(n, out.length - i));
+        else if (op === 'ins') out.splice(i, 0, ...Array.from({ length: n }, fresh));
+        else if (op === 'chg' && out.length) out[Math.min(i, out.length - 1)] = fresh();
+      }
+      return out;
+    });
+}
+
+describe('three-way text merge', () => {
+  it('agrees with git merge-file on thousands of random edits of documents with unique lines', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'baton-merge-'));
+    let uid = 0;
+    const fresh = () => `new line ${uid++}`;
+    let clean = 0;
+    let conflicts = 0;
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 14 }),
+        edits(fresh),
+        edits(fresh),
+        (size, editYours, editTheirs) => {
+          const base = Array.from({ length: size }, (_, i) => `base line ${uid}-${i}`);
+          uid++;
+          const doc = (l: string[]) => (l.length ? `${l.join('\n')}\n` : '');
+          const [b, y, t] = [doc(base), doc(editYours(base)), doc(editTheirs(base))];
+          writeFileSync(join(dir, 'yours'), y);
+          writeFileSync(join(dir, 'base'), b);
+          writeFileSync(join(dir, 'theirs'), t);
+          const git = spawnSync('git', [
+            'merge-file',
+            '-p',
+            join(dir, 'yours'),
+            join(dir, 'base'),
+            join(dir, 'theirs'),
+          ]);
+          expect(git.status).not.toBeNull();
+          const gitClean = git.status === 0;
+          const ours = mergeText(b, t, y);
+          expect(
+            ours.clean,
+            `base ${JSON.stringify(b)} theirs ${JSON.stringify(t)} yours ${JSON.stringify(y)}`,
+          ).toBe(gitClean);
+          if (ours.clean) {
+            expect(ours.merged).toBe(git.stdout.toString());
+            clean++;
+          } else conflicts++;
+        },
+      ),
+      { numRuns: 2_000, seed: 20261121 },
+    );
+    // Both verdicts were exercised.
+    expect(clean).toBeGreaterThan(200);
+    expect(conflicts).toBeGreaterThan(200);
+  });
+
+  it('never loses an edit on documents with repeated lines: each side’s new lines are in the result, or it conflicts', () => {
+    const word = fc.constantFrom('a', 'b', 'c', '');
+    fc.assert(
+      fc.property(
+        fc.array(word, { maxLength: 12 }),
+        fc.array(word, { maxLength: 12 }),
+        fc.array(word, { maxLength: 12 }),
+        (base, yours, theirs) => {
+          const [b, y, t] = [base.join('\n'), yours.join('\n'), theirs.join('\n')];
+          const m = mergeText(b, t, y);
+          if (!m.clean) return;
+          // Identity and symmetry of the easy cases.
+          if (y === b) expect(m.merged).toBe(t);
+          if (t === b || t === y) expect(m.merged).toBe(y);
+          // Every line one side inserted (relative to the base) appears in the result at least as often.
+          const count = (xs: string[]) =>
+            xs.reduce((acc, x) => acc.set(x, (acc.get(x) ?? 0) + 1), new Map<string, number>());
+          const [cb, cy, ct, cm] = [b, y, t, m.merged].map((x) => count(x.split('\n')));
+          for (const side of [cy!, ct!]) {
+            for (const [line, n] of side) {
+              const inserted = n - (cb!.get(line) ?? 0);
+              if (inserted > 0) {
+                expect(cm!.get(line) ?? 0, `line ${JSON.stringify(line)}`).toBeGreaterThanOrEqual(
+                  inserted,
+                );
+              }
+            }
+          }
+        },
+      ),
+      { numRuns: 3_000, seed: 7 },
+    );
+  });
+});
+
+describe('three-way json merge', () => {
+  const doc = fc.dictionary(
+    fc.constantFrom('a', 'b', 'c', 'd'),
+    fc.oneof(
+      fc.integer({ min: 0, max: 3 }),
+      fc.array(fc.integer({ min: 0, max: 3 }), { maxLength: 3 }),
+    ),
+    { maxKeys: 4 },
+  );
+
+  it('never loses an edit: a clean merge holds every change of both sides', () => {
+    fc.assert(
+      fc.property(doc, doc, doc, (base, yours, theirs) => {
+        const m = mergeJson(base as JsonValue, theirs as JsonValue, yours as JsonValue);
+        if (!m.clean) return;
+        // Applying each side's own changes to the merge changes nothing: they are all in it.
+        for (const side of [yours, theirs]) {
+          for (const op of createPatch(base, side)) {
+            const key = op.path.split('/')[1]!;
+            expect((m.merged as Record<string, unknown>)[key], `${op.op} ${op.path}`).toEqual(
+              (side as Record<string, unknown>)[key],
+            );
+          }
+        }
+      }),
+      { numRuns: 3_000, seed: 11 },
+    );
+  });
+});
+
+describe('concurrent edits through two Workspace instances', () => {
+  it('puts every edit in the history (merged) or raises it as a conflict: none is lost', async () => {
+    const w = await world();
+    await w.me.capabilities.grant({
+      to: w.drafter.id,
+      resource: 'artifact:*',
+      actions: ['read', 'create', 'write'],
+    });
+    const ws2 = await w.peer();
+    const lines = Array.from({ length: 30 }, (_, i) => `line ${i}`);
+    const doc = await w.agent.artifacts.create({
+      kind: 'text',
+      title: 'Shared',
+      content: `${lines.join('\n')}\n`,
+    });
+    const actors = [w.agent, ws2.as(w.drafter.id), w.me, ws2.as(w.ada.id)];
+    let attempted = 0;
+    let conflicts = 0;
+    for (let round = 0; round < 6; round++) {
+      const base = await w.agent.artifacts.get(doc.id);
+      const results = await Promise.allSettled(
+        actors.map((a, i) => {
+          attempted++;
+          const mine = (base.content as string).split('\n');
+          const at = (round * 7 + i * (i % 2 ? 3 : 11)) % 30;
+          mine[at] = `${mine[at]} edited by ${i} in round ${round}`;
+          return a.artifacts.edit(doc.id, {
+            content: mine.join('\n'),
+            baseVersion: base.version,
+            reason: `round ${round} actor ${i}`,
+          });
+        }),
+      );
+      for (const r of results) {
+        if (r.status === 'rejected') {
+          expect(r.reason).toMatchObject({ code: 'MERGE_CONFLICT' });
+          conflicts++;
+        }
+      }
+    }
+    const history = await w.me.artifacts.history(doc.id, { limit: 500 });
+    const edits = history.items.length - 1;
+    expect(edits + conflicts).toBe(attempted);
+    expect(edits).toBeGreaterThan(0);
+    // Every committed edit's line is in the final text.
+    const final = (await w.me.artifacts.get(doc.id)).content as string;
+    for (const h of history.items.slice(1)) {
+      const [, round, actor] = /round (\d+) actor (\d+)/.exec(h.reason!)!;
+      expect(final).toContain(`edited by ${actor} in round ${round}`);
+    }
+    expect((await w.ws.verify()).ok).toBe(true);
+  });
+});
