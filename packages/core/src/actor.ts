@@ -4,6 +4,7 @@ import { type Decision, evaluate } from './auth/evaluate.js';
 import { streamResource } from './auth/operations.js';
 import type { Grant, Identity } from './auth/view.js';
 import { Capabilities } from './capabilities.js';
+import { ContextLog } from './context/contextLog.js';
 import { canonicalJson, type JsonValue } from './crypto/canonical.js';
 import { utf8 } from './crypto/encoding.js';
 import { sha256b64 } from './crypto/hash.js';
@@ -155,6 +156,8 @@ export class Actor {
   readonly capabilities: Capabilities;
   /** Versioned shared work: create, read, edit (with merges), hold, history, changes since. */
   readonly artifacts: Artifacts;
+  /** What was tried, learned, decided and why: record and query. */
+  readonly context: ContextLog;
   readonly #ws: Workspace;
 
   /** @internal Use `workspace.as(id)`. */
@@ -167,6 +170,7 @@ export class Actor {
     this.identities = new Identities(ws, this);
     this.capabilities = new Capabilities(ws, this);
     this.artifacts = new Artifacts(ws, this);
+    this.context = new ContextLog(ws, this);
   }
 
   /** This actor's identity. */

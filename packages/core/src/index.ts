@@ -57,6 +57,10 @@ export type {
 } from './auth/view.js';
 export type { GrantInput, ListGrantsOptions } from './capabilities.js';
 export { Capabilities } from './capabilities.js';
+export type { ContextType } from './context/contextEvents.js';
+export { CONTEXT_TYPES } from './context/contextEvents.js';
+export type { ContextEntry, ContextQuery, RecordInput } from './context/contextLog.js';
+export { ContextLog } from './context/contextLog.js';
 export type { JsonValue } from './crypto/canonical.js';
 export { canonicalJson, findNonJson } from './crypto/canonical.js';
 export { fromBase64url, toBase64url } from './crypto/encoding.js';

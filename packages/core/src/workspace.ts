@@ -213,6 +213,7 @@ const REBUILT_COLLECTIONS = [
   'artifacts',
   'artifact-versions',
   'seen',
+  'context',
 ];
 
 /** A body as {@link Workspace.blob} returns it: its bytes, or who erased it and why. */

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { artifactEvents } from '../artifacts/artifactEvents.js';
 import type { Grant, GrantConstraints, Identity } from '../auth/view.js';
+import { contextEvents } from '../context/contextEvents.js';
 import { rawFromDidKey } from '../crypto/keys.js';
 import { BatonError, ErrorCode } from '../errors.js';
 import { idString, isoTime, jsonObject, name } from '../validation.js';
@@ -453,5 +454,5 @@ const defs: EventTypeDef<never>[] = [
 
 /** Registers the built-in event types. */
 export function registerBuiltinEvents(types: EventTypes): void {
-  for (const def of [...defs, ...artifactEvents]) types.register(def);
+  for (const def of [...defs, ...artifactEvents, ...contextEvents]) types.register(def);
 }

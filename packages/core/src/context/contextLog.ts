@@ -1,0 +1,320 @@
+import { z } from 'zod';
+import type { Actor } from '../actor.js';
+import type { JsonValue } from '../crypto/canonical.js';
+import { fromUtf8, utf8 } from '../crypto/encoding.js';
+import { sha256b64 } from '../crypto/hash.js';
+import { derivedId, randomId } from '../crypto/ids.js';
+import { BatonError, ErrorCode } from '../errors.js';
+import { encodeCursor } from '../store/keys.js';
+import type { Page } from '../store/store.js';
+import { idString, parseInput, timeInput } from '../validation.js';
+import { erasedText, type Workspace } from '../workspace.js';
+import {
+  CONTEXT_TYPES,
+  type ContextRow,
+  type ContextType,
+  contextFields,
+  contextIndexKey,
+} from './contextEvents.js';
+
+/** Input of {@link ContextLog.record}. */
+export interface RecordInput {
+  type: ContextType;
+  /** The artifacts it is about. Defaults to none (about the workspace). */
+  about?: string[];
+  /** What was noted, tried, learned, decided, asked, answered… */
+  text: string;
+  /** For decisions: why. */
+  why?: string;
+  /** For decisions: what else was considered. */
+  alternatives?: string[];
+  /** For attempts: how it went (`'succeeded'`, `'failed'`, …). */
+  outcome?: string;
+  /** For questions: the choices offered. */
+  options?: string[];
+  /** For answers: the question it answers. */
+  answers?: string;
+  /** For tool calls: name, digests of arguments and result, duration. */
+  tool?: { name: string; argsDigest?: string; resultDigest?: string; durationMs?: number };
+  /** For model usage: tokens and cost. */
+  usage?: { model?: string; inputTokens?: number; outputTokens?: number; costUsd?: number };
+  /** For summaries: the entries it stands for in views. */
+  replaces?: string[];
+  idempotencyKey?: string;
+}
+
+/** A ContextLog entry as read. */
+export interface ContextEntry {
+  id: string;
+  type: ContextType;
+  actor: string;
+  session?: string;
+  at: string;
+  seq: number;
+  about: string[];
+  /** The words (`"[erased by …]"` once an owner erased them). */
+  text: string;
+  why?: string;
+  alternatives?: string[];
+  outcome?: string;
+  options?: string[];
+  answers?: string;
+  /** For questions: still waiting for an answer. */
+  open?: boolean;
+  /** For answered questions: the answer. */
+  answer?: { id: string; by: string; text: string; at: string };
+  tool?: RecordInput['tool'];
+  usage?: RecordInput['usage'];
+  replaces?: string[];
+  /** Set when a summary stands for this entry in views. */
+  summarizedBy?: string;
+  /** The body hash (erasable with `actor.erase`). */
+  body?: string;
+}
+
+/** Options of {@link ContextLog.query}. */
+export interface ContextQuery {
+  /** Entries about this artifact (or any of these). */
+  about?: string | string[];
+  types?: ContextType[];
+  actor?: string;
+  session?: string;
+  /** Only entries at or after this time. */
+  since?: string | Date | number;
+  /** Only entries whose words contain this (case-insensitive). */
+  text?: string;
+  /** Only open (true) or answered (false) questions. */
+  open?: boolean;
+  /** Include entries a summary replaced. Defaults to `false`: the summary stands for them. */
+  includeSummarized?: boolean;
+  /** Page size. Defaults to `100`. */
+  limit?: number;
+  after?: string;
+}
+
+const recordSchema = z.object({
+  type: z.enum(CONTEXT_TYPES),
+  about: z.array(idString).max(64).optional(),
+  text: z.string().max(1_000_000),
+  why: z.string().max(100_000).optional(),
+  alternatives: z.array(z.string().max(10_000)).max(32).optional(),
+  outcome: z.string().max(200).optional(),
+  options: z.array(z.string().max(500)).max(32).optional(),
+  answers: idString.optional(),
+  tool: contextFields.shape.tool,
+  usage: contextFields.shape.usage,
+  replaces: z.array(idString).max(10_000).optional(),
+  idempotencyKey: idString.optional(),
+});
+
+const querySchema = z.object({
+  about: z.union([idString, z.array(idString).max(64)]).optional(),
+  types: z.array(z.enum(CONTEXT_TYPES)).optional(),
+  actor: idString.optional(),
+  session: idString.optional(),
+  since: timeInput.optional(),
+  text: z.string().min(1).max(1_000).optional(),
+  open: z.boolean().optional(),
+  includeSummarized: z.boolean().optional(),
+  limit: z.number().int().min(1).max(1_000).optional(),
+  after: z.string().optional(),
+});
+
+/**
+ * What was tried, learned, decided and why — attached to artifacts, outliving every
+ * session. Reached as `actor.context`.
+ */
+export class ContextLog {
+  readonly #ws: Workspace;
+  readonly #actor: Actor;
+
+  /** @internal */
+  constructor(ws: Workspace, actor: Actor) {
+    this.#ws = ws;
+    this.#actor = actor;
+  }
+
+  /** Records an entry. Needs `comment` on each artifact it is about (or on `workspace`). */
+  async record(input: RecordInput): Promise<ContextEntry> {
+    const a = parseInput(recordSchema, input, 'context.record');
+    if (a.type === 'answer' && a.answers === undefined) {
+      throw new BatonError(
+        ErrorCode.VALIDATION,
+        'context.record: an `answer` names the question it `answers`.',
+      );
+    }
+    if (a.answers !== undefined) {
+      const q = (await this.#ws.store.get('context', a.answers)) as unknown as
+        | ContextRow
+        | undefined;
+      if (!q || q.type !== 'question')
+        throw new BatonError(
+          ErrorCode.NOT_FOUND,
+          `context.record: question ${a.answers} does not exist.`,
+        );
+    }
+    await this.#ws._catchUp();
+    const id = a.idempotencyKey
+      ? derivedId('ctx', [this.#ws.id ?? '', this.#actor.id, a.idempotencyKey])
+      : randomId('ctx');
+    const words: Record<string, JsonValue> = { text: a.text };
+    if (a.why !== undefined) words.why = a.why;
+    if (a.alternatives !== undefined) words.alternatives = a.alternatives;
+    const bytes = utf8(JSON.stringify(words));
+    const body = sha256b64(bytes);
+    const fields: Record<string, JsonValue> = {};
+    for (const k of ['outcome', 'options', 'tool', 'usage'] as const)
+      if (a[k] !== undefined) fields[k] = a[k] as JsonValue;
+    const data: Record<string, JsonValue> = {
+      id,
+      type: a.type,
+      about: a.about ?? [],
+      body,
+      fields,
+    };
+    if (a.answers !== undefined) data.answers = a.answers;
+    if (a.replaces !== undefined) data.replaces = a.replaces;
+    const { idempotencyKey, ...request } = a;
+    const [event] = await this.#ws._commit({
+      actor: this.#actor.id,
+      session: this.#actor.session,
+      signer: this.#actor.signer,
+      idempotency: idempotencyKey
+        ? { key: idempotencyKey, operation: 'context.record', input: request as JsonValue }
+        : undefined,
+      plan: () => [
+        {
+          type: 'context.recorded',
+          data,
+          refs: [...(a.about ?? []), ...(a.answers ? [a.answers] : [])],
+        },
+      ],
+      blobs: [{ hash: body, bytes }],
+    });
+    const row = (await this.#ws.store.get(
+      'context',
+      (event!.data as { id: string }).id,
+    )) as unknown as ContextRow;
+    return this.#entry(row);
+  }
+
+  /** One entry, or `NOT_FOUND`. */
+  async get(id: string): Promise<ContextEntry> {
+    parseInput(idString, id, 'context.get(id)');
+    await this.#ws._catchUp();
+    const row = (await this.#ws.store.get('context', id)) as unknown as ContextRow | undefined;
+    if (!row || !this.#readable(row))
+      throw new BatonError(
+        ErrorCode.NOT_FOUND,
+        `Context entry ${id} does not exist, or may not be read.`,
+      );
+    return this.#entry(row);
+  }
+
+  /** Entries this actor may read, oldest first, filtered; a page at a time. */
+  async query(query: ContextQuery = {}): Promise<Page<ContextEntry>> {
+    const q = parseInput(querySchema, query, 'context.query');
+    await this.#ws._catchUp();
+    const about = q.about === undefined ? undefined : Array.isArray(q.about) ? q.about : [q.about];
+    const limit = q.limit ?? 100;
+    const [index, key]: [string, string | undefined] =
+      about?.length === 1
+        ? ['about', about[0]!]
+        : q.session
+          ? ['session', q.session]
+          : q.actor
+            ? ['actor', q.actor]
+            : ['at', undefined];
+    const range = key !== undefined ? { prefix: `${key}\u0000` } : q.since ? { gte: q.since } : {};
+    const items: ContextEntry[] = [];
+    let after = q.after;
+    const needle = q.text?.toLowerCase();
+    while (items.length < limit) {
+      const page = await this.#ws.store.query('context', index, range, { limit: 200, after });
+      for (const { value } of page.items) {
+        const row = value as unknown as ContextRow;
+        if (about && !row.about.some((x) => about.includes(x))) continue;
+        if (q.types && !q.types.includes(row.type)) continue;
+        if (q.actor && row.actor !== q.actor) continue;
+        if (q.session && row.session !== q.session) continue;
+        if (q.since && row.at < q.since) continue;
+        if (q.open !== undefined && (row.type !== 'question' || row.open !== q.open)) continue;
+        if (!q.includeSummarized && row.summarizedBy) continue;
+        if (!this.#readable(row)) continue;
+        const entry = await this.#entry(row);
+        if (needle && !`${entry.text}\n${entry.why ?? ''}`.toLowerCase().includes(needle)) continue;
+        items.push(entry);
+        after = undefined;
+        if (items.length === limit) {
+          // Resume right after this row, even mid-page.
+          const ikey = contextIndexKey(key ?? row.at, row.seq);
+          return { items, next: encodeCursor([ikey, row.id]) };
+        }
+      }
+      if (!page.next) break;
+      after = page.next;
+    }
+    return { items };
+  }
+
+  /** Questions about `about` still waiting for an answer. */
+  async openQuestions(about?: string | string[]): Promise<ContextEntry[]> {
+    return (await this.query({ about, types: ['question'], open: true, limit: 1_000 })).items;
+  }
+
+  async #entry(row: ContextRow): Promise<ContextEntry> {
+    const e: ContextEntry = {
+      id: row.id,
+      type: row.type,
+      actor: row.actor,
+      at: row.at,
+      seq: row.seq,
+      about: row.about,
+      text: '',
+    };
+    if (row.session !== undefined) e.session = row.session;
+    if (row.body) {
+      e.body = row.body;
+      const words = await this.#words(row.body);
+      Object.assign(e, words);
+    }
+    const f = row.fields;
+    if (f.outcome !== undefined) e.outcome = f.outcome;
+    if (f.options !== undefined) e.options = f.options;
+    if (f.tool !== undefined) e.tool = f.tool;
+    if (f.usage !== undefined) e.usage = f.usage;
+    if (row.answers !== undefined) e.answers = row.answers;
+    if (row.replaces !== undefined) e.replaces = row.replaces;
+    if (row.summarizedBy !== undefined) e.summarizedBy = row.summarizedBy;
+    if (row.type === 'question') {
+      e.open = row.open ?? true;
+      if (row.answeredBy) {
+        const a = (await this.#ws.store.get('context', row.answeredBy)) as unknown as
+          | ContextRow
+          | undefined;
+        if (a)
+          e.answer = {
+            id: a.id,
+            by: a.actor,
+            at: a.at,
+            text: a.body ? (await this.#words(a.body)).text : '',
+          };
+      }
+    }
+    return e;
+  }
+
+  async #words(hash: string): Promise<{ text: string; why?: string; alternatives?: string[] }> {
+    const b = await this.#ws.blob(hash);
+    if (!b) return { text: '' };
+    if ('erased' in b) return { text: erasedText(b.erased) };
+    return JSON.parse(fromUtf8(b.bytes)) as { text: string; why?: string; alternatives?: string[] };
+  }
+
+  #readable(row: ContextRow): boolean {
+    if (row.actor === this.#actor.id) return true;
+    return row.about.length
+      ? row.about.every((a) => this.#actor._canNow('read', `artifact:${a}`))
+      : this.#actor._canNow('read', 'workspace');
+  }
+}
