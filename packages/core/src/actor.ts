@@ -10,6 +10,7 @@ import { utf8 } from './crypto/encoding.js';
 import { sha256b64 } from './crypto/hash.js';
 import type { Signer } from './crypto/keys.js';
 import { BatonError, ErrorCode } from './errors.js';
+import { Handoffs, type InboxItem, type InboxOptions } from './handoffs/handoffs.js';
 import { Identities } from './identities.js';
 import type { BatonEvent } from './log/event.js';
 import type { Page } from './store/store.js';
@@ -40,6 +41,8 @@ export interface Authorization {
   chain: Grant[];
   /** The `grant.exercised` event recording it. */
   event: BatonEvent;
+  /** The approval request this use consumed, when the action needed one. */
+  approval?: string;
 }
 
 /** Largest body `emit` stores: 16 MiB. */
@@ -158,6 +161,8 @@ export class Actor {
   readonly artifacts: Artifacts;
   /** What was tried, learned, decided and why: record and query. */
   readonly context: ContextLog;
+  /** Work, approvals and questions passed across, with briefings. */
+  readonly handoffs: Handoffs;
   readonly #ws: Workspace;
 
   /** @internal Use `workspace.as(id)`. */
@@ -171,6 +176,7 @@ export class Actor {
     this.capabilities = new Capabilities(ws, this);
     this.artifacts = new Artifacts(ws, this);
     this.context = new ContextLog(ws, this);
+    this.handoffs = new Handoffs(ws, this);
   }
 
   /** This actor's identity. */
@@ -211,6 +217,28 @@ export class Actor {
     const data: Record<string, JsonValue> = { action: a, resource: r };
     if (o?.summary !== undefined) data.summary = o.summary;
     if (o?.payload !== undefined) data.payloadDigest = sha256b64(canonicalJson(o.payload));
+    await this.#ws._catchUp();
+    const gate = this.#decide(a, r);
+    if (!gate.allowed && gate.approval) {
+      // The action needs a yes: reuse the request for this exact payload, or raise one.
+      const h = await this.handoffs._approval(a, r, { summary: o?.summary, payload: o?.payload });
+      if (h.status === 'approved') {
+        const [event] = await this.handoffs._consume(h, [
+          {
+            type: 'grant.exercised',
+            data: { ...data, grant: gate.approval.grant.id, approval: h.id },
+            refs: [r, this.id, h.id],
+          },
+        ]);
+        const grant = this.#ws._view.grant(event!.auth!)!;
+        return { grant, chain: evaluateChain(this.#ws, grant), event: event!, approval: h.id };
+      }
+      throw new BatonError(
+        ErrorCode.APPROVAL_REQUIRED,
+        `${a} on ${r} needs approval by ${h.to.map((x) => this.#ws._view.identity(x)?.name ?? x).join(' or ')}: request ${h.id} is ${h.status}. Wait for it with actor.handoffs.wait('${h.id}') and call again with the same payload.`,
+        { details: { approvalId: h.id, status: h.status, approvers: h.to } },
+      );
+    }
     const events = await this.#ws._commit({
       actor: this.id,
       session: this.session,
@@ -329,6 +357,15 @@ export class Actor {
       );
     }
     yield* this.#ws.export();
+  }
+
+  /**
+   * Everything waiting on this identity — work offered or accepted, approvals to decide,
+   * questions to answer — by priority, then due time. Approvals carry a `group` so similar
+   * ones can be decided together (`handoffs.approve([...ids])`).
+   */
+  async inbox(options: InboxOptions = {}): Promise<Page<InboxItem>> {
+    return this.handoffs._inbox(options);
   }
 
   /** Events this actor may read, in commit order, a page at a time. `next` is the seq to pass as `after`. */

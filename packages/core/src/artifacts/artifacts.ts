@@ -444,10 +444,15 @@ export class Artifacts {
   }
 
   /** @internal Attributed changes of `row` after `since`, leaving out `exclude`'s own. */
-  async _changes(row: ArtifactRow, since: number, exclude?: string): Promise<ArtifactChange[]> {
+  async _changes(
+    row: ArtifactRow,
+    since: number,
+    exclude?: string,
+    until = row.version,
+  ): Promise<ArtifactChange[]> {
     const out: ArtifactChange[] = [];
     let prev = since >= 1 ? await this._contentAt(row, since) : undefined;
-    for (let v = Math.max(since + 1, 1); v <= row.version; v++) {
+    for (let v = Math.max(since + 1, 1); v <= Math.min(until, row.version); v++) {
       const vr = (await this.#ws.store.get(
         'artifact-versions',
         versionKey(row.id, v),

@@ -4,6 +4,7 @@ import type { Grant, GrantConstraints, Identity } from '../auth/view.js';
 import { contextEvents } from '../context/contextEvents.js';
 import { rawFromDidKey } from '../crypto/keys.js';
 import { BatonError, ErrorCode } from '../errors.js';
+import { handoffEvents } from '../handoffs/handoffEvents.js';
 import { idString, isoTime, jsonObject, name } from '../validation.js';
 import {
   type EventTypeDef,
@@ -75,6 +76,8 @@ const grantIssued = z.object({
 const grantRevoked = z.object({ id: idString, reason: z.string().max(2_000).optional() });
 
 const grantExercised = z.object({
+  /** The approval handoff this use consumes, when the action needed one. */
+  approval: idString.optional(),
   grant: idString,
   action: idString,
   resource: z.string().min(1).max(400),
@@ -410,7 +413,15 @@ const defs: EventTypeDef<never>[] = [
     version: 1,
     schema: grantExercised,
     stream: (d) => `grant/${d.grant}`,
-    authorize: (e) => rules.needs(e.data.action, e.data.resource),
+    // With an approval, the grant must still cover the action; the approval (consumed in
+    // the same batch) stands in for the approver's yes.
+    authorize: (e) =>
+      e.data.approval
+        ? {
+            kind: 'grant',
+            needs: [{ action: e.data.action, resource: e.data.resource, delegating: true }],
+          }
+        : rules.needs(e.data.action, e.data.resource),
     check(e) {
       if (e.auth !== e.data.grant) {
         throw new BatonError(
@@ -454,5 +465,6 @@ const defs: EventTypeDef<never>[] = [
 
 /** Registers the built-in event types. */
 export function registerBuiltinEvents(types: EventTypes): void {
-  for (const def of [...defs, ...artifactEvents, ...contextEvents]) types.register(def);
+  for (const def of [...defs, ...artifactEvents, ...contextEvents, ...handoffEvents])
+    types.register(def);
 }

@@ -1,0 +1,408 @@
+import { z } from 'zod';
+import type { ArtifactRow } from '../artifacts/artifactEvents.js';
+import { seenKey } from '../artifacts/artifactEvents.js';
+import { evaluate } from '../auth/evaluate.js';
+import type { JsonValue } from '../crypto/canonical.js';
+import { BatonError, ErrorCode } from '../errors.js';
+import { type EventTypeDef, type ProjectionReader, rules } from '../log/eventTypes.js';
+import type { ProjectionWrite } from '../store/store.js';
+import { idString, isoTime, jsonValue } from '../validation.js';
+
+/** What a handoff passes across. */
+export type HandoffKind = 'work' | 'approval' | 'question';
+
+/** Where a handoff stands. `expired` is derived on read from `due`. */
+export type HandoffStatus =
+  | 'offered'
+  | 'accepted'
+  | 'completed'
+  | 'returned'
+  | 'declined'
+  | 'cancelled'
+  | 'approved'
+  | 'denied'
+  | 'answered'
+  | 'consumed'
+  | 'expired';
+
+/** How urgent, from most to least. */
+export const PRIORITIES = ['urgent', 'high', 'normal', 'low'] as const;
+export type Priority = (typeof PRIORITIES)[number];
+
+const hash = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be a body hash');
+
+const offered = z.object({
+  id: idString,
+  kind: z.enum(['work', 'approval', 'question']),
+  to: z.array(idString).min(1).max(32),
+  priority: z.enum(PRIORITIES),
+  due: isoTime.optional(),
+  escalateTo: idString.optional(),
+  note: hash.optional(),
+  artifacts: z
+    .array(z.object({ id: idString, seen: z.number().int().min(0), head: z.number().int().min(1) }))
+    .max(64),
+  questions: z.array(idString).max(64),
+  approval: z
+    .object({
+      action: idString,
+      resource: z.string().min(1).max(400),
+      digest: z.string().min(1).max(100),
+      summary: z.string().max(4_000).optional(),
+      payload: hash.optional(),
+      onTimeout: z.enum(['expire', 'deny']),
+    })
+    .optional(),
+  question: z
+    .object({
+      entry: idString,
+      options: z.array(z.string().max(500)).max(32).optional(),
+      schema: idString.optional(),
+    })
+    .optional(),
+});
+
+const closing = z.object({ id: idString, note: hash.optional() });
+const decided = z.object({
+  id: idString,
+  decision: z.enum(['approved', 'denied']),
+  resource: z.string().min(1).max(400),
+  requester: idString,
+  approvers: z.array(idString).min(1).max(32),
+  note: hash.optional(),
+  payload: hash.optional(),
+});
+const answered = z.object({ id: idString, value: jsonValue, entry: idString });
+const simple = z.object({ id: idString });
+const escalated = z.object({ id: idString, to: idString });
+
+/** A handoff's row in the `handoffs` projection. */
+export interface HandoffRow {
+  id: string;
+  kind: HandoffKind;
+  from: string;
+  to: string[];
+  status: Exclude<HandoffStatus, 'expired'>;
+  priority: Priority;
+  due?: string;
+  escalateTo?: string;
+  escalatedTo?: string;
+  note?: string;
+  artifacts: { id: string; seen: number; head: number }[];
+  questions: string[];
+  approval?: z.output<typeof offered>['approval'];
+  question?: z.output<typeof offered>['question'];
+  decision?: { by: string; at: string; note?: string; payload?: string };
+  answer?: { by: string; at: string; value: JsonValue; entry: string };
+  outcome?: { by: string; at: string; note?: string };
+  offerSeq: number;
+  createdAt: string;
+  updatedAt: string;
+  seq: number;
+}
+
+/** Statuses in which a handoff still waits on someone. */
+export const OPEN: readonly HandoffStatus[] = ['offered', 'accepted'];
+
+function rank(p: Priority): number {
+  return PRIORITIES.indexOf(p);
+}
+
+/** The projection write of a row, with its inbox, digest and due indexes. */
+export function handoffWrite(row: HandoffRow): ProjectionWrite {
+  const open = OPEN.includes(row.status);
+  const pad = String(row.offerSeq).padStart(12, '0');
+  const who = [...row.to, ...(row.escalatedTo ? [row.escalatedTo] : [])];
+  const indexes: Record<string, string | string[]> = {
+    from: `${row.from}\u0000${pad}`,
+    inbox: open
+      ? who.map((w) => `${w}\u0000${rank(row.priority)}\u0000${row.due ?? '~'}\u0000${pad}`)
+      : [],
+  };
+  if (row.approval && (row.status === 'offered' || row.status === 'approved'))
+    indexes.digest = row.approval.digest;
+  if (open && row.due) indexes.due = row.due;
+  return { collection: 'handoffs', key: row.id, value: row as unknown as JsonValue, indexes };
+}
+
+async function rowOf(rows: ProjectionReader, id: string): Promise<HandoffRow | undefined> {
+  return (await rows.get('handoffs', id)) as unknown as HandoffRow | undefined;
+}
+
+async function holdWrites(
+  rows: ProjectionReader,
+  row: HandoffRow,
+  holder: { id: string; until: string } | undefined,
+) {
+  const out: ProjectionWrite[] = [];
+  for (const a of row.artifacts) {
+    const art = (await rows.get('artifacts', a.id)) as unknown as ArtifactRow | undefined;
+    if (!art) continue;
+    const { holder: _, ...rest } = art;
+    const next: ArtifactRow = holder ? { ...rest, holder } : rest;
+    const indexes: Record<string, string | string[]> = {
+      tag: next.tags,
+      kind: next.kind,
+      updated: next.updatedAt,
+    };
+    if (next.holder) indexes.holder = next.holder.id;
+    out.push({
+      collection: 'artifacts',
+      key: art.id,
+      value: next as unknown as JsonValue,
+      indexes,
+    });
+  }
+  return out;
+}
+
+async function seenWrites(rows: ProjectionReader, who: string, artifacts: { id: string }[]) {
+  const out: ProjectionWrite[] = [];
+  for (const a of artifacts) {
+    const art = (await rows.get('artifacts', a.id)) as unknown as ArtifactRow | undefined;
+    if (!art) continue;
+    const key = seenKey(who, a.id);
+    const now = (await rows.get('seen', key)) as { version: number } | undefined;
+    if (!now || now.version < art.version)
+      out.push({
+        collection: 'seen',
+        key,
+        value: { version: art.version },
+        indexes: { artifact: a.id },
+      });
+  }
+  return out;
+}
+
+/** A transition that leaves `from` statuses for `to`, made by one of `by(row)`. Forged transitions change nothing. */
+function transition(
+  name: string,
+  from: readonly HandoffRow['status'][],
+  to: HandoffRow['status'],
+  by: (row: HandoffRow) => string[],
+  extra?: (
+    e: { actor: string; at: string; data: z.output<typeof closing> },
+    row: HandoffRow,
+    rows: ProjectionReader,
+  ) => Promise<ProjectionWrite[]>,
+): EventTypeDef<z.output<typeof closing>> {
+  return {
+    name,
+    version: 1,
+    schema: closing,
+    stream: (d) => `handoff/${d.id}`,
+    authorize: () => rules.self(),
+    blobs: (d) => (d.note ? [d.note] : []),
+    async project(e, rows) {
+      const row = await rowOf(rows, e.data.id);
+      if (!row || !from.includes(row.status) || !by(row).includes(e.actor)) return [];
+      const outcome: HandoffRow['outcome'] = { by: e.actor, at: e.at };
+      if (e.data.note) outcome.note = e.data.note;
+      const next: HandoffRow = { ...row, status: to, outcome, updatedAt: e.at, seq: e.seq };
+      return [handoffWrite(next), ...(extra ? await extra(e, next, rows) : [])];
+    },
+  };
+}
+
+/** The handoff event types. */
+export const handoffEvents = [
+  {
+    name: 'handoff.offered',
+    version: 1,
+    schema: offered,
+    stream: (d) => `handoff/${d.id}`,
+    authorize(e) {
+      if (e.data.kind === 'approval') {
+        const a = e.data.approval!;
+        // Holding a grant that covers the action is what lets one ask for its approval.
+        return {
+          kind: 'grant',
+          needs: [{ action: a.action, resource: a.resource, delegating: true }],
+        };
+      }
+      const needs = e.data.artifacts.length
+        ? e.data.artifacts.map((a) => ({ action: 'handoff', resource: `artifact:${a.id}` }))
+        : [{ action: 'handoff', resource: 'workspace' }];
+      return { kind: 'grant', needs };
+    },
+    check(e, view) {
+      for (const id of e.data.to) {
+        if (!view.identity(id))
+          throw new BatonError(ErrorCode.NOT_FOUND, `Identity ${id} does not exist.`);
+      }
+      if (e.data.kind !== 'approval') {
+        if (e.data.to.includes(e.actor))
+          throw new BatonError(ErrorCode.VALIDATION, 'A handoff goes to someone else.');
+        return;
+      }
+      const a = e.data.approval;
+      if (!a)
+        throw new BatonError(
+          ErrorCode.VALIDATION,
+          'An approval request names its action and resource.',
+        );
+      // The approvers come from the grant, never from the requester.
+      const d = evaluate(view, e.actor, [{ action: a.action, resource: a.resource }], e.at);
+      if (d.allowed || !d.approval) {
+        throw new BatonError(
+          ErrorCode.INVALID_STATE,
+          `${a.action} on ${a.resource} does not need approval for ${e.actor}.`,
+        );
+      }
+      const approvers = d.approval.approvers.filter((x) => x !== e.actor);
+      if (approvers.length === 0) {
+        throw new BatonError(
+          ErrorCode.FORBIDDEN,
+          `No one but the requester may approve ${a.action} on ${a.resource}.`,
+        );
+      }
+      if ([...approvers].sort().join() !== [...e.data.to].sort().join()) {
+        throw new BatonError(
+          ErrorCode.FORBIDDEN,
+          'An approval request goes to the approvers its grant names, and only to them.',
+        );
+      }
+    },
+    blobs: (d) => [d.note, d.approval?.payload].filter((x): x is string => !!x),
+    async project(e, rows) {
+      const row: HandoffRow = {
+        id: e.data.id,
+        kind: e.data.kind,
+        from: e.actor,
+        to: e.data.to,
+        status: 'offered',
+        priority: e.data.priority,
+        artifacts: e.data.artifacts,
+        questions: e.data.questions,
+        offerSeq: e.seq,
+        createdAt: e.at,
+        updatedAt: e.at,
+        seq: e.seq,
+      };
+      for (const k of ['due', 'escalateTo', 'note', 'approval', 'question'] as const) {
+        if (e.data[k] !== undefined) (row as unknown as Record<string, unknown>)[k] = e.data[k];
+      }
+      return [handoffWrite(row), ...(await seenWrites(rows, e.actor, e.data.artifacts))];
+    },
+  } satisfies EventTypeDef<z.output<typeof offered>>,
+  transition(
+    'handoff.accepted',
+    ['offered'],
+    'accepted',
+    (r) => (r.kind === 'work' ? r.to : []),
+    async (e, row, rows) => [
+      ...(await holdWrites(rows, row, { id: e.actor, until: '9999-12-31T00:00:00.000Z' })),
+      ...(await seenWrites(rows, e.actor, row.artifacts)),
+    ],
+  ),
+  transition('handoff.declined', ['offered'], 'declined', (r) => (r.kind === 'work' ? r.to : [])),
+  transition(
+    'handoff.returned',
+    ['accepted'],
+    'returned',
+    (r) => r.to,
+    (e, row, rows) =>
+      holdWrites(rows, row, { id: row.from, until: '9999-12-31T00:00:00.000Z' }).then(async (w) => [
+        ...w,
+        ...(await seenWrites(rows, e.actor, row.artifacts)),
+      ]),
+  ),
+  transition(
+    'handoff.completed',
+    ['accepted'],
+    'completed',
+    (r) => r.to,
+    async (e, row, rows) => [
+      ...(await holdWrites(rows, row, undefined)),
+      ...(await seenWrites(rows, e.actor, row.artifacts)),
+    ],
+  ),
+  transition('handoff.cancelled', ['offered', 'accepted'], 'cancelled', (r) => [r.from]),
+  {
+    name: 'handoff.decided',
+    version: 1,
+    schema: decided,
+    stream: (d) => `handoff/${d.id}`,
+    authorize: (e) => rules.needs('approve', e.data.resource),
+    check(e) {
+      if (e.actor === e.data.requester)
+        throw new BatonError(ErrorCode.FORBIDDEN, 'A requester cannot decide its own approval.');
+      if (!e.data.approvers.includes(e.actor)) {
+        throw new BatonError(
+          ErrorCode.FORBIDDEN,
+          `Only ${e.data.approvers.join(' or ')} may decide this approval.`,
+        );
+      }
+    },
+    blobs: (d) => [d.note, d.payload].filter((x): x is string => !!x),
+    async project(e, rows) {
+      const row = await rowOf(rows, e.data.id);
+      if (
+        !row ||
+        row.kind !== 'approval' ||
+        row.status !== 'offered' ||
+        !row.to.includes(e.actor) ||
+        row.from !== e.data.requester
+      ) {
+        return [];
+      }
+      const decision: HandoffRow['decision'] = { by: e.actor, at: e.at };
+      if (e.data.note) decision.note = e.data.note;
+      if (e.data.payload) decision.payload = e.data.payload;
+      return [
+        handoffWrite({ ...row, status: e.data.decision, decision, updatedAt: e.at, seq: e.seq }),
+      ];
+    },
+  } satisfies EventTypeDef<z.output<typeof decided>>,
+  {
+    name: 'handoff.answered',
+    version: 1,
+    schema: answered,
+    stream: (d) => `handoff/${d.id}`,
+    authorize: () => rules.self(),
+    async project(e, rows) {
+      const row = await rowOf(rows, e.data.id);
+      if (!row || row.kind !== 'question' || row.status !== 'offered' || !row.to.includes(e.actor))
+        return [];
+      return [
+        handoffWrite({
+          ...row,
+          status: 'answered',
+          answer: { by: e.actor, at: e.at, value: e.data.value, entry: e.data.entry },
+          updatedAt: e.at,
+          seq: e.seq,
+        }),
+      ];
+    },
+  } satisfies EventTypeDef<z.output<typeof answered>>,
+  {
+    name: 'handoff.consumed',
+    version: 1,
+    schema: simple,
+    stream: (d) => `handoff/${d.id}`,
+    authorize: () => rules.self(),
+    async project(e, rows) {
+      const row = await rowOf(rows, e.data.id);
+      if (!row || row.status !== 'approved' || row.from !== e.actor) return [];
+      return [handoffWrite({ ...row, status: 'consumed', updatedAt: e.at, seq: e.seq })];
+    },
+  } satisfies EventTypeDef<z.output<typeof simple>>,
+  {
+    name: 'handoff.escalated',
+    version: 1,
+    schema: escalated,
+    stream: (d) => `handoff/${d.id}`,
+    authorize: () => rules.self(),
+    check(e, view) {
+      if (view.identity(e.actor)?.kind !== 'service') {
+        throw new BatonError(ErrorCode.FORBIDDEN, 'Escalations are written by a service identity.');
+      }
+    },
+    async project(e, rows) {
+      const row = await rowOf(rows, e.data.id);
+      if (!row || !OPEN.includes(row.status) || row.escalatedTo || row.escalateTo !== e.data.to)
+        return [];
+      return [handoffWrite({ ...row, escalatedTo: e.data.to, updatedAt: e.at, seq: e.seq })];
+    },
+  } satisfies EventTypeDef<z.output<typeof escalated>>,
+] as unknown as EventTypeDef<never>[];
