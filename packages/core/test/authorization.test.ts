@@ -217,7 +217,9 @@ describe('grant chains', () => {
     const raised = await w.store.head();
     expect(raised.seq).toBe(before.seq + 1);
     const again = await w.agent.authorize('publish', 'artifact:post').catch((e: unknown) => e);
-    expect(again).toMatchObject({ details: { approvalId: (err as { details: { approvalId: string } }).details.approvalId } });
+    expect(again).toMatchObject({
+      details: { approvalId: (err as { details: { approvalId: string } }).details.approvalId },
+    });
     expect(await w.store.head()).toEqual(raised);
     const d = await w.agent.can('publish', 'artifact:post');
     expect(d.allowed).toBe(false);

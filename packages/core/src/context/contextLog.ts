@@ -147,7 +147,7 @@ export class ContextLog {
       const q = (await this.#ws.store.get('context', a.answers)) as unknown as
         | ContextRow
         | undefined;
-      if (!q || q.type !== 'question')
+      if (q?.type !== 'question')
         throw new BatonError(
           ErrorCode.NOT_FOUND,
           `context.record: question ${a.answers} does not exist.`,

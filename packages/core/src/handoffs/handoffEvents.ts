@@ -338,8 +338,7 @@ export const handoffEvents = [
     async project(e, rows) {
       const row = await rowOf(rows, e.data.id);
       if (
-        !row ||
-        row.kind !== 'approval' ||
+        row?.kind !== 'approval' ||
         row.status !== 'offered' ||
         !row.to.includes(e.actor) ||
         row.from !== e.data.requester
@@ -362,7 +361,7 @@ export const handoffEvents = [
     authorize: () => rules.self(),
     async project(e, rows) {
       const row = await rowOf(rows, e.data.id);
-      if (!row || row.kind !== 'question' || row.status !== 'offered' || !row.to.includes(e.actor))
+      if (row?.kind !== 'question' || row.status !== 'offered' || !row.to.includes(e.actor))
         return [];
       return [
         handoffWrite({
@@ -383,7 +382,7 @@ export const handoffEvents = [
     authorize: () => rules.self(),
     async project(e, rows) {
       const row = await rowOf(rows, e.data.id);
-      if (!row || row.status !== 'approved' || row.from !== e.actor) return [];
+      if (row?.status !== 'approved' || row.from !== e.actor) return [];
       return [handoffWrite({ ...row, status: 'consumed', updatedAt: e.at, seq: e.seq })];
     },
   } satisfies EventTypeDef<z.output<typeof simple>>,
