@@ -64,6 +64,16 @@ export interface WorkspaceOptions {
    * Defaults to none.
    */
   schemas?: Record<string, z.ZodType>;
+  /**
+   * The service identity `tick()` writes escalations as (its key must be in the keyring).
+   * Defaults to the first active service identity whose key the keyring holds.
+   */
+  service?: string;
+  /**
+   * How often `tick()` runs on its own, in ms; `0` turns the timer off (call `tick()`
+   * yourself). It also runs once on open. Defaults to `60_000`.
+   */
+  tickIntervalMs?: number;
   /** How often watchers poll the store when no wake-up hint arrives, in ms. Defaults to `1_000`. */
   pollIntervalMs?: number;
   /** How many times a write retries after losing the race for the log head. Defaults to `50`. */
@@ -162,6 +172,8 @@ const optionsSchema = z.object({
     )
     .optional(),
   pollIntervalMs: z.number().int().min(5).max(3_600_000).optional(),
+  service: idString.optional(),
+  tickIntervalMs: z.number().int().min(0).max(86_400_000).optional(),
   maxRetries: z.number().int().min(0).max(10_000).optional(),
 });
 
@@ -267,6 +279,7 @@ export class Workspace {
   #closed = false;
   readonly #closers = new Set<() => void>();
   readonly #signCache = new Map<string, string>();
+  readonly #service: string | undefined;
 
   private constructor(options: WorkspaceOptions) {
     this.store = options.store ?? new MemoryStore();
@@ -276,6 +289,7 @@ export class Workspace {
     this.#hooks = options.hooks ?? {};
     this.#pollMs = options.pollIntervalMs ?? 1_000;
     this.#maxRetries = options.maxRetries ?? 50;
+    this.#service = options.service;
     registerBuiltinEvents(this._types);
     for (const def of options.eventTypes ?? []) this._types.register(def);
     for (const [n, schema] of Object.entries(options.schemas ?? {})) this._schemas.set(n, schema);
@@ -289,6 +303,17 @@ export class Workspace {
     parseInput(optionsSchema, options, 'Workspace.open');
     const ws = new Workspace(options);
     await ws.#load();
+    const every = options.tickIntervalMs ?? 60_000;
+    if (every > 0) {
+      await ws
+        .tick()
+        .catch((err) => ws.#logger.warn('tick on open failed', { error: String(err) }));
+      const timer = setInterval(() => {
+        ws.tick().catch((err) => ws.#logger.warn('tick failed', { error: String(err) }));
+      }, every);
+      (timer as { unref?: () => void }).unref?.();
+      ws.#closers.add(() => clearInterval(timer));
+    }
     return ws;
   }
 
@@ -763,6 +788,68 @@ export class Workspace {
     };
   }
 
+  /**
+   * Does what time makes due: escalates open handoffs past their `due` to their
+   * `escalateTo`, written by a service identity whose key this process holds. Safe to run
+   * in every instance at once: the log-head check lets exactly one write each escalation.
+   * Runs on open and on a timer (see `tickIntervalMs`).
+   *
+   * @returns The handoffs this call escalated.
+   */
+  async tick(): Promise<{ escalated: string[] }> {
+    await this._catchUp();
+    if (!this._view.workspace) return { escalated: [] };
+    const service = await this.#serviceIdentity();
+    if (!service) return { escalated: [] };
+    const now = new Date(this.#clock()).toISOString();
+    const escalated: string[] = [];
+    let after: string | undefined;
+    do {
+      const page = await this.store.query('handoffs', 'due', { lt: now }, { limit: 200, after });
+      for (const { key } of page.items) {
+        const events = await this._commit({
+          actor: service,
+          plan: async () => {
+            const row = (await this.store.get('handoffs', key)) as
+              | { escalateTo?: string; escalatedTo?: string; status: string }
+              | undefined;
+            if (
+              !row?.escalateTo ||
+              row.escalatedTo ||
+              (row.status !== 'offered' && row.status !== 'accepted')
+            )
+              return [];
+            return [
+              {
+                type: 'handoff.escalated',
+                data: { id: key, to: row.escalateTo },
+                refs: [key, row.escalateTo],
+              },
+            ];
+          },
+        });
+        if (events.length) escalated.push(key);
+      }
+      after = page.next;
+    } while (after);
+    return { escalated };
+  }
+
+  async #serviceIdentity(): Promise<string | undefined> {
+    const candidates = this.#service
+      ? [this.#service]
+      : [...this._view.identities.values()]
+          .filter((i) => i.kind === 'service' && i.status === 'active')
+          .map((i) => i.id);
+    for (const id of candidates) {
+      const who = this._view.identity(id);
+      for (const k of who?.keys.filter((key) => key.until === undefined) ?? []) {
+        if (await this.keyring.signer(id, k.key)) return id;
+      }
+    }
+    return undefined;
+  }
+
   /** Stops watchers and timers and closes the store. Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return;
@@ -972,6 +1059,8 @@ export class Workspace {
       const tx = this._view.begin();
       const r = await build(tx, head);
       if ('existing' in r) return r.existing;
+      // A plan that finds nothing to do (already done by someone else) writes nothing.
+      if (r.events.length === 0) return [];
       const projections = [
         ...tx.projectionWrites(),
         ...(await this.#streamWrites(r.events)),

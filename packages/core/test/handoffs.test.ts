@@ -303,4 +303,28 @@ describe('questions, waits and deadlines', () => {
     });
     expect((await w.me.inbox()).items).toEqual([]);
   });
+
+  it('escalates a handoff past due exactly once when two instances tick at the same time', async () => {
+    const w = await story();
+    const bob = await w.me.identities.create({ kind: 'human', name: 'Bob' });
+    await w.me.identities.create({ kind: 'service', name: 'scheduler' });
+    const doc = await w.agent.artifacts.create({ kind: 'text', title: 'T', content: 'x' });
+    const h = await w.agent.handoffs.offer({
+      to: w.ada.id,
+      artifacts: [doc.id],
+      due: w.iso(60_000),
+      escalateTo: bob.id,
+    });
+    const [a, b] = [await w.peer({ tickIntervalMs: 0 }), await w.peer({ tickIntervalMs: 0 })];
+    expect(await a.tick()).toEqual({ escalated: [] });
+    w.tick(61_000);
+    const results = await Promise.all([a.tick(), b.tick(), a.tick(), b.tick()]);
+    expect(results.flatMap((r) => r.escalated)).toEqual([h.id]);
+    const log = await w.me.log({ types: ['handoff.escalated@1'] });
+    expect(log.items).toHaveLength(1);
+    expect((await w.ws.as(bob.id).inbox({ status: ['expired'] })).items.map((i) => i.id)).toEqual([
+      h.id,
+    ]);
+    expect(await b.tick()).toEqual({ escalated: [] });
+  });
 });
