@@ -4,7 +4,7 @@ import { evaluate } from './auth/evaluate.js';
 import type { Grant, GrantConstraints } from './auth/view.js';
 import type { JsonValue } from './crypto/canonical.js';
 import { BatonError, ErrorCode } from './errors.js';
-import { inheritConstraints } from './log/builtinEvents.js';
+import { inheritConstraints, wideningOf } from './log/builtinEvents.js';
 import type { Page } from './store/store.js';
 import { hasControlCharacter, idString, parseInput, timeInput } from './validation.js';
 import type { Workspace } from './workspace.js';
@@ -125,23 +125,36 @@ export class Capabilities {
           );
         }
         const id = ids.next('gr');
-        // The grant this one will be issued under: the same choice admit() makes.
         const needs = ['grant', ...args.actions].map((action) => ({
           action,
           resource: args.resource,
           delegating: true,
         }));
-        const parent = evaluate(view, this.#actor.id, needs, at);
-        const effective = parent.allowed
-          ? (inheritConstraints(
-              constraints as GrantConstraints,
-              args.actions,
-              parent.grant,
-            ) as Record<string, JsonValue>)
-          : constraints;
+        // The parent: the first held grant (in issue order) that allows issuing this one and
+        // that it can nest inside, with the parent's bounds filled in where left out.
+        let parent: Grant | undefined;
+        let effective = constraints;
+        for (const g of view.grantsOf(this.#actor.id).sort((a, b) => a.issuedSeq - b.issuedSeq)) {
+          if (!evaluate(view, this.#actor.id, needs, at, { grantId: g.id }).allowed) continue;
+          const inherited = inheritConstraints(
+            constraints as GrantConstraints,
+            args.actions,
+            g,
+          ) as Record<string, JsonValue>;
+          if (!parent) {
+            parent = g;
+            effective = inherited;
+          }
+          if (!wideningOf(inherited as GrantConstraints, args.actions, g, this.#actor.id)) {
+            parent = g;
+            effective = inherited;
+            break;
+          }
+        }
         return [
           {
             type: 'grant.issued',
+            ...(parent ? { auth: parent.id } : {}),
             data: {
               id,
               audience: args.to,

@@ -119,6 +119,8 @@ export interface WatchFilter {
 export interface Draft {
   /** Type name without version (`'grant.issued'`). */
   type: string;
+  /** The grant that must authorize it; by default the first one in force that does. */
+  auth?: string;
   data: JsonValue;
   refs?: string[];
 }
@@ -1000,7 +1002,12 @@ export class Workspace {
         };
         fields.stream = this._types.get(d.type)!.stream(this._types.dataOf(fields) as never);
         if (req.session !== undefined) fields.session = req.session;
-        const data = this._types.admit(fields, tx, { now, pickAuth: true, pending });
+        if (d.auth !== undefined) fields.auth = d.auth;
+        const data = this._types.admit(fields, tx, {
+          now,
+          pickAuth: d.auth === undefined,
+          pending,
+        });
         // The keys that may sign it are the actor's keys before the event applies (a key
         // rotation is signed with the old key).
         const keys = signingKeys(fields, tx);

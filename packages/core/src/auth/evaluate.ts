@@ -50,6 +50,90 @@ function covers(g: Grant, needs: readonly Requirement[]): boolean {
   );
 }
 
+// Parsed constraint times, per grant object (grants are replaced, never changed, so the
+// cache can key on the object).
+const times = new WeakMap<Grant, { notBefore: number; expiresAt: number }>();
+
+function timesOf(g: Grant): { notBefore: number; expiresAt: number } {
+  let t = times.get(g);
+  if (!t) {
+    const c = g.constraints;
+    t = {
+      notBefore: c.notBefore ? Date.parse(c.notBefore) : Number.NEGATIVE_INFINITY,
+      expiresAt: c.expiresAt ? Date.parse(c.expiresAt) : Number.POSITIVE_INFINITY,
+    };
+    times.set(g, t);
+  }
+  return t;
+}
+
+/** One walk up a grant's chain: why it does not allow, or the chain and the approval rule that gates it. */
+interface Walk {
+  reason?: string;
+  chain: Grant[];
+  approval?: { grant: Grant; action: string; approvers: string[] };
+}
+
+function walk(
+  view: ViewReader,
+  g: Grant,
+  t: number,
+  pending: ReadonlyMap<string, number> | undefined,
+  needs: readonly Requirement[],
+): Walk {
+  const chain: Grant[] = [];
+  let approval: Walk['approval'];
+  let link: Grant | undefined = g;
+  // Reasons are built only when something fails: the allowed path makes no strings.
+  const which = (l: Grant) =>
+    l === g ? `grant ${l.id}` : `grant ${l.id} (in the chain of ${g.id})`;
+  while (link) {
+    if (chain.includes(link))
+      return { chain, reason: `grant ${link.id} is part of a delegation cycle` };
+    chain.push(link);
+    if (link.revoked)
+      return {
+        chain,
+        reason: `${which(link)} was revoked by ${link.revoked.by} at ${link.revoked.at}`,
+      };
+    for (const n of needs) {
+      if (!coversResource(link.resource, n.resource) || !coversAction(link.actions, n.action)) {
+        return { chain, reason: `${which(link)} does not cover ${n.action} on ${n.resource}` };
+      }
+    }
+    const c = link.constraints;
+    const lt = timesOf(link);
+    if (t < lt.notBefore)
+      return { chain, reason: `${which(link)} is not valid before ${c.notBefore}` };
+    if (t >= lt.expiresAt) return { chain, reason: `${which(link)} expired at ${c.expiresAt}` };
+    if (c.maxUses !== undefined && link.uses + (pending?.get(link.id) ?? 0) >= c.maxUses) {
+      return { chain, reason: `${which(link)} is used up (${link.uses} of ${c.maxUses} uses)` };
+    }
+    if (c.requiresApproval) {
+      for (const n of needs) {
+        if (n.delegating) continue;
+        const rule = c.requiresApproval.find((r) => r.action === n.action);
+        // The most senior rule in the chain governs: a delegate cannot stand in for the
+        // approver its own grant answers to.
+        if (rule)
+          approval = { grant: link, action: n.action, approvers: rule.approvers ?? [link.issuer] };
+      }
+    }
+    if (link.root) return approval ? { chain, approval } : { chain };
+    const issuer = view.identity(link.issuer);
+    if (!issuer)
+      return { chain, reason: `${which(link)} was issued by an unknown identity ${link.issuer}` };
+    if (issuer.status !== 'active')
+      return { chain, reason: `${which(link)} was issued by ${issuer.name}, who is suspended` };
+    if (!link.parent) return { chain, reason: `${which(link)} has no parent grant` };
+    const parent = view.grant(link.parent);
+    if (!parent)
+      return { chain, reason: `${which(link)} names a missing parent grant ${link.parent}` };
+    link = parent;
+  }
+  return { chain };
+}
+
 /**
  * Why grant `g` does not allow `needs` at time `at` — or `undefined` when it does. Walks
  * the whole chain up to the owner's root grant and checks every link: it covers every
@@ -67,54 +151,22 @@ export function notInForce(
   pending?: ReadonlyMap<string, number>,
   needs: readonly Requirement[] = [],
 ): string | undefined {
-  const t = Date.parse(at);
-  let link: Grant | undefined = g;
-  const seen = new Set<string>();
-  while (link) {
-    if (seen.has(link.id)) return `grant ${link.id} is part of a delegation cycle`;
-    seen.add(link.id);
-    const which = link === g ? `grant ${link.id}` : `grant ${link.id} (in the chain of ${g.id})`;
-    if (link.revoked) return `${which} was revoked by ${link.revoked.by} at ${link.revoked.at}`;
-    for (const n of needs) {
-      if (!coversResource(link.resource, n.resource) || !coversAction(link.actions, n.action)) {
-        return `${which} does not cover ${n.action} on ${n.resource}`;
-      }
-    }
-    const c = link.constraints;
-    if (c.notBefore && t < Date.parse(c.notBefore))
-      return `${which} is not valid before ${c.notBefore}`;
-    if (c.expiresAt && t >= Date.parse(c.expiresAt)) return `${which} expired at ${c.expiresAt}`;
-    if (c.maxUses !== undefined && link.uses + (pending?.get(link.id) ?? 0) >= c.maxUses) {
-      return `${which} is used up (${link.uses} of ${c.maxUses} uses)`;
-    }
-    if (link.root) return undefined;
-    const issuer = view.identity(link.issuer);
-    if (!issuer) return `${which} was issued by an unknown identity ${link.issuer}`;
-    if (issuer.status !== 'active')
-      return `${which} was issued by ${issuer.name}, who is suspended`;
-    if (!link.parent) return `${which} has no parent grant`;
-    const parent = view.grant(link.parent);
-    if (!parent) return `${which} names a missing parent grant ${link.parent}`;
-    link = parent;
-  }
-  return undefined;
+  return walk(view, g, Date.parse(at), pending, needs).reason;
 }
 
-/** The approval rule of the chain of `g` that gates one of `needs`, if any (rules accumulate down a chain). */
+/** The approval rule of the chain of `g` that gates one of `needs` — the most senior one — if any. */
 export function approvalRuleFor(
   view: ViewReader,
   g: Grant,
   needs: readonly Requirement[],
 ): { grant: Grant; action: string; approvers: string[] } | undefined {
-  for (const link of chainOf(view, g)) {
-    for (const n of needs) {
-      if (n.delegating) continue;
-      const rule = link.constraints.requiresApproval?.find((r) => r.action === n.action);
-      if (rule)
-        return { grant: link, action: n.action, approvers: rule.approvers ?? [link.issuer] };
-    }
-  }
-  return undefined;
+  return walk(
+    view,
+    g,
+    Number.NaN,
+    undefined,
+    needs.map((n) => ({ ...n })),
+  ).approval;
 }
 
 /** The grant chain from `g` up to its root. */
@@ -148,12 +200,13 @@ export function evaluate(
   options: EvaluateOptions = {},
 ): Decision {
   const who = view.identity(audience);
-  const what = needs.map((n) => `${n.action} on ${n.resource}`).join(', ');
+  const what = () => needs.map((n) => `${n.action} on ${n.resource}`).join(', ');
   if (!who)
     return { allowed: false, reason: `identity ${audience} does not exist in this workspace` };
   if (who.status !== 'active')
     return { allowed: false, reason: `${who.name} (${who.id}) is suspended` };
-  let candidates = view.grantsOf(audience);
+  // In issue order, so every instance picks the same grant whatever order it loaded them in.
+  let candidates = view.grantsOf(audience).sort((a, b) => a.issuedSeq - b.issuedSeq);
   if (options.grantId !== undefined) {
     candidates = candidates.filter((g) => g.id === options.grantId);
     if (candidates.length === 0) {
@@ -165,19 +218,19 @@ export function evaluate(
   }
   let reason: string | undefined;
   let approval: Extract<Decision, { allowed: false }>['approval'];
+  const t = Date.parse(at);
   for (const g of candidates) {
     if (!covers(g, needs)) continue;
-    const why = notInForce(view, g, at, options.pending, needs);
-    if (why) {
-      reason ??= why;
+    const w = walk(view, g, t, options.pending, needs);
+    if (w.reason) {
+      reason ??= w.reason;
       continue;
     }
-    const gate = approvalRuleFor(view, g, needs);
-    if (gate) {
-      approval ??= gate;
+    if (w.approval) {
+      approval ??= w.approval;
       continue;
     }
-    return { allowed: true, grant: g, chain: chainOf(view, g) };
+    return { allowed: true, grant: g, chain: w.chain };
   }
   if (approval) {
     return {
@@ -188,6 +241,6 @@ export function evaluate(
   }
   return {
     allowed: false,
-    reason: reason ?? `no grant held by ${who.name} (${who.id}) covers ${what}`,
+    reason: reason ?? `no grant held by ${who.name} (${who.id}) covers ${what()}`,
   };
 }

@@ -94,6 +94,7 @@ export function wideningOf(
   c: GrantConstraints,
   actions: readonly string[],
   parent: Grant,
+  issuer: string,
 ): string | undefined {
   if (parent.root) return undefined;
   const p = parent.constraints;
@@ -112,10 +113,11 @@ export function wideningOf(
   const all = actions.includes('admin');
   for (const rule of p.requiresApproval ?? []) {
     if (!all && !actions.includes(rule.action)) continue;
+    // A rule without approvers means the issuer of the grant that carries it.
     const kept = c.requiresApproval?.some(
       (r) =>
         r.action === rule.action &&
-        sameSet(r.approvers ?? [parent.issuer], rule.approvers ?? [parent.issuer]),
+        sameSet(r.approvers ?? [issuer], rule.approvers ?? [parent.issuer]),
     );
     if (!kept) return `it would drop the parent's approval rule on "${rule.action}"`;
   }
@@ -349,7 +351,7 @@ const defs: EventTypeDef<never>[] = [
       if (c.notBefore && c.expiresAt && Date.parse(c.notBefore) >= Date.parse(c.expiresAt)) {
         throw new BatonError(ErrorCode.VALIDATION, '`notBefore` must be earlier than `expiresAt`.');
       }
-      const widening = wideningOf(c, e.data.actions, parent);
+      const widening = wideningOf(c, e.data.actions, parent, e.actor);
       if (widening) {
         throw new BatonError(
           ErrorCode.FORBIDDEN,
