@@ -328,3 +328,68 @@ describe('questions, waits and deadlines', () => {
     expect(await b.tick()).toEqual({ escalated: [] });
   });
 });
+
+describe('cost grows with the work, not the history', () => {
+  async function readsFor(noise: number) {
+    const w = await story();
+    // Unrelated history: other artifacts, with context, edits and handoffs of their own.
+    for (let i = 0; i < noise; i++) {
+      const other = await w.me.artifacts.create({
+        kind: 'text',
+        title: `noise ${i}`,
+        content: `n${i}\n`,
+      });
+      await w.me.context.record({ type: 'note', about: [other.id], text: `noise note ${i}` });
+      if (i % 5 === 0)
+        await w.me.artifacts.edit(other.id, {
+          content: `m${i}\n`,
+          baseVersion: 1,
+          reason: 'noise',
+        });
+    }
+    const doc = await w.agent.artifacts.create({ kind: 'text', title: 'Work', content: 'a\n' });
+    await w.agent.context.record({ type: 'decision', about: [doc.id], text: 'd', why: 'w' });
+    const h = await w.agent.handoffs.offer({
+      to: w.ada.id,
+      artifacts: [doc.id],
+      note: 'n',
+      questions: ['q?'],
+    });
+    await w.me.handoffs.accept(h.id);
+    let v = 1;
+    for (let i = 0; i < 3; i++)
+      v = (
+        await w.me.artifacts.edit(doc.id, { content: `a\n${i}\n`, baseVersion: v, reason: `r${i}` })
+      ).version;
+    const back = await w.me.handoffs.offer({ to: w.drafter.id, artifacts: [doc.id], note: 'back' });
+    const { countingStore } = await import('./countingStore.js');
+    const counted = countingStore(w.store.peer());
+    const { Workspace } = await import('../src/index.js');
+    const ws2 = await Workspace.open({
+      store: counted.store,
+      keyring: w.ws.keyring,
+      clock: () => w.clock.now,
+      tickIntervalMs: 0,
+    });
+    const agent = ws2.as(w.drafter.id);
+    await agent.inbox();
+    counted.reset();
+    const brief = await agent.handoffs.briefing(back.id);
+    const briefing = { ...counted.counts };
+    counted.reset();
+    const inbox = await agent.inbox();
+    const inboxReads = { ...counted.counts };
+    expect(brief.artifacts[0]!.changes).toHaveLength(3);
+    expect(inbox.items.map((i) => i.id)).toEqual([back.id]);
+    return { briefing, inbox: inboxReads, head: (await w.store.head()).seq };
+  }
+
+  it('reads the store the same number of times for a briefing and an inbox whatever the log’s length', async () => {
+    const small = await readsFor(10);
+    const large = await readsFor(150);
+    expect(large.head).toBeGreaterThan(small.head * 5);
+    expect(large.briefing).toEqual(small.briefing);
+    expect(large.inbox).toEqual(small.inbox);
+    expect(small.briefing.events).toBe(0);
+  }, 60_000);
+});
