@@ -248,6 +248,37 @@ describe('approvals', () => {
     expect(denied).toMatchObject({ status: 'denied', decision: { by: w.ada.id } });
   });
 
+  it('refuses an approval request that names its own approver, even signed and submitted directly', async () => {
+    const w = await story();
+    const friend = await w.me.identities.create({ kind: 'agent', name: 'friend' });
+    const { signingBytes, toBase64url } = await import('../src/index.js');
+    const d = await w.agent.can('publish', 'artifact:x');
+    const fields = {
+      ws: w.ws.id!,
+      id: 'ev_forged_request',
+      stream: 'handoff/ho_forged',
+      type: 'handoff.offered@1',
+      actor: w.drafter.id,
+      auth: d.allowed ? d.grant.id : (d.approval?.grant.id ?? ''),
+      at: w.iso(0),
+      data: {
+        id: 'ho_forged',
+        kind: 'approval',
+        to: [friend.id],
+        priority: 'normal',
+        artifacts: [],
+        questions: [],
+        approval: { action: 'publish', resource: 'artifact:x', digest: 'x', onTimeout: 'expire' },
+      },
+      refs: [],
+    };
+    const signer = (await w.ws.keyring.signer(w.drafter.id))!;
+    const sig = toBase64url(await signer.sign(signingBytes(fields)));
+    const head = await w.store.head();
+    await expect(w.ws.submit([{ ...fields, sig }])).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    expect(await w.store.head()).toEqual(head);
+  });
+
   it('lets only the approvers named by the grant decide, and only those holding approve', async () => {
     const w = await story();
     const bob = await w.me.identities.create({ kind: 'human', name: 'Bob' });
