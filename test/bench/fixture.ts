@@ -95,3 +95,75 @@ export async function makeFixture(): Promise<Fixture> {
     sample,
   };
 }
+
+/** The action and resource asked about through the delegation chain. */
+export const CHAIN_ACTION = 'read';
+export const CHAIN_RESOURCE = 'doc:launch';
+
+export interface ChainFixture {
+  ws: Workspace;
+  store: MemoryStore;
+  /** A second Workspace instance on the same memory (another process, in effect). */
+  peer: Workspace;
+  /** The identity at the end of the chain, acting through `ws`. */
+  holder: Actor;
+  holderId: string;
+  /** The holder's grant, then its parent, … up to the owner's root grant. */
+  chain: string[];
+  /**
+   * One change to the grants: `issued` and `issued-by-peer` issue one more grant, to a
+   * bystander, through `ws` or through `peer` (the view's generation moves; `ws` must catch
+   * up on its next call after the peer's); `used` exercises the holder's chain once, which
+   * changes the use count of every one of its links.
+   */
+  change: (kind: ChainChange) => Promise<unknown>;
+}
+
+export type ChainChange = 'issued' | 'issued-by-peer' | 'used';
+
+/**
+ * A workspace where `links` agents pass a grant down one after another: the owner grants
+ * `read` + `grant` on `doc:*` to agent 1, agent 1 to agent 2, …, each a little narrower, so
+ * the last agent's `read` on `doc:launch` is allowed by a chain of `links` delegated grants
+ * plus the owner's root grant — every link checked on every call.
+ */
+export async function makeChainFixture(links: number): Promise<ChainFixture> {
+  const store = new MemoryStore();
+  const ws = await Workspace.open({ store });
+  const owner = await ws.bootstrap({ name: 'Ada' });
+  const me = ws.as(owner.id);
+  let from = me;
+  let holderId = owner.id;
+  const chain: string[] = [];
+  const expires = Date.now() + 24 * 3_600_000;
+  for (let i = 1; i <= links; i++) {
+    const agent = await me.identities.create({ kind: 'agent', name: `link${i}` });
+    const g = await from.capabilities.grant({
+      to: agent.id,
+      resource: i < links ? 'doc:*' : CHAIN_RESOURCE,
+      actions: i < links ? ['grant', 'read'] : ['read'],
+      // Bounds that every link must check, each inside its parent's.
+      expiresAt: expires - i * 60_000,
+      maxUses: 1_000_000_000 - i,
+    });
+    chain.unshift(g.id);
+    from = ws.as(agent.id);
+    holderId = agent.id;
+  }
+  chain.push(`gr_root_${owner.id}`);
+  // Grants issued by `change` go to a bystander, so the holder's own list stays as it is.
+  const bystander = await me.identities.create({ kind: 'agent', name: 'bystander' });
+  const peer = await Workspace.open({ store: store.peer(), keyring: ws.keyring });
+  const mePeer = peer.as(owner.id);
+  const holder = ws.as(holderId);
+  let n = 0;
+  const change = (kind: ChainChange) =>
+    kind === 'used'
+      ? holder.authorize(CHAIN_ACTION, CHAIN_RESOURCE)
+      : (kind === 'issued' ? me : mePeer).capabilities.grant({
+          to: bystander.id,
+          resource: `scratch:${++n}`,
+          actions: ['read'],
+        });
+  return { ws, store, peer, holder, holderId, chain, change };
+}

@@ -5,6 +5,8 @@
  *    time split into its stages, each timed alone with the real functions.
  * 2. Canonicalize + sign against a bare `crypto.subtle.sign` of the same bytes.
  * 3. `actor.can()` (warm) against a bare `await store.head()`.
+ * 4. `actor.can()` through a 10-link delegation chain, warm and cold (the first call after a
+ *    change to the grants), against the same baseline.
  *
  * Every figure is also given as a ratio to a baseline measured in the same run, and the
  * rows of each table are timed in alternating rounds so that load from other processes
@@ -32,8 +34,21 @@ import {
   signingText,
   type Workspace,
 } from '@baton/core';
-import { ACTION, type Fixture, makeFixture, RESOURCE } from './fixture.js';
+import { briefingBench } from './briefing.js';
+import {
+  ACTION,
+  CHAIN_ACTION,
+  CHAIN_RESOURCE,
+  type ChainChange,
+  type ChainFixture,
+  type Fixture,
+  makeChainFixture,
+  makeFixture,
+  RESOURCE,
+} from './fixture.js';
+import { sqliteBench } from './sqlite.js';
 import { pairedRatio, type Timing, type TimingOptions, timeInterleaved } from './timing.js';
+import { verifyBench } from './verify.js';
 
 const textEncoder = new TextEncoder();
 
@@ -47,6 +62,13 @@ function writePathBytes(fields: Parameters<typeof signingText>[0]): Uint8Array {
 
 const GOAL_SIGN_RATIO = 1.2;
 const GOAL_CAN_US = 20;
+/** Delegated links between the owner's root grant and the holder in bench 4. */
+const CHAIN_LINKS = 10;
+/**
+ * Cold calls each follow an untimed change (a signed commit, ~0.5 ms): fewer calls per round
+ * and a short warm-up (counted in timed ms only) keep bench 4 to a few seconds.
+ */
+const COLD = { warmupMs: 25, maxPerRound: 80 };
 const BATCH = 100;
 const TIMING: TimingOptions = { warmupMs: 200, roundMs: 120, rounds: 9 };
 /** Benches 2 and 3 are cheap per call: more, shorter rounds make their ratios steadier. */
@@ -286,6 +308,44 @@ async function canBench(fx: Fixture) {
   return { head: head!, allowed: allowed!, denied: denied!, floor: floor! };
 }
 
+async function chainBench(cx: ChainFixture) {
+  const can = () => cx.holder.can(CHAIN_ACTION, CHAIN_RESOURCE);
+  const cold = (change: ChainChange, what: string) => ({
+    name: `can() · ${CHAIN_LINKS}-link chain · cold: first call after ${what}`,
+    fn: can,
+    prepare: () => cx.change(change),
+    ...COLD,
+  });
+  const d = await can();
+  if (!d.allowed || d.chain.map((g) => g.id).join() !== cx.chain.join()) {
+    throw new Error(`can() should allow through the ${CHAIN_LINKS}-link chain`);
+  }
+  const [head, warm, issued, issuedByPeer, used] = await timeInterleaved(
+    [
+      { name: 'await store.head() (baseline)', fn: () => cx.store.head() },
+      {
+        name: `can('${CHAIN_ACTION}', '${CHAIN_RESOURCE}') · ${CHAIN_LINKS}-link chain · warm`,
+        fn: can,
+      },
+      cold('issued', 'a grant.issued by this instance'),
+      cold('issued-by-peer', 'a grant.issued by another instance (catch-up included)'),
+      cold('used', 'a use of the chain (every link’s use count changed)'),
+    ],
+    TIMING_RATIO,
+  );
+  const after = await can();
+  if (!after.allowed || after.chain.length !== CHAIN_LINKS + 1) {
+    throw new Error('can() should still allow through the chain');
+  }
+  return {
+    head: head!,
+    warm: warm!,
+    issued: issued!,
+    issuedByPeer: issuedByPeer!,
+    used: used!,
+  };
+}
+
 // ------------------------------------------------------------------ main
 
 /** The commit measured, with `+dirty` when the work tree has changes. */
@@ -309,7 +369,7 @@ async function main(): Promise<void> {
     `Baton benchmarks — ${revision} · Node ${process.version} · ${process.platform}/${process.arch} · ${cpu} · load ${loadBefore.toFixed(1)}`,
   );
   console.log(
-    `Medians of ${TIMING.rounds} (tables 2–3: ${TIMING_RATIO.rounds}) rounds after warm-up; the rows of a table run in alternating rounds, ratios are medians of same-round ratios.`,
+    `Medians of ${TIMING.rounds} (tables 2–4: ${TIMING_RATIO.rounds}) rounds after warm-up; the rows of a table run in alternating rounds, ratios are medians of same-round ratios.`,
   );
   if (loadBefore > cpus.length) {
     console.log(
@@ -322,6 +382,7 @@ async function main(): Promise<void> {
   const fx = await makeFixture();
   const sign = await signBench(fx);
   const can = await canBench(fx);
+  const chain = await chainBench(await makeChainFixture(CHAIN_LINKS));
 
   // ---- 1
   console.log(`1. Append throughput — MemoryStore, grant.exercised events`);
@@ -423,6 +484,35 @@ async function main(): Promise<void> {
   );
   console.log('');
 
+  // ---- 4
+  const chainUs = chain.warm.ns / 1_000;
+  console.log(
+    `4. can() through a ${CHAIN_LINKS}-link chain (${CHAIN_LINKS} delegated grants + the owner's root, every link checked) — goal ≤ ${GOAL_CAN_US} µs per call, warm`,
+  );
+  console.log(
+    `   Cold rows time only the first can() after each change (the change itself is untimed), ${COLD.maxPerRound} per round.`,
+  );
+  table(
+    ['operation', 'per call', 'ratio', 'cpu', 'goal'],
+    [
+      [chain.head, 'baseline'],
+      [chain.warm, verdict(chainUs <= GOAL_CAN_US)],
+      [chain.issued, 'info'],
+      [chain.issuedByPeer, 'info'],
+      [chain.used, 'info'],
+    ].map(([t, g]) => {
+      const tm = t as Timing;
+      return [
+        tm.name,
+        fmtUs(tm.ns),
+        fmtRatio(pairedRatio(tm, chain.head).median),
+        fmtUs(tm.cpuNs),
+        g as string,
+      ];
+    }),
+  );
+  console.log('');
+
   const goals = [
     {
       goal: `canonicalize + sign ≤ ${GOAL_SIGN_RATIO}× bare sign`,
@@ -435,6 +525,12 @@ async function main(): Promise<void> {
       measured: `${canUs.toFixed(1)} µs (cpu ${(can.allowed.cpuNs / 1_000).toFixed(1)} µs)`,
       value: canUs,
       pass: canUs <= GOAL_CAN_US,
+    },
+    {
+      goal: `actor.can() through a ${CHAIN_LINKS}-link chain, warm ≤ ${GOAL_CAN_US} µs`,
+      measured: `${chainUs.toFixed(1)} µs (cpu ${(chain.warm.cpuNs / 1_000).toFixed(1)} µs; cold after a grant.issued ${(chain.issued.ns / 1_000).toFixed(1)} µs)`,
+      value: chainUs,
+      pass: chainUs <= GOAL_CAN_US,
     },
   ];
   console.log('Goals');
@@ -453,7 +549,12 @@ async function main(): Promise<void> {
     cpu,
     load: { before: loadBefore, after: loadAfter },
     seconds: Number(seconds.toFixed(1)),
-    timing: { append: TIMING, ratios: TIMING_RATIO, writePathWarmupMs: WRITE_PATH_WARMUP_MS },
+    timing: {
+      append: TIMING,
+      ratios: TIMING_RATIO,
+      cold: COLD,
+      writePathWarmupMs: WRITE_PATH_WARMUP_MS,
+    },
     units: 'ns per call; ns = median wall time, cpuNs = median CPU time (all threads)',
     append: {
       endToEnd: append.endToEnd.map(({ t, events }) => ({
@@ -470,6 +571,18 @@ async function main(): Promise<void> {
     },
     sign: { ...sign, ratio: signStats, cpuRatio: signCpuRatio, goal: GOAL_SIGN_RATIO },
     can: { ...can, us: canUs, vsHead: pairedRatio(can.allowed, can.head), goalUs: GOAL_CAN_US },
+    chain: {
+      links: CHAIN_LINKS,
+      ...chain,
+      us: chainUs,
+      vsHead: pairedRatio(chain.warm, chain.head),
+      coldVsWarm: {
+        issued: pairedRatio(chain.issued, chain.warm),
+        issuedByPeer: pairedRatio(chain.issuedByPeer, chain.warm),
+        used: pairedRatio(chain.used, chain.warm),
+      },
+      goalUs: GOAL_CAN_US,
+    },
     goals,
   };
   const round = (_key: string, v: unknown) =>
@@ -481,3 +594,6 @@ async function main(): Promise<void> {
 }
 
 await main();
+await sqliteBench();
+await briefingBench();
+await verifyBench();

@@ -46,7 +46,13 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
 }
 
 /** Runs `fn` `n` times, awaiting each call when `isAsync`; returns elapsed wall and CPU ms. */
-async function runN(fn: Op, n: number, isAsync: boolean): Promise<{ ms: number; cpuMs: number }> {
+async function runN(
+  fn: Op,
+  n: number,
+  isAsync: boolean,
+  prepare?: Op,
+): Promise<{ ms: number; cpuMs: number }> {
+  if (prepare) return runPrepared(fn, n, isAsync, prepare);
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   if (isAsync) {
@@ -57,6 +63,31 @@ async function runN(fn: Op, n: number, isAsync: boolean): Promise<{ ms: number; 
   const ms = performance.now() - t0;
   const c = process.cpuUsage(c0);
   return { ms, cpuMs: (c.user + c.system) / 1_000 };
+}
+
+/**
+ * Like {@link runN}, but awaits `prepare()` before each call and times the calls one by one,
+ * leaving `prepare` out: for the first call after a change (a cold cache). Each call is
+ * bracketed by its own clock reads, so this suits calls of a microsecond or more.
+ */
+async function runPrepared(
+  fn: Op,
+  n: number,
+  isAsync: boolean,
+  prepare: Op,
+): Promise<{ ms: number; cpuMs: number }> {
+  let ms = 0;
+  let cpuUs = 0;
+  for (let i = 0; i < n; i++) {
+    await prepare();
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    sink = isAsync ? await fn() : fn();
+    ms += performance.now() - t0;
+    const c = process.cpuUsage(c0);
+    cpuUs += c.user + c.system;
+  }
+  return { ms, cpuMs: cpuUs / 1_000 };
 }
 
 function median(xs: number[]): number {
@@ -78,7 +109,15 @@ export async function time(name: string, fn: Op, options: TimingOptions = {}): P
  * ratio is what matters.
  */
 export async function timeInterleaved(
-  ops: { name: string; fn: Op; warmupMs?: number }[],
+  ops: {
+    name: string;
+    fn: Op;
+    warmupMs?: number;
+    /** Run (untimed) before every timed call of `fn`; see {@link runPrepared}. */
+    prepare?: Op;
+    /** Overrides the table's `maxPerRound` for this operation. */
+    maxPerRound?: number;
+  }[],
   options: TimingOptions = {},
 ): Promise<Timing[]> {
   const warmupMs = options.warmupMs ?? 150;
@@ -89,12 +128,14 @@ export async function timeInterleaved(
   const plans: {
     name: string;
     fn: Op;
+    prepare: Op | undefined;
     isAsync: boolean;
     perRound: number;
     samples: number[];
     cpu: number[];
   }[] = [];
   for (const op of ops) {
+    await op.prepare?.();
     const first = op.fn();
     const isAsync = isThenable(first);
     if (isAsync) await first;
@@ -102,17 +143,26 @@ export async function timeInterleaved(
     let spent = 0;
     let perCallMs = Number.POSITIVE_INFINITY;
     while (spent < (op.warmupMs ?? warmupMs)) {
-      const { ms } = await runN(op.fn, chunk, isAsync);
+      const { ms } = await runN(op.fn, chunk, isAsync, op.prepare);
       spent += ms;
       if (ms > 0) perCallMs = ms / chunk;
       if (ms < 10) chunk *= 2;
     }
-    const perRound = Math.max(1, Math.min(maxPerRound, Math.ceil(roundMs / perCallMs)));
-    plans.push({ name: op.name, fn: op.fn, isAsync, perRound, samples: [], cpu: [] });
+    const cap = op.maxPerRound ?? maxPerRound;
+    const perRound = Math.max(1, Math.min(cap, Math.ceil(roundMs / perCallMs)));
+    plans.push({
+      name: op.name,
+      fn: op.fn,
+      prepare: op.prepare,
+      isAsync,
+      perRound,
+      samples: [],
+      cpu: [],
+    });
   }
   for (let r = 0; r < rounds; r++) {
     for (const p of plans) {
-      const { ms, cpuMs } = await runN(p.fn, p.perRound, p.isAsync);
+      const { ms, cpuMs } = await runN(p.fn, p.perRound, p.isAsync, p.prepare);
       p.samples.push((ms * 1e6) / p.perRound);
       p.cpu.push((cpuMs * 1e6) / p.perRound);
     }

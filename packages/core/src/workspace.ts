@@ -864,16 +864,17 @@ export class Workspace {
   // ---------------------------------------------------------------- internals
 
   /** @internal Brings the authority view up to the store's head. */
-  async _catchUp(): Promise<void> {
+  async _catchUp(): Promise<Head> {
     if (this.#closed)
       throw new BatonError(ErrorCode.INVALID_STATE, 'This workspace is closed. Open it again.');
     while (this.#catchingUp) await this.#catchingUp;
     const head = await this.#storeCall('head', () => this.store.head());
-    if (head.seq === this._view.seq) return;
+    if (head.seq === this._view.seq) return head;
     this.#catchingUp = this.#catchUpTo(head).finally(() => {
       this.#catchingUp = undefined;
     });
     await this.#catchingUp;
+    return head;
   }
 
   async #catchUpTo(head: Head): Promise<void> {
@@ -1060,8 +1061,8 @@ export class Workspace {
     >,
   ): Promise<BatonEvent[]> {
     for (let attempt = 0; ; attempt++) {
-      await this._catchUp();
-      const head = await this.#storeCall('head', () => this.store.head());
+      // The head the catch-up reached is the one the append expects (one head read per try).
+      const head = await this._catchUp();
       if (head.seq !== this._view.seq) continue;
       const tx = this._view.begin();
       const r = await build(tx, head);

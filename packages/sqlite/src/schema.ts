@@ -1,0 +1,119 @@
+import { BatonError, ErrorCode } from '@baton/core';
+import type BetterSqlite3 from 'better-sqlite3';
+
+/**
+ * Marks a file as a Baton store in its header (`PRAGMA application_id`, bytes 68–71): the
+ * ASCII of "Btn1". A file with another id, or with tables but no id, is someone else's.
+ */
+export const APPLICATION_ID = 0x4274_6e31;
+
+/** The schema version this library writes, kept in `PRAGMA user_version`. */
+export const SCHEMA_VERSION = 1;
+
+/**
+ * `MIGRATIONS[v]` brings a store from schema version `v` to `v + 1`. A shipped migration is
+ * never edited: a change to the schema is a new entry.
+ *
+ * Keys are TEXT in SQLite's default BINARY collation, which compares UTF-8 bytes: Unicode
+ * code point order, the order the Store contract asks for.
+ */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE baton_events (
+    seq    INTEGER PRIMARY KEY,
+    id     TEXT NOT NULL UNIQUE,
+    stream TEXT NOT NULL,
+    type   TEXT NOT NULL,
+    hash   TEXT NOT NULL,
+    body   TEXT NOT NULL
+  );
+  CREATE INDEX baton_events_by_stream ON baton_events (stream, seq);
+  CREATE TABLE baton_event_refs (
+    ref TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (ref, seq)
+  ) WITHOUT ROWID;
+  CREATE TABLE baton_rows (
+    collection TEXT NOT NULL,
+    key        TEXT NOT NULL,
+    value      TEXT NOT NULL,
+    PRIMARY KEY (collection, key)
+  ) WITHOUT ROWID;
+  CREATE TABLE baton_row_index (
+    collection TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    ikey       TEXT NOT NULL,
+    key        TEXT NOT NULL,
+    PRIMARY KEY (collection, name, ikey, key)
+  ) WITHOUT ROWID;
+  CREATE INDEX baton_row_index_by_row ON baton_row_index (collection, key);
+  CREATE TABLE baton_blobs (
+    hash  TEXT PRIMARY KEY,
+    bytes BLOB NOT NULL
+  );
+  -- No declared type: JSON stays TEXT and bytes stay BLOB, so kv.get returns what was put.
+  CREATE TABLE baton_kv (
+    key   TEXT PRIMARY KEY,
+    value NOT NULL
+  );
+  `,
+];
+
+interface FileState {
+  applicationId: number;
+  version: number;
+  objects: number;
+}
+
+function inspect(db: BetterSqlite3.Database): FileState {
+  return {
+    applicationId: db.pragma('application_id', { simple: true }) as number,
+    version: db.pragma('user_version', { simple: true }) as number,
+    objects: (db.prepare('SELECT count(*) AS n FROM sqlite_master').get() as { n: number }).n,
+  };
+}
+
+/** Refuses a file this library must not touch: someone else's, or a newer Baton schema. */
+function check(state: FileState, file: string): 'current' | 'migrate' {
+  if (state.applicationId === APPLICATION_ID) {
+    if (state.version > SCHEMA_VERSION) {
+      throw new BatonError(
+        ErrorCode.STORE,
+        `${file} holds a Baton store of schema version ${state.version}, written by a newer @baton/sqlite; this one knows versions up to ${SCHEMA_VERSION}. Upgrade @baton/sqlite to open it. The file was not changed.`,
+        { details: { file, version: state.version, supported: SCHEMA_VERSION } },
+      );
+    }
+    return state.version === SCHEMA_VERSION ? 'current' : 'migrate';
+  }
+  if (state.applicationId === 0 && state.version === 0 && state.objects === 0) return 'migrate';
+  throw new BatonError(
+    ErrorCode.STORE,
+    `${file} is a SQLite database but not a Baton store (application_id ${state.applicationId}, ${state.objects} schema objects). Give Baton a file of its own. The file was not changed.`,
+    { details: { file, applicationId: state.applicationId } },
+  );
+}
+
+/**
+ * Checks the file is an empty database or a Baton store this library can read, then brings
+ * its schema up to {@link SCHEMA_VERSION}. Reads only until the file is known to be ours;
+ * `configure` (set for files opened by path) switches the journal to WAL first.
+ */
+export function prepareSchema(
+  db: BetterSqlite3.Database,
+  file: string,
+  configure?: () => void,
+): void {
+  const state = inspect(db);
+  const status = check(state, file);
+  configure?.();
+  if (status === 'current') return;
+  db.transaction(() => {
+    // Read again under the write lock: another process may have created or migrated it.
+    const now = inspect(db);
+    if (check(now, file) === 'current') return;
+    const from = now.applicationId === APPLICATION_ID ? now.version : 0;
+    for (let v = from; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v]!);
+    db.pragma(`application_id = ${APPLICATION_ID}`);
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  }).immediate();
+}

@@ -1,0 +1,212 @@
+import {
+  BatonError,
+  type BatonEvent,
+  type BlobWrite,
+  ErrorCode,
+  type Head,
+  type JsonValue,
+  type ProjectionWrite,
+} from '@baton/core';
+import type Database from 'better-sqlite3';
+import { z } from 'zod';
+
+// Schemas are built once: building a zod schema costs far more than parsing with it.
+
+const isDatabase = (d: unknown) =>
+  typeof d === 'object' &&
+  d !== null &&
+  typeof (d as Database.Database).prepare === 'function' &&
+  typeof (d as Database.Database).pragma === 'function';
+
+export const optionsSchema = z
+  .strictObject({
+    path: z.string().min(1).optional(),
+    database: z
+      // Typed loosely here (declarations cannot name better-sqlite3's namespace type); the
+      // store's options interface gives callers the real type.
+      .custom<object>(isDatabase, {
+        message: 'must be an open better-sqlite3 Database (new Database(file))',
+      })
+      .optional(),
+    busyTimeoutMs: z.number().int().min(0).max(3_600_000).optional(),
+    synchronous: z.enum(['normal', 'full']).optional(),
+    pollIntervalMs: z.number().int().min(1).max(60_000).optional(),
+  })
+  .superRefine((o, ctx) => {
+    if ((o.path === undefined) === (o.database === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [o.path === undefined ? 'path' : 'database'],
+        message:
+          o.path === undefined
+            ? 'is missing: give `path` (a database file) or `database` (an open better-sqlite3 Database)'
+            : 'cannot be given with `path`: give one of them',
+      });
+    }
+    if (o.database === undefined) return;
+    for (const field of ['busyTimeoutMs', 'synchronous'] as const) {
+      if (o[field] === undefined) continue;
+      ctx.addIssue({
+        code: 'custom',
+        path: [field],
+        message:
+          'applies only with `path`: configure the Database you pass yourself (its `timeout` option, PRAGMA synchronous)',
+      });
+    }
+  });
+
+const str = z.string();
+
+export const appendSchema = z.object({
+  events: z.array(
+    z.looseObject({
+      id: str,
+      stream: str,
+      type: str,
+      seq: z.number().int().positive(),
+      prev: str,
+      hash: str,
+      refs: z.array(str),
+    }),
+  ),
+  expectedHead: z.object({ seq: z.number().int().nonnegative(), hash: str }),
+  projections: z
+    .array(
+      z.object({
+        collection: str,
+        key: str,
+        value: z.custom<JsonValue | null>((v) => v !== undefined, {
+          message: 'must be a JSON value, or null to delete the row',
+        }),
+        indexes: z.record(str, z.union([str, z.array(str)])).optional(),
+      }),
+    )
+    .optional(),
+  blobs: z.array(z.object({ hash: str, bytes: z.instanceof(Uint8Array) })).optional(),
+});
+
+export const readSchema = z.object({
+  after: z.number().int().nonnegative().optional(),
+  until: z.number().int().nonnegative().optional(),
+  stream: str.optional(),
+  ref: str.optional(),
+  types: z.array(str).optional(),
+  limit: z.number().int().nonnegative().optional(),
+});
+
+export const rangeSchema = z.object({
+  eq: str.optional(),
+  prefix: str.optional(),
+  gt: str.optional(),
+  gte: str.optional(),
+  lt: str.optional(),
+  lte: str.optional(),
+});
+
+export const pageSchema = z.object({
+  limit: z.number().int().min(1).optional(),
+  after: str.optional(),
+  reverse: z.boolean().optional(),
+});
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const path = issue.path.length ? `\`${issue.path.map(String).join('.')}\`` : 'the input';
+  return `${path} ${issue.message.replace(/^Invalid input: /, '')}`;
+}
+
+/** Parses a public input, or throws `VALIDATION` naming the field(s). */
+export function parseInput<S extends z.ZodType>(
+  schema: S,
+  input: unknown,
+  where: string,
+): z.output<S> {
+  const r = schema.safeParse(input);
+  if (r.success) return r.data;
+  const issues = r.error.issues.slice(0, 3).map(describeIssue).join('; ');
+  throw new BatonError(ErrorCode.VALIDATION, `${where}: ${issues}.`, {
+    details: {
+      field: r.error.issues[0]?.path.map(String).join('.'),
+      issues: r.error.issues.map(describeIssue),
+    },
+  });
+}
+
+/** Checks a key argument is a string (the hot paths skip zod for this one check). */
+export function text(value: unknown, where: string): void {
+  if (typeof value !== 'string') {
+    throw new BatonError(ErrorCode.VALIDATION, `${where} must be a string, not ${typeof value}.`);
+  }
+}
+
+/** A page position as an opaque cursor. */
+export function encodeCursor(parts: string[]): string {
+  return Buffer.from(JSON.stringify(parts), 'utf8').toString('base64url');
+}
+
+/** Decodes a cursor made by {@link encodeCursor}; anything else is `VALIDATION`. */
+export function decodeCursor(cursor: string, size: number): string[] {
+  try {
+    const parts = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    if (Array.isArray(parts) && parts.length === size && parts.every((p) => typeof p === 'string'))
+      return parts as string[];
+  } catch {
+    // fall through to the error below
+  }
+  throw new BatonError(
+    ErrorCode.VALIDATION,
+    `\`after\` is not a cursor from a previous page ("${cursor}").`,
+    { details: { field: 'after' } },
+  );
+}
+
+/**
+ * The least string above every string that starts with `prefix`, in code point order: the
+ * prefix with its last code point raised by one (dropping trailing U+10FFFF, which cannot
+ * be raised). `undefined` when there is none.
+ */
+export function prefixEnd(prefix: string): string | undefined {
+  const cps = Array.from(prefix);
+  while (cps.length > 0) {
+    const last = cps.pop()!.codePointAt(0)!;
+    if (last < 0x10ffff) {
+      // Surrogate code points cannot be stored in UTF-8: step over them.
+      const next = last === 0xd7ff ? 0xe000 : last + 1;
+      return cps.join('') + String.fromCodePoint(next);
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The Store contract's rules for a batch against the head it continues (checked inside the
+ * append's transaction, after the head check): at least one event, or projection writes
+ * alone; seqs contiguous from the head; each event linked to the one before; no id twice.
+ * Ids already committed are caught by the table's UNIQUE constraint.
+ */
+export function checkBatch(
+  head: Head,
+  events: BatonEvent[],
+  projections: ProjectionWrite[],
+  blobs: BlobWrite[],
+): void {
+  const refuse = (message: string) => {
+    throw new BatonError(ErrorCode.VALIDATION, message);
+  };
+  if (events.length === 0 && (projections.length === 0 || blobs.length > 0)) {
+    refuse(
+      'An append needs at least one event (or, to rewrite projections, projection writes alone).',
+    );
+  }
+  const ids = new Set<string>();
+  let prev = head;
+  for (const e of events) {
+    if (e.seq !== prev.seq + 1)
+      refuse(`Event ${e.id} has seq ${e.seq}; the log expects ${prev.seq + 1}.`);
+    if (prev.seq > 0 && e.prev !== prev.hash) {
+      refuse(`Event ${e.id} does not link to the head (prev ≠ ${prev.hash}).`);
+    }
+    if (ids.has(e.id)) refuse(`Event id "${e.id}" appears twice in the batch.`);
+    ids.add(e.id);
+    prev = e;
+  }
+}

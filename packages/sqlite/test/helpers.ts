@@ -1,0 +1,67 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type BatonError, type ErrorCode, isBatonError, type Store } from '@baton/core';
+import { conformanceEvents } from '@baton/core/testing';
+import { afterEach, expect } from 'vitest';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+/** A fresh temporary directory, removed after the test. */
+export function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'baton-sqlite-'));
+  dirs.push(dir);
+  return dir;
+}
+
+/** Everything on disk in `dir`: each file's name and SHA-256, to compare before and after. */
+export function diskState(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of readdirSync(dir).sort()) {
+    out[name] = createHash('sha256')
+      .update(readFileSync(join(dir, name)))
+      .digest('hex');
+  }
+  return out;
+}
+
+/** Runs `attempt` and checks it throws a BatonError of `code`; returns the error. */
+export function refusal(attempt: () => unknown, code: ErrorCode): BatonError {
+  let caught: unknown;
+  try {
+    attempt();
+  } catch (e) {
+    caught = e;
+  }
+  expect(isBatonError(caught, code), `expected a ${code} BatonError, got ${String(caught)}`).toBe(
+    true,
+  );
+  return caught as BatonError;
+}
+
+/** Awaits `attempt` and checks it rejects with a BatonError of `code`; returns the error. */
+export async function asyncRefusal(
+  attempt: () => Promise<unknown>,
+  code: ErrorCode,
+): Promise<BatonError> {
+  let caught: unknown;
+  try {
+    await attempt();
+  } catch (e) {
+    caught = e;
+  }
+  expect(isBatonError(caught, code), `expected a ${code} BatonError, got ${String(caught)}`).toBe(
+    true,
+  );
+  return caught as BatonError;
+}
+
+/** Appends `count` fake events at the store's head. */
+export async function appendSome(store: Store, count = 1): Promise<void> {
+  const expectedHead = await store.head();
+  await store.append({ events: conformanceEvents(expectedHead, count), expectedHead });
+}
