@@ -83,6 +83,7 @@ export {
   ErrorCode,
   isBatonError,
   MergeConflictError,
+  storeError,
 } from './errors.js';
 export type { CreateIdentityInput, ListIdentitiesOptions } from './identities.js';
 export { Identities } from './identities.js';
@@ -102,7 +103,14 @@ export { DEFAULT_SKEW_MS, defineEventType } from './log/eventTypes.js';
 export type { ErasedBody, VerifyReport } from './log/verifier.js';
 export type { Logger } from './logger.js';
 export { silentLogger } from './logger.js';
-export { compareKeys } from './store/keys.js';
+export {
+  checkBatch,
+  compareKeys,
+  DEFAULT_PAGE_SIZE,
+  decodeCursor,
+  encodeCursor,
+  inRange,
+} from './store/keys.js';
 export { MemoryStore } from './store/memoryStore.js';
 export type {
   AppendBatch,
@@ -119,6 +127,7 @@ export type {
   Store,
 } from './store/store.js';
 export { PRIMARY_INDEX } from './store/store.js';
+export { parseInput } from './validation.js';
 export type {
   Body,
   BootstrapOptions,

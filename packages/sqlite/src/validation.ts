@@ -2,10 +2,14 @@ import {
   BatonError,
   type BatonEvent,
   type BlobWrite,
+  checkBatch as coreCheckBatch,
+  decodeCursor,
   ErrorCode,
+  encodeCursor,
   type Head,
   type JsonValue,
   type ProjectionWrite,
+  parseInput,
 } from '@baton/core';
 import type Database from 'better-sqlite3';
 import { z } from 'zod';
@@ -109,54 +113,11 @@ export const pageSchema = z.object({
   reverse: z.boolean().optional(),
 });
 
-function describeIssue(issue: z.core.$ZodIssue): string {
-  const path = issue.path.length ? `\`${issue.path.map(String).join('.')}\`` : 'the input';
-  return `${path} ${issue.message.replace(/^Invalid input: /, '')}`;
-}
-
-/** Parses a public input, or throws `VALIDATION` naming the field(s). */
-export function parseInput<S extends z.ZodType>(
-  schema: S,
-  input: unknown,
-  where: string,
-): z.output<S> {
-  const r = schema.safeParse(input);
-  if (r.success) return r.data;
-  const issues = r.error.issues.slice(0, 3).map(describeIssue).join('; ');
-  throw new BatonError(ErrorCode.VALIDATION, `${where}: ${issues}.`, {
-    details: {
-      field: r.error.issues[0]?.path.map(String).join('.'),
-      issues: r.error.issues.map(describeIssue),
-    },
-  });
-}
-
 /** Checks a key argument is a string (the hot paths skip zod for this one check). */
 export function text(value: unknown, where: string): void {
   if (typeof value !== 'string') {
     throw new BatonError(ErrorCode.VALIDATION, `${where} must be a string, not ${typeof value}.`);
   }
-}
-
-/** A page position as an opaque cursor. */
-export function encodeCursor(parts: string[]): string {
-  return Buffer.from(JSON.stringify(parts), 'utf8').toString('base64url');
-}
-
-/** Decodes a cursor made by {@link encodeCursor}; anything else is `VALIDATION`. */
-export function decodeCursor(cursor: string, size: number): string[] {
-  try {
-    const parts = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(parts) && parts.length === size && parts.every((p) => typeof p === 'string'))
-      return parts as string[];
-  } catch {
-    // fall through to the error below
-  }
-  throw new BatonError(
-    ErrorCode.VALIDATION,
-    `\`after\` is not a cursor from a previous page ("${cursor}").`,
-    { details: { field: 'after' } },
-  );
 }
 
 /**
@@ -177,36 +138,15 @@ export function prefixEnd(prefix: string): string | undefined {
   return undefined;
 }
 
-/**
- * The Store contract's rules for a batch against the head it continues (checked inside the
- * append's transaction, after the head check): at least one event, or projection writes
- * alone; seqs contiguous from the head; each event linked to the one before; no id twice.
- * Ids already committed are caught by the table's UNIQUE constraint.
- */
+/** The Store contract's batch rules, shared with every store (ids already committed are caught by the table's UNIQUE constraint). */
 export function checkBatch(
   head: Head,
   events: BatonEvent[],
   projections: ProjectionWrite[],
   blobs: BlobWrite[],
 ): void {
-  const refuse = (message: string) => {
-    throw new BatonError(ErrorCode.VALIDATION, message);
-  };
-  if (events.length === 0 && (projections.length === 0 || blobs.length > 0)) {
-    refuse(
-      'An append needs at least one event (or, to rewrite projections, projection writes alone).',
-    );
-  }
-  const ids = new Set<string>();
-  let prev = head;
-  for (const e of events) {
-    if (e.seq !== prev.seq + 1)
-      refuse(`Event ${e.id} has seq ${e.seq}; the log expects ${prev.seq + 1}.`);
-    if (prev.seq > 0 && e.prev !== prev.hash) {
-      refuse(`Event ${e.id} does not link to the head (prev ≠ ${prev.hash}).`);
-    }
-    if (ids.has(e.id)) refuse(`Event id "${e.id}" appears twice in the batch.`);
-    ids.add(e.id);
-    prev = e;
-  }
+  coreCheckBatch(head, { events, projections, blobs });
 }
+
+// One implementation of these for every store: core's.
+export { decodeCursor, encodeCursor, parseInput };

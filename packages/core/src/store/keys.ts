@@ -1,6 +1,7 @@
 import { fromBase64url, fromUtf8, toBase64url, utf8 } from '../crypto/encoding.js';
 import { BatonError, ErrorCode } from '../errors.js';
-import type { IndexRange } from './store.js';
+import type { Head } from '../log/event.js';
+import type { AppendBatch, IndexRange } from './store.js';
 
 /**
  * Orders strings by Unicode code point — the order of their UTF-8 bytes, which is what
@@ -60,3 +61,38 @@ export function decodeCursor(cursor: string, size: number): string[] {
 
 /** Page size when the caller gives none. */
 export const DEFAULT_PAGE_SIZE = 100;
+
+/**
+ * The Store contract's rules for a batch against the head it continues — for adapters to
+ * call after their head check: at least one event (or projection writes alone, without
+ * blobs); seqs contiguous from the head; each event linked to the one before; no id twice
+ * in the batch, nor one `exists` says is committed. Throws `VALIDATION`; returns the head
+ * the batch reaches.
+ */
+export function checkBatch(
+  head: Head,
+  batch: Pick<AppendBatch, 'events' | 'projections' | 'blobs'>,
+  exists: (id: string) => boolean = () => false,
+): Head {
+  const refuse = (message: string): never => {
+    throw new BatonError(ErrorCode.VALIDATION, message);
+  };
+  if (batch.events.length === 0 && (!batch.projections?.length || batch.blobs?.length)) {
+    refuse(
+      'An append needs at least one event (or, to rewrite projections, projection writes alone).',
+    );
+  }
+  const ids = new Set<string>();
+  let prev = head;
+  for (const e of batch.events) {
+    if (e.seq !== prev.seq + 1)
+      refuse(`Event ${e.id} has seq ${e.seq}; the log expects ${prev.seq + 1}.`);
+    if (prev.seq > 0 && e.prev !== prev.hash)
+      refuse(`Event ${e.id} does not link to the head (prev ≠ ${prev.hash}).`);
+    if (ids.has(e.id) || exists(e.id))
+      refuse(`Event id "${e.id}" exists already in this workspace.`);
+    ids.add(e.id);
+    prev = { seq: e.seq, hash: e.hash };
+  }
+  return prev;
+}

@@ -1,7 +1,14 @@
 import type { JsonValue } from '../crypto/canonical.js';
 import { BatonError, ConflictError, ErrorCode } from '../errors.js';
 import { type BatonEvent, EMPTY_HEAD, type Head } from '../log/event.js';
-import { compareKeys, DEFAULT_PAGE_SIZE, decodeCursor, encodeCursor, inRange } from './keys.js';
+import {
+  checkBatch,
+  compareKeys,
+  DEFAULT_PAGE_SIZE,
+  decodeCursor,
+  encodeCursor,
+  inRange,
+} from './keys.js';
 import {
   type AppendBatch,
   type BlobArea,
@@ -80,36 +87,7 @@ export class MemoryStore implements Store {
     if (b.head.seq !== expectedHead.seq || b.head.hash !== expectedHead.hash) {
       throw new ConflictError(expectedHead, b.head);
     }
-    if (events.length === 0 && (!batch.projections?.length || batch.blobs?.length)) {
-      throw new BatonError(
-        ErrorCode.VALIDATION,
-        'An append needs at least one event (or, to rewrite projections, projection writes alone).',
-      );
-    }
-    const ids = new Set<string>();
-    let prev = b.head;
-    for (const e of events) {
-      if (e.seq !== prev.seq + 1) {
-        throw new BatonError(
-          ErrorCode.VALIDATION,
-          `Event ${e.id} has seq ${e.seq}; the log expects ${prev.seq + 1}.`,
-        );
-      }
-      if (prev.seq > 0 && e.prev !== prev.hash) {
-        throw new BatonError(
-          ErrorCode.VALIDATION,
-          `Event ${e.id} does not link to the head (prev ≠ ${prev.hash}).`,
-        );
-      }
-      if (b.byId.has(e.id) || ids.has(e.id)) {
-        throw new BatonError(
-          ErrorCode.VALIDATION,
-          `Event id "${e.id}" exists already in this workspace.`,
-        );
-      }
-      ids.add(e.id);
-      prev = { seq: e.seq, hash: e.hash };
-    }
+    const prev = checkBatch(b.head, batch, (id) => b.byId.has(id));
     // Copy everything before touching the backing: a value that cannot be copied fails here,
     // while nothing is written yet. From here on nothing can fail, so the batch lands whole.
     const frozen = events.map(copyJson);
