@@ -59,7 +59,7 @@ export type { GrantInput, ListGrantsOptions } from './capabilities.js';
 export { Capabilities } from './capabilities.js';
 export type { ContextType } from './context/contextEvents.js';
 export { CONTEXT_TYPES } from './context/contextEvents.js';
-export type { ContextEntry, ContextQuery, RecordInput } from './context/contextLog.js';
+export type { ContextEntry, ContextQuery, CostLine, RecordInput } from './context/contextLog.js';
 export { ContextLog } from './context/contextLog.js';
 export type { JsonValue } from './crypto/canonical.js';
 export { canonicalJson, findNonJson } from './crypto/canonical.js';
@@ -85,7 +85,7 @@ export {
   MergeConflictError,
   storeError,
 } from './errors.js';
-export type { CreateIdentityInput, ListIdentitiesOptions } from './identities.js';
+export type { CreateIdentityInput, ListIdentitiesOptions, TrackRecord } from './identities.js';
 export { Identities } from './identities.js';
 export { rootGrantId } from './log/builtinEvents.js';
 export type { Checkpoint } from './log/checkpoint.js';

@@ -1326,6 +1326,50 @@ export class Workspace {
     });
   }
 
+  /** @internal Every work handoff's accepted span: recipient, artifacts, seqs from acceptance to its end. */
+  async _handoffSpans(): Promise<
+    { id: string; recipient: string; artifacts: string[]; from: number; until: number }[]
+  > {
+    const spans = new Map<
+      string,
+      { id: string; recipient: string; artifacts: string[]; from: number; until: number }
+    >();
+    const head = await this.store.head();
+    const offers = new Map<string, { to: string; artifacts: string[] }>();
+    for await (const e of this.store.read({
+      types: [
+        'handoff.offered@1',
+        'handoff.accepted@1',
+        'handoff.completed@1',
+        'handoff.returned@1',
+        'handoff.cancelled@1',
+      ],
+    })) {
+      const d = e.data as {
+        id: string;
+        kind?: string;
+        to?: string[];
+        artifacts?: { id: string }[];
+      };
+      if (e.type === 'handoff.offered@1' && d.kind === 'work')
+        offers.set(d.id, { to: d.to![0]!, artifacts: d.artifacts!.map((a) => a.id) });
+      else if (
+        e.type === 'handoff.accepted@1' &&
+        offers.has(d.id) &&
+        offers.get(d.id)!.to === e.actor
+      ) {
+        spans.set(d.id, {
+          id: d.id,
+          recipient: e.actor,
+          artifacts: offers.get(d.id)!.artifacts,
+          from: e.seq,
+          until: head.seq,
+        });
+      } else if (spans.has(d.id)) spans.get(d.id)!.until = Math.min(spans.get(d.id)!.until, e.seq);
+    }
+    return [...spans.values()];
+  }
+
   /** @internal The workspace's clock. */
   _now(): number {
     return this.#clock();

@@ -107,6 +107,27 @@ const recordSchema = z.object({
   idempotencyKey: idString.optional(),
 });
 
+const compactSchema = z.object({
+  about: z.union([idString, z.array(idString).min(1).max(64)]),
+  before: timeInput.optional(),
+  summarize: z.custom<(entries: ContextEntry[]) => string>((f) => typeof f === 'function', {
+    message: 'must be a function (entries) => text',
+  }),
+});
+const costsSchema = z.object({
+  by: z.enum(['actor', 'artifact', 'session', 'handoff']),
+  since: timeInput.optional(),
+});
+
+/** One line of {@link ContextLog.costs}: totals for one actor, artifact, session or handoff. */
+export interface CostLine {
+  key: string;
+  entries: number;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+}
+
 const querySchema = z.object({
   about: z.union([idString, z.array(idString).max(64)]).optional(),
   types: z.array(z.enum(CONTEXT_TYPES)).optional(),
@@ -255,6 +276,116 @@ export class ContextLog {
       after = page.next;
     }
     return { items };
+  }
+
+  /**
+   * Compaction: hands the entries about `about` recorded before `before` (not already
+   * summarized, questions left alone while open) to the app's `summarize` — an LLM call,
+   * say — and records what it returns as a `summary` entry that stands for them in views
+   * and briefings. The originals stay in the log (and can still be erased).
+   *
+   * @returns The summary entry, or `undefined` when there was nothing to compact.
+   */
+  async compact(options: {
+    about: string | string[];
+    before?: string | Date | number;
+    summarize: (entries: ContextEntry[]) => string | Promise<string>;
+  }): Promise<ContextEntry | undefined> {
+    const o = parseInput(compactSchema, options, 'context.compact');
+    if (typeof options.summarize !== 'function') {
+      throw new BatonError(
+        ErrorCode.VALIDATION,
+        'context.compact: `summarize` must be a function (entries) => text.',
+      );
+    }
+    const about = Array.isArray(o.about) ? o.about : [o.about];
+    const entries: ContextEntry[] = [];
+    let after: string | undefined;
+    do {
+      const page = await this.query({ about, limit: 500, after });
+      entries.push(
+        ...page.items.filter(
+          (e) => (o.before === undefined || e.at < o.before) && !(e.type === 'question' && e.open),
+        ),
+      );
+      after = page.next;
+    } while (after);
+    if (entries.length === 0) return undefined;
+    const text = await options.summarize(entries);
+    return this.record({
+      type: 'summary',
+      about,
+      text: parseInput(z.string().min(1).max(1_000_000), text, 'context.compact: the summary'),
+      replaces: entries.map((e) => e.id),
+    });
+  }
+
+  /**
+   * Cost attribution from `usage` entries: tokens and cost summed by actor, artifact,
+   * session, or handoff (the usage about a handoff's artifacts recorded by its recipient
+   * while the handoff was accepted — so a piece of work's chain of handoffs each carry
+   * their part).
+   */
+  async costs(options: {
+    by: 'actor' | 'artifact' | 'session' | 'handoff';
+    since?: string | Date | number;
+  }): Promise<CostLine[]> {
+    const o = parseInput(costsSchema, options, 'context.costs');
+    const usage: ContextEntry[] = [];
+    let after: string | undefined;
+    do {
+      const page = await this.query({
+        types: ['usage'],
+        since: o.since,
+        includeSummarized: true,
+        limit: 1_000,
+        after,
+      });
+      usage.push(...page.items);
+      after = page.next;
+    } while (after);
+    const lines = new Map<string, CostLine>();
+    const add = (key: string, e: ContextEntry) => {
+      const line = lines.get(key) ?? {
+        key,
+        entries: 0,
+        inputTokens: 0,
+        outputTokens: 0,
+        costUsd: 0,
+      };
+      line.entries++;
+      line.inputTokens += e.usage?.inputTokens ?? 0;
+      line.outputTokens += e.usage?.outputTokens ?? 0;
+      line.costUsd += e.usage?.costUsd ?? 0;
+      lines.set(key, line);
+    };
+    if (o.by === 'handoff') {
+      const spans = await this.#ws._handoffSpans();
+      for (const e of usage) {
+        for (const s of spans) {
+          if (
+            s.recipient === e.actor &&
+            e.seq > s.from &&
+            e.seq <= s.until &&
+            e.about.some((a) => s.artifacts.includes(a))
+          )
+            add(s.id, e);
+        }
+      }
+    } else {
+      for (const e of usage) {
+        const keys =
+          o.by === 'actor'
+            ? [e.actor]
+            : o.by === 'session'
+              ? [e.session ?? '-']
+              : e.about.length
+                ? e.about
+                : ['-'];
+        for (const k of keys) add(k, e);
+      }
+    }
+    return [...lines.values()].sort((a, b) => b.costUsd - a.costUsd || a.key.localeCompare(b.key));
   }
 
   /** Questions about `about` still waiting for an answer. */

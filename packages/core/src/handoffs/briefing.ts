@@ -28,6 +28,8 @@ export interface Briefing {
   decisions: ContextEntry[];
   learnings: ContextEntry[];
   todos: ContextEntry[];
+  /** Summaries that stand for compacted entries. */
+  summaries: ContextEntry[];
   /** A compact text for a prompt or a person, most important first within `maxTokens` (≈ 4 characters a token). */
   toMarkdown(options?: { maxTokens?: number }): string;
 }
@@ -89,6 +91,7 @@ export async function buildBriefing(ws: Workspace, actor: Actor, h: Handoff): Pr
     decisions: pick('decision'),
     learnings: pick('learned'),
     todos: pick('todo'),
+    summaries: pick('summary'),
   };
   if (h.noteText !== undefined) b.note = h.noteText;
   return { ...b, toMarkdown: (o) => toMarkdown(b, o?.maxTokens ?? 2_000, name) };
@@ -142,6 +145,8 @@ function toMarkdown(
   if (b.decisions.length) add(4, 'heading', '## Decisions');
   for (const d of b.decisions)
     add(4, 'decision', `- ${d.text}${d.why ? ` — because ${d.why}` : ''} (${name(d.actor)})`);
+  if (b.summaries.length) add(4, 'heading', '## Earlier context, summarized');
+  for (const x of b.summaries) add(4, 'summary', `- ${x.text}`);
   if (b.todos.length) add(6, 'heading', '## To do');
   for (const t of b.todos) add(6, 'todo', `- [ ] ${t.text}`);
   if (b.learnings.length) add(7, 'heading', '## Learned');
