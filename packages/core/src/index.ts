@@ -103,6 +103,9 @@ export { DEFAULT_SKEW_MS, defineEventType } from './log/eventTypes.js';
 export type { ErasedBody, VerifyReport } from './log/verifier.js';
 export type { Logger } from './logger.js';
 export { silentLogger } from './logger.js';
+export type { Notification, Notifier, OutboxRow } from './notify/notifications.js';
+export type { WebhookNotifierOptions } from './notify/webhookNotifier.js';
+export { WebhookNotifier } from './notify/webhookNotifier.js';
 export {
   checkBatch,
   compareKeys,
@@ -131,6 +134,7 @@ export { parseInput } from './validation.js';
 export type {
   Body,
   BootstrapOptions,
+  TickResult,
   WatchFilter,
   WorkspaceHooks,
   WorkspaceOptions,

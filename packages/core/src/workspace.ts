@@ -34,6 +34,7 @@ import {
 } from './log/eventTypes.js';
 import { signingKeys, type VerifyReport, verifyLog } from './log/verifier.js';
 import { type Logger, silentLogger } from './logger.js';
+import type { Notification, Notifier, OutboxRow } from './notify/notifications.js';
 import { MemoryStore } from './store/memoryStore.js';
 import { type BlobWrite, PRIMARY_INDEX, type ProjectionWrite, type Store } from './store/store.js';
 import { idString, name, parseInput } from './validation.js';
@@ -74,6 +75,16 @@ export interface WorkspaceOptions {
    * yourself). It also runs once on open. Defaults to `60_000`.
    */
   tickIntervalMs?: number;
+  /**
+   * Where to tell people that something waits on them (e.g. a `WebhookNotifier`). The
+   * service identity's `tick()` queues a notification per recipient of each handoff event
+   * in a durable outbox and delivers it, retrying with backoff. Defaults to none.
+   */
+  notifiers?: Notifier[];
+  /** How long one instance holds a delivery before another may retry it, in ms. Defaults to `30_000`. */
+  notifyLeaseMs?: number;
+  /** The first retry delay after a failed delivery, doubled each time up to an hour, in ms. Defaults to `1_000`. */
+  notifyBackoffMs?: number;
   /** How often watchers poll the store when no wake-up hint arrives, in ms. Defaults to `1_000`. */
   pollIntervalMs?: number;
   /** How many times a write retries after losing the race for the log head. Defaults to `50`. */
@@ -175,6 +186,16 @@ const optionsSchema = z.object({
     .optional(),
   pollIntervalMs: z.number().int().min(5).max(3_600_000).optional(),
   service: idString.optional(),
+  notifiers: z
+    .array(
+      z.custom<Notifier>(
+        (n) => typeof n === 'object' && n !== null && typeof (n as Notifier).deliver === 'function',
+        { message: 'must be a Notifier ({ name, deliver })' },
+      ),
+    )
+    .optional(),
+  notifyLeaseMs: z.number().int().min(10).max(86_400_000).optional(),
+  notifyBackoffMs: z.number().int().min(1).max(86_400_000).optional(),
   tickIntervalMs: z.number().int().min(0).max(86_400_000).optional(),
   maxRetries: z.number().int().min(0).max(10_000).optional(),
 });
@@ -228,7 +249,72 @@ const REBUILT_COLLECTIONS = [
   'artifact-versions',
   'seen',
   'context',
+  'handoffs',
+  'outbox',
+  'notified',
 ];
+
+/** What {@link Workspace.tick} did. */
+export interface TickResult {
+  /** Handoffs escalated. */
+  escalated: string[];
+  /** Notifications queued in the outbox. */
+  queued: string[];
+  /** Notifications delivered by this call. */
+  delivered: string[];
+  /** Notifications whose delivery failed this time (retried later, with backoff). */
+  failed: string[];
+}
+
+const NOTIFY_TYPES = [
+  'handoff.offered@1',
+  'handoff.escalated@1',
+  'handoff.decided@1',
+  'handoff.answered@1',
+  'handoff.returned@1',
+  'handoff.declined@1',
+  'handoff.completed@1',
+];
+
+/** Who hears of a handoff event, and what they read. */
+function notificationsFor(
+  e: BatonEvent,
+  name: (id: string) => string,
+): { to: string; handoff: string; text: string }[] {
+  const d = e.data as {
+    id: string;
+    kind?: string;
+    to?: string[] | string;
+    requester?: string;
+    decision?: string;
+  };
+  const by = name(e.actor);
+  switch (e.type) {
+    case 'handoff.offered@1': {
+      const what =
+        d.kind === 'approval'
+          ? 'asks for your approval'
+          : d.kind === 'question'
+            ? 'has a question for you'
+            : 'handed you work';
+      return (d.to as string[]).map((to) => ({
+        to,
+        handoff: d.id,
+        text: `${by} ${what} (${d.id})`,
+      }));
+    }
+    case 'handoff.escalated@1':
+      return [
+        { to: d.to as string, handoff: d.id, text: `Past due and escalated to you: ${d.id}` },
+      ];
+    case 'handoff.decided@1':
+      return [
+        { to: d.requester!, handoff: d.id, text: `${by} ${d.decision} your request (${d.id})` },
+      ];
+    default:
+      return [];
+  }
+}
 
 /** A body as {@link Workspace.blob} returns it: its bytes, or who erased it and why. */
 export type Body =
@@ -282,6 +368,9 @@ export class Workspace {
   readonly #closers = new Set<() => void>();
   readonly #signCache = new Map<string, string>();
   readonly #service: string | undefined;
+  readonly #notifiers: Notifier[];
+  readonly #leaseMs: number;
+  readonly #backoffMs: number;
 
   private constructor(options: WorkspaceOptions) {
     this.store = options.store ?? new MemoryStore();
@@ -292,6 +381,9 @@ export class Workspace {
     this.#pollMs = options.pollIntervalMs ?? 1_000;
     this.#maxRetries = options.maxRetries ?? 50;
     this.#service = options.service;
+    this.#notifiers = options.notifiers ?? [];
+    this.#leaseMs = options.notifyLeaseMs ?? 30_000;
+    this.#backoffMs = options.notifyBackoffMs ?? 1_000;
     registerBuiltinEvents(this._types);
     for (const def of options.eventTypes ?? []) this._types.register(def);
     for (const [n, schema] of Object.entries(options.schemas ?? {})) this._schemas.set(n, schema);
@@ -798,11 +890,12 @@ export class Workspace {
    *
    * @returns The handoffs this call escalated.
    */
-  async tick(): Promise<{ escalated: string[] }> {
+  async tick(): Promise<TickResult> {
     await this._catchUp();
-    if (!this._view.workspace) return { escalated: [] };
+    const none: TickResult = { escalated: [], queued: [], delivered: [], failed: [] };
+    if (!this._view.workspace) return none;
     const service = await this.#serviceIdentity();
-    if (!service) return { escalated: [] };
+    if (!service) return none;
     const now = new Date(this.#clock()).toISOString();
     const escalated: string[] = [];
     let after: string | undefined;
@@ -834,7 +927,103 @@ export class Workspace {
       }
       after = page.next;
     } while (after);
-    return { escalated };
+    if (this.#notifiers.length === 0) return { ...none, escalated };
+    return { escalated, ...(await this.#notify(service)) };
+  }
+
+  /** Queues a notification per recipient of each handoff event since the cursor, then delivers what is due. */
+  async #notify(service: string): Promise<Omit<TickResult, 'escalated'>> {
+    const queued: string[] = [];
+    const delivered: string[] = [];
+    const failed: string[] = [];
+    const cursorKey = 'baton/notify-cursor';
+    const from = ((await this.store.kv.get(cursorKey)) as number | undefined) ?? 0;
+    const head = await this.store.head();
+    for await (const e of this.store.read({ after: from, until: head.seq, types: NOTIFY_TYPES })) {
+      for (const n of notificationsFor(e, (id) => this._view.identity(id)?.name ?? id)) {
+        const id = derivedId('ntf', [e.id, n.to]);
+        const events = await this._commit({
+          actor: service,
+          plan: async () =>
+            (await this.store.get('notified', `${e.id}/${n.to}`))
+              ? []
+              : [
+                  {
+                    type: 'notification.queued',
+                    data: { id, ...n, event: e.id },
+                    refs: [id, n.to, n.handoff],
+                  },
+                ],
+        });
+        if (events.length) queued.push(id);
+      }
+    }
+    await this.store.kv.put(cursorKey, head.seq);
+    const now = this.#clock();
+    const due = await this.store.query(
+      'outbox',
+      'pending',
+      { lt: `${new Date(now).toISOString()}\u0001` },
+      { limit: 100 },
+    );
+    for (const { key } of due.items) {
+      const claim = await this._commit({
+        actor: service,
+        plan: async (_v, _i, at) => {
+          const row = (await this.store.get('outbox', key)) as unknown as OutboxRow | undefined;
+          if (row?.status !== 'pending' || Date.parse(row.nextAt) > now) return [];
+          if (row.leaseUntil && Date.parse(row.leaseUntil) > Date.parse(at)) return [];
+          return [
+            {
+              type: 'notification.claimed',
+              data: { id: key, until: new Date(Date.parse(at) + this.#leaseMs).toISOString() },
+              refs: [key],
+            },
+          ];
+        },
+      });
+      if (claim.length === 0) continue;
+      const row = (await this.store.get('outbox', key)) as unknown as OutboxRow;
+      const n: Notification = {
+        id: row.id,
+        to: row.to,
+        handoff: row.handoff,
+        text: row.text,
+        event: row.event,
+        attempt: row.attempts + 1,
+      };
+      let error: string | undefined;
+      for (const notifier of this.#notifiers) {
+        try {
+          await notifier.deliver(n);
+        } catch (err) {
+          error = `${notifier.name}: ${err instanceof Error ? err.message : String(err)}`.slice(
+            0,
+            2_000,
+          );
+        }
+      }
+      const data: Record<string, JsonValue> = {
+        id: key,
+        notifier: this.#notifiers
+          .map((x) => x.name)
+          .join(', ')
+          .slice(0, 200),
+        ok: !error,
+      };
+      if (error) {
+        data.error = error;
+        data.nextAt = new Date(
+          this.#clock() + Math.min(3_600_000, this.#backoffMs * 2 ** row.attempts),
+        ).toISOString();
+      }
+      await this._commit({
+        actor: service,
+        plan: () => [{ type: 'notification.attempted', data, refs: [key] }],
+      });
+      (error ? failed : delivered).push(key);
+    }
+    return { queued, delivered, failed };
   }
 
   async #serviceIdentity(): Promise<string | undefined> {

@@ -5,6 +5,7 @@ import { contextEvents } from '../context/contextEvents.js';
 import { rawFromDidKey } from '../crypto/keys.js';
 import { BatonError, ErrorCode } from '../errors.js';
 import { handoffEvents } from '../handoffs/handoffEvents.js';
+import { notificationEvents } from '../notify/notifications.js';
 import { idString, isoTime, jsonObject, name } from '../validation.js';
 import {
   type EventTypeDef,
@@ -467,6 +468,12 @@ const defs: EventTypeDef<never>[] = [
 
 /** Registers the built-in event types. */
 export function registerBuiltinEvents(types: EventTypes): void {
-  for (const def of [...defs, ...artifactEvents, ...contextEvents, ...handoffEvents])
-    types.register(def);
+  const all = [
+    ...defs,
+    ...artifactEvents,
+    ...contextEvents,
+    ...handoffEvents,
+    ...notificationEvents,
+  ];
+  for (const def of all) types.register(def);
 }
