@@ -1,8 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
 import {
   type BatonEvent,
-  defineEventType,
   eventHash,
   type MemoryStore,
   type SignedFields,
@@ -12,19 +10,11 @@ import {
   toBase64url,
   Workspace,
 } from '../src/index.js';
-import { world } from './world.js';
-
-const noteWritten = defineEventType({
-  name: 'note.written',
-  schema: z.object({ note: z.string(), body: z.string() }),
-  stream: (d) => `note/${d.note}`,
-  blobs: (d) => [d.body],
-});
+import { noteWorld, noteWritten } from './notes.js';
 
 /** A log with one of each kind of event, including a grant used and then revoked. */
 async function richLog() {
-  const w = await world({ eventTypes: [noteWritten as never] });
-  await w.me.capabilities.grant({ to: w.drafter.id, resource: 'note:*', actions: ['write'] });
+  const w = await noteWorld();
   const email = await w.me.capabilities.grant({
     to: w.drafter.id,
     resource: 'email:*',

@@ -13,21 +13,8 @@ import {
   toBase64url,
   Workspace,
 } from '../src/index.js';
+import { noteWorld, noteWritten } from './notes.js';
 import { world } from './world.js';
-
-/** An app event type with an erasable body: `body` is the hash of the text. */
-const noteWritten = defineEventType({
-  name: 'note.written',
-  schema: z.object({ note: z.string(), body: z.string() }),
-  stream: (d) => `note/${d.note}`,
-  blobs: (d) => [d.body],
-});
-
-async function noteWorld() {
-  const w = await world({ eventTypes: [noteWritten as never] });
-  await w.me.capabilities.grant({ to: w.drafter.id, resource: 'note:*', actions: ['write'] });
-  return w;
-}
 
 async function write(w: Awaited<ReturnType<typeof noteWorld>>, note: string, text: string) {
   const { sha256b64 } = await import('../src/index.js');
