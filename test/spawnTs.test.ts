@@ -42,8 +42,8 @@ describe('spawnTs', () => {
 
   it('follows stdout line by line and reports the exit', async () => {
     const p = spawnTs('examples/quickstart/main.ts');
-    const line = await p.waitForLine(/^verified:/);
-    expect(line).toMatch(/^verified: true/);
+    const line = await p.waitForLine(/^— verified:/);
+    expect(line).toMatch(/^— verified: true/);
     const { code } = await p.exited;
     expect(code).toBe(0);
     expect(p.lines.length).toBeGreaterThan(1);
@@ -62,11 +62,22 @@ describe('spawnTs', () => {
 });
 
 describe('the README demo command', () => {
-  it('`pnpm demo` exits 0 and prints a verified log', async () => {
+  it('`pnpm demo` tells the story: the agent’s briefing holds Ada’s three edits with reasons, and the log verifies', async () => {
     const { stdout } = await promisify(execFile)('pnpm', ['demo'], {
       cwd: REPO_ROOT,
       timeout: 60_000,
     });
     expect(stdout).toMatch(/verified: true/);
+    // The agent's briefing, printed by its second process, holds Ada's three edits with reasons.
+    const briefing = stdout.slice(stdout.indexOf('Hours later'));
+    for (const line of [
+      'v2 by Ada: say when',
+      'v3 by Ada: be concrete',
+      'v4 by Ada: lead with pricing',
+    ]) {
+      expect(briefing).toContain(line);
+    }
+    expect(briefing).toContain('+Free for teams under 10.');
+    expect(briefing).toContain('A (Ada): Warmer, please');
   });
 });

@@ -357,7 +357,9 @@ export class Artifacts {
     const row = await this.#readable(id);
     if (f > row.version || t > row.version)
       throw new BatonError(ErrorCode.NOT_FOUND, `${id} has versions 1 to ${row.version}.`);
-    return this.#diff(row.kind, await this._contentAt(row, f), await this._contentAt(row, t));
+    return shown(
+      this.#diff(row.kind, await this._contentAt(row, f), await this._contentAt(row, t)),
+    );
   }
 
   /** Archives an artifact: it stays readable with its history, and cannot be edited. Needs `write`. */
@@ -462,7 +464,7 @@ export class Artifacts {
         out.push({
           ...versionOf(vr),
           authorName: this.#ws._view.identity(vr.author)?.name ?? vr.author,
-          diff: this.#diff(row.kind, prev ?? (row.kind === 'text' ? '' : null), content),
+          diff: shown(this.#diff(row.kind, prev ?? (row.kind === 'text' ? '' : null), content)),
         });
       }
       prev = content;
@@ -672,4 +674,10 @@ function versionOf(vr: VersionRow): ArtifactVersion {
   if (vr.baseVersion !== undefined) out.baseVersion = vr.baseVersion;
   if (vr.mergedFrom !== undefined) out.mergedFrom = vr.mergedFrom;
   return out;
+}
+
+/** A diff as people read it: a unified diff's hunks, without its file header lines. */
+function shown(diff: string): string {
+  const at = diff.indexOf('@@');
+  return diff.startsWith('Index:') && at >= 0 ? diff.slice(at) : diff;
 }

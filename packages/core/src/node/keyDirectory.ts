@@ -1,4 +1,4 @@
-import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fromBase64url, toBase64url } from '../crypto/encoding.js';
 import type { Keyring } from '../crypto/keyring.js';
@@ -54,6 +54,26 @@ export class KeyDirectory implements Keyring {
     await this.#write(file);
     this.#signers.delete(identity);
     return did;
+  }
+
+  /**
+   * Files the keys kept under a provisional name as `identity`'s — for a process that made
+   * its key before the workspace gave it an id (it sends the public key to the owner, who
+   * creates the identity with `key`, and tells it the id).
+   */
+  async assign(provisional: string, identity: string): Promise<void> {
+    const file = await this.#read(provisional);
+    if (!file)
+      throw new BatonError(
+        ErrorCode.NOT_FOUND,
+        `No key file for "${provisional}" in ${this.path}.`,
+      );
+    const existing = (await this.#read(identity)) ?? { identity, keys: [] };
+    existing.keys.push(...file.keys);
+    await this.#write(existing);
+    await rm(this.fileOf(provisional), { force: true });
+    this.#signers.delete(provisional);
+    this.#signers.delete(identity);
   }
 
   async signer(identity: string, publicKey?: string): Promise<Signer | undefined> {
