@@ -15,7 +15,7 @@ import { Identities } from './identities.js';
 import type { BatonEvent } from './log/event.js';
 import type { Page } from './store/store.js';
 import { idString, jsonValue, parseInput } from './validation.js';
-import type { WatchFilter, Workspace } from './workspace.js';
+import type { CommitRequest, WatchFilter, Workspace } from './workspace.js';
 
 /** Options for `workspace.as(id, options)`. */
 export interface ActorOptions {
@@ -239,17 +239,8 @@ export class Actor {
         { details: { approvalId: h.id, status: h.status, approvers: h.to } },
       );
     }
-    const events = await this.#ws._commit({
-      actor: this.id,
-      session: this.session,
-      signer: this.signer,
-      idempotency: o?.idempotencyKey
-        ? {
-            key: o.idempotencyKey,
-            operation: 'authorize',
-            input: data,
-          }
-        : undefined,
+    const events = await this._commit({
+      idempotency: { key: o?.idempotencyKey, operation: 'authorize', input: data },
       plan: (view, _ids, at) => {
         const d = evaluate(view, this.id, [{ action: a, resource: r }], at);
         // Not allowed: let the common path raise the precise FORBIDDEN / APPROVAL_REQUIRED.
@@ -309,13 +300,8 @@ export class Actor {
         );
       }
     }
-    const events = await this.#ws._commit({
-      actor: this.id,
-      session: this.session,
-      signer: this.signer,
-      idempotency: o?.idempotencyKey
-        ? { key: o.idempotencyKey, operation: `emit:${t}`, input: d }
-        : undefined,
+    const events = await this._commit({
+      idempotency: { key: o?.idempotencyKey, operation: `emit:${t}`, input: d },
       plan: () => [{ type: t, data: d, refs: o?.refs ?? [] }],
       blobs,
     });
@@ -335,10 +321,7 @@ export class Actor {
     const row = (await this.#ws.store.get('erasures', h)) as { event: string } | undefined;
     let event = row ? await this.#ws.store.event(row.event) : undefined;
     if (!event) {
-      [event] = await this.#ws._commit({
-        actor: this.id,
-        session: this.session,
-        signer: this.signer,
+      [event] = await this._commit({
         plan: () => [{ type: 'blob.erased', data: { hash: h, reason: why }, refs: [h] }],
       });
     }
@@ -400,6 +383,16 @@ export class Actor {
     listener: (event: BatonEvent) => void | Promise<void>,
   ): () => void {
     return this.#ws._subscribe(filter, listener, (e) => this._readable(e));
+  }
+
+  /** @internal Commits through the workspace's write path as this actor (its session and signer). */
+  _commit(request: Omit<CommitRequest, 'actor' | 'session' | 'signer'>): Promise<BatonEvent[]> {
+    return this.#ws._commit({
+      ...request,
+      actor: this.id,
+      session: this.session,
+      signer: this.signer,
+    });
   }
 
   /** @internal A decision against the view as it is (no catch-up). */

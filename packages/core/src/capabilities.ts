@@ -110,13 +110,8 @@ export class Capabilities {
     if (args.requiresApproval !== undefined) constraints.requiresApproval = args.requiresApproval;
     if (args.depth !== undefined) constraints.depth = args.depth;
     const { idempotencyKey, ...request } = args;
-    const events = await this.#ws._commit({
-      actor: this.#actor.id,
-      session: this.#actor.session,
-      signer: this.#actor.signer,
-      idempotency: idempotencyKey
-        ? { key: idempotencyKey, operation: 'capabilities.grant', input: request }
-        : undefined,
+    const events = await this.#actor._commit({
+      idempotency: { key: idempotencyKey, operation: 'capabilities.grant', input: request },
       plan: (view, ids, at) => {
         if (!view.identity(args.to)) {
           throw new BatonError(
@@ -178,10 +173,7 @@ export class Capabilities {
   async revoke(grantId: string, options?: { reason?: string }): Promise<Grant> {
     parseInput(idString, grantId, 'capabilities.revoke(grantId)');
     const o = parseInput(revokeSchema, options, 'capabilities.revoke');
-    await this.#ws._commit({
-      actor: this.#actor.id,
-      session: this.#actor.session,
-      signer: this.#actor.signer,
+    await this.#actor._commit({
       plan: (view) => {
         const g = view.grant(grantId);
         if (!g) throw new BatonError(ErrorCode.NOT_FOUND, `Grant ${grantId} does not exist.`);

@@ -108,13 +108,8 @@ export class Identities {
       key = (await this.#ws.keyring.signer(id))?.publicKey ?? (await this.#ws.keyring.generate(id));
     }
     const { idempotencyKey, ...request } = args;
-    const events = await this.#ws._commit({
-      actor: this.#actor.id,
-      session: this.#actor.session,
-      signer: this.#actor.signer,
-      idempotency: idempotencyKey
-        ? { key: idempotencyKey, operation: 'identities.create', input: request }
-        : undefined,
+    const events = await this.#actor._commit({
+      idempotency: { key: idempotencyKey, operation: 'identities.create', input: request },
       plan: (view) => {
         const me = view.identity(this.#actor.id);
         let owner = args.owner;
@@ -288,10 +283,7 @@ export class Identities {
   }
 
   async #commitOne(type: string, data: Record<string, JsonValue> & { id: string }): Promise<void> {
-    await this.#ws._commit({
-      actor: this.#actor.id,
-      session: this.#actor.session,
-      signer: this.#actor.signer,
+    await this.#actor._commit({
       plan: (view) => {
         if (!view.identity(data.id)) {
           throw new BatonError(

@@ -141,8 +141,8 @@ export interface CommitRequest {
   actor: string;
   session?: string;
   signer?: Signer;
-  /** The operation name and parsed input, when the caller gave an idempotency key. */
-  idempotency?: { key: string; operation: string; input: unknown };
+  /** The operation name and parsed input; used when the caller gave an idempotency `key`. */
+  idempotency?: { key: string | undefined; operation: string; input: unknown };
   /** Builds the events against the caught-up view; throws to refuse. */
   plan(view: ViewTx, ids: IdMaker, at: string): Draft[] | Promise<Draft[]>;
   blobs?: BlobWrite[];
@@ -1143,12 +1143,14 @@ export class Workspace {
         );
       }
       let idemKey: string | undefined;
-      if (req.idempotency) {
-        idemKey = derivedId('idem', [ws, req.actor, req.idempotency.key]);
-        const digest = canonicalJson({
-          op: req.idempotency.operation,
-          input: req.idempotency.input as JsonValue,
-        });
+      const key = req.idempotency?.key;
+      const idem = key !== undefined ? { ...req.idempotency!, key } : undefined;
+      // The request's digest: a retry must ask for the same thing to get the same commit.
+      const digest = idem
+        ? canonicalJson({ op: idem.operation, input: idem.input as JsonValue })
+        : '';
+      if (idem) {
+        idemKey = derivedId('idem', [ws, req.actor, idem.key]);
         const row = (await this.store.get('idempotency', idemKey)) as
           | { digest: string; events: string[] }
           | undefined;
@@ -1156,7 +1158,7 @@ export class Workspace {
           if (row.digest !== digest) {
             throw new BatonError(
               ErrorCode.VALIDATION,
-              `idempotencyKey "${req.idempotency.key}" was used before for a different request. Use a new key for a new request.`,
+              `idempotencyKey "${idem.key}" was used before for a different request. Use a new key for a new request.`,
             );
           }
           const existing: BatonEvent[] = [];
@@ -1167,9 +1169,7 @@ export class Workspace {
       let counter = 0;
       const ids: IdMaker = {
         next: (prefix) =>
-          req.idempotency
-            ? derivedId(prefix, [ws, req.actor, req.idempotency.key, String(counter++)])
-            : randomId(prefix),
+          idem ? derivedId(prefix, [ws, req.actor, idem.key, String(counter++)]) : randomId(prefix),
       };
       const now = this.#clock();
       // Keep the first attempt's time while it is still inside the window: unchanged data re-uses its signature.
@@ -1221,11 +1221,7 @@ export class Workspace {
         prev = event.hash;
       });
       const extra: ProjectionWrite[] = [];
-      if (idemKey && req.idempotency) {
-        const digest = canonicalJson({
-          op: req.idempotency.operation,
-          input: req.idempotency.input as JsonValue,
-        });
+      if (idemKey) {
         extra.push({
           collection: 'idempotency',
           key: idemKey,

@@ -8,34 +8,11 @@ import {
   defineEventType,
   MemoryKeyring,
   MemoryStore,
-  type Store,
   Workspace,
 } from '../src/index.js';
 import { KeyDirectory } from '../src/node/index.js';
+import { countingStore } from './countingStore.js';
 import { world } from './world.js';
-
-/** Wraps a store and counts the events read through it. */
-function counting(store: Store) {
-  const counter = { events: 0 };
-  const wrapped: Store = {
-    append: (b) => store.append(b),
-    read: async function* (q) {
-      for await (const e of store.read(q)) {
-        counter.events++;
-        yield e;
-      }
-    },
-    event: (id) => store.event(id),
-    head: () => store.head(),
-    get: (c, k) => store.get(c, k),
-    query: (c, i, r, p) => store.query(c, i, r, p),
-    blobs: store.blobs,
-    kv: store.kv,
-    watch: (f) => store.watch(f),
-    close: () => store.close(),
-  };
-  return { store: wrapped, counter };
-}
 
 describe('Workspace', () => {
   it('refuses to bootstrap twice and refuses commands before bootstrap', async () => {
@@ -53,7 +30,7 @@ describe('Workspace', () => {
   it('opens on a long log without replaying it', async () => {
     const w = await world();
     for (let i = 0; i < 300; i++) await w.me.identities.create({ kind: 'agent', name: `a${i}` });
-    const { store, counter } = counting(w.store.peer());
+    const { store, counts: counter } = countingStore(w.store.peer());
     const ws2 = await Workspace.open({ store, keyring: w.ws.keyring, clock: () => w.clock.now });
     expect(counter.events).toBeLessThanOrEqual(1);
     expect(ws2.info?.owners).toEqual([w.ada.id]);

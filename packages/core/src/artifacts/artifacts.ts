@@ -181,13 +181,12 @@ export class Artifacts {
     };
     if (args.schema !== undefined) data.schema = args.schema;
     if (args.reason !== undefined) data.reason = args.reason;
-    const [event] = await this.#ws._commit({
-      actor: this.#actor.id,
-      session: this.#actor.session,
-      signer: this.#actor.signer,
-      idempotency: idempotencyKey
-        ? { key: idempotencyKey, operation: 'artifacts.create', input: request as JsonValue }
-        : undefined,
+    const [event] = await this.#actor._commit({
+      idempotency: {
+        key: idempotencyKey,
+        operation: 'artifacts.create',
+        input: request as JsonValue,
+      },
       plan: () => [{ type: 'artifact.created', data, refs: [id] }],
       blobs: [{ hash: content, bytes: body }],
     });
@@ -278,13 +277,12 @@ export class Artifacts {
     const { idempotencyKey, ...request } = args;
     // The bodies of the change, filled in by the plan (which may run again after a lost race).
     const pendingBlobs: BlobWrite[] = [];
-    await this.#ws._commit({
-      actor: this.#actor.id,
-      session: this.#actor.session,
-      signer: this.#actor.signer,
-      idempotency: idempotencyKey
-        ? { key: idempotencyKey, operation: `artifacts.edit:${id}`, input: request as JsonValue }
-        : undefined,
+    await this.#actor._commit({
+      idempotency: {
+        key: idempotencyKey,
+        operation: `artifacts.edit:${id}`,
+        input: request as JsonValue,
+      },
       plan: async () => {
         const row = await this.#row(id);
         if (row.archived)
@@ -621,10 +619,7 @@ export class Artifacts {
     check: (row: ArtifactRow) => void,
     make?: (row: ArtifactRow) => Record<string, JsonValue>,
   ): Promise<void> {
-    await this.#ws._commit({
-      actor: this.#actor.id,
-      session: this.#actor.session,
-      signer: this.#actor.signer,
+    await this.#actor._commit({
       plan: async () => {
         const row = await this.#row(id);
         check(row);

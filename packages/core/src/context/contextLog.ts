@@ -196,13 +196,12 @@ export class ContextLog {
     if (a.answers !== undefined) data.answers = a.answers;
     if (a.replaces !== undefined) data.replaces = a.replaces;
     const { idempotencyKey, ...request } = a;
-    const [event] = await this.#ws._commit({
-      actor: this.#actor.id,
-      session: this.#actor.session,
-      signer: this.#actor.signer,
-      idempotency: idempotencyKey
-        ? { key: idempotencyKey, operation: 'context.record', input: request as JsonValue }
-        : undefined,
+    const [event] = await this.#actor._commit({
+      idempotency: {
+        key: idempotencyKey,
+        operation: 'context.record',
+        input: request as JsonValue,
+      },
       plan: () => [
         {
           type: 'context.recorded',

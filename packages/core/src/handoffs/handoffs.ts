@@ -173,13 +173,12 @@ export class Handoffs {
       : randomId('ho');
     const blobs: BlobWrite[] = [];
     const { idempotencyKey, ...request } = a;
-    await this.#ws._commit({
-      actor: this.#actor.id,
-      session: this.#actor.session,
-      signer: this.#actor.signer,
-      idempotency: idempotencyKey
-        ? { key: idempotencyKey, operation: 'handoffs.offer', input: request as JsonValue }
-        : undefined,
+    await this.#actor._commit({
+      idempotency: {
+        key: idempotencyKey,
+        operation: 'handoffs.offer',
+        input: request as JsonValue,
+      },
       plan: async (view, ids) => {
         if (!view.identity(a.to))
           throw new BatonError(
@@ -315,10 +314,7 @@ export class Handoffs {
     if (existing) return existing;
     const id = randomId('ho');
     const blobs: BlobWrite[] = [];
-    await this.#ws._commit({
-      actor: this.#actor.id,
-      session: this.#actor.session,
-      signer: this.#actor.signer,
+    await this.#actor._commit({
       plan: async (view, _ids, at) => {
         if (await this.#byDigest(digest)) return [];
         const d: Decision = evaluate(view, this.#actor.id, [{ action, resource }], at);
@@ -365,10 +361,7 @@ export class Handoffs {
 
   /** @internal Commits the use of an approved request together with `drafts`, exactly once. */
   async _consume(h: Handoff, drafts: Draft[]): Promise<BatonEvent[]> {
-    return this.#ws._commit({
-      actor: this.#actor.id,
-      session: this.#actor.session,
-      signer: this.#actor.signer,
+    return this.#actor._commit({
       plan: async () => {
         const now = await this.#row(h.id);
         if (now.status !== 'approved' || now.from !== this.#actor.id) {
@@ -412,10 +405,7 @@ export class Handoffs {
     );
     const all = Array.isArray(list) ? list : [list];
     const blobs: BlobWrite[] = [];
-    await this.#ws._commit({
-      actor: this.#actor.id,
-      session: this.#actor.session,
-      signer: this.#actor.signer,
+    await this.#actor._commit({
       plan: async () => {
         blobs.length = 0;
         const drafts: Draft[] = [];
@@ -475,10 +465,7 @@ export class Handoffs {
     }
     const id = randomId('ho');
     const blobs: BlobWrite[] = [];
-    await this.#ws._commit({
-      actor: this.#actor.id,
-      session: this.#actor.session,
-      signer: this.#actor.signer,
+    await this.#actor._commit({
       plan: (view, ids) => {
         if (!view.identity(a.to))
           throw new BatonError(
@@ -523,10 +510,7 @@ export class Handoffs {
     parseInput(idString, id, 'handoffs.answer(id)');
     const v = parseInput(jsonValue, value, 'handoffs.answer(value)');
     const blobs: BlobWrite[] = [];
-    await this.#ws._commit({
-      actor: this.#actor.id,
-      session: this.#actor.session,
-      signer: this.#actor.signer,
+    await this.#actor._commit({
       plan: async (_view, ids): Promise<Draft[]> => {
         const h = await this.get(id);
         if (h.kind !== 'question' || h.status !== 'offered' || !h.to.includes(this.#actor.id)) {
@@ -677,10 +661,7 @@ export class Handoffs {
     parseInput(idString, id, `handoffs.${verb}(id)`);
     const o = parseInput(noteSchema, options, `handoffs.${verb}`);
     const blobs: BlobWrite[] = [];
-    await this.#ws._commit({
-      actor: this.#actor.id,
-      session: this.#actor.session,
-      signer: this.#actor.signer,
+    await this.#actor._commit({
       plan: async () => {
         const h = await this.get(id);
         if (!ok(h)) {
