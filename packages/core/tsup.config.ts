@@ -1,10 +1,10 @@
 import { rmSync } from 'node:fs';
 import { defineConfig } from 'tsup';
 
-// canonicalize, @noble/* and @scure/base ship ESM only. The CommonJS build carries its own
+// @noble/* and @scure/base ship ESM only. The CommonJS build carries its own
 // copy so `require('@baton/core')` works without relying on require(esm); the ESM build
 // imports them like any dependency.
-const ESM_ONLY_DEPS = /^(canonicalize|@noble\/[^/]+|@scure\/base)(\/.*)?$/;
+const ESM_ONLY_DEPS = /^(@noble\/[^/]+|@scure\/base)(\/.*)?$/;
 
 // tsup's `clean` keeps old `.d.ts` chunks (their names carry a hash), so stale declarations
 // would pile up in `dist` and end up in the tarball. Empty it once, when the config loads.

@@ -494,6 +494,42 @@ async function openBench() {
 
 // ------------------------------------------------------------------ main
 
+/** Prints table S1 and returns the two goal ratios. */
+function printAppend(a: Awaited<ReturnType<typeof appendBench>>) {
+  const throughput1 = pairedRatio(a.raw1, a.b1Null).median;
+  const throughput100 = pairedRatio(a.raw100, a.b100Null).median;
+  console.log(
+    `S1. Append throughput on SqliteStore vs raw better-sqlite3 rows (same file schema, same BEGIN IMMEDIATE) — goal: Baton (null signer) ≥ ${GOAL_THROUGHPUT_RATIO.toFixed(2)}× raw events/s`,
+  );
+  console.log(
+    `   Rows per append: batch 1 = ${a.rows.batch1} event + its refs + ${a.rows.projections1} projection writes; batch ${BATCH} = ${a.rows.batch100} events + refs + ${a.rows.projections100} projection writes.`,
+  );
+  const row = (t: Timing, events: number, base: Timing) => [
+    t.name,
+    fmtUs(t.ns),
+    fmtUs(t.ns / events),
+    fmtInt((1e9 * events) / t.ns),
+    fmtUs(t.cpuNs / events),
+    fmtRatio(pairedRatio(base, t).median),
+  ];
+  table(
+    ['scenario', 'per append', 'per event', 'events/s', 'cpu/event', 'events/s vs raw'],
+    [
+      row(a.raw1, 1, a.raw1),
+      row(a.b1Null, 1, a.raw1),
+      row(a.b1Real, 1, a.raw1),
+      row(a.store1, 1, a.raw1),
+      row(a.raw100, BATCH, a.raw100),
+      row(a.b100Null, BATCH, a.raw100),
+      row(a.b100Real, BATCH, a.raw100),
+      row(a.store100, BATCH, a.raw100),
+      row(a.raw1Full, 1, a.raw1Full),
+      row(a.b1NullFull, 1, a.raw1Full),
+    ],
+  );
+  return { throughput1, throughput100 };
+}
+
 /** Runs the SQLite benchmarks, prints tables S1–S3 and writes results/sqlite.json. */
 export async function sqliteBench(): Promise<void> {
   const started = performance.now();
@@ -505,38 +541,7 @@ export async function sqliteBench(): Promise<void> {
     );
     console.log('');
     const a = await appendBench(dir);
-    const throughput1 = pairedRatio(a.raw1, a.b1Null).median;
-    const throughput100 = pairedRatio(a.raw100, a.b100Null).median;
-    console.log(
-      `S1. Append throughput on SqliteStore vs raw better-sqlite3 rows (same file schema, same BEGIN IMMEDIATE) — goal: Baton (null signer) ≥ ${GOAL_THROUGHPUT_RATIO.toFixed(2)}× raw events/s`,
-    );
-    console.log(
-      `   Rows per append: batch 1 = ${a.rows.batch1} event + its refs + ${a.rows.projections1} projection writes; batch ${BATCH} = ${a.rows.batch100} events + refs + ${a.rows.projections100} projection writes.`,
-    );
-    const row = (t: Timing, events: number, base: Timing) => [
-      t.name,
-      fmtUs(t.ns),
-      fmtUs(t.ns / events),
-      fmtInt((1e9 * events) / t.ns),
-      fmtUs(t.cpuNs / events),
-      fmtRatio(pairedRatio(base, t).median),
-    ];
-    table(
-      ['scenario', 'per append', 'per event', 'events/s', 'cpu/event', 'events/s vs raw'],
-      [
-        row(a.raw1, 1, a.raw1),
-        row(a.b1Null, 1, a.raw1),
-        row(a.b1Real, 1, a.raw1),
-        row(a.store1, 1, a.raw1),
-        row(a.raw100, BATCH, a.raw100),
-        row(a.b100Null, BATCH, a.raw100),
-        row(a.b100Real, BATCH, a.raw100),
-        row(a.store100, BATCH, a.raw100),
-        row(a.raw1Full, 1, a.raw1Full),
-        row(a.b1NullFull, 1, a.raw1Full),
-      ],
-    );
-    console.log('');
+    const { throughput1, throughput100 } = printAppend(a);
 
     const lat = await latencyBench(dir);
     console.log(
@@ -633,5 +638,13 @@ export async function sqliteBench(): Promise<void> {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  await sqliteBench();
+  if (process.argv[2] === 'append') {
+    // S1 alone: `pnpm exec tsx --conditions=source test/bench/sqlite.ts append`
+    const dir = mkdtempSync(join(os.tmpdir(), 'baton-bench-sqlite-'));
+    try {
+      printAppend(await appendBench(dir));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  } else await sqliteBench();
 }

@@ -1177,7 +1177,13 @@ export class Workspace {
         at = new Date(now).toISOString();
       const drafts = await req.plan(tx, ids, at);
       const pending = new Map<string, number>();
-      const planned: { fields: SignedFields; keys: string[]; version: number; seq: number }[] = [];
+      const planned: {
+        fields: SignedFields;
+        keys: string[];
+        version: number;
+        seq: number;
+        data: unknown;
+      }[] = [];
       const streams = new Map<string, number>();
       for (const d of drafts) {
         const fields: SignedFields = {
@@ -1190,13 +1196,15 @@ export class Workspace {
           data: d.data,
           refs: d.refs ?? [],
         };
-        fields.stream = this._types.get(d.type)!.stream(this._types.dataOf(fields) as never);
+        const parsed = this._types.dataOf(fields);
+        fields.stream = this._types.get(d.type)!.stream(parsed as never);
         if (req.session !== undefined) fields.session = req.session;
         if (d.auth !== undefined) fields.auth = d.auth;
         const data = this._types.admit(fields, tx, {
           now,
           pickAuth: d.auth === undefined,
           pending,
+          data: parsed,
         });
         // The keys that may sign it are the actor's keys before the event applies (a key
         // rotation is signed with the old key).
@@ -1208,7 +1216,7 @@ export class Workspace {
         // Applied before signing, so later drafts in the batch see its effect; the view
         // does not read sig, prev or hash.
         this._types.apply({ ...fields, sig: '', version, seq, prev: '', hash: '' }, tx, data);
-        planned.push({ fields, keys, version, seq });
+        planned.push({ fields, keys, version, seq, data });
       }
       // Signatures do not cover the chain fields, so a batch signs concurrently.
       const signed = await Promise.all(planned.map((p) => this.#sign(p.fields, p.keys, req)));
@@ -1228,7 +1236,12 @@ export class Workspace {
           value: { digest, events: out.map((e) => e.id) },
         });
       }
-      return { events: out, projections: extra, blobs: req.blobs };
+      return {
+        events: out,
+        data: planned.map((p) => p.data),
+        projections: extra,
+        blobs: req.blobs,
+      };
     });
   }
 
@@ -1242,7 +1255,13 @@ export class Workspace {
       head: Head,
     ) => Promise<
       | { existing: BatonEvent[] }
-      | { events: BatonEvent[]; projections?: ProjectionWrite[]; blobs?: BlobWrite[] }
+      | {
+          events: BatonEvent[];
+          /** Each event's parsed data, when the builder has it (saves parsing it again). */
+          data?: unknown[];
+          projections?: ProjectionWrite[];
+          blobs?: BlobWrite[];
+        }
     >,
   ): Promise<BatonEvent[]> {
     for (let attempt = 0; ; attempt++) {
@@ -1257,7 +1276,7 @@ export class Workspace {
       const projections = [
         ...tx.projectionWrites(),
         ...(await this.#streamWrites(r.events)),
-        ...(await this.#project(r.events)),
+        ...(await this.#project(r.events, r.data)),
         ...(r.projections ?? []),
       ];
       try {
@@ -1325,10 +1344,10 @@ export class Workspace {
   }
 
   /** The store-held projection rows a batch changes, each event seeing the ones before it. */
-  async #project(events: BatonEvent[]): Promise<ProjectionWrite[]> {
+  async #project(events: BatonEvent[], data?: unknown[]): Promise<ProjectionWrite[]> {
     const overlay = new ProjectionOverlay((c, k) => this.store.get(c, k));
-    for (const e of events)
-      for (const w of await this._types.projectionsOf(e, overlay)) overlay.put(w);
+    for (const [i, e] of events.entries())
+      for (const w of await this._types.projectionsOf(e, overlay, data?.[i])) overlay.put(w);
     return [...overlay.writes.values()];
   }
 

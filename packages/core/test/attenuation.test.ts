@@ -1030,7 +1030,8 @@ describe('delegation with attenuation (regressions)', () => {
   it('picks the same parent for the same delegation in every Workspace instance', async () => {
     // Two grants that both allow the delegation, one with an expiry. The instance that saw
     // them issued tries them in issue order; one opened later loads them from the
-    // projections in key (id) order. Ids are random: retry until the two orders differ.
+    // projections in key (id) order. Ids made in one process grow with time, so the grants
+    // take ids derived from idempotency keys (hashes): retry until the two orders differ.
     for (let attempt = 0; attempt < 40; attempt++) {
       const w = await world();
       const helper = await w.me.identities.create({ kind: 'agent', name: 'helper' });
@@ -1039,11 +1040,13 @@ describe('delegation with attenuation (regressions)', () => {
         resource: 'doc:*',
         actions: ['grant', 'read'],
         expiresAt: w.iso(3_600_000),
+        idempotencyKey: `first-${attempt}`,
       });
       const second = await w.me.capabilities.grant({
         to: w.drafter.id,
         resource: 'doc:*',
         actions: ['grant', 'read'],
+        idempotencyKey: `second-${attempt}`,
       });
       if (first.id < second.id) continue;
       const ws2 = await w.peer();

@@ -1,6 +1,12 @@
 import { createPublicKey, verify as nodeVerify } from 'node:crypto';
 import { ed25519 } from '@noble/curves/ed25519.js';
+import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
+import canonicalize from 'canonicalize';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { toBase64url } from '../src/crypto/encoding.js';
+import { sha256, sha256b64 } from '../src/crypto/hash.js';
+import { randomId } from '../src/crypto/ids.js';
 import { smallOrderPoints } from '../src/crypto/keys.js';
 import {
   canonicalJson,
@@ -77,6 +83,18 @@ describe('RFC 8785 canonical JSON', () => {
   ])('refuses %s with VALIDATION', (_, value) => {
     expect(() => canonicalJson(value)).toThrow(expect.objectContaining({ code: 'VALIDATION' }));
   });
+
+  it('agrees with an independent RFC 8785 implementation on random JSON', () => {
+    // Keys and strings from the whole of Unicode (astral characters, escapes, quotes) and
+    // doubles of every magnitude, nested; the reference is the `canonicalize` package.
+    const json = fc.jsonValue({ maxDepth: 4, stringUnit: 'grapheme' });
+    fc.assert(
+      fc.property(json, (value) => {
+        expect(canonicalJson(value)).toBe(canonicalize(value));
+      }),
+      { numRuns: 2_000 },
+    );
+  });
 });
 
 describe('signatures', () => {
@@ -139,3 +157,36 @@ describe('signatures', () => {
 function didKeyFromRawUnchecked(raw: Uint8Array): string {
   return didKeyFromRaw(raw);
 }
+
+describe('encodings, hashes and ids', () => {
+  it('encodes base64url exactly as Node does, for every length and byte', () => {
+    for (let n = 0; n < 200; n++) {
+      const bytes = globalThis.crypto.getRandomValues(new Uint8Array(n));
+      expect(toBase64url(bytes)).toBe(Buffer.from(bytes).toString('base64url'));
+      expect(fromBase64url(toBase64url(bytes))).toEqual(bytes);
+    }
+  });
+
+  it('hashes natively on Node to the same digest as the portable implementation', () => {
+    for (const text of ['', 'a', 'é✓😀', 'x'.repeat(10_000)]) {
+      expect(sha256(text)).toEqual(nobleSha256(new TextEncoder().encode(text)));
+      expect(sha256b64(text)).toBe(toBase64url(nobleSha256(new TextEncoder().encode(text))));
+    }
+  });
+
+  it('makes ids that are unique and sort in the order they were made', () => {
+    const ids = Array.from({ length: 20_000 }, () => randomId('ev'));
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const id of ids) expect(id).toMatch(/^ev_[0-9A-HJKMNP-TV-Z]{26}$/);
+    expect(ids.every((id, i) => i === 0 || id > ids[i - 1]!)).toBe(true);
+    // The first ten characters are the clock: an id made now is later than one made before.
+    const before = Date.now();
+    const id = randomId('ev');
+    const ms = [...id.slice(3, 13)].reduce(
+      (n, c) => n * 32 + '0123456789ABCDEFGHJKMNPQRSTVWXYZ'.indexOf(c),
+      0,
+    );
+    expect(ms).toBeGreaterThanOrEqual(before);
+    expect(ms).toBeLessThanOrEqual(Date.now());
+  });
+});

@@ -1,4 +1,3 @@
-import canonicalize from 'canonicalize';
 import { BatonError, ErrorCode } from '../errors.js';
 
 /** A plain JSON value: what event data, metadata and payloads may hold. */
@@ -72,13 +71,39 @@ export function canonicalJson(value: unknown): string {
   if (bad) {
     throw new BatonError(ErrorCode.VALIDATION, `Not plain JSON: ${bad}. Pass only JSON values.`);
   }
-  const text = canonicalize(value);
-  if (text === undefined)
-    throw new BatonError(ErrorCode.VALIDATION, 'Not plain JSON: nothing to encode.');
-  return text;
+  return canonicalJsonUnchecked(value as JsonValue);
 }
 
-/** @internal {@link canonicalJson} for a value already known to be plain JSON. */
+/**
+ * @internal {@link canonicalJson} for a value already known to be plain JSON.
+ *
+ * @remarks
+ * RFC 8785 serializes strings and numbers exactly as ECMAScript's `JSON.stringify` does
+ * (§3.2.2), and orders object keys by their UTF-16 code units (§3.2.3) — the order of
+ * JavaScript's default string comparison. Properties holding `undefined` are left out, as
+ * `JSON.stringify` leaves them out.
+ */
 export function canonicalJsonUnchecked(value: JsonValue | object): string {
-  return canonicalize(value) as string;
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) out += ',';
+      const item = value[i];
+      out += item === undefined ? 'null' : canonicalJsonUnchecked(item);
+    }
+    return `${out}]`;
+  }
+  const record = value as Record<string, JsonValue | undefined>;
+  const keys = Object.keys(record).sort();
+  let out = '{';
+  let first = true;
+  for (const key of keys) {
+    const item = record[key];
+    if (item === undefined) continue;
+    out += first ? '' : ',';
+    first = false;
+    out += `${JSON.stringify(key)}:${canonicalJsonUnchecked(item)}`;
+  }
+  return `${out}}`;
 }

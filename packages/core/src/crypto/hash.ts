@@ -1,18 +1,40 @@
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
 import { toBase64url, utf8 } from './encoding.js';
 
+interface NativeHash {
+  update(data: Uint8Array | string): NativeHash;
+  digest(): Uint8Array;
+  digest(encoding: 'base64url'): string;
+}
+
+/**
+ * Node's own SHA-256 when the runtime offers it without a static `node:` import (Node ≥
+ * 20.16 has `process.getBuiltinModule`), so the core entry still loads in browsers, where
+ * the pure-JS hash is used.
+ */
+const nativeCreateHash = (() => {
+  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  const mod = proc?.getBuiltinModule?.('node:crypto') as
+    | { createHash?: (algorithm: 'sha256') => NativeHash }
+    | undefined;
+  return mod?.createHash;
+})();
+
 /**
  * SHA-256, synchronously.
  *
  * @remarks
  * Synchronous on purpose: `crypto.subtle.digest` is async, costs tens of microseconds of
  * scheduling per call, and cannot run inside a synchronous SQLite or IndexedDB transaction.
+ * On Node it runs natively (several times quicker for the short texts Baton hashes).
  */
 export function sha256(data: Uint8Array | string): Uint8Array {
+  if (nativeCreateHash) return new Uint8Array(nativeCreateHash('sha256').update(data).digest());
   return nobleSha256(typeof data === 'string' ? utf8(data) : data);
 }
 
 /** SHA-256 as unpadded base64url: the form every hash in Baton takes. */
 export function sha256b64(data: Uint8Array | string): string {
-  return toBase64url(sha256(data));
+  if (nativeCreateHash) return nativeCreateHash('sha256').update(data).digest('base64url');
+  return toBase64url(nobleSha256(typeof data === 'string' ? utf8(data) : data));
 }

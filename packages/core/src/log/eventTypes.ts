@@ -133,6 +133,8 @@ export interface AdmitOptions {
   pickAuth?: boolean;
   /** Grant uses claimed earlier in the same batch. */
   pending?: Map<string, number>;
+  /** The event's data as {@link EventTypes.dataOf} returned it, when the caller has it already. */
+  data?: unknown;
 }
 
 /** The registry of event types a workspace understands. */
@@ -215,13 +217,14 @@ export class EventTypes {
         `Event data is ${size} bytes; the limit is ${MAX_INLINE_JSON}. Put large bodies in blobs.`,
       );
     }
-    const data = this.dataOf(e);
+    const data = options.data !== undefined ? options.data : this.dataOf(e);
     const def = this.#defs.get(parseType(e.type).name)!;
     const ev = { ...e, data } as EventOf<unknown>;
-    if (def.stream(data) !== e.stream) {
+    const stream = def.stream(data);
+    if (stream !== e.stream) {
       throw new BatonError(
         ErrorCode.VALIDATION,
-        `Event ${e.id} is on stream ${e.stream}, not ${def.stream(data)}.`,
+        `Event ${e.id} is on stream ${e.stream}, not ${stream}.`,
       );
     }
     const ws = view.workspace;
