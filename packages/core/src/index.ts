@@ -100,7 +100,7 @@ export {
 } from './log/event.js';
 export type { AuthRule, EventOf, EventTypeDef } from './log/eventTypes.js';
 export { DEFAULT_SKEW_MS, defineEventType } from './log/eventTypes.js';
-export type { ErasedBody, VerifyReport } from './log/verifier.js';
+export type { ErasedBody, VerifyProgress, VerifyReport } from './log/verifier.js';
 export type { Logger } from './logger.js';
 export { silentLogger } from './logger.js';
 export type { Notification, Notifier, OutboxRow } from './notify/notifications.js';

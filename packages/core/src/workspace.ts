@@ -32,7 +32,7 @@ import {
   EventTypes,
   ProjectionOverlay,
 } from './log/eventTypes.js';
-import { signingKeys, type VerifyReport, verifyLog } from './log/verifier.js';
+import { signingKeys, type VerifyProgress, type VerifyReport, verifyLog } from './log/verifier.js';
 import { type Logger, silentLogger } from './logger.js';
 import type { Notification, Notifier, OutboxRow } from './notify/notifications.js';
 import { MemoryStore } from './store/memoryStore.js';
@@ -234,7 +234,12 @@ const ingestSchema = z
   .array(z.custom<BatonEvent>(isObject, { message: 'must be a committed event' }))
   .min(1);
 
-const verifySchema = z.object({ from: checkpointSchema.optional() });
+const verifySchema = z.object({
+  from: checkpointSchema.optional(),
+  onProgress: z
+    .custom<(p: VerifyProgress) => void>((v) => typeof v === 'function', 'must be a function')
+    .optional(),
+});
 const checkpointOptionsSchema = z.object({ as: idString.optional() });
 
 // The projection collections core owns and rebuildProjections() rewrites. (Idempotency rows
@@ -634,11 +639,14 @@ export class Workspace {
    *
    * @param options - `from`: a kept {@link Checkpoint}. Verification first proves the log
    *   still extends it (a truncation or a rewrite behind it is reported), then checks only
-   *   the events after it.
+   *   the events after it. `onProgress`: called after each batch of events checked (every
+   *   256 events, and once at the end) — for a progress bar on a large log.
    */
-  async verify(options: { from?: Checkpoint } = {}): Promise<VerifyReport> {
+  async verify(
+    options: { from?: Checkpoint; onProgress?: (progress: VerifyProgress) => void } = {},
+  ): Promise<VerifyReport> {
     const o = parseInput(verifySchema, options, 'workspace.verify');
-    return verifyLog(this.store, this._types, this.#logger, o.from);
+    return verifyLog(this.store, this._types, this.#logger, o.from, o.onProgress);
   }
 
   /**

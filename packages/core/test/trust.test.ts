@@ -48,6 +48,33 @@ async function rows(store: Store, collection: string) {
   return (await store.query(collection, PRIMARY_INDEX, {}, { limit: 10_000 })).items;
 }
 
+describe('verify progress', () => {
+  it('reports its progress batch by batch, ending at the head, and a throwing listener does not stop it', async () => {
+    const ws = await Workspace.open();
+    const ada = await ws.bootstrap({ name: 'Ada' });
+    const me = ws.as(ada.id);
+    for (let i = 0; i < 600; i++) await me.context.record({ type: 'note', text: `note ${i}` });
+    const head = await ws.store.head();
+    const seen: { seq: number; head: number; events: number }[] = [];
+    const report = await ws.verify({ onProgress: (p) => seen.push(p) });
+    expect(report.ok).toBe(true);
+    expect(seen.length).toBeGreaterThanOrEqual(3);
+    expect(seen.every((p, i) => i === 0 || p.seq >= seen[i - 1]!.seq)).toBe(true);
+    expect(seen.every((p) => p.head === head.seq)).toBe(true);
+    expect(seen.at(-1)).toEqual({ seq: head.seq, head: head.seq, events: head.seq });
+    const still = await ws.verify({
+      onProgress: () => {
+        throw new Error('a broken progress bar');
+      },
+    });
+    expect(still.ok).toBe(true);
+    await expect(ws.verify({ onProgress: 'yes' as never })).rejects.toMatchObject({
+      code: 'VALIDATION',
+      message: expect.stringMatching(/onProgress/),
+    });
+  });
+});
+
 describe('checkpoints', () => {
   it('proves a log that extends a kept checkpoint, checking only the events after it', async () => {
     const w = await world();

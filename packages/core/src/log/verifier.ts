@@ -42,6 +42,16 @@ export interface VerifyReport {
   problem?: { seq: number; id?: string; reason: string };
 }
 
+/** How far {@link verifyLog} has got: reported after each batch of signatures checked. */
+export interface VerifyProgress {
+  /** The last seq checked. */
+  seq: number;
+  /** The head seq when verification started (or `seq`, if the log has grown past it). */
+  head: number;
+  /** Events checked so far. */
+  events: number;
+}
+
 /** The keys that may have signed `e` at its position: the actor's current keys (for bootstrap, the first owner's). */
 export function signingKeys(e: SignedFields, view: Pick<ViewTx, 'identity'>): string[] {
   if (parseType(e.type).name === 'workspace.bootstrapped') {
@@ -69,6 +79,7 @@ export async function verifyLog(
   types: EventTypes,
   logger: Logger,
   from?: Checkpoint,
+  onProgress?: (progress: VerifyProgress) => void,
 ): Promise<VerifyReport> {
   let view = new AuthorityView();
   let prev: Head = EMPTY_HEAD;
@@ -94,6 +105,16 @@ export async function verifyLog(
   }
 
   const startedAt = prev.seq;
+  // The head when verification starts: the denominator of progress (the log may grow meanwhile).
+  const target = onProgress ? (await store.head()).seq : 0;
+  const progress = () => {
+    if (!onProgress) return;
+    try {
+      onProgress({ seq: prev.seq, head: Math.max(target, prev.seq), events: count });
+    } catch (err) {
+      logger.error('verify: onProgress threw; ignoring it', { error: String(err) });
+    }
+  };
   type Job = { e: BatonEvent; keys: string[]; text: string; blobs: string[] };
   let jobs: Job[] = [];
   const seenBlobs = new Set<string>();
@@ -148,10 +169,12 @@ export async function verifyLog(
     if (jobs.length >= BATCH) {
       const p = await flush();
       if (p) return report(p);
+      progress();
     }
   }
   const last = await flush();
   if (last) return report(last);
+  progress();
   const head = await store.head();
   if (head.seq !== prev.seq || head.hash !== prev.hash) {
     return report({
