@@ -9,7 +9,7 @@ export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 // tsx's loader as an absolute URL: a bare `--import tsx` would be resolved from the child's
 // cwd, which need not be inside the repository.
-const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+export const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 /** Options for {@link spawnTs}. */
 export interface SpawnTsOptions {

@@ -89,7 +89,7 @@ export interface LogQuery {
   after?: number;
   stream?: string;
   ref?: string;
-  /** Full types (`'grant.issued@1'`). */
+  /** Event types: a full type (`'grant.issued@1'`) or a name for all its versions (`'grant.issued'`). */
   types?: string[];
   /** Page size. Defaults to `100`. */
   limit?: number;
@@ -362,7 +362,7 @@ export class Actor {
       after: q.after,
       stream: q.stream,
       ref: q.ref,
-      types: q.types,
+      types: this.#ws._typeFilter(q.types),
     })) {
       last = e.seq;
       if (this._readable(e)) items.push(q.raw ? e : this.#ws.upcast(e));

@@ -85,6 +85,23 @@ export {
   MergeConflictError,
   storeError,
 } from './errors.js';
+export type { Briefing } from './handoffs/briefing.js';
+export type {
+  HandoffKind,
+  HandoffRow,
+  HandoffStatus,
+  Priority,
+} from './handoffs/handoffEvents.js';
+export { PRIORITIES } from './handoffs/handoffEvents.js';
+export type {
+  ApprovalInput,
+  AskInput,
+  Handoff,
+  InboxItem,
+  InboxOptions,
+  OfferInput,
+} from './handoffs/handoffs.js';
+export { Handoffs } from './handoffs/handoffs.js';
 export type { CreateIdentityInput, ListIdentitiesOptions, TrackRecord } from './identities.js';
 export { Identities } from './identities.js';
 export { rootGrantId } from './log/builtinEvents.js';

@@ -1448,16 +1448,24 @@ export class Workspace {
     }
   }
 
+  /**
+   * @internal Full event types for a filter that may name types without their version:
+   * `'grant.issued'` stands for every version of it (`grant.issued@1`, `@2`, …).
+   */
+  _typeFilter(types: readonly string[] | undefined): string[] | undefined {
+    return types?.flatMap((t) => {
+      if (t.includes('@')) return [t];
+      const def = this._types.get(t);
+      return def ? Array.from({ length: def.version }, (_, i) => `${t}@${i + 1}`) : [t];
+    });
+  }
+
   /** @internal The watch loop shared by workspace and actor watches. */
   async *_watch(
     f: WatchFilter,
     allowed: (e: BatonEvent) => boolean,
   ): AsyncIterableIterator<BatonEvent> {
-    const types = f.types?.flatMap((t) => {
-      if (t.includes('@')) return [t];
-      const def = this._types.get(t);
-      return def ? Array.from({ length: def.version }, (_, i) => `${t}@${i + 1}`) : [t];
-    });
+    const types = this._typeFilter(f.types);
     let cursor = f.after ?? (await this.store.head()).seq;
     const PAGE = 256;
     while (!this.#closed && !f.signal?.aborted) {

@@ -113,6 +113,9 @@ describe('Workspace', () => {
     expect(seqs).toEqual(Array.from({ length: 27 }, (_, i) => i + 1));
     const agents = await w.me.log({ types: ['identity.created@1'], limit: 5 });
     expect(agents.items.every((e) => e.type === 'identity.created@1')).toBe(true);
+    // A type's name stands for all its versions, as in watch().
+    const byName = await w.me.log({ types: ['identity.created'], limit: 5 });
+    expect(byName.items.map((e) => e.id)).toEqual(agents.items.map((e) => e.id));
   });
 
   it('calls onAppend and logs through the injected logger', async () => {

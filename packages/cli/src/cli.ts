@@ -1,0 +1,116 @@
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { registerArtifactCommands } from './commands/artifacts.js';
+import { registerContextCommands } from './commands/context.js';
+import { registerHandoffCommands } from './commands/handoffs.js';
+import { registerIdentityCommands } from './commands/identities.js';
+import { registerLogCommands } from './commands/log.js';
+import { registerTrustCommands, registerWorkspaceCommands } from './commands/workspace.js';
+import { type CliIo, EXIT, EXIT_CODES, Output } from './output.js';
+import { CliSession, DEFAULT_DB, type GlobalOptions } from './session.js';
+
+/** What a command's body gets: the session (files, workspace, identity) and the output. */
+export interface CommandContext {
+  session: CliSession;
+  out: Output;
+  io: CliIo;
+}
+
+/** Wraps a command body: opens a session on the global options, maps errors to exit codes. */
+export type Runner = <A extends unknown[]>(
+  body: (ctx: CommandContext, ...args: A) => Promise<number | undefined>,
+) => (...args: unknown[]) => Promise<void>;
+
+/** Parses a whole number ≥ `min` for an option (commander reports the error). */
+export function intArg(min = 1): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min)
+      throw new InvalidArgumentError(`must be a whole number ≥ ${min}.`);
+    return n;
+  };
+}
+
+/** Collects a repeatable option into a list. */
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+/**
+ * Runs `baton` with `argv` (without the node and script paths) against `io`, and resolves
+ * with the exit code. Never calls `process.exit`.
+ */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const out = new Output(io);
+  let code: number = EXIT.OK;
+  // Help wraps to the terminal; elsewhere (pipes, tests, the generated reference) to 100 columns.
+  const width = () => (io.isTTY && 'columns' in io.stdout ? Number(io.stdout.columns) || 100 : 100);
+  const output = {
+    writeOut: (s: string) => io.stdout.write(s),
+    writeErr: (s: string) => io.stderr.write(s),
+    outputError: (s: string, write: (s: string) => void) => write(out.c.red(s)),
+    getOutHelpWidth: width,
+    getErrHelpWidth: width,
+  };
+  const program = new Command('baton');
+  program
+    .description(
+      'Take part in a Baton workspace from a terminal: see what waits on you, read the briefing, edit with reasons, hand back, approve.',
+    )
+    .option('--db <path>', `the workspace database (env BATON_DB; default ./${DEFAULT_DB})`)
+    .option(
+      '--as <identity>',
+      'act as this identity (id or name; env BATON_AS; default: `baton use`)',
+    )
+    .option('--json', 'print machine-readable JSON instead of text')
+    .exitOverride()
+    .showHelpAfterError('(add --help for usage)')
+    .configureOutput(output)
+    .addHelpText(
+      'after',
+      `\nExit codes:\n${EXIT_CODES.map((e) => `  ${String(e.code).padStart(2)}  ${e.meaning}`).join('\n')}\n\nColour follows the terminal; NO_COLOR=1 turns it off, FORCE_COLOR=1 on.`,
+    );
+
+  const run: Runner =
+    (body) =>
+    async (...args) => {
+      const command = args.at(-1) as Command;
+      const globals = command.optsWithGlobals() as GlobalOptions;
+      out.json = globals.json === true;
+      const session = new CliSession(io, globals);
+      try {
+        code = (await body({ session, out, io }, ...(args as never))) ?? EXIT.OK;
+      } catch (err) {
+        code = out.error(err);
+      } finally {
+        await session.close().catch(() => undefined);
+      }
+    };
+
+  registerWorkspaceCommands(program, run);
+  registerIdentityCommands(program, run);
+  registerArtifactCommands(program, run);
+  registerHandoffCommands(program, run);
+  registerContextCommands(program, run);
+  registerLogCommands(program, run);
+  registerTrustCommands(program, run);
+  // Every subcommand prints errors and help the same way, and never exits the process.
+  const configure = (cmd: Command) => {
+    for (const sub of cmd.commands) {
+      sub.exitOverride().showHelpAfterError('(add --help for usage)');
+      sub.configureOutput(output);
+      configure(sub);
+    }
+  };
+  configure(program);
+
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // `--help` and `--version` end here with exit code 0; usage errors with 1 → USAGE.
+      return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+    }
+    return out.error(err);
+  }
+  return code;
+}

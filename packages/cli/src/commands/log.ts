@@ -1,0 +1,94 @@
+import type { BatonEvent } from '@baton/core';
+import type { Command } from 'commander';
+import { collect, intArg, type Runner } from '../cli.js';
+import { EXIT, type Output } from '../output.js';
+import { namer } from './identities.js';
+
+/** One line of the timeline: seq, time, who, what, on which stream. */
+export function describeEvent(out: Output, e: BatonEvent, name: (id: string) => string): string {
+  const c = out.c;
+  return `${c.dim(String(e.seq).padStart(6))} ${c.dim(e.at.slice(0, 19).replace('T', ' '))} ${c.bold(name(e.actor))} ${c.cyan(e.type.replace(/@\d+$/, ''))} ${c.dim(e.stream)}`;
+}
+
+/** `log`, `watch`. */
+export function registerLogCommands(program: Command, run: Runner): void {
+  program
+    .command('log')
+    .description('The timeline: every signed, attributed event, oldest first.')
+    .option('--type <type>', "only this event type ('artifact.edited'); repeatable", collect)
+    .option('--ref <id>', 'only events about this artifact, identity, handoff or grant')
+    .option('--actor <identity>', 'only events by this identity (id or name)')
+    .option('--after <seq>', 'start after this seq', intArg(0))
+    .option('--limit <n>', 'at most this many events', intArg(1))
+    .action(
+      run(
+        async (
+          { session, out },
+          o: { type?: string[]; ref?: string; actor?: string; after?: number; limit?: number },
+        ) => {
+          const actor = await session.actor();
+          const who = o.actor !== undefined ? await session.idOf(o.actor) : undefined;
+          const name = await namer(session);
+          const events: BatonEvent[] = [];
+          let after = o.after ?? 0;
+          const limit = o.limit ?? Number.POSITIVE_INFINITY;
+          for (;;) {
+            const page = await actor.log({
+              after,
+              ...(o.type ? { types: o.type } : {}),
+              ...(o.ref ? { ref: o.ref } : {}),
+              limit: 500,
+            });
+            for (const e of page.items) if (!who || e.actor === who) events.push(e);
+            if (!page.next || page.items.length === 0 || events.length >= limit) break;
+            after = page.items.at(-1)!.seq;
+          }
+          const shown = events.slice(0, limit);
+          out.show(shown, () => {
+            for (const e of shown) out.line(describeEvent(out, e, name));
+          });
+          return EXIT.OK;
+        },
+      ),
+    );
+
+  program
+    .command('watch')
+    .description('Follow the log live (Ctrl-C to stop); with --json, one event per line.')
+    .option('--type <type>', 'only this event type; repeatable', collect)
+    .option('--ref <id>', 'only events about this id')
+    .option('--from <seq>', 'start after this seq instead of now', intArg(0))
+    .option('--count <n>', 'stop after this many events', intArg(1))
+    .action(
+      run(
+        async (
+          { session, out },
+          o: { type?: string[]; ref?: string; from?: number; count?: number },
+        ) => {
+          const actor = await session.actor();
+          const name = await namer(session);
+          const stop = new AbortController();
+          const onSignal = () => stop.abort();
+          process.once('SIGINT', onSignal);
+          process.once('SIGTERM', onSignal);
+          let n = 0;
+          try {
+            for await (const e of actor.watch({
+              ...(o.type ? { types: o.type } : {}),
+              ...(o.ref ? { ref: o.ref } : {}),
+              ...(o.from !== undefined ? { after: o.from } : {}),
+              signal: stop.signal,
+            })) {
+              if (out.json) out.line(JSON.stringify(e));
+              else out.line(describeEvent(out, e, name));
+              if (o.count !== undefined && ++n >= o.count) break;
+            }
+          } finally {
+            process.off('SIGINT', onSignal);
+            process.off('SIGTERM', onSignal);
+          }
+          return EXIT.OK;
+        },
+      ),
+    );
+}
