@@ -372,6 +372,13 @@ export class Workspace {
   #closed = false;
   readonly #closers = new Set<() => void>();
   readonly #signCache = new Map<string, string>();
+  /**
+   * Stream versions this workspace has seen committed (by itself, or applied on catch-up):
+   * facts of the log, so a commit need not read them from the store again.
+   */
+  readonly #streamVersions = new Map<string, number>();
+  /** The head the last catch-up reached, for the commit that usually follows it at once. */
+  #recentHead: Head | undefined;
   readonly #service: string | undefined;
   readonly #notifiers: Notifier[];
   readonly #leaseMs: number;
@@ -599,6 +606,7 @@ export class Workspace {
       this.store.append({ events: placed, expectedHead: head, projections, blobs }),
     );
     tx.commit();
+    this.#noteVersions(placed);
     this.#afterAppend(placed);
     return { seq: placed.at(-1)!.seq, hash: placed.at(-1)!.hash };
   }
@@ -1066,12 +1074,34 @@ export class Workspace {
       throw new BatonError(ErrorCode.INVALID_STATE, 'This workspace is closed. Open it again.');
     while (this.#catchingUp) await this.#catchingUp;
     const head = await this.#storeCall('head', () => this.store.head());
-    if (head.seq === this._view.seq) return head;
-    this.#catchingUp = this.#catchUpTo(head).finally(() => {
-      this.#catchingUp = undefined;
-    });
-    await this.#catchingUp;
+    if (head.seq !== this._view.seq) {
+      this.#catchingUp = this.#catchUpTo(head).finally(() => {
+        this.#catchingUp = undefined;
+      });
+      await this.#catchingUp;
+    }
+    this.#recentHead = head;
     return head;
+  }
+
+  /**
+   * The head a commit's first attempt expects: the one a catch-up has just read (commands
+   * catch up before they plan), else a fresh catch-up. A head that has gone stale meanwhile
+   * costs one lost race — the append checks it atomically — never a wrong write.
+   */
+  async #headForCommit(attempt: number): Promise<Head> {
+    const recent = this.#recentHead;
+    this.#recentHead = undefined;
+    if (attempt === 0 && recent && recent.seq === this._view.seq) return recent;
+    const head = await this._catchUp();
+    this.#recentHead = undefined;
+    return head;
+  }
+
+  /** Remembers the stream versions of committed events (bounded: forgetting only costs a read). */
+  #noteVersions(events: readonly BatonEvent[]): void {
+    if (this.#streamVersions.size > 50_000) this.#streamVersions.clear();
+    for (const e of events) this.#streamVersions.set(e.stream, e.version);
   }
 
   async #catchUpTo(head: Head): Promise<void> {
@@ -1083,7 +1113,10 @@ export class Workspace {
       );
     }
     const tx = view.begin();
-    for await (const e of this.store.read({ after: view.seq })) this._types.apply(e, tx);
+    for await (const e of this.store.read({ after: view.seq })) {
+      this._types.apply(e, tx);
+      this.#noteVersions([e]);
+    }
     tx.commit();
   }
 
@@ -1274,7 +1307,7 @@ export class Workspace {
   ): Promise<BatonEvent[]> {
     for (let attempt = 0; ; attempt++) {
       // The head the catch-up reached is the one the append expects (one head read per try).
-      const head = await this._catchUp();
+      const head = await this.#headForCommit(attempt);
       if (head.seq !== this._view.seq) continue;
       const tx = this._view.begin();
       const r = await build(tx, head);
@@ -1315,6 +1348,7 @@ export class Workspace {
         throw storeError('append', err);
       }
       tx.commit();
+      this.#noteVersions(r.events);
       this.#afterAppend(r.events);
       return r.events;
     }
@@ -1347,6 +1381,8 @@ export class Workspace {
   }
 
   async #streamVersion(stream: string): Promise<number> {
+    const known = this.#streamVersions.get(stream);
+    if (known !== undefined) return known;
     const row = (await this.store.get('streams', stream)) as { version: number } | undefined;
     return row?.version ?? 0;
   }

@@ -113,6 +113,8 @@ export function registerTrustCommands(program: Command, run: Runner): void {
               stream: io.stderr as NodeJS.WriteStream,
               hideCursor: true,
               clearOnComplete: true,
+              // `io.isTTY` decided a bar is wanted; draw it whatever the stream says of itself.
+              noTTYOutput: true,
             })
           : undefined;
         bar?.start(head.seq, 0);

@@ -42,7 +42,7 @@ export interface VerifyReport {
   problem?: { seq: number; id?: string; reason: string };
 }
 
-/** How far {@link verifyLog} has got: reported after each batch of signatures checked. */
+/** How far `workspace.verify()` has got: reported after each batch of events checked. */
 export interface VerifyProgress {
   /** The last seq checked. */
   seq: number;
