@@ -153,8 +153,6 @@ export interface IdMaker {
   next(prefix: string): string;
 }
 
-const SIGN_CACHE = 64;
-
 const optionsSchema = z.object({
   store: z
     .custom<Store>(
@@ -371,7 +369,6 @@ export class Workspace {
   #catchingUp: Promise<void> | undefined;
   #closed = false;
   readonly #closers = new Set<() => void>();
-  readonly #signCache = new Map<string, string>();
   /**
    * Stream versions this workspace has seen committed (by itself, or applied on catch-up):
    * facts of the log, so a commit need not read them from the store again.
@@ -1175,6 +1172,8 @@ export class Workspace {
    */
   async _commit(req: CommitRequest, bootstrapWs?: string): Promise<BatonEvent[]> {
     let at: string | undefined;
+    // Signatures made by an earlier attempt: a retry whose events come out the same signs nothing again.
+    const signatures = new Map<string, Map<string, string>>();
     return this.#appendLoop(async (tx, head) => {
       const ws = tx.workspace?.id ?? bootstrapWs;
       if (!ws) {
@@ -1218,16 +1217,12 @@ export class Workspace {
         at = new Date(now).toISOString();
       const drafts = await req.plan(tx, ids, at);
       const pending = new Map<string, number>();
-      const planned: {
-        fields: SignedFields;
-        keys: string[];
-        version: number;
-        seq: number;
-        data: unknown;
-      }[] = [];
+      const planned: { fields: BatonEvent; keys: string[]; data: unknown }[] = [];
       const streams = new Map<string, number>();
       for (const d of drafts) {
-        const fields: SignedFields = {
+        // The event itself, its chain fields filled in as they become known: one object
+        // per event, not a copy per stage.
+        const fields: BatonEvent = {
           ws,
           id: ids.next('ev'),
           stream: '',
@@ -1236,6 +1231,11 @@ export class Workspace {
           at,
           data: d.data,
           refs: d.refs ?? [],
+          sig: '',
+          version: 0,
+          seq: 0,
+          prev: '',
+          hash: '',
         };
         const parsed = this._types.dataOf(fields);
         fields.stream = this._types.get(d.type)!.stream(parsed as never);
@@ -1250,22 +1250,23 @@ export class Workspace {
         // The keys that may sign it are the actor's keys before the event applies (a key
         // rotation is signed with the old key).
         const keys = signingKeys(fields, tx);
-        const version =
+        fields.version =
           (streams.get(fields.stream) ?? (await this.#streamVersion(fields.stream))) + 1;
-        streams.set(fields.stream, version);
-        const seq = head.seq + planned.length + 1;
+        streams.set(fields.stream, fields.version);
+        fields.seq = head.seq + planned.length + 1;
         // Applied before signing, so later drafts in the batch see its effect; the view
         // does not read sig, prev or hash.
-        this._types.apply({ ...fields, sig: '', version, seq, prev: '', hash: '' }, tx, data);
-        planned.push({ fields, keys, version, seq, data });
+        this._types.apply(fields, tx, data);
+        planned.push({ fields, keys, data });
       }
       // Signatures do not cover the chain fields, so a batch signs concurrently.
-      const signed = await Promise.all(planned.map((p) => this.#sign(p.fields, p.keys, req)));
+      const signed = await this.#signAll(planned, req, signatures);
       const out: BatonEvent[] = [];
       let prev = head.seq === 0 ? ws : head.hash;
-      planned.forEach((p, i) => {
-        const body = { ...p.fields, sig: signed[i]!.sig, version: p.version, seq: p.seq, prev };
-        const event: BatonEvent = { ...body, hash: eventHash(body, signed[i]!.text) };
+      planned.forEach(({ fields: event }, i) => {
+        event.sig = signed[i]!.sig;
+        event.prev = prev;
+        event.hash = eventHash(event, signed[i]!.text);
         out.push(event);
         prev = event.hash;
       });
@@ -1405,38 +1406,70 @@ export class Workspace {
     }));
   }
 
-  async #sign(
-    fields: SignedFields,
-    keys: string[],
+  /**
+   * Signs a batch: each event with a key registered for its actor (the request's signer, or
+   * one from the keyring), all signatures in flight at once. `made` keeps the signatures of
+   * earlier attempts of the same request, so an unchanged event is not signed twice.
+   */
+  async #signAll(
+    list: readonly { fields: SignedFields; keys: string[] }[],
     req: CommitRequest,
-  ): Promise<{ sig: string; text: string }> {
-    const name = this._view.identity(fields.actor)?.name ?? fields.actor;
-    let signer = req.signer;
-    if (signer && !keys.includes(signer.publicKey)) {
+    made: Map<string, Map<string, string>>,
+  ): Promise<{ sig: string; text: string }[]> {
+    const out: { sig: string; text: string }[] = new Array(list.length);
+    const inFlight: Promise<void>[] = [];
+    // A batch is one actor's; its keys change only with a key rotation inside the batch.
+    let lastKeys: string[] | undefined;
+    let signer: Signer | undefined;
+    for (let i = 0; i < list.length; i++) {
+      const { fields, keys } = list[i]!;
+      if (!lastKeys || keys.join(' ') !== lastKeys.join(' ')) {
+        signer = await this.#signerFor(fields.actor, keys, req);
+        lastKeys = keys;
+      }
+      const s = signer!;
+      // admit() has checked the data is plain JSON, so the text needs no second check.
+      const text = signingText(fields, false);
+      let byKey = made.get(s.publicKey);
+      if (!byKey) {
+        byKey = new Map();
+        made.set(s.publicKey, byKey);
+      }
+      const known = byKey.get(text);
+      if (known) {
+        out[i] = { sig: known, text };
+        continue;
+      }
+      const mine = byKey;
+      inFlight.push(
+        signB64(s, utf8(text)).then((sig) => {
+          mine.set(text, sig);
+          out[i] = { sig, text };
+        }),
+      );
+    }
+    await Promise.all(inFlight);
+    return out;
+  }
+
+  /** The signer for `actor` among `keys`: the request's own (which must be one of them), else the keyring's. */
+  async #signerFor(actor: string, keys: string[], req: CommitRequest): Promise<Signer> {
+    const name = () => this._view.identity(actor)?.name ?? actor;
+    if (req.signer) {
+      if (keys.includes(req.signer.publicKey)) return req.signer;
       throw new BatonError(
         ErrorCode.FORBIDDEN,
-        `The signer given for ${name} holds a key that is not registered (or was retired) for it.`,
+        `The signer given for ${name()} holds a key that is not registered (or was retired) for it.`,
       );
     }
     for (const k of keys) {
-      if (signer) break;
-      signer = await this.keyring.signer(fields.actor, k);
+      const signer = await this.keyring.signer(actor, k);
+      if (signer) return signer;
     }
-    if (!signer) {
-      throw new BatonError(
-        ErrorCode.FORBIDDEN,
-        `This process holds no key for ${name} (${fields.actor}). Open the workspace with a keyring that has it, or pass ws.as(id, { signer }).`,
-      );
-    }
-    // admit() has checked the data is plain JSON, so the text needs no second check.
-    const text = signingText(fields, false);
-    const cacheKey = `${signer.publicKey}\u0000${text}`;
-    const cached = this.#signCache.get(cacheKey);
-    if (cached) return { sig: cached, text };
-    const sig = await signB64(signer, utf8(text));
-    if (this.#signCache.size >= SIGN_CACHE) this.#signCache.clear();
-    this.#signCache.set(cacheKey, sig);
-    return { sig, text };
+    throw new BatonError(
+      ErrorCode.FORBIDDEN,
+      `This process holds no key for ${name()} (${actor}). Open the workspace with a keyring that has it, or pass ws.as(id, { signer }).`,
+    );
   }
 
   async #checkSignature(e: SignedEvent, tx: ViewTx): Promise<void> {

@@ -15,9 +15,13 @@ import {
   fromBase64url,
   MemoryKeyring,
   rawFromDidKey,
+  type SignedFields,
+  signedFieldsOf,
   signingBytes,
+  signingText,
   Workspace,
 } from '../src/index.js';
+import { envelope, envelopeWellFormed } from '../src/log/eventTypes.js';
 
 function fromBits(hex: string): number {
   const view = new DataView(new ArrayBuffer(8));
@@ -82,6 +86,33 @@ describe('RFC 8785 canonical JSON', () => {
     ['a bigint', { n: 1n }],
   ])('refuses %s with VALIDATION', (_, value) => {
     expect(() => canonicalJson(value)).toThrow(expect.objectContaining({ code: 'VALIDATION' }));
+  });
+
+  it('writes the signing text of any event exactly as canonical JSON of its signed fields', () => {
+    const text = fc.string({ unit: 'grapheme', maxLength: 12 });
+    const event = fc.record(
+      {
+        ws: text,
+        id: text,
+        stream: text,
+        type: text,
+        actor: text,
+        at: text,
+        data: fc.jsonValue({ maxDepth: 3, stringUnit: 'grapheme' }),
+        refs: fc.array(text, { maxLength: 4 }),
+        auth: text,
+        session: text,
+      },
+      { requiredKeys: ['ws', 'id', 'stream', 'type', 'actor', 'at', 'data', 'refs'] },
+    );
+    fc.assert(
+      fc.property(event, (e) => {
+        const fields = e as SignedFields;
+        expect(signingText(fields)).toBe(canonicalize(signedFieldsOf(fields)));
+        expect(signingText(fields, false)).toBe(canonicalJson(signedFieldsOf(fields)));
+      }),
+      { numRuns: 2_000 },
+    );
   });
 
   it('agrees with an independent RFC 8785 implementation on random JSON', () => {
@@ -188,5 +219,68 @@ describe('encodings, hashes and ids', () => {
     );
     expect(ms).toBeGreaterThanOrEqual(before);
     expect(ms).toBeLessThanOrEqual(Date.now());
+  });
+});
+
+describe('the envelope check', () => {
+  it('accepts by hand only what the envelope schema accepts, and accepts what the write path makes', () => {
+    const id = fc.oneof(
+      fc.constantFrom('ev_01M80H1X3FC0DDXFVDV0JTCCZC', 'id_a', '', 'a\u0001b', 'x'.repeat(201)),
+      fc.string({ maxLength: 8 }),
+    );
+    const at = fc.oneof(
+      fc
+        .date({ min: new Date(0), max: new Date(4e12), noInvalidDate: true })
+        .map((d) => d.toISOString()),
+      fc.constantFrom(
+        '2026-02-31T00:00:00.000Z',
+        '2026-11-22T02:41:44Z',
+        'soon',
+        '2026-11-22T25:00:00.000Z',
+      ),
+    );
+    const envelopeLike = fc.record(
+      {
+        ws: id,
+        id,
+        actor: id,
+        auth: id,
+        session: id,
+        stream: fc.oneof(fc.constant('grant/gr_1'), fc.string({ maxLength: 3 })),
+        type: fc.constantFrom(
+          'grant.exercised@1',
+          'Grant.exercised@1',
+          'a.b@0',
+          'a.b',
+          'note.written@12',
+        ),
+        at,
+        data: fc.constant({}),
+        refs: fc.oneof(fc.array(id, { maxLength: 3 }), fc.constant([''])),
+      },
+      { requiredKeys: ['ws', 'id', 'actor', 'stream', 'type', 'at', 'data', 'refs'] },
+    );
+    let fast = 0;
+    fc.assert(
+      fc.property(envelopeLike, (e) => {
+        if (envelopeWellFormed(e as SignedFields)) {
+          fast++;
+          expect(envelope.safeParse(e).success).toBe(true);
+        }
+      }),
+      { numRuns: 5_000 },
+    );
+    expect(fast).toBeGreaterThan(20);
+    const made = {
+      ws: 'ws_01M80H1X3FC0DDXFVDV0JTCCZC',
+      id: 'ev_01M80H1X3FC0DDXFVDV0JTCCZC',
+      stream: 'grant/gr_01M80H1X3FC0DDXFVDV0JTCCZC',
+      type: 'grant.exercised@1',
+      actor: 'id_01M80H1X3FC0DDXFVDV0JTCCZC',
+      at: new Date().toISOString(),
+      data: {},
+      refs: ['email:launch', 'id_01M80H1X3FC0DDXFVDV0JTCCZC'],
+    };
+    expect(envelopeWellFormed(made)).toBe(true);
   });
 });

@@ -25,7 +25,7 @@ import {
 import Database from 'better-sqlite3';
 import { prepareSchema } from './schema.js';
 import {
-  appendSchema,
+  checkAppendInput,
   checkBatch,
   decodeCursor,
   encodeCursor,
@@ -143,7 +143,7 @@ export class SqliteStore implements Store {
 
   async append(batch: AppendBatch): Promise<Head> {
     this.#live();
-    parseInput(appendSchema, batch, 'store.append(batch)');
+    checkAppendInput(batch);
     let head: Head;
     try {
       head = this.#appendTx.immediate(batch);

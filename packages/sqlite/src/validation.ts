@@ -89,6 +89,45 @@ export const appendSchema = z.object({
   blobs: z.array(z.object({ hash: str, bytes: z.instanceof(Uint8Array) })).optional(),
 });
 
+const appendRestSchema = appendSchema.omit({ events: true });
+
+/** Whether `events` passes `appendSchema`'s check of the events — made without copying them. */
+function eventsWellFormed(events: unknown): boolean {
+  if (!Array.isArray(events)) return false;
+  for (const e of events) {
+    if (typeof e !== 'object' || e === null) return false;
+    const x = e as Record<string, unknown>;
+    if (
+      typeof x.id !== 'string' ||
+      typeof x.stream !== 'string' ||
+      typeof x.type !== 'string' ||
+      typeof x.prev !== 'string' ||
+      typeof x.hash !== 'string' ||
+      !Number.isSafeInteger(x.seq) ||
+      (x.seq as number) <= 0 ||
+      !Array.isArray(x.refs)
+    )
+      return false;
+    for (const r of x.refs) if (typeof r !== 'string') return false;
+  }
+  return true;
+}
+
+/**
+ * Checks an append's input as `appendSchema` does. The events — most of a batch — are
+ * checked by hand (a schema parse would copy every one); anything amiss goes through the
+ * schema, whose error names the field.
+ */
+export function checkAppendInput(batch: unknown): void {
+  const b = batch as { events?: unknown } | null;
+  if (typeof b === 'object' && b !== null && eventsWellFormed(b.events)) {
+    const { events: _events, ...rest } = b;
+    parseInput(appendRestSchema, rest, 'store.append(batch)');
+    return;
+  }
+  parseInput(appendSchema, batch, 'store.append(batch)');
+}
+
 export const readSchema = z.object({
   after: z.number().int().nonnegative().optional(),
   until: z.number().int().nonnegative().optional(),

@@ -31,8 +31,13 @@ export function randomId(prefix: string): string {
     if (i < 0) lastMs++;
     else last[i]!++;
   }
-  let out = `${prefix}_`;
-  for (let shift = 45; shift >= 0; shift -= 5) out += BASE32[Math.floor(lastMs / 2 ** shift) % 32];
+  if (clockMs !== lastMs) {
+    clockMs = lastMs;
+    clockText = '';
+    for (let shift = 45; shift >= 0; shift -= 5)
+      clockText += BASE32[Math.floor(lastMs / 2 ** shift) % 32];
+  }
+  let out = `${prefix}_${clockText}`;
   // 80 bits = 16 characters of 5 bits, read off the bytes two at a time.
   let bits = 0;
   let acc = 0;
@@ -54,6 +59,9 @@ let poolAt = pool.length;
 /** The millisecond of the last id made, and its 80 low bits. */
 let lastMs = 0;
 const last = new Uint8Array(10);
+/** The clock part of the ids of one millisecond, computed once for it. */
+let clockMs = -1;
+let clockText = '';
 
 /**
  * An id derived from parts (an idempotency key and its context), so a retried command

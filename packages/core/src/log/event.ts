@@ -1,4 +1,5 @@
-import { canonicalJson, canonicalJsonUnchecked, type JsonValue } from '../crypto/canonical.js';
+import { canonicalJsonUnchecked, findNonJson, type JsonValue } from '../crypto/canonical.js';
+import { BatonError, ErrorCode } from '../errors.js';
 import { utf8 } from '../crypto/encoding.js';
 import { sha256b64 } from '../crypto/hash.js';
 
@@ -80,8 +81,24 @@ export function signedFieldsOf(e: SignedFields): SignedFields {
  *   passes `false` for data it has just checked.
  */
 export function signingText(e: SignedFields, check = true): string {
-  const fields = signedFieldsOf(e);
-  return check ? canonicalJson(fields) : canonicalJsonUnchecked(fields);
+  if (check) {
+    const bad = findNonJson(signedFieldsOf(e));
+    if (bad) {
+      throw new BatonError(ErrorCode.VALIDATION, `Not plain JSON: ${bad}. Pass only JSON values.`);
+    }
+  }
+  // (A malformed event — refs not a list — is serialized generically; its signature fails.)
+  if (!Array.isArray(e.refs)) return canonicalJsonUnchecked(signedFieldsOf(e));
+  // The signed fields in RFC 8785 order (their names sorted by UTF-16 code units), written
+  // out directly: this runs for every event written and verified.
+  const q = JSON.stringify;
+  let out = `{"actor":${q(e.actor)},"at":${q(e.at)}`;
+  if (e.auth !== undefined) out += `,"auth":${q(e.auth)}`;
+  out += `,"data":${canonicalJsonUnchecked(e.data)},"id":${q(e.id)},"refs":[`;
+  for (let i = 0; i < e.refs.length; i++) out += (i > 0 ? ',' : '') + q(e.refs[i]);
+  out += ']';
+  if (e.session !== undefined) out += `,"session":${q(e.session)}`;
+  return `${out},"stream":${q(e.stream)},"type":${q(e.type)},"ws":${q(e.ws)}}`;
 }
 
 /** The bytes an actor signs: the UTF-8 of {@link signingText}. */
