@@ -1,7 +1,7 @@
 import { canonicalJsonUnchecked, findNonJson, type JsonValue } from '../crypto/canonical.js';
-import { BatonError, ErrorCode } from '../errors.js';
 import { utf8 } from '../crypto/encoding.js';
 import { sha256b64 } from '../crypto/hash.js';
+import { BatonError, ErrorCode } from '../errors.js';
 
 /**
  * The fields an actor signs. Canonical JSON (RFC 8785) of exactly these fields is what the
