@@ -1,3 +1,4 @@
+import { parseTime } from '../log/event.js';
 import type { Grant, ViewReader } from './view.js';
 
 /** One (action, resource) pair an operation needs. */
@@ -50,19 +51,19 @@ function covers(g: Grant, needs: readonly Requirement[]): boolean {
   );
 }
 
-// Parsed constraint times, per grant object (grants are replaced, never changed, so the
-// cache can key on the object).
-const times = new WeakMap<Grant, { notBefore: number; expiresAt: number }>();
+// Parsed constraint times, per constraints object: a grant is replaced, never changed, when
+// it is used (its `uses` count), and the copy keeps the same constraints object.
+const times = new WeakMap<Grant['constraints'], { notBefore: number; expiresAt: number }>();
 
 function timesOf(g: Grant): { notBefore: number; expiresAt: number } {
-  let t = times.get(g);
+  const c = g.constraints;
+  let t = times.get(c);
   if (!t) {
-    const c = g.constraints;
     t = {
       notBefore: c.notBefore ? Date.parse(c.notBefore) : Number.NEGATIVE_INFINITY,
       expiresAt: c.expiresAt ? Date.parse(c.expiresAt) : Number.POSITIVE_INFINITY,
     };
-    times.set(g, t);
+    times.set(c, t);
   }
   return t;
 }
@@ -151,7 +152,7 @@ export function notInForce(
   pending?: ReadonlyMap<string, number>,
   needs: readonly Requirement[] = [],
 ): string | undefined {
-  return walk(view, g, Date.parse(at), pending, needs).reason;
+  return walk(view, g, parseTime(at), pending, needs).reason;
 }
 
 /** The approval rule of the chain of `g` that gates one of `needs` — the most senior one — if any. */
@@ -218,7 +219,7 @@ export function evaluate(
   }
   let reason: string | undefined;
   let approval: Extract<Decision, { allowed: false }>['approval'];
-  const t = Date.parse(at);
+  const t = parseTime(at);
   for (const g of candidates) {
     if (!covers(g, needs)) continue;
     const w = walk(view, g, t, options.pending, needs);

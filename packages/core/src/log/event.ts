@@ -118,12 +118,33 @@ export function eventHash(e: Omit<BatonEvent, 'hash'>, text = signingText(e)): s
 }
 
 /** Splits `'artifact.edited@2'` into its name and version. */
-export function parseType(type: string): { name: string; version: number } {
+export function parseType(type: string): { readonly name: string; readonly version: number } {
+  let parsed = parsedTypes.get(type);
+  if (parsed) return parsed;
   const at = type.lastIndexOf('@');
-  if (at <= 0) return { name: type, version: 1 };
-  const version = Number(type.slice(at + 1));
-  return {
-    name: type.slice(0, at),
+  const version = at <= 0 ? 1 : Number(type.slice(at + 1));
+  parsed = Object.freeze({
+    name: at <= 0 ? type : type.slice(0, at),
     version: Number.isInteger(version) && version > 0 ? version : 1,
-  };
+  });
+  // A log names few types; a bound keeps odd input from growing the memo without end.
+  if (parsedTypes.size >= 1_000) parsedTypes.clear();
+  parsedTypes.set(type, parsed);
+  return parsed;
 }
+
+const parsedTypes = new Map<string, { readonly name: string; readonly version: number }>();
+
+/**
+ * `Date.parse`, remembering its last few answers: the events of a batch share one time, and
+ * the write path reads it several times per event.
+ */
+export function parseTime(iso: string): number {
+  for (const [text, ms] of recentTimes) if (text === iso) return ms;
+  const ms = Date.parse(iso);
+  recentTimes.unshift([iso, ms]);
+  if (recentTimes.length > 4) recentTimes.pop();
+  return ms;
+}
+
+const recentTimes: [string, number][] = [];
