@@ -12,13 +12,18 @@ interface NativeHash {
  * 20.16 has `process.getBuiltinModule`), so the core entry still loads in browsers, where
  * the pure-JS hash is used.
  */
-const nativeCreateHash = (() => {
+const nodeCrypto = (() => {
   const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
-  const mod = proc?.getBuiltinModule?.('node:crypto') as
-    | { createHash?: (algorithm: 'sha256') => NativeHash }
+  return proc?.getBuiltinModule?.('node:crypto') as
+    | {
+        createHash?: (algorithm: 'sha256') => NativeHash;
+        /** One-shot hashing (Node ≥ 20.12): no Hash object per call. */
+        hash?: (algorithm: 'sha256', data: string | Uint8Array, encoding: 'base64url') => string;
+      }
     | undefined;
-  return mod?.createHash;
 })();
+const nativeCreateHash = nodeCrypto?.createHash;
+const nativeHash = nodeCrypto?.hash;
 
 /**
  * SHA-256, synchronously.
@@ -35,6 +40,7 @@ export function sha256(data: Uint8Array | string): Uint8Array {
 
 /** SHA-256 as unpadded base64url: the form every hash in Baton takes. */
 export function sha256b64(data: Uint8Array | string): string {
+  if (nativeHash) return nativeHash('sha256', data, 'base64url');
   if (nativeCreateHash) return nativeCreateHash('sha256').update(data).digest('base64url');
   return toBase64url(nobleSha256(typeof data === 'string' ? utf8(data) : data));
 }

@@ -128,13 +128,18 @@ export const envelope = zod.object({
   refs: zod.array(zod.string().min(1).max(400)).max(256),
 });
 
+function isId(v: unknown): boolean {
+  return typeof v === 'string' && v.length >= 1 && v.length <= MAX_NAME && !hasControlCharacter(v);
+}
+
 /** Ids found well-formed lately: a batch repeats its workspace, actor and grant on every event. */
 const goodIds: string[] = [];
 
-function isId(v: unknown): boolean {
+/** {@link isId} for ids that recur from event to event. */
+function isKnownId(v: unknown): boolean {
   if (typeof v !== 'string') return false;
   if (goodIds.includes(v)) return true;
-  if (v.length < 1 || v.length > MAX_NAME || hasControlCharacter(v)) return false;
+  if (!isId(v)) return false;
   goodIds.unshift(v);
   if (goodIds.length > 8) goodIds.pop();
   return true;
@@ -152,11 +157,11 @@ export function envelopeWellFormed(e: SignedFields): boolean {
   if (
     typeof e !== 'object' ||
     e === null ||
-    !isId(e.ws) ||
+    !isKnownId(e.ws) ||
     !isId(e.id) ||
-    !isId(e.actor) ||
-    (e.auth !== undefined && !isId(e.auth)) ||
-    (e.session !== undefined && !isId(e.session)) ||
+    !isKnownId(e.actor) ||
+    (e.auth !== undefined && !isKnownId(e.auth)) ||
+    (e.session !== undefined && !isKnownId(e.session)) ||
     typeof e.stream !== 'string' ||
     e.stream.length < 1 ||
     e.stream.length > 400 ||
