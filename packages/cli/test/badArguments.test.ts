@@ -71,6 +71,7 @@ const CASES: [string[], RegExp][] = [
   [['id', 'create'], /missing required argument 'name'/],
   [['id', 'create', 'x', '--kind', 'robot'], /--kind must be human, agent or service/],
   [['id', 'create', ''], /`name`/],
+  [['--as', 'drafter', 'id', 'create', 'helper'], /may not create/],
   [['id', 'list', '--kind', 'robot'], /kind/],
   [['id', 'show', 'nobody'], /No identity "nobody"/],
   [['id', 'suspend'], /missing required argument 'identity'/],

@@ -104,27 +104,36 @@ export class Identities {
       ? derivedId('id', [wsId, this.#actor.id, args.idempotencyKey, 'identity'])
       : randomId('id');
     let key = args.key;
+    let made: string | undefined;
     if (key === undefined) {
-      key = (await this.#ws.keyring.signer(id))?.publicKey ?? (await this.#ws.keyring.generate(id));
+      key = (await this.#ws.keyring.signer(id))?.publicKey;
+      if (key === undefined) key = made = await this.#ws.keyring.generate(id);
     }
     const { idempotencyKey, ...request } = args;
-    const events = await this.#actor._commit({
-      idempotency: { key: idempotencyKey, operation: 'identities.create', input: request },
-      plan: (view) => {
-        const me = view.identity(this.#actor.id);
-        let owner = args.owner;
-        if (owner === undefined && me) owner = me.kind === 'human' ? me.id : me.owner;
-        const data: Record<string, JsonValue> = {
-          id,
-          kind: args.kind,
-          name: args.name,
-          key: key!,
-          meta: args.meta ?? {},
-        };
-        if (owner !== undefined && args.kind !== 'human') data.owner = owner;
-        return [{ type: 'identity.created', data, refs: owner ? [id, owner] : [id] }];
-      },
-    });
+    // A key made for this call is forgotten again if the call is refused.
+    const forget = async (err: unknown): Promise<never> => {
+      if (made !== undefined) await this.#ws.keyring.discard?.(id, made).catch(() => undefined);
+      throw err;
+    };
+    const events = await this.#actor
+      ._commit({
+        idempotency: { key: idempotencyKey, operation: 'identities.create', input: request },
+        plan: (view) => {
+          const me = view.identity(this.#actor.id);
+          let owner = args.owner;
+          if (owner === undefined && me) owner = me.kind === 'human' ? me.id : me.owner;
+          const data: Record<string, JsonValue> = {
+            id,
+            kind: args.kind,
+            name: args.name,
+            key: key!,
+            meta: args.meta ?? {},
+          };
+          if (owner !== undefined && args.kind !== 'human') data.owner = owner;
+          return [{ type: 'identity.created', data, refs: owner ? [id, owner] : [id] }];
+        },
+      })
+      .catch(forget);
     return this.#ws._view.identity((events[0]!.data as { id: string }).id)!;
   }
 

@@ -242,6 +242,41 @@ describe('keys', () => {
     expect((await ws.verify()).ok).toBe(true);
   });
 
+  it('leaves no key behind when creating an identity is refused', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'baton-keys-'));
+    const keys = new KeyDirectory({ path: dir });
+    const ws = await Workspace.open({ keyring: keys });
+    const ada = await ws.bootstrap({ name: 'Ada' });
+    const drafter = await ws.as(ada.id).identities.create({ kind: 'agent', name: 'drafter' });
+    const before = readdirSync(dir).sort();
+    // The agent holds no grant to create identities: refused, and its would-be key is gone.
+    await expect(
+      ws.as(drafter.id).identities.create({ kind: 'agent', name: 'helper' }),
+    ).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    expect(readdirSync(dir).sort()).toEqual(before);
+    // The same with keys kept in memory: no signer remains for an identity that never was.
+    const memory = new MemoryKeyring();
+    const ws2 = await Workspace.open({ keyring: memory });
+    const bob = await ws2.bootstrap({ name: 'Bob' });
+    const agent = await ws2.as(bob.id).identities.create({ kind: 'agent', name: 'a' });
+    let made: string | undefined;
+    const spy = {
+      ...memory,
+      generate: async (id: string) => {
+        made = id;
+        return memory.generate(id);
+      },
+      signer: memory.signer.bind(memory),
+      discard: memory.discard.bind(memory),
+    };
+    const ws3 = await Workspace.open({ store: ws2.store, keyring: spy });
+    await expect(
+      ws3.as(agent.id).identities.create({ kind: 'agent', name: 'b' }),
+    ).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    expect(made).toBeDefined();
+    expect(await memory.signer(made!)).toBeUndefined();
+  });
+
   it('gives an agent process only its own key file (0600) so it cannot sign as its owner', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'baton-keys-'));
     const ownerKeys = new KeyDirectory({ path: join(dir, 'owner') });

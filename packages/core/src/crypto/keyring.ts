@@ -19,6 +19,11 @@ export interface Keyring {
    * or `undefined` when this keyring does not hold it.
    */
   signer(identity: string, publicKey?: string): Promise<Signer | undefined>;
+  /**
+   * Forgets a key {@link Keyring.generate} made for a command that was then refused, so a
+   * refused call leaves nothing behind. Optional: a keyring without it keeps the unused key.
+   */
+  discard?(identity: string, publicKey: string): Promise<void>;
 }
 
 /** Options for {@link MemoryKeyring}. */
@@ -57,5 +62,11 @@ export class MemoryKeyring implements Keyring {
     const list = this.#keys.get(identity);
     if (!list) return undefined;
     return publicKey === undefined ? list.at(-1) : list.find((s) => s.publicKey === publicKey);
+  }
+
+  async discard(identity: string, publicKey: string): Promise<void> {
+    const list = (this.#keys.get(identity) ?? []).filter((s) => s.publicKey !== publicKey);
+    if (list.length > 0) this.#keys.set(identity, list);
+    else this.#keys.delete(identity);
   }
 }

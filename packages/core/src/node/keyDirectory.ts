@@ -76,6 +76,15 @@ export class KeyDirectory implements Keyring {
     this.#signers.delete(identity);
   }
 
+  async discard(identity: string, publicKey: string): Promise<void> {
+    const file = await this.#read(identity);
+    if (!file) return;
+    file.keys = file.keys.filter((k) => k.publicKey !== publicKey);
+    if (file.keys.length > 0) await this.#write(file);
+    else await rm(this.fileOf(identity), { force: true });
+    this.#signers.delete(identity);
+  }
+
   async signer(identity: string, publicKey?: string): Promise<Signer | undefined> {
     let signers = this.#signers.get(identity);
     if (!signers) {
