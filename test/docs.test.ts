@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { type Actor, type BatonError, isBatonError, OPERATIONS, Workspace } from '@baton/core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BEGIN as CLI_BEGIN, CLI_DOC, renderCliReference } from './docs/cliReference.js';
-import { NOT_YET_IN_OPERATIONS, OPERATIONS_DOC, renderOperations } from './docs/operations.js';
+import { OPERATIONS_DOC, renderOperations } from './docs/operations.js';
 import { blocks, guides, quoted, ROOT } from './docs/snippets.js';
 import { killSpawned, runTs } from './helpers/spawnTs.js';
 
@@ -181,18 +181,7 @@ describe('docs/operations.md', () => {
     ).toBe(true);
   });
 
-  it('lists as "not in OPERATIONS yet" only operations OPERATIONS lacks', () => {
-    const listed = new Set(OPERATIONS.map((o) => o.operation));
-    const both = NOT_YET_IN_OPERATIONS.filter((o) => listed.has(o.operation)).map(
-      (o) => o.operation,
-    );
-    expect(
-      both,
-      'OPERATIONS lists these now: delete them from NOT_YET_IN_OPERATIONS in test/docs/operations.ts',
-    ).toEqual([]);
-  });
-
-  describe('its "not in OPERATIONS yet" rows match what the code refuses', () => {
+  describe('its rows match what the code refuses', () => {
     let ws: Workspace;
     let agent: Actor;
     let doc: string;
@@ -217,8 +206,8 @@ describe('docs/operations.md', () => {
     }
 
     const row = (operation: string) => {
-      const r = NOT_YET_IN_OPERATIONS.find((o) => o.operation === operation);
-      if (!r) expect.fail(`test/docs/operations.ts has no row "${operation}"`);
+      const r = OPERATIONS.find((o) => o.operation === operation);
+      if (!r) expect.fail(`OPERATIONS has no row "${operation}"`);
       return r;
     };
 

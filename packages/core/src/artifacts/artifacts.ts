@@ -190,7 +190,10 @@ export class Artifacts {
       plan: () => [{ type: 'artifact.created', data, refs: [id] }],
       blobs: [{ hash: content, bytes: body }],
     });
-    return this.get((event!.data as { id: string }).id);
+    // The creator gets back what it wrote (version 1), even when its grant is `create` alone.
+    const made = (event!.data as { id: string }).id;
+    const row = (await this.#ws.store.get('artifacts', made)) as unknown as ArtifactRow;
+    return this.#view(row, 1, await this._contentAt(row, 1));
   }
 
   /** The artifact at its head, or at `version`. Needs `read`. */
