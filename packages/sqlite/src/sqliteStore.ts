@@ -72,6 +72,8 @@ export interface SqliteStoreOptions {
 
 /** Rows read per query while streaming the log, so memory stays flat. */
 const READ_PAGE = 256;
+/** Rows per multi-row INSERT (6 parameters each for events: far under SQLite's limit). */
+const ROWS_PER_STATEMENT = 50;
 /** Page size of `query` and `kv.list` when none is given (the Store contract's default). */
 const DEFAULT_PAGE_SIZE = 100;
 
@@ -164,23 +166,38 @@ export class SqliteStore implements Store {
       throw new ConflictError(expectedHead, head);
     }
     checkBatch(head, events, projections, blobs);
-    const insertEvent = this.#sql(
-      'INSERT INTO baton_events (seq, id, stream, type, hash, body) VALUES (?, ?, ?, ?, ?, ?)',
-    );
-    const insertRef = this.#sql('INSERT OR IGNORE INTO baton_event_refs (ref, seq) VALUES (?, ?)');
-    for (const e of events) {
+    // Rows go in by statements of up to ROWS_PER_STATEMENT rows each: one call into SQLite
+    // per chunk instead of one per row.
+    for (let i = 0; i < events.length; i += ROWS_PER_STATEMENT) {
+      const chunk = events.slice(i, i + ROWS_PER_STATEMENT);
+      const params: unknown[] = [];
+      for (const e of chunk) params.push(e.seq, e.id, e.stream, e.type, e.hash, JSON.stringify(e));
       try {
-        insertEvent.run(e.seq, e.id, e.stream, e.type, e.hash, JSON.stringify(e));
+        this.#rowsSql(
+          'INSERT INTO baton_events (seq, id, stream, type, hash, body) VALUES',
+          '(?, ?, ?, ?, ?, ?)',
+          chunk.length,
+        ).run(params);
       } catch (err) {
         if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
+          const taken = chunk.find((e) => this.#eventSeq(e.id) !== undefined) ?? chunk[0]!;
           throw new BatonError(
             ErrorCode.VALIDATION,
-            `Event id "${e.id}" exists already in this workspace.`,
+            `Event id "${taken.id}" exists already in this workspace.`,
           );
         }
         throw err;
       }
-      for (const ref of e.refs) insertRef.run(ref, e.seq);
+    }
+    const refs: unknown[] = [];
+    for (const e of events) for (const ref of e.refs) refs.push(ref, e.seq);
+    for (let i = 0; i < refs.length; i += 2 * ROWS_PER_STATEMENT) {
+      const part = refs.slice(i, i + 2 * ROWS_PER_STATEMENT);
+      this.#rowsSql(
+        'INSERT OR IGNORE INTO baton_event_refs (ref, seq) VALUES',
+        '(?, ?)',
+        part.length / 2,
+      ).run(part);
     }
     const dropIndex = this.#sql('DELETE FROM baton_row_index WHERE collection = ? AND key = ?');
     const dropRow = this.#sql('DELETE FROM baton_rows WHERE collection = ? AND key = ?');
@@ -453,6 +470,19 @@ export class SqliteStore implements Store {
   }
 
   /** A prepared statement, made once per SQL text. */
+  /** The seq of the event with `id`, if the log holds one. */
+  #eventSeq(id: string): number | undefined {
+    const row = this.#sql('SELECT seq FROM baton_events WHERE id = ?').get(id) as
+      | { seq: number }
+      | undefined;
+    return row?.seq;
+  }
+
+  /** `head` followed by `rows` copies of `row`, prepared once per row count. */
+  #rowsSql(head: string, row: string, rows: number): Statement {
+    return this.#sql(`${head} ${Array.from({ length: rows }, () => row).join(', ')}`);
+  }
+
   #sql(sql: string): Statement {
     let s = this.#statements.get(sql);
     if (!s) {
