@@ -6,7 +6,7 @@ import { fromBase64url, fromUtf8, toBase64url, utf8 } from './crypto/encoding.js
 import { sha256b64 } from './crypto/hash.js';
 import { derivedId, randomId } from './crypto/ids.js';
 import { type Keyring, MemoryKeyring } from './crypto/keyring.js';
-import { type Signer, signB64, verifySignature } from './crypto/keys.js';
+import { type Signer, verifySignature } from './crypto/keys.js';
 import { BatonError, ErrorCode, isBatonError, storeError } from './errors.js';
 import { registerBuiltinEvents } from './log/builtinEvents.js';
 import {
@@ -1416,40 +1416,46 @@ export class Workspace {
     req: CommitRequest,
     made: Map<string, Map<string, string>>,
   ): Promise<{ sig: string; text: string }[]> {
-    const out: { sig: string; text: string }[] = new Array(list.length);
-    const inFlight: Promise<void>[] = [];
+    const texts: string[] = new Array(list.length);
+    const sigs: string[] = new Array(list.length);
+    // Signatures still to make: the signer's promise, and where to remember the result.
+    const signing: (Promise<Uint8Array> | undefined)[] = new Array(list.length);
+    const keep: Map<string, string>[] = new Array(list.length);
     // A batch is one actor's; its keys change only with a key rotation inside the batch.
-    let lastKeys: string[] | undefined;
+    let lastKeys: string | undefined;
     let signer: Signer | undefined;
+    let byKey: Map<string, string> | undefined;
     for (let i = 0; i < list.length; i++) {
       const { fields, keys } = list[i]!;
-      if (!lastKeys || keys.join(' ') !== lastKeys.join(' ')) {
+      const keysNow = keys.join(' ');
+      if (keysNow !== lastKeys) {
         signer = await this.#signerFor(fields.actor, keys, req);
-        lastKeys = keys;
+        lastKeys = keysNow;
+        byKey = made.get(signer.publicKey);
+        if (!byKey) {
+          byKey = new Map();
+          made.set(signer.publicKey, byKey);
+        }
       }
-      const s = signer!;
       // admit() has checked the data is plain JSON, so the text needs no second check.
       const text = signingText(fields, false);
-      let byKey = made.get(s.publicKey);
-      if (!byKey) {
-        byKey = new Map();
-        made.set(s.publicKey, byKey);
+      texts[i] = text;
+      const known = byKey!.get(text);
+      if (known) sigs[i] = known;
+      else {
+        signing[i] = signer!.sign(utf8(text));
+        keep[i] = byKey!;
       }
-      const known = byKey.get(text);
-      if (known) {
-        out[i] = { sig: known, text };
-        continue;
-      }
-      const mine = byKey;
-      inFlight.push(
-        signB64(s, utf8(text)).then((sig) => {
-          mine.set(text, sig);
-          out[i] = { sig, text };
-        }),
-      );
     }
-    await Promise.all(inFlight);
-    return out;
+    const signed = await Promise.all(signing);
+    return texts.map((text, i) => {
+      const bytes = signed[i];
+      if (bytes) {
+        sigs[i] = toBase64url(bytes);
+        keep[i]!.set(text, sigs[i]!);
+      }
+      return { sig: sigs[i]!, text };
+    });
   }
 
   /** The signer for `actor` among `keys`: the request's own (which must be one of them), else the keyring's. */

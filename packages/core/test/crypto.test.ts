@@ -4,7 +4,7 @@ import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
 import canonicalize from 'canonicalize';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { toBase64url } from '../src/crypto/encoding.js';
+import { toBase64url, utf8 } from '../src/crypto/encoding.js';
 import { sha256, sha256b64 } from '../src/crypto/hash.js';
 import { randomId } from '../src/crypto/ids.js';
 import { smallOrderPoints } from '../src/crypto/keys.js';
@@ -282,5 +282,19 @@ describe('the envelope check', () => {
       refs: ['email:launch', 'id_01M80H1X3FC0DDXFVDV0JTCCZC'],
     };
     expect(envelopeWellFormed(made)).toBe(true);
+  });
+});
+
+describe('utf8', () => {
+  it('encodes as TextEncoder does, lone surrogates included, into a plain Uint8Array', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 64 }), (text) => {
+        const bytes = utf8(text);
+        expect(Object.getPrototypeOf(bytes)).toBe(Uint8Array.prototype);
+        expect([...bytes]).toEqual([...new TextEncoder().encode(text)]);
+      }),
+      { numRuns: 2_000 },
+    );
+    expect([...utf8('a\ud800b')]).toEqual([...new TextEncoder().encode('a\ud800b')]);
   });
 });

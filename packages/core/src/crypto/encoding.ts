@@ -3,8 +3,20 @@ import { base58, base64urlnopad } from '@scure/base';
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
+/** Node's Buffer, when there is one (read from the global, so browsers never need it). */
+const NodeBuffer = (
+  globalThis as {
+    Buffer?: { from(text: string, encoding: 'utf8'): Uint8Array };
+  }
+).Buffer;
+
 /** UTF-8 bytes of a string. */
 export function utf8(text: string): Uint8Array {
+  if (NodeBuffer) {
+    // Several times quicker than TextEncoder on Node; handed out as a plain Uint8Array view.
+    const b = NodeBuffer.from(text, 'utf8');
+    return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  }
   return encoder.encode(text);
 }
 
