@@ -29,24 +29,33 @@ export function registerLogCommands(program: Command, run: Runner): void {
           const actor = await session.actor();
           const who = o.actor !== undefined ? await session.idOf(o.actor) : undefined;
           const name = await namer(session);
-          const events: BatonEvent[] = [];
+          // Printed a page at a time, so a long log never sits in memory whole; under
+          // --json it is still one array.
           let after = o.after ?? 0;
-          const limit = o.limit ?? Number.POSITIVE_INFINITY;
-          for (;;) {
+          let left = o.limit ?? Number.POSITIVE_INFINITY;
+          let first = true;
+          const print = (e: BatonEvent) => {
+            if (!out.json) return out.line(describeEvent(out, e, name));
+            out.io.stdout.write(`${first ? '[\n' : ',\n'}${JSON.stringify(e, null, 2)}`);
+            first = false;
+          };
+          while (left > 0) {
             const page = await actor.log({
               after,
               ...(o.type ? { types: o.type } : {}),
               ...(o.ref ? { ref: o.ref } : {}),
               limit: 500,
             });
-            for (const e of page.items) if (!who || e.actor === who) events.push(e);
-            if (!page.next || page.items.length === 0 || events.length >= limit) break;
+            for (const e of page.items) {
+              if (left === 0) break;
+              if (who && e.actor !== who) continue;
+              print(e);
+              left--;
+            }
+            if (!page.next || page.items.length === 0) break;
             after = page.items.at(-1)!.seq;
           }
-          const shown = events.slice(0, limit);
-          out.show(shown, () => {
-            for (const e of shown) out.line(describeEvent(out, e, name));
-          });
+          if (out.json) out.io.stdout.write(first ? '[]\n' : '\n]\n');
           return EXIT.OK;
         },
       ),
