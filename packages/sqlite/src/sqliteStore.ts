@@ -480,7 +480,13 @@ export class SqliteStore implements Store {
 
   /** `head` followed by `rows` copies of `row`, prepared once per row count. */
   #rowsSql(head: string, row: string, rows: number): Statement {
-    return this.#sql(`${head} ${Array.from({ length: rows }, () => row).join(', ')}`);
+    const key = `${rows}\u0000${head}`;
+    let s = this.#statements.get(key);
+    if (!s) {
+      s = this.#db.prepare(`${head} ${Array.from({ length: rows }, () => row).join(', ')}`);
+      this.#statements.set(key, s);
+    }
+    return s;
   }
 
   #sql(sql: string): Statement {

@@ -89,8 +89,6 @@ export const appendSchema = z.object({
   blobs: z.array(z.object({ hash: str, bytes: z.instanceof(Uint8Array) })).optional(),
 });
 
-const appendRestSchema = appendSchema.omit({ events: true });
-
 /** Whether `events` passes `appendSchema`'s check of the events — made without copying them. */
 function eventsWellFormed(events: unknown): boolean {
   if (!Array.isArray(events)) return false;
@@ -113,18 +111,46 @@ function eventsWellFormed(events: unknown): boolean {
   return true;
 }
 
+/** Whether the rest of a batch (head, projection writes, blobs) passes `appendSchema`. */
+function restWellFormed(b: Record<string, unknown>): boolean {
+  const head = b.expectedHead as { seq?: unknown; hash?: unknown } | null | undefined;
+  if (typeof head !== 'object' || head === null) return false;
+  if (!Number.isSafeInteger(head.seq) || (head.seq as number) < 0) return false;
+  if (typeof head.hash !== 'string') return false;
+  if (b.projections !== undefined) {
+    if (!Array.isArray(b.projections)) return false;
+    for (const w of b.projections as Record<string, unknown>[]) {
+      if (typeof w !== 'object' || w === null) return false;
+      if (typeof w.collection !== 'string' || typeof w.key !== 'string') return false;
+      if (w.value === undefined) return false;
+      if (w.indexes !== undefined) {
+        if (typeof w.indexes !== 'object' || w.indexes === null || Array.isArray(w.indexes))
+          return false;
+        for (const v of Object.values(w.indexes)) {
+          if (typeof v === 'string') continue;
+          if (!Array.isArray(v) || v.some((k) => typeof k !== 'string')) return false;
+        }
+      }
+    }
+  }
+  if (b.blobs !== undefined) {
+    if (!Array.isArray(b.blobs)) return false;
+    for (const x of b.blobs as Record<string, unknown>[]) {
+      if (typeof x !== 'object' || x === null) return false;
+      if (typeof x.hash !== 'string' || !(x.bytes instanceof Uint8Array)) return false;
+    }
+  }
+  return true;
+}
+
 /**
- * Checks an append's input as `appendSchema` does. The events — most of a batch — are
- * checked by hand (a schema parse would copy every one); anything amiss goes through the
- * schema, whose error names the field.
+ * Checks an append's input as `appendSchema` does, by hand: a schema parse would copy every
+ * event. Anything amiss goes through the schema, whose error names the field.
  */
 export function checkAppendInput(batch: unknown): void {
-  const b = batch as { events?: unknown } | null;
-  if (typeof b === 'object' && b !== null && eventsWellFormed(b.events)) {
-    const { events: _events, ...rest } = b;
-    parseInput(appendRestSchema, rest, 'store.append(batch)');
+  const b = batch as Record<string, unknown> | null;
+  if (typeof b === 'object' && b !== null && eventsWellFormed(b.events) && restWellFormed(b))
     return;
-  }
   parseInput(appendSchema, batch, 'store.append(batch)');
 }
 
