@@ -1127,6 +1127,11 @@ export class Workspace {
       if (meta) tx.putWorkspace(meta);
       for await (const row of this.#rows('identities')) tx.putIdentity(row as never);
       for await (const row of this.#rows('grants')) tx.putGrant(row as never);
+      // Only tagged artifacts have entries in the tag index: their tags, for tag grants.
+      for await (const row of this.#rowsOf('artifacts', 'tag')) {
+        const { id, tags } = row.value as { id: string; tags: string[] };
+        tx.putTags(id, tags);
+      }
       let last: BatonEvent | undefined;
       for await (const e of this.store.read({ after: before.seq - 1, limit: 1 })) last = e;
       const after = await this.#storeCall('head', () => this.store.head());
@@ -1148,6 +1153,7 @@ export class Workspace {
     v.workspace = view.workspace;
     for (const i of view.identities.values()) v.identities.set(i.id, i);
     for (const g of view.grants.values()) v.setGrant(g);
+    for (const [id, tags] of view.tags) v.tags.set(id, tags);
     v.seq = view.seq;
     v.lastAt = view.lastAt;
     v.generation++;
@@ -1157,10 +1163,13 @@ export class Workspace {
     for await (const row of this.#rowsOf(collection)) yield row.value;
   }
 
-  async *#rowsOf(collection: string): AsyncIterable<{ key: string; value: JsonValue }> {
+  async *#rowsOf(
+    collection: string,
+    index = PRIMARY_INDEX,
+  ): AsyncIterable<{ key: string; value: JsonValue }> {
     let after: string | undefined;
     do {
-      const page = await this.store.query(collection, PRIMARY_INDEX, {}, { limit: 500, after });
+      const page = await this.store.query(collection, index, {}, { limit: 500, after });
       yield* page.items;
       after = page.next;
     } while (after);

@@ -130,6 +130,8 @@ export const artifactEvents = [
     stream: (d) => `artifact/${d.id}`,
     authorize: (e) => rules.needs('create', `artifact:${e.data.id}`),
     blobs: (d) => [d.content],
+    // Tags are fixed at creation; the authority view keeps them for `artifact:tag/<tag>` grants.
+    apply: (e, view) => view.putTags(e.data.id, e.data.tags),
     async project(e, rows) {
       const row: ArtifactRow = {
         id: e.data.id,

@@ -29,14 +29,26 @@ export type Decision =
       approval?: { grant: Grant; action: string; approvers: string[] };
     };
 
+const TAG_PATTERN = 'artifact:tag/';
+
 /**
  * True when resource pattern `pattern` covers `resource` (itself a resource or a narrower
  * pattern). `*` covers everything; a trailing `*` covers every resource with that prefix
- * (`artifact:*` covers `artifact:launch-post` and `artifact:tag/draft`); anything else
- * covers exactly itself.
+ * (`artifact:*` covers `artifact:launch-post` and `artifact:tag/draft`);
+ * `artifact:tag/<tag>` covers every artifact created with that tag (`tagsOf` tells an
+ * artifact's tags); anything else covers exactly itself.
  */
-export function coversResource(pattern: string, resource: string): boolean {
+export function coversResource(
+  pattern: string,
+  resource: string,
+  tagsOf?: (artifactId: string) => readonly string[] | undefined,
+): boolean {
   if (pattern === '*' || pattern === resource) return true;
+  if (pattern.startsWith(TAG_PATTERN) && resource.startsWith('artifact:') && tagsOf) {
+    const id = resource.slice('artifact:'.length);
+    if (id.startsWith('tag/') || id.endsWith('*')) return false;
+    return tagsOf(id)?.includes(pattern.slice(TAG_PATTERN.length)) ?? false;
+  }
   return pattern.endsWith('*') && resource.startsWith(pattern.slice(0, -1));
 }
 
@@ -45,9 +57,10 @@ export function coversAction(actions: readonly string[], action: string): boolea
   return actions.includes(action) || actions.includes('admin');
 }
 
-function covers(g: Grant, needs: readonly Requirement[]): boolean {
+function covers(view: ViewReader, g: Grant, needs: readonly Requirement[]): boolean {
+  const tagsOf = (id: string) => view.tagsOf(id);
   return needs.every(
-    (n) => coversResource(g.resource, n.resource) && coversAction(g.actions, n.action),
+    (n) => coversResource(g.resource, n.resource, tagsOf) && coversAction(g.actions, n.action),
   );
 }
 
@@ -98,7 +111,10 @@ function walk(
         reason: `${which(link)} was revoked by ${link.revoked.by} at ${link.revoked.at}`,
       };
     for (const n of needs) {
-      if (!coversResource(link.resource, n.resource) || !coversAction(link.actions, n.action)) {
+      if (
+        !coversResource(link.resource, n.resource, (id) => view.tagsOf(id)) ||
+        !coversAction(link.actions, n.action)
+      ) {
         return { chain, reason: `${which(link)} does not cover ${n.action} on ${n.resource}` };
       }
     }
@@ -221,7 +237,7 @@ export function evaluate(
   let approval: Extract<Decision, { allowed: false }>['approval'];
   const t = parseTime(at);
   for (const g of candidates) {
-    if (!covers(g, needs)) continue;
+    if (!covers(view, g, needs)) continue;
     const w = walk(view, g, t, options.pending, needs);
     if (w.reason) {
       reason ??= w.reason;

@@ -92,6 +92,8 @@ export class AuthorityView implements ViewReader {
   workspace: WorkspaceInfo | undefined;
   readonly identities = new Map<string, Identity>();
   readonly grants = new Map<string, Grant>();
+  /** Tags of the artifacts that have any, for `artifact:tag/<tag>` grants (fixed at creation). */
+  readonly tags = new Map<string, readonly string[]>();
   readonly #byAudience = new Map<string, Set<string>>();
   /** The seq this view reflects. */
   seq = 0;
@@ -106,6 +108,10 @@ export class AuthorityView implements ViewReader {
 
   grant(id: string): Grant | undefined {
     return this.grants.get(id);
+  }
+
+  tagsOf(artifactId: string): readonly string[] | undefined {
+    return this.tags.get(artifactId);
   }
 
   grantsOf(audience: string): Grant[] {
@@ -141,6 +147,7 @@ export class ViewTx implements ViewReader {
   workspace: WorkspaceInfo | undefined;
   readonly identities = new Map<string, Identity>();
   readonly grants = new Map<string, Grant>();
+  readonly tags = new Map<string, readonly string[]>();
   seq: number;
   lastAt: string | undefined;
   #workspaceChanged = false;
@@ -162,6 +169,10 @@ export class ViewTx implements ViewReader {
     return this.grants.get(id) ?? this.base.grants.get(id);
   }
 
+  tagsOf(artifactId: string): readonly string[] | undefined {
+    return this.tags.get(artifactId) ?? this.base.tags.get(artifactId);
+  }
+
   grantsOf(audience: string): Grant[] {
     const out = this.base.grantsOf(audience).map((g) => this.grants.get(g.id) ?? g);
     for (const g of this.grants.values()) {
@@ -176,6 +187,11 @@ export class ViewTx implements ViewReader {
 
   putGrant(doc: Grant): void {
     this.grants.set(doc.id, doc);
+  }
+
+  /** Records an artifact's tags (only artifacts with tags are kept). */
+  putTags(artifactId: string, tags: readonly string[]): void {
+    if (tags.length > 0) this.tags.set(artifactId, [...tags]);
   }
 
   putWorkspace(doc: WorkspaceInfo): void {
@@ -216,6 +232,7 @@ export class ViewTx implements ViewReader {
     if (this.#workspaceChanged) b.workspace = this.workspace;
     for (const doc of this.identities.values()) b.identities.set(doc.id, doc);
     for (const doc of this.grants.values()) b.setGrant(doc);
+    for (const [id, tags] of this.tags) b.tags.set(id, tags);
     b.seq = this.seq;
     b.lastAt = this.lastAt;
     b.generation++;
@@ -232,6 +249,8 @@ export interface ViewReader {
   identity(id: string): Identity | undefined;
   grant(id: string): Grant | undefined;
   grantsOf(audience: string): Grant[];
+  /** The tags of artifact `artifactId`, when it has any. */
+  tagsOf(artifactId: string): readonly string[] | undefined;
 }
 
 /** A serializable copy of an {@link AuthorityView} at one seq (kept with checkpoints). */
@@ -241,6 +260,8 @@ export interface ViewSnapshot {
   workspace?: WorkspaceInfo;
   identities: Identity[];
   grants: Grant[];
+  /** `[artifact id, tags]` for the artifacts that have tags; left out when none do. */
+  tags?: [string, string[]][];
 }
 
 /** The snapshot of a view, in a stable order. */
@@ -253,6 +274,11 @@ export function snapshotOf(view: AuthorityView): ViewSnapshot {
   };
   if (view.lastAt !== undefined) snap.lastAt = view.lastAt;
   if (view.workspace) snap.workspace = view.workspace;
+  if (view.tags.size > 0) {
+    snap.tags = [...view.tags]
+      .map(([id, tags]): [string, string[]] => [id, [...tags]])
+      .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  }
   return JSON.parse(JSON.stringify(snap)) as ViewSnapshot;
 }
 
@@ -263,6 +289,7 @@ export function viewFromSnapshot(snap: ViewSnapshot): AuthorityView {
   if (snap.workspace) tx.putWorkspace(snap.workspace);
   for (const i of snap.identities) tx.putIdentity(i);
   for (const g of snap.grants) tx.putGrant(g);
+  for (const [id, tags] of snap.tags ?? []) tx.putTags(id, tags);
   tx.seq = snap.seq;
   tx.lastAt = snap.lastAt;
   tx.commit();
