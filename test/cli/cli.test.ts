@@ -175,6 +175,14 @@ describe('the baton command', () => {
     expect(noop.stdout).toContain('No change; nothing written.');
     expect(await cli.json<BatonEvent[]>(['log'])).toHaveLength(before.length);
 
+    // An editor that fails: nothing written, and what was typed is kept.
+    const failing = cli.script('edit-fail.sh', `echo "half a thought" >> "$1"; exit 3`);
+    const failed = await cli.run(['edit', doc.id, '--reason', 'x'], { env: { EDITOR: failing } });
+    expect(failed.code).toBe(2);
+    const keptAt = /What you typed is in (\S+)\./.exec(failed.stderr)?.[1];
+    expect(keptAt && readFileSync(keptAt, 'utf8')).toContain('half a thought');
+    expect(await cli.json<BatonEvent[]>(['log'])).toHaveLength(before.length);
+
     // No $EDITOR: a clear error, nothing written.
     const none = await cli.run(['edit', doc.id, '--reason', 'x']);
     expect(none.code).toBe(7);

@@ -51,17 +51,17 @@ export function editText(
   const dir = mkdtempSync(join(tmpdir(), 'baton-edit-'));
   const file = join(dir, name.replace(/[^A-Za-z0-9._-]/g, '_'));
   writeFileSync(file, text, { mode: 0o600 });
-  // Through the shell, so an EDITOR with arguments ("code --wait") works as it does for git.
-  const r = spawnSync(`${editor} "${file}"`, {
-    shell: true,
+  // Through the shell, so an EDITOR with arguments ("code --wait") works as it does for git;
+  // the file goes in as a positional argument, never spliced into the command text.
+  const r = spawnSync('/bin/sh', ['-c', `${editor} "$1"`, 'baton-edit', file], {
     stdio: 'inherit',
     cwd: io.cwd,
     env: io.env,
   });
   if (r.error || r.status !== 0) {
-    rmSync(dir, { recursive: true, force: true });
+    // Whatever was typed is kept: the file stays where it is.
     throw usage(
-      `The editor (${editor}) exited with ${r.error ? r.error.message : `code ${r.status}`}; nothing was changed.`,
+      `The editor (${editor}) exited with ${r.error ? r.error.message : `code ${r.status}`}; nothing was changed. What you typed is in ${file}.`,
     );
   }
   return {

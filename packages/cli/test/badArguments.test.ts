@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -54,6 +54,7 @@ beforeAll(async () => {
   doc = (JSON.parse(created.stdout) as { id: string }).id;
   const offered = await baton(['--json', 'offer', '--to', 'drafter', '--artifact', doc]);
   handoff = (JSON.parse(offered.stdout) as { id: string }).id;
+  writeFileSync(join(dir, 'taken.jsonl'), 'kept\n');
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -148,6 +149,8 @@ const CASES: [string[], RegExp][] = [
   [['verify', '--from', '/no/such/checkpoint'], /Cannot read the checkpoint file/],
   [['checkpoint', 'extra'], /too many arguments/],
   [['export', 'a', 'b'], /too many arguments/],
+  [['export', 'taken.jsonl'], /taken.jsonl exists already/],
+  [['checkpoint', '--out', 'taken.jsonl'], /taken.jsonl exists already/],
   [['import'], /missing required argument 'file'/],
   [['import', '/no/such/export'], /No file \/no\/such\/export/],
   [['erase', 'abc'], /required option '--reason <text>'/],

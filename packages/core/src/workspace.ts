@@ -540,8 +540,10 @@ export class Workspace {
   }
 
   async #ingest(list: BatonEvent[], blobs: BlobWrite[]): Promise<Head> {
-    await this._catchUp();
-    const head = await this.#storeCall('head', () => this.store.head());
+    // The head the view has caught up to — the one the events are checked against and the
+    // append expects (a head read apart from the catch-up could be newer than the view).
+    let head = await this._catchUp();
+    while (head.seq !== this._view.seq) head = await this._catchUp();
     const tx = this._view.begin();
     const placed: BatonEvent[] = [];
     const signatures: Promise<boolean>[] = [];

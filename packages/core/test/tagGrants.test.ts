@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { coversResource } from '../src/index.js';
 import { world } from './world.js';
 
 /** Ada's workspace with a tagged and an untagged artifact, and a grant on the tag alone. */
@@ -88,6 +89,16 @@ describe('artifact:tag/<tag> grants', () => {
       }),
     ).rejects.toMatchObject({ code: 'FORBIDDEN' });
     expect((await w.ws.as(helper.id).can('read', `artifact:${w.launch.id}`)).allowed).toBe(true);
+  });
+
+  it('keep `artifact:tag/*` a prefix pattern over tag patterns, and never match pattern-like ids', () => {
+    const tagsOf = (id: string) => (id === 'a1' ? ['launch', '*'] : undefined);
+    expect(coversResource('artifact:tag/*', 'artifact:tag/launch', tagsOf)).toBe(true);
+    expect(coversResource('artifact:tag/*', 'artifact:a1', tagsOf)).toBe(false);
+    expect(coversResource('artifact:tag/launch', 'artifact:a1', tagsOf)).toBe(true);
+    expect(coversResource('artifact:tag/launch', 'artifact:a2', tagsOf)).toBe(false);
+    expect(coversResource('artifact:tag/launch', 'artifact:*', tagsOf)).toBe(false);
+    expect(coversResource('artifact:tag/launch', 'artifact:tag/x', tagsOf)).toBe(false);
   });
 
   it('verify, in full and from a checkpoint whose snapshot holds the tags', async () => {

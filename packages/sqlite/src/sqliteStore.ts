@@ -480,7 +480,7 @@ export class SqliteStore implements Store {
 
   /** `head` followed by `rows` copies of `row`, prepared once per row count. */
   #rowsSql(head: string, row: string, rows: number): Statement {
-    const key = `${rows}\u0000${head}`;
+    const key = `${rows}\u0000${head}\u0000${row}`;
     let s = this.#statements.get(key);
     if (!s) {
       s = this.#db.prepare(`${head} ${Array.from({ length: rows }, () => row).join(', ')}`);

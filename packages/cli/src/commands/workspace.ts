@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { finished } from 'node:stream/promises';
@@ -159,7 +159,13 @@ export function registerTrustCommands(program: Command, run: Runner): void {
         const me = await session.me();
         const cp = await ws.checkpoint({ as: me.id });
         if (opts.out !== undefined) {
-          await writeFile(resolve(io.cwd, opts.out), `${JSON.stringify(cp, null, 2)}\n`);
+          await writeFile(resolve(io.cwd, opts.out), `${JSON.stringify(cp, null, 2)}\n`, {
+            flag: 'wx',
+          }).catch((err: NodeJS.ErrnoException) => {
+            throw err.code === 'EEXIST'
+              ? usage(`${opts.out} exists already: keep each checkpoint in its own file.`)
+              : err;
+          });
           if (!out.json)
             out.line(`${out.c.green('✓')} Checkpoint of seq ${cp.seq} written to ${opts.out}.`);
           else out.data(cp);
@@ -175,20 +181,35 @@ export function registerTrustCommands(program: Command, run: Runner): void {
     .action(
       run(async ({ session, out, io }, file: string | undefined) => {
         const actor = await session.actor();
-        const target =
-          file === undefined
-            ? io.stdout
-            : createWriteStream(resolve(io.cwd, file), { flags: 'wx' });
+        if (file === undefined) {
+          for await (const line of actor.export()) {
+            if (!io.stdout.write(`${line}\n`)) await once(io.stdout, 'drain');
+          }
+          return EXIT.OK;
+        }
+        // Written under a temporary name and renamed when complete: a failed export never
+        // leaves a shorter file that would import as a valid, truncated log.
+        const target = resolve(io.cwd, file);
+        if (existsSync(target)) throw usage(`${file} exists already; export to a new file.`);
+        const tmp = `${target}.${process.pid}.tmp`;
+        const stream = createWriteStream(tmp, { flags: 'wx', mode: 0o600 });
+        const failed = new Promise<never>((_, fail) => stream.once('error', fail));
+        failed.catch(() => undefined);
         let lines = 0;
-        for await (const line of actor.export()) {
-          if (!target.write(`${line}\n`)) await once(target, 'drain');
-          lines++;
+        try {
+          for await (const line of actor.export()) {
+            if (!stream.write(`${line}\n`)) await Promise.race([once(stream, 'drain'), failed]);
+            lines++;
+          }
+          stream.end();
+          await Promise.race([finished(stream), failed]);
+          await rename(tmp, target);
+        } catch (err) {
+          stream.destroy();
+          await rm(tmp, { force: true });
+          throw err;
         }
-        if (file !== undefined) {
-          target.end();
-          await finished(target);
-          out.note(`${out.c.green('✓')} Exported ${lines} lines to ${file}.`);
-        }
+        out.note(`${out.c.green('✓')} Exported ${lines} lines to ${file}.`);
         return EXIT.OK;
       }),
     );

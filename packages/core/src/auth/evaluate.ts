@@ -44,7 +44,13 @@ export function coversResource(
   tagsOf?: (artifactId: string) => readonly string[] | undefined,
 ): boolean {
   if (pattern === '*' || pattern === resource) return true;
-  if (pattern.startsWith(TAG_PATTERN) && resource.startsWith('artifact:') && tagsOf) {
+  // (`artifact:tag/*` stays a prefix pattern: it covers every tag pattern, not a tag "*".)
+  if (
+    pattern.startsWith(TAG_PATTERN) &&
+    !pattern.endsWith('*') &&
+    resource.startsWith('artifact:') &&
+    tagsOf
+  ) {
     const id = resource.slice('artifact:'.length);
     if (id.startsWith('tag/') || id.endsWith('*')) return false;
     return tagsOf(id)?.includes(pattern.slice(TAG_PATTERN.length)) ?? false;

@@ -13,9 +13,9 @@ const NodeBuffer = (
 /** UTF-8 bytes of a string. */
 export function utf8(text: string): Uint8Array {
   if (NodeBuffer) {
-    // Several times quicker than TextEncoder on Node; handed out as a plain Uint8Array view.
-    const b = NodeBuffer.from(text, 'utf8');
-    return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+    // Several times quicker than TextEncoder on Node. Copied out of Buffer's shared pool into
+    // bytes of their own, so a signer may keep or transfer `.buffer` safely.
+    return new Uint8Array(NodeBuffer.from(text, 'utf8'));
   }
   return encoder.encode(text);
 }
