@@ -5,7 +5,13 @@ import { base58btc, bytesEqual, fromBase64url, toBase64url } from './encoding.js
 export interface Signer {
   /** The public key, as a `did:key:z6Mk…` string. */
   readonly publicKey: string;
-  /** An Ed25519 signature (64 bytes) over `data`. */
+  /**
+   * An Ed25519 signature (64 bytes) over `data`.
+   *
+   * @param data - The bytes to sign. On Node they may be a view into a larger, shared
+   *   buffer (Node's Buffer pool): read `data` itself, never `data.buffer` whole, and copy
+   *   it before keeping it past the call or transferring it to a worker.
+   */
   sign(data: Uint8Array): Promise<Uint8Array>;
 }
 
