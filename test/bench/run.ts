@@ -11,13 +11,16 @@
  * Every figure is also given as a ratio to a baseline measured in the same run, and the
  * rows of each table are timed in alternating rounds so that load from other processes
  * falls on all of them alike. Results are printed and written to
- * test/bench/results/latest.json.
+ * test/bench/results/latest.json. Then the SQLite (S1–S3), briefing and verify benches run,
+ * each in a process of its own (sqlite.ts, briefing.ts, verify.ts), so none measures with
+ * the heap another left behind.
  */
 
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import {
   type AppendBatch,
   type BatonEvent,
@@ -34,7 +37,6 @@ import {
   signingText,
   type Workspace,
 } from '@baton/core';
-import { briefingBench } from './briefing.js';
 import {
   ACTION,
   CHAIN_ACTION,
@@ -46,9 +48,7 @@ import {
   makeFixture,
   RESOURCE,
 } from './fixture.js';
-import { sqliteBench } from './sqlite.js';
 import { pairedRatio, type Timing, type TimingOptions, timeInterleaved } from './timing.js';
-import { verifyBench } from './verify.js';
 
 const textEncoder = new TextEncoder();
 
@@ -593,7 +593,18 @@ async function main(): Promise<void> {
   );
 }
 
+/**
+ * Runs a bench module in a process of its own, so it measures with a fresh heap: the
+ * fixtures of benches 1–4 stay alive in this process, and the garbage collector's work
+ * grows with the live heap.
+ */
+function inOwnProcess(module: string): void {
+  const file = fileURLToPath(new URL(module, import.meta.url));
+  const r = spawnSync(process.execPath, [...process.execArgv, file], { stdio: 'inherit' });
+  if (r.status !== 0) throw new Error(`${module} exited with ${r.status ?? r.signal}`);
+}
+
 await main();
-await sqliteBench();
-await briefingBench();
-await verifyBench();
+inOwnProcess('./sqlite.ts');
+inOwnProcess('./briefing.ts');
+inOwnProcess('./verify.ts');
