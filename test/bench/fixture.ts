@@ -167,3 +167,36 @@ export async function makeChainFixture(links: number): Promise<ChainFixture> {
         });
   return { ws, store, peer, holder, holderId, chain, change };
 }
+
+/** Re-numbers a recorded batch's events to continue `head` (ids, seqs, links; hashes are placeholders). */
+export function renumber(templates: BatonEvent[], head: Head, n: { count: number }): BatonEvent[] {
+  let prev = head;
+  return templates.map((t) => {
+    n.count++;
+    const e: BatonEvent = {
+      ...t,
+      id: `ev_bench_${n.count}`,
+      seq: prev.seq + 1,
+      prev: prev.hash,
+      hash: `h_${n.count}`,
+    };
+    prev = { seq: e.seq, hash: e.hash };
+    return e;
+  });
+}
+
+type Draft = Awaited<ReturnType<Parameters<Workspace['_commit']>[0]['plan']>>[number];
+
+/** A command writing `n` `grant.exercised` events in one append (what `authorize` writes one of). */
+export function commitBatch(
+  fx: { ws: Workspace; agentId: string; grantId: string },
+  signer: Signer,
+  n: number,
+): () => Promise<BatonEvent[]> {
+  const drafts: Draft[] = Array.from({ length: n }, () => ({
+    type: 'grant.exercised',
+    data: { grant: fx.grantId, action: ACTION, resource: RESOURCE },
+    refs: [RESOURCE, fx.agentId],
+  }));
+  return () => fx.ws._commit({ actor: fx.agentId, signer, plan: () => drafts });
+}

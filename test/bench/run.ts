@@ -28,14 +28,11 @@ import {
   evaluate,
   eventHash,
   type Head,
-  type JsonValue,
   MemoryStore,
   type SignedFields,
-  type Signer,
   signedFieldsOf,
   signingBytes,
   signingText,
-  type Workspace,
 } from '@baton/core';
 import {
   ACTION,
@@ -43,11 +40,14 @@ import {
   CHAIN_RESOURCE,
   type ChainChange,
   type ChainFixture,
+  commitBatch,
   type Fixture,
   makeChainFixture,
   makeFixture,
   RESOURCE,
+  renumber,
 } from './fixture.js';
+import { fmtInt, fmtPct, fmtRatio, fmtUs, table, verdict } from './format.js';
 import { pairedRatio, type Timing, type TimingOptions, timeInterleaved } from './timing.js';
 
 const textEncoder = new TextEncoder();
@@ -79,43 +79,6 @@ const WRITE_PATH_WARMUP_MS = 3_000;
 const subtle = globalThis.crypto.subtle;
 const ED25519 = { name: 'Ed25519' };
 
-type Draft = Awaited<ReturnType<Parameters<Workspace['_commit']>[0]['plan']>>[number];
-
-// ------------------------------------------------------------------ formatting
-
-function fmtUs(ns: number): string {
-  const v = ns / 1_000;
-  if (v >= 1_000) return `${(v / 1_000).toFixed(2)} ms`;
-  if (v >= 100) return `${v.toFixed(0)} µs`;
-  if (v >= 10) return `${v.toFixed(1)} µs`;
-  return `${v.toFixed(2)} µs`;
-}
-
-function fmtInt(n: number): string {
-  return Math.round(n).toLocaleString('en-US');
-}
-
-function fmtRatio(r: number): string {
-  return `${r >= 100 ? r.toFixed(0) : r >= 10 ? r.toFixed(1) : r.toFixed(2)}×`;
-}
-
-function fmtPct(part: number, whole: number): string {
-  return `${((part / whole) * 100).toFixed(1)} %`;
-}
-
-/** Prints an aligned table: the first column left-aligned, the others right-aligned. */
-function table(head: string[], rows: string[][]): void {
-  const all = [head, ...rows];
-  const widths = head.map((_, c) => Math.max(...all.map((r) => (r[c] ?? '').length)));
-  const line = (r: string[]) =>
-    `  ${r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('   ')}`.trimEnd();
-  console.log(line(head));
-  console.log(`  ${widths.map((w) => '─'.repeat(w)).join('   ')}`);
-  for (const r of rows) console.log(line(r));
-}
-
-const verdict = (ok: boolean) => (ok ? 'PASS' : 'MISS');
-
 // ------------------------------------------------------------------ helpers
 
 /** The signed fields of `e` as a command hands them to `admit`: no `auth` yet, a fresh time. */
@@ -135,34 +98,12 @@ function storeReplay(batch: AppendBatch): () => Promise<Head> {
   const store = new MemoryStore();
   const { events: templates, projections } = batch;
   let head: Head = EMPTY_HEAD;
-  let n = 0;
+  const n = { count: 0 };
   return async () => {
-    let prev = head;
-    const events = templates.map((t) => {
-      n++;
-      const e: BatonEvent = {
-        ...t,
-        id: `ev_bench_${n}`,
-        seq: prev.seq + 1,
-        prev: prev.hash,
-        hash: `h_${n}`,
-      };
-      prev = { seq: e.seq, hash: e.hash };
-      return e;
-    });
+    const events = renumber(templates, head, n);
     head = await store.append({ events, expectedHead: head, projections });
     return head;
   };
-}
-
-/** A command writing `n` `grant.exercised` events in one append (what `authorize` writes one of). */
-function commitBatch(fx: Fixture, signer: Signer, n: number): () => Promise<BatonEvent[]> {
-  const drafts: Draft[] = Array.from({ length: n }, () => ({
-    type: 'grant.exercised',
-    data: { grant: fx.grantId, action: ACTION, resource: RESOURCE } as JsonValue,
-    refs: [RESOURCE, fx.agentId],
-  }));
-  return () => fx.ws._commit({ actor: fx.agentId, signer, plan: () => drafts });
 }
 
 // ------------------------------------------------------------------ benches

@@ -36,8 +36,15 @@ import {
 import { SCHEMA_VERSION, SqliteStore, type SqliteStoreOptions } from '@baton/sqlite';
 import Database from 'better-sqlite3';
 import { spawnTs } from '../helpers/spawnTs.js';
-import { ACTION, nullSigner, RESOURCE } from './fixture.js';
-import { pairedRatio, type Timing, type TimingOptions, timeInterleaved } from './timing.js';
+import { ACTION, commitBatch, nullSigner, RESOURCE, renumber } from './fixture.js';
+import { fmtInt, fmtMb, fmtRatio, fmtUs, table, verdict } from './format.js';
+import {
+  pairedRatio,
+  quantile,
+  type Timing,
+  type TimingOptions,
+  timeInterleaved,
+} from './timing.js';
 
 const GOAL_THROUGHPUT_RATIO = 1 / 3;
 const GOAL_LATENCY_P99_MS = 50;
@@ -51,38 +58,6 @@ const BIG = 1_000_000;
 const SMALL = 1_000;
 
 const FIXTURES = fileURLToPath(new URL('./.fixtures/', import.meta.url));
-
-// ------------------------------------------------------------------ formatting
-
-function fmtUs(ns: number): string {
-  const v = ns / 1_000;
-  if (v >= 1_000) return `${(v / 1_000).toFixed(2)} ms`;
-  if (v >= 100) return `${v.toFixed(0)} µs`;
-  return `${v.toFixed(1)} µs`;
-}
-
-const fmtInt = (n: number) => Math.round(n).toLocaleString('en-US');
-const fmtRatio = (r: number) => `${r >= 10 ? r.toFixed(1) : r.toFixed(2)}×`;
-const fmtMb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MB`;
-const verdict = (ok: boolean) => (ok ? 'PASS' : 'MISS');
-
-function table(head: string[], rows: string[][]): void {
-  const all = [head, ...rows];
-  const widths = head.map((_, c) => Math.max(...all.map((r) => (r[c] ?? '').length)));
-  const line = (r: string[]) =>
-    `  ${r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('   ')}`.trimEnd();
-  console.log(line(head));
-  console.log(`  ${widths.map((w) => '─'.repeat(w)).join('   ')}`);
-  for (const r of rows) console.log(line(r));
-}
-
-function quantile(xs: number[], q: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const pos = (s.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return s[lo]! + (s[hi]! - s[lo]!) * (pos - lo);
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -103,6 +78,7 @@ interface SqliteFixture {
   store: RecordingSqliteStore;
   path: string;
   agentId: string;
+  grantId: string;
   agent: Actor;
   agentNull: Actor;
   realSigner: Signer;
@@ -123,7 +99,11 @@ async function makeSqliteFixture(
   const pair = await generateEd25519();
   const did = await didKeyOf(pair.publicKey);
   const agent = await me.identities.create({ kind: 'agent', name: 'bench', key: did });
-  await me.capabilities.grant({ to: agent.id, resource: 'email:*', actions: [ACTION] });
+  const grant = await me.capabilities.grant({
+    to: agent.id,
+    resource: 'email:*',
+    actions: [ACTION],
+  });
   const realSigner = cryptoKeySigner(pair.privateKey, did);
   const zeroSigner = nullSigner(did);
   return {
@@ -131,39 +111,12 @@ async function makeSqliteFixture(
     store,
     path,
     agentId: agent.id,
+    grantId: grant.id,
     agent: ws.as(agent.id, { signer: realSigner }),
     agentNull: ws.as(agent.id, { signer: zeroSigner }),
     realSigner,
     zeroSigner,
   };
-}
-
-/** A command writing `n` `grant.exercised` events in one append. */
-function commitBatch(fx: SqliteFixture, signer: Signer, n: number): () => Promise<BatonEvent[]> {
-  const grant = fx.ws._view.grantsOf(fx.agentId)[0]!;
-  const drafts = Array.from({ length: n }, () => ({
-    type: 'grant.exercised',
-    data: { grant: grant.id, action: ACTION, resource: RESOURCE } as JsonValue,
-    refs: [RESOURCE, fx.agentId],
-  }));
-  return () => fx.ws._commit({ actor: fx.agentId, signer, plan: () => drafts });
-}
-
-/** Re-numbers a recorded batch's events to continue `head` (ids, seqs, links; hashes are placeholders). */
-function renumber(templates: BatonEvent[], head: Head, n: { count: number }): BatonEvent[] {
-  let prev = head;
-  return templates.map((t) => {
-    n.count++;
-    const e: BatonEvent = {
-      ...t,
-      id: `ev_bench_${n.count}`,
-      seq: prev.seq + 1,
-      prev: prev.hash,
-      hash: `h_${n.count}`,
-    };
-    prev = { seq: e.seq, hash: e.hash };
-    return e;
-  });
 }
 
 /** Appends `batch` again on each call, re-numbered, to a SqliteStore of its own: the store's share. */

@@ -180,7 +180,8 @@ export async function timeInterleaved(
   }));
 }
 
-function quantile(xs: number[], q: number): number {
+/** The `q` quantile of `xs` (linear between neighbours). */
+export function quantile(xs: number[], q: number): number {
   const s = [...xs].sort((a, b) => a - b);
   const pos = (s.length - 1) * q;
   const lo = Math.floor(pos);

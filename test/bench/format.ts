@@ -1,0 +1,39 @@
+/** Formatting shared by the bench tables. */
+
+/** A time given in ns, in the unit that reads best. */
+export function fmtUs(ns: number): string {
+  const v = ns / 1_000;
+  if (v >= 1_000) return `${(v / 1_000).toFixed(2)} ms`;
+  if (v >= 100) return `${v.toFixed(0)} µs`;
+  if (v >= 10) return `${v.toFixed(1)} µs`;
+  return `${v.toFixed(2)} µs`;
+}
+
+export function fmtInt(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+export function fmtRatio(r: number): string {
+  return `${r >= 100 ? r.toFixed(0) : r >= 10 ? r.toFixed(1) : r.toFixed(2)}×`;
+}
+
+export function fmtPct(part: number, whole: number): string {
+  return `${((part / whole) * 100).toFixed(1)} %`;
+}
+
+export function fmtMb(bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(1)} MB`;
+}
+
+export const verdict = (ok: boolean) => (ok ? 'PASS' : 'MISS');
+
+/** Prints an aligned table: the first column left-aligned, the others right-aligned. */
+export function table(head: string[], rows: string[][]): void {
+  const all = [head, ...rows];
+  const widths = head.map((_, c) => Math.max(...all.map((r) => (r[c] ?? '').length)));
+  const line = (r: string[]) =>
+    `  ${r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('   ')}`.trimEnd();
+  console.log(line(head));
+  console.log(`  ${widths.map((w) => '─'.repeat(w)).join('   ')}`);
+  for (const r of rows) console.log(line(r));
+}
