@@ -307,6 +307,16 @@ describe('questions, waits and deadlines', () => {
     expect((await w.agent.context.get(q.questions[0]!)).answer?.text).toBe('warm');
   });
 
+  it('shows a question’s text to the one it is asked of, even without read on the ContextLog', async () => {
+    const w = await story();
+    const q = await w.agent.handoffs.ask({ to: w.ada.id, question: 'Go?', options: ['yes', 'no'] });
+    expect(q.questionText).toBe('Go?');
+    const item = (await w.me.inbox()).items.find((h) => h.id === q.id);
+    expect(item).toMatchObject({ kind: 'question', questionText: 'Go?' });
+    // The drafter holds no read on the workspace, yet sees what it asked Ada.
+    expect((await w.agent.handoffs.get(q.id)).questionText).toBe('Go?');
+  });
+
   it('resolves a waiter in another instance when decided, and one started afterwards at once', async () => {
     const w = await story();
     const ws2 = await w.peer({ pollIntervalMs: 20 });

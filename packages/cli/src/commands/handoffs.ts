@@ -25,18 +25,13 @@ const ALL_STATUSES: HandoffStatus[] = [
   'expired',
 ];
 
-function describeHandoff(
-  out: Output,
-  h: Handoff,
-  name: (id: string) => string,
-  questionText?: string,
-): string[] {
+function describeHandoff(out: Output, h: Handoff, name: (id: string) => string): string[] {
   const c = out.c;
   const what =
     h.kind === 'approval'
       ? `approve ${h.approval?.action} on ${h.approval?.resource}${h.approval?.summary ? `: ${h.approval.summary}` : ''}`
       : h.kind === 'question'
-        ? `question: ${questionText ?? h.noteText ?? ''}${h.question?.options?.length ? ` [${h.question.options.join(' / ')}]` : ''}`
+        ? `question: ${h.questionText ?? ''}${h.question?.options?.length ? ` [${h.question.options.join(' / ')}]` : ''}`
         : (h.noteText ?? '');
   const priority =
     h.priority === 'urgent' || h.priority === 'high' ? c.red(h.priority) : c.dim(h.priority);
@@ -69,23 +64,13 @@ export function registerHandoffCommands(program: Command, run: Runner): void {
         const actor = await session.actor();
         const items = (await actor.inbox(o.all ? { status: [...ALL_STATUSES] } : {})).items;
         const name = await namer(session);
-        // A question's text lives in the ContextLog entry it recorded.
-        const questions = new Map<string, string>();
-        for (const h of items) {
-          if (!h.question) continue;
-          const entry = await actor.context.get(h.question.entry).catch(() => undefined);
-          if (entry) questions.set(h.id, entry.text);
-        }
-        out.show(
-          items.map((h) => (questions.has(h.id) ? { ...h, questionText: questions.get(h.id) } : h)),
-          () => {
-            if (items.length === 0) out.line(out.c.dim('Nothing waits on you.'));
-            out.table(
-              ['id', 'kind', 'priority', 'from', 'status', 'due', 'what'],
-              items.map((h) => describeHandoff(out, h, name, questions.get(h.id))),
-            );
-          },
-        );
+        out.show(items, () => {
+          if (items.length === 0) out.line(out.c.dim('Nothing waits on you.'));
+          out.table(
+            ['id', 'kind', 'priority', 'from', 'status', 'due', 'what'],
+            items.map((h) => describeHandoff(out, h, name)),
+          );
+        });
         return EXIT.OK;
       }),
     );

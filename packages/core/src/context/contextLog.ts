@@ -405,7 +405,7 @@ export class ContextLog {
     if (row.session !== undefined) e.session = row.session;
     if (row.body) {
       e.body = row.body;
-      const words = await this.#words(row.body);
+      const words = await this._words(row.body);
       Object.assign(e, words);
     }
     const f = row.fields;
@@ -427,14 +427,15 @@ export class ContextLog {
             id: a.id,
             by: a.actor,
             at: a.at,
-            text: a.body ? (await this.#words(a.body)).text : '',
+            text: a.body ? (await this._words(a.body)).text : '',
           };
       }
     }
     return e;
   }
 
-  async #words(hash: string): Promise<{ text: string; why?: string; alternatives?: string[] }> {
+  /** @internal The words of an entry's body (its text, why, alternatives), or how it was erased. */
+  async _words(hash: string): Promise<{ text: string; why?: string; alternatives?: string[] }> {
     const b = await this.#ws.blob(hash);
     if (!b) return { text: '' };
     if ('erased' in b) return { text: erasedText(b.erased) };

@@ -26,6 +26,8 @@ export interface Handoff extends Omit<HandoffRow, 'status'> {
   status: HandoffStatus;
   /** The note's text. */
   noteText?: string;
+  /** For a question: its text (kept in the ContextLog entry it recorded). */
+  questionText?: string;
   /** For approvals decided with an edited payload: that payload. */
   approvedPayload?: JsonValue;
 }
@@ -712,6 +714,12 @@ export class Handoffs {
       : row.status;
     const h: Handoff = { ...row, status };
     if (row.note) h.noteText = await this.#ws.text(row.note);
+    if (row.question) {
+      const entry = (await this.#ws.store.get('context', row.question.entry)) as
+        | { body?: string }
+        | undefined;
+      if (entry?.body) h.questionText = (await this.#actor.context._words(entry.body)).text;
+    }
     if (row.decision?.payload) {
       const b = await this.#ws.blob(row.decision.payload);
       if (b && 'bytes' in b) h.approvedPayload = JSON.parse(fromUtf8(b.bytes)) as JsonValue;
