@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { type BatonEvent, type VerifyReport, Workspace } from '@baton/core';
 import { KeyDirectory } from '@baton/core/node';
 import { SqliteStore } from '@baton/sqlite';
-import { NOTE_TYPES } from '../fixtures/sqliteNotes.js';
+import { NOTE_TYPES, noteWorkspace } from '../fixtures/sqliteNotes.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CHILD = join(REPO_ROOT, 'test/fixtures/sqliteCrashChild.ts');
@@ -98,20 +98,8 @@ export async function runCrashLoop(options: CrashLoopOptions): Promise<CrashRepo
   const dir = mkdtempSync(join(REPO_ROOT, 'test/.tmp/sqlite-crash-'));
   const live = new Set<ChildProcess>();
   try {
-    const path = join(dir, 'baton.db');
-    const keys = join(dir, 'keys');
-    const keyring = new KeyDirectory({ path: keys });
-    const setup = await Workspace.open({
-      store: new SqliteStore({ path }),
-      keyring,
-      eventTypes: NOTE_TYPES,
-    });
-    const owner = await setup.bootstrap({ name: 'Ada' });
-    const agent = await setup.as(owner.id).identities.create({ kind: 'agent', name: 'appender' });
-    await setup
-      .as(owner.id)
-      .capabilities.grant({ to: agent.id, resource: 'note:*', actions: ['write'] });
-    await setup.close();
+    const { path, keys, agents } = await noteWorkspace(dir, ['appender']);
+    const agent = { id: agents[0]! };
     const bundle = await bundleChild(dir);
 
     const acked: Ack[] = [];
@@ -196,7 +184,7 @@ export async function runCrashLoop(options: CrashLoopOptions): Promise<CrashRepo
     // Reopen as a workspace: the whole log, batch by batch, and verify().
     const ws = await Workspace.open({
       store: new SqliteStore({ path }),
-      keyring,
+      keyring: new KeyDirectory({ path: keys }),
       eventTypes: NOTE_TYPES,
     });
     try {

@@ -5,7 +5,7 @@ import { type BatonEvent, Workspace } from '@baton/core';
 import { KeyDirectory } from '@baton/core/node';
 import { SqliteStore } from '@baton/sqlite';
 import { afterEach, describe, expect, it } from 'vitest';
-import { NOTE_TYPES } from '../fixtures/sqliteNotes.js';
+import { NOTE_TYPES, noteWorkspace } from '../fixtures/sqliteNotes.js';
 import { killSpawned, spawnTs } from '../helpers/spawnTs.js';
 
 const temps: string[] = [];
@@ -24,26 +24,16 @@ describe('SqliteStore across processes', () => {
   }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'baton-sqlite-mp-'));
     temps.push(dir);
-    const path = join(dir, 'baton.db');
-    const keys = join(dir, 'keys');
-    const keyring = new KeyDirectory({ path: keys });
-
-    const setup = await Workspace.open({
-      store: new SqliteStore({ path }),
-      keyring,
-      eventTypes: NOTE_TYPES,
-    });
-    const ada = await setup.bootstrap({ name: 'Ada' });
-    const me = setup.as(ada.id);
-    const agents: string[] = [];
-    for (let i = 0; i < PROCESSES; i++) {
-      const agent = await me.identities.create({ kind: 'agent', name: `worker-${i}` });
-      await me.capabilities.grant({ to: agent.id, resource: 'note:*', actions: ['write'] });
-      await me.capabilities.grant({ to: agent.id, resource: 'email:*', actions: ['email.send'] });
-      agents.push(agent.id);
-    }
-    const setupSeq = (await setup.head()).seq;
-    await setup.close();
+    const {
+      path,
+      keys,
+      agents,
+      seq: setupSeq,
+    } = await noteWorkspace(
+      dir,
+      Array.from({ length: PROCESSES }, (_, i) => `worker-${i}`),
+      [{ resource: 'email:*', actions: ['email.send'] }],
+    );
     const total = setupSeq + PROCESSES * PER_PROCESS;
 
     const workers = agents.map((agent, lane) =>
@@ -66,7 +56,7 @@ describe('SqliteStore across processes', () => {
 
     const ws = await Workspace.open({
       store: new SqliteStore({ path }),
-      keyring,
+      keyring: new KeyDirectory({ path: keys }),
       eventTypes: NOTE_TYPES,
     });
     try {

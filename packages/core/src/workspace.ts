@@ -1099,8 +1099,12 @@ export class Workspace {
 
   /** Remembers the stream versions of committed events (bounded: forgetting only costs a read). */
   #noteVersions(events: readonly BatonEvent[]): void {
+    for (const e of events) this.#noteVersion(e);
+  }
+
+  #noteVersion(e: BatonEvent): void {
     if (this.#streamVersions.size > 50_000) this.#streamVersions.clear();
-    for (const e of events) this.#streamVersions.set(e.stream, e.version);
+    this.#streamVersions.set(e.stream, e.version);
   }
 
   async #catchUpTo(head: Head): Promise<void> {
@@ -1114,7 +1118,8 @@ export class Workspace {
     const tx = view.begin();
     for await (const e of this.store.read({ after: view.seq })) {
       this._types.apply(e, tx);
-      this.#noteVersions([e]);
+      // A fact of the log whatever becomes of this transaction.
+      this.#noteVersion(e);
     }
     tx.commit();
   }
