@@ -43,15 +43,9 @@ export interface RecordInput {
   idempotencyKey?: string;
 }
 
-/** A ContextLog entry as read. */
-export interface ContextEntry {
-  id: string;
-  type: ContextType;
-  actor: string;
-  session?: string;
-  at: string;
-  seq: number;
-  about: string[];
+/** A ContextLog entry as read: its row's who, when and about, and its words. */
+export interface ContextEntry
+  extends Pick<ContextRow, 'id' | 'type' | 'actor' | 'session' | 'at' | 'seq' | 'about'> {
   /** The words (`"[erased by …]"` once an owner erased them). */
   text: string;
   why?: string;
