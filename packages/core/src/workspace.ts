@@ -779,6 +779,14 @@ export class Workspace {
         'workspace.import: pass the export as a string or an (async) iterable of lines.',
       );
     }
+    // An export starts at seq 1: it can only become the whole log of an empty store.
+    const existing = await this.#storeCall('head', () => this.store.head());
+    if (existing.seq > 0) {
+      throw new BatonError(
+        ErrorCode.INVALID_STATE,
+        `This store holds a workspace already (${existing.seq} events): import into an empty store.`,
+      );
+    }
     const events: BatonEvent[] = [];
     const blobs: BlobWrite[] = [];
     let header = false;

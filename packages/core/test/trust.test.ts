@@ -198,6 +198,18 @@ describe('export and import', () => {
     expect(await target.text((e.data as { body: string }).body)).toBe('first body');
   });
 
+  it('imports only into an empty store', async () => {
+    const w = await noteWorld();
+    const lines: string[] = [];
+    for await (const line of w.ws.export()) lines.push(line);
+    const before = await w.ws.store.head();
+    await expect(w.ws.import(lines)).rejects.toMatchObject({
+      code: 'INVALID_STATE',
+      message: expect.stringMatching(/holds a workspace already/),
+    });
+    expect(await w.ws.store.head()).toEqual(before);
+  });
+
   it('refuses a tampered export and writes nothing', async () => {
     const w = await noteWorld();
     await write(w, 'n1', 'body');

@@ -224,15 +224,6 @@ export function registerTrustCommands(program: Command, run: Runner): void {
       run(async ({ session, out, io }, file: string) => {
         const path = resolve(io.cwd, file);
         if (!existsSync(path)) throw usage(`No file ${file}.`);
-        if (session.exists()) {
-          const existing = await session.open({ create: true });
-          if (existing.info) {
-            throw new BatonError(
-              ErrorCode.INVALID_STATE,
-              `${session.db} holds a workspace already; import into a new one with --db <new path>.`,
-            );
-          }
-        }
         const ws = await session.open({ create: true });
         const lines = createInterface({
           input: createReadStream(path),
