@@ -190,7 +190,7 @@ function ensureNewline(s: string): string {
 const ANSI = /\u001b\[[0-9;]*m/g;
 
 /** The text without colour codes. */
-export function stripAnsi(s: string): string {
+function stripAnsi(s: string): string {
   return s.replace(ANSI, '');
 }
 

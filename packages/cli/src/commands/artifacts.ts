@@ -24,7 +24,7 @@ function fromText(kind: Artifact['kind'], text: string, where: string): Artifact
 }
 
 /** A unified diff with + and - lines coloured. */
-export function colourDiff(out: Output, diff: string): string {
+function colourDiff(out: Output, diff: string): string {
   return diff
     .split('\n')
     .map((l) =>

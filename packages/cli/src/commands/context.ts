@@ -6,7 +6,7 @@ import { allPages } from '../pages.js';
 import { namer } from './identities.js';
 
 /** One line about a ContextLog entry. */
-export function describeEntry(out: Output, e: ContextEntry, name: (id: string) => string): string {
+function describeEntry(out: Output, e: ContextEntry, name: (id: string) => string): string {
   const c = out.c;
   const why = e.why ? c.dim(` — why: ${e.why}`) : '';
   return `${c.dim(e.at.slice(0, 16).replace('T', ' '))} ${c.bold(e.type)} by ${name(e.actor)}: ${e.text}${why}`;

@@ -25,7 +25,7 @@ export function describeIdentity(out: Output, who: Identity): string {
 }
 
 /** One line about a grant: what it allows, to whom, its bounds. */
-export function describeGrant(out: Output, g: Grant, name: (id: string) => string): string {
+function describeGrant(out: Output, g: Grant, name: (id: string) => string): string {
   const c = out.c;
   const bounds: string[] = [];
   const k = g.constraints;

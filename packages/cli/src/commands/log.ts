@@ -5,7 +5,7 @@ import { EXIT, type Output } from '../output.js';
 import { namer } from './identities.js';
 
 /** One line of the timeline: seq, time, who, what, on which stream. */
-export function describeEvent(out: Output, e: BatonEvent, name: (id: string) => string): string {
+function describeEvent(out: Output, e: BatonEvent, name: (id: string) => string): string {
   const c = out.c;
   return `${c.dim(String(e.seq).padStart(6))} ${c.dim(e.at.slice(0, 19).replace('T', ' '))} ${c.bold(name(e.actor))} ${c.cyan(e.type.replace(/@\d+$/, ''))} ${c.dim(e.stream)}`;
 }
