@@ -115,7 +115,13 @@ export {
   signingBytes,
   signingText,
 } from './log/event.js';
-export type { AuthRule, EventOf, EventTypeDef, ProjectionReader } from './log/eventTypes.js';
+export type {
+  AuthRule,
+  EventOf,
+  EventTypeDef,
+  ProjectionReader,
+  StateReader,
+} from './log/eventTypes.js';
 export { DEFAULT_SKEW_MS, defineEventType } from './log/eventTypes.js';
 export type { ErasedBody, VerifyProgress, VerifyReport } from './log/verifier.js';
 export type { Logger } from './logger.js';

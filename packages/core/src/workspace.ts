@@ -31,6 +31,7 @@ import {
   type EventTypeDef,
   EventTypes,
   ProjectionOverlay,
+  type StateReader,
 } from './log/eventTypes.js';
 import { signingKeys, type VerifyProgress, type VerifyReport, verifyLog } from './log/verifier.js';
 import { type Logger, silentLogger } from './logger.js';
@@ -599,7 +600,7 @@ export class Workspace {
     const projections = [
       ...tx.projectionWrites(),
       ...(await this.#streamWrites(placed)),
-      ...(await this.#project(placed)),
+      ...(await this.#project(placed, tx, blobs)),
     ];
     await this.#storeCall('append', () =>
       this.store.append({ events: placed, expectedHead: head, projections, blobs }),
@@ -855,8 +856,10 @@ export class Workspace {
       const rows = overlay.writes;
       const keep = (w: ProjectionWrite) => overlay.put(w);
       const streams = new Map<string, number>();
+      const state = stateReader(overlay, tx, [], (h) => this.store.blobs.get(h));
       for await (const e of this.store.read({ until: head.seq })) {
         const data = this._types.dataOf(e);
+        await this._types.admitState(e, state, data);
         this._types.apply(e, tx, data);
         for (const w of await this._types.projectionsOf(e, overlay, data)) keep(w);
         streams.set(e.stream, e.version);
@@ -1342,7 +1345,7 @@ export class Workspace {
       const projections = [
         ...tx.projectionWrites(),
         ...(await this.#streamWrites(r.events)),
-        ...(await this.#project(r.events, r.data)),
+        ...(await this.#project(r.events, tx, r.blobs ?? [], r.data)),
         ...(r.projections ?? []),
       ];
       try {
@@ -1412,11 +1415,23 @@ export class Workspace {
     return row?.version ?? 0;
   }
 
-  /** The store-held projection rows a batch changes, each event seeing the ones before it. */
-  async #project(events: BatonEvent[], data?: unknown[]): Promise<ProjectionWrite[]> {
+  /**
+   * The store-held projection rows a batch changes, each event seeing the ones before it —
+   * after its state rules passed against those rows (see `EventTypeDef.admitState`).
+   */
+  async #project(
+    events: BatonEvent[],
+    view: ViewTx,
+    blobs: readonly BlobWrite[],
+    data?: unknown[],
+  ): Promise<ProjectionWrite[]> {
     const overlay = new ProjectionOverlay((c, k) => this.store.get(c, k));
-    for (const [i, e] of events.entries())
-      for (const w of await this._types.projectionsOf(e, overlay, data?.[i])) overlay.put(w);
+    const state = stateReader(overlay, view, blobs, (h) => this.store.blobs.get(h));
+    for (const [i, e] of events.entries()) {
+      const d = data?.[i] ?? this._types.dataOf(e);
+      await this._types.admitState(e, state, d);
+      for (const w of await this._types.projectionsOf(e, overlay, d)) overlay.put(w);
+    }
     return [...overlay.writes.values()];
   }
 
@@ -1696,3 +1711,17 @@ export class Workspace {
 }
 
 type WorkspaceInfoJson = NonNullable<AuthorityView['workspace']>;
+
+/** The state a batch's events are admitted against: rows through `rows`, bodies given with the write first. */
+function stateReader(
+  rows: ProjectionOverlay,
+  view: ViewTx,
+  given: readonly BlobWrite[],
+  stored: (hash: string) => Promise<Uint8Array | undefined>,
+): StateReader {
+  return {
+    view,
+    get: (c, k) => rows.get(c, k),
+    blob: async (h) => given.find((b) => b.hash === h)?.bytes ?? (await stored(h)),
+  };
+}

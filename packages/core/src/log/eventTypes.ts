@@ -1,7 +1,7 @@
 import { type z, z as zod } from 'zod';
 import { chainOf, evaluate, type Requirement } from '../auth/evaluate.js';
 import { streamResource } from '../auth/operations.js';
-import type { Grant, Identity, ViewTx } from '../auth/view.js';
+import type { Grant, Identity, ViewReader, ViewTx } from '../auth/view.js';
 import { findNonJson, type JsonValue } from '../crypto/canonical.js';
 import { BatonError, ErrorCode } from '../errors.js';
 import type { ProjectionWrite } from '../store/store.js';
@@ -42,6 +42,17 @@ export class ProjectionOverlay implements ProjectionReader {
   }
 }
 
+/**
+ * The state just before an event, for the rules that need more than the authority view:
+ * projection rows (artifact heads, context entries, handoffs) and bodies.
+ */
+export interface StateReader extends ProjectionReader {
+  /** The authority view at (or just after) the event's position in its batch. */
+  readonly view: ViewReader;
+  /** A body by hash: one given in the same write, or a stored one; `undefined` when neither. */
+  blob(hash: string): Promise<Uint8Array | undefined>;
+}
+
 /** An event's fields as a type's rules see them, with `data` already parsed. */
 export type EventOf<D> = Omit<SignedFields, 'data'> & { data: D };
 
@@ -67,6 +78,13 @@ export interface EventTypeDef<D = JsonValue> {
   authorize(e: EventOf<D>, view: ViewTx): AuthRule;
   /** State rules (e.g. "the grant exists and is not revoked"); throws `INVALID_STATE` / `NOT_FOUND`. */
   check?(e: EventOf<D>, view: ViewTx): void;
+  /**
+   * State rules that need projection rows or bodies ("the version follows the artifact's
+   * head", "the entry it answers exists"); throws the `BatonError` a caller should see.
+   * Run wherever the state before the event is known: commands, `submit`, `ingest`,
+   * `import`, `rebuildProjections` and `verify()`.
+   */
+  admitState?(e: EventOf<D>, state: StateReader): void | Promise<void>;
   /** Folds a committed event into the authority view. */
   apply?(e: BatonEvent & { data: D }, view: ViewTx): void;
   /** Turns `data` of an older version into the current shape: `upcast[v]` maps v → v+1. */
@@ -342,6 +360,19 @@ export class EventTypes {
       def.check(ev, view);
     }
     return data;
+  }
+
+  /**
+   * Runs the state rules of `e`'s type (see {@link EventTypeDef.admitState}) against the
+   * state just before it. Throws the `BatonError` a caller should see.
+   */
+  async admitState(
+    e: BatonEvent,
+    state: StateReader,
+    data: unknown = this.dataOf(e),
+  ): Promise<void> {
+    const def = this.#defs.get(parseType(e.type).name);
+    if (def?.admitState) await def.admitState({ ...e, data } as EventOf<unknown>, state);
   }
 
   /** The blob hashes event `e` refers to. */
