@@ -292,11 +292,12 @@ describe('decisions judged against the request (#2)', () => {
         },
         bobDoc.id,
       );
-    for (const lie of [
+    const lies: Record<string, JsonValue>[] = [
       { requester: w.ada.id },
       { resource: 'doc:other' },
       { approvers: [w.bob.id, w.ada.id] },
-    ]) {
+    ];
+    for (const lie of lies) {
       const err = await refusedSubmit(w, [await decide(lie)]);
       expect(err.code).toBe('VALIDATION');
     }
@@ -443,7 +444,7 @@ describe('delegation chains (#7)', () => {
     return { w, holders, leaf: from };
   }
 
-  it(`#7 refuses a grant that would be link ${MAX_DELEGATION_DEPTH + 1} of a chain, through the API, submit and verify()`, async () => {
+  it('#7 refuses a grant that would be link 33 of a chain, through the API, submit and verify()', async () => {
     expect(MAX_DELEGATION_DEPTH).toBe(32);
     const { w, leaf } = await chain(MAX_DELEGATION_DEPTH);
     const next = await w.me.identities.create({ kind: 'agent', name: 'one too many' });
