@@ -29,7 +29,11 @@ export interface ActorOptions {
 export interface AuthorizeOptions {
   /** What is about to happen, in words, for the audit log and for approvers. */
   summary?: string;
-  /** The exact thing being authorized; only its digest is recorded. */
+  /**
+   * The exact thing being authorized; only its digest is recorded. When the action needs an
+   * approval, only the payload the approval binds passes (the approver's edited one, when
+   * they edited it). Defaults to none.
+   */
   payload?: JsonValue;
   /**
    * Makes a retried call return the first call's authorization — whether or not it needed
