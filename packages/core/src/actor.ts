@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { Artifacts } from './artifacts/artifacts.js';
-import { type Decision, evaluate } from './auth/evaluate.js';
+import { chainOf, type Decision, evaluate } from './auth/evaluate.js';
 import { streamResource } from './auth/operations.js';
-import type { Grant, Identity } from './auth/view.js';
+import type { ApprovalRequest, Grant, Identity, ViewReader } from './auth/view.js';
 import { Capabilities } from './capabilities.js';
 import { ContextLog } from './context/contextLog.js';
 import { canonicalJson, type JsonValue } from './crypto/canonical.js';
@@ -15,7 +15,7 @@ import { Identities } from './identities.js';
 import type { BatonEvent } from './log/event.js';
 import type { Page } from './store/store.js';
 import { idString, jsonValue, parseInput } from './validation.js';
-import type { CommitRequest, WatchFilter, Workspace } from './workspace.js';
+import type { CommitRequest, Draft, WatchFilter, Workspace } from './workspace.js';
 
 /** Options for `workspace.as(id, options)`. */
 export interface ActorOptions {
@@ -29,9 +29,16 @@ export interface ActorOptions {
 export interface AuthorizeOptions {
   /** What is about to happen, in words, for the audit log and for approvers. */
   summary?: string;
-  /** The exact thing being authorized; only its digest is recorded. */
+  /**
+   * The exact thing being authorized; only its digest is recorded. When the action needs an
+   * approval, only the payload the approval binds passes (the approver's edited one, when
+   * they edited it). Defaults to none.
+   */
   payload?: JsonValue;
-  /** Makes a retried call return the first call's authorization. */
+  /**
+   * Makes a retried call return the first call's authorization — whether or not it needed
+   * an approval — instead of authorizing (or asking for approval) again. Defaults to none.
+   */
   idempotencyKey?: string;
 }
 
@@ -43,6 +50,13 @@ export interface Authorization {
   event: BatonEvent;
   /** The approval request this use consumed, when the action needed one. */
   approval?: string;
+  /**
+   * When the action needed an approval: the payload it binds — the approver's edited
+   * payload when they gave one, else the requested one. A call passes only with exactly
+   * that payload, so this is the payload the side effect must use. Absent when the
+   * approval binds no payload.
+   */
+  approvedPayload?: JsonValue;
 }
 
 /** Largest body `emit` stores: 16 MiB. */
@@ -206,6 +220,16 @@ export class Actor {
    * force allows `action` on `resource`, recording a `grant.exercised` event (which counts
    * toward `maxUses`); throws `FORBIDDEN` when none does, and `APPROVAL_REQUIRED` when the
    * grant needs an approver's yes first.
+   *
+   * @remarks
+   * An approval is bound to the requester, action, resource and payload digest. When the
+   * approver approved with an edited payload (`handoffs.approve(id, { payload })`), only
+   * that payload passes: call again with it (the `FORBIDDEN` error for the original
+   * payload carries it as `details.approvedPayload`). The returned
+   * {@link Authorization.approvedPayload} is the payload the approval binds. A use
+   * consumes the approval, exactly once, in the same commit as its `grant.exercised`.
+   * With `idempotencyKey`, a retry returns the first authorization (approved or not)
+   * without consuming or requesting anything again.
    */
   async authorize(
     action: string,
@@ -216,46 +240,81 @@ export class Actor {
     const o = parseInput(authorizeSchema, options, 'authorize');
     const data: Record<string, JsonValue> = { action: a, resource: r };
     if (o?.summary !== undefined) data.summary = o.summary;
-    if (o?.payload !== undefined) data.payloadDigest = sha256b64(canonicalJson(o.payload));
-    await this.#ws._catchUp();
-    const gate = this.#decide(a, r);
-    if (!gate.allowed && gate.approval) {
+    const digest = o?.payload !== undefined ? sha256b64(canonicalJson(o.payload)) : undefined;
+    if (digest !== undefined) data.payloadDigest = digest;
+    for (let attempt = 0; ; attempt++) {
+      await this.#ws._catchUp();
+      // One commit for both paths, so the idempotency row covers an approved use too.
+      const events = await this._commit({
+        idempotency: { key: o?.idempotencyKey, operation: 'authorize', input: data },
+        plan: (view, _ids, at): Draft[] => {
+          const d = evaluate(view, this.id, [{ action: a, resource: r }], at);
+          if (d.allowed || !d.approval) {
+            // Not allowed: let the common path raise the precise FORBIDDEN.
+            return [
+              {
+                type: 'grant.exercised',
+                data: { ...data, grant: d.allowed ? d.grant.id : '-' },
+                refs: [r, this.id],
+              },
+            ];
+          }
+          const use = usableApproval(view, this.id, a, r, digest);
+          // No approval to use: nothing is written; a request is raised below.
+          if (!use) return [];
+          return [
+            { type: 'handoff.consumed', data: { id: use.id }, refs: [use.id] },
+            {
+              type: 'grant.exercised',
+              auth: use.grant,
+              data: { ...data, grant: use.grant, approval: use.id },
+              refs: [r, this.id, use.id],
+            },
+          ];
+        },
+      });
+      const event = events.find((e) => e.type.startsWith('grant.exercised@'));
+      if (event) return this.#authorization(event, o?.payload);
       // The action needs a yes: reuse the request for this exact payload, or raise one.
       const h = await this.handoffs._approval(a, r, { summary: o?.summary, payload: o?.payload });
+      const names = h.to.map((x) => this.#ws._view.identity(x)?.name ?? x).join(' or ');
       if (h.status === 'approved') {
-        const [event] = await this.handoffs._consume(h, [
-          {
-            type: 'grant.exercised',
-            data: { ...data, grant: gate.approval.grant.id, approval: h.id },
-            refs: [r, this.id, h.id],
-          },
-        ]);
-        const grant = this.#ws._view.grant(event!.auth!)!;
-        return { grant, chain: evaluateChain(this.#ws, grant), event: event!, approval: h.id };
+        const bound = h.decision?.payload ?? h.approval?.payload;
+        // Approved since the plan looked: use it.
+        if (bound === digest && attempt < 2) continue;
+        const details: Record<string, JsonValue> = {
+          approvalId: h.id,
+          status: h.status,
+          approvers: h.to,
+        };
+        if (h.approvedPayload !== undefined) details.approvedPayload = h.approvedPayload;
+        throw new BatonError(
+          ErrorCode.FORBIDDEN,
+          bound === digest
+            ? `${a} on ${r} was approved (request ${h.id}), but the approval cannot be used now. Check the grant it was requested under with actor.can('${a}', '${r}').`
+            : `${a} on ${r} was approved (request ${h.id}) only for the payload ${names} edited, not for this one. Call again with that payload (details.approvedPayload, or handoffs.get('${h.id}').approvedPayload).`,
+          { details },
+        );
       }
       throw new BatonError(
         ErrorCode.APPROVAL_REQUIRED,
-        `${a} on ${r} needs approval by ${h.to.map((x) => this.#ws._view.identity(x)?.name ?? x).join(' or ')}: request ${h.id} is ${h.status}. Wait for it with actor.handoffs.wait('${h.id}') and call again with the same payload.`,
+        `${a} on ${r} needs approval by ${names}: request ${h.id} is ${h.status}. Wait for it with actor.handoffs.wait('${h.id}') and call again with the same payload.`,
         { details: { approvalId: h.id, status: h.status, approvers: h.to } },
       );
     }
-    const events = await this._commit({
-      idempotency: { key: o?.idempotencyKey, operation: 'authorize', input: data },
-      plan: (view, _ids, at) => {
-        const d = evaluate(view, this.id, [{ action: a, resource: r }], at);
-        // Not allowed: let the common path raise the precise FORBIDDEN / APPROVAL_REQUIRED.
-        return [
-          {
-            type: 'grant.exercised',
-            data: { ...data, grant: d.allowed ? d.grant.id : '-' },
-            refs: [r, this.id],
-          },
-        ];
-      },
-    });
-    const event = events[0]!;
-    const grant = this.#ws._view.grant(event.auth!)!;
-    return { grant, chain: evaluateChain(this.#ws, grant), event };
+  }
+
+  #authorization(event: BatonEvent, payload: JsonValue | undefined): Authorization {
+    const view = this.#ws._view;
+    const grant = view.grant(event.auth!)!;
+    const out: Authorization = { grant, chain: chainOf(view, grant), event };
+    const approval = (event.data as { approval?: string }).approval;
+    if (approval !== undefined) {
+      out.approval = approval;
+      // The use passed with exactly the payload the approval binds.
+      if (payload !== undefined) out.approvedPayload = payload;
+    }
+    return out;
   }
 
   /**
@@ -418,12 +477,28 @@ export class Actor {
   }
 }
 
-function evaluateChain(ws: Workspace, grant: Grant): Grant[] {
-  const out: Grant[] = [];
-  let g: Grant | undefined = grant;
-  while (g && out.length < 64) {
-    out.push(g);
-    g = g.parent ? ws._view.grant(g.parent) : undefined;
+/**
+ * The approved, unused request of `requester` that binds exactly this action, resource and
+ * payload digest (the approver's edited payload when given) — the oldest, when several do.
+ */
+function usableApproval(
+  view: ViewReader,
+  requester: string,
+  action: string,
+  resource: string,
+  digest: string | undefined,
+): ApprovalRequest | undefined {
+  let best: ApprovalRequest | undefined;
+  for (const x of view.approvalsBy(requester)) {
+    if (
+      x.status === 'approved' &&
+      x.consumedSeq === undefined &&
+      x.action === action &&
+      x.resource === resource &&
+      x.approvedPayloadHash === digest &&
+      (!best || x.seq < best.seq)
+    )
+      best = x;
   }
-  return out;
+  return best;
 }

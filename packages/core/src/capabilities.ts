@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Actor } from './actor.js';
-import { evaluate } from './auth/evaluate.js';
+import { delegationDepth, evaluate, MAX_DELEGATION_DEPTH } from './auth/evaluate.js';
 import type { Grant, GrantConstraints } from './auth/view.js';
 import type { JsonValue } from './crypto/canonical.js';
 import { BatonError, ErrorCode } from './errors.js';
@@ -95,6 +95,10 @@ export class Capabilities {
    * covering `resource`; the grant that allows it becomes the new grant's parent, so
    * revoking the parent revokes this one too.
    *
+   * @remarks
+   * A delegation chain has at most {@link MAX_DELEGATION_DEPTH} (32) links below an owner's
+   * root grant; a grant that would be link 33 is refused with `FORBIDDEN`.
+   *
    * @example
    * ```ts
    * await me.capabilities.grant({ to: drafter.id, resource: 'artifact:*',
@@ -131,6 +135,8 @@ export class Capabilities {
         let effective = constraints;
         for (const g of view.grantsOf(this.#actor.id).sort((a, b) => a.issuedSeq - b.issuedSeq)) {
           if (!evaluate(view, this.#actor.id, needs, at, { grantId: g.id }).allowed) continue;
+          // A grant at the end of the longest chain allowed cannot be a parent.
+          if (delegationDepth(view, g) >= MAX_DELEGATION_DEPTH) continue;
           const inherited = inheritConstraints(
             constraints as GrantConstraints,
             args.actions,

@@ -40,10 +40,17 @@ export { Artifacts, MAX_CONTENT } from './artifacts/artifacts.js';
 export type { ConflictRegion, MergeOutcome } from './artifacts/merge.js';
 export { mergeJson, mergeText } from './artifacts/merge.js';
 export type { Decision, EvaluateOptions, Requirement } from './auth/evaluate.js';
-export { chainOf, coversAction, coversResource, evaluate } from './auth/evaluate.js';
+export {
+  chainOf,
+  coversAction,
+  coversResource,
+  evaluate,
+  MAX_DELEGATION_DEPTH,
+} from './auth/evaluate.js';
 export type { Operation } from './auth/operations.js';
 export { OPERATIONS, streamResource } from './auth/operations.js';
 export type {
+  ApprovalRequest,
   ApprovalRule,
   AuthorityView,
   Grant,

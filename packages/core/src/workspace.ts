@@ -8,6 +8,7 @@ import { derivedId, randomId } from './crypto/ids.js';
 import { type Keyring, MemoryKeyring } from './crypto/keyring.js';
 import { type Signer, verifySignature } from './crypto/keys.js';
 import { BatonError, ErrorCode, isBatonError, storeError } from './errors.js';
+import { approvalFromRow, type HandoffRow } from './handoffs/handoffEvents.js'; // [wt-b, issue 12]
 import { registerBuiltinEvents } from './log/builtinEvents.js';
 import {
   type Checkpoint,
@@ -1150,6 +1151,16 @@ export class Workspace {
         const { id, tags } = row.value as { id: string; tags: string[] };
         tx.putTags(id, tags);
       }
+      // [wt-b, issue 12] Approval requests still pending or approved, from their rows and the
+      // grant their request event names. Drop this when open replays from a checkpoint.
+      for await (const row of this.#rowsOf('handoffs', 'digest')) {
+        const h = row.value as unknown as HandoffRow;
+        let grant = '';
+        for await (const e of this.store.read({ after: h.offerSeq - 1, limit: 1 }))
+          grant = e.auth ?? '';
+        const a = approvalFromRow(h, grant);
+        if (a) tx.putApproval(a);
+      }
       let last: BatonEvent | undefined;
       for await (const e of this.store.read({ after: before.seq - 1, limit: 1 })) last = e;
       const after = await this.#storeCall('head', () => this.store.head());
@@ -1172,6 +1183,7 @@ export class Workspace {
     for (const i of view.identities.values()) v.identities.set(i.id, i);
     for (const g of view.grants.values()) v.setGrant(g);
     for (const [id, tags] of view.tags) v.tags.set(id, tags);
+    for (const [id, a] of view.approvals) v.approvals.set(id, a); // [wt-b, issue 12]
     v.seq = view.seq;
     v.lastAt = view.lastAt;
     v.generation++;

@@ -1,4 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import {
+  type ApprovalRequest,
+  AuthorityView,
+  snapshotOf,
+  viewFromSnapshot,
+} from '../src/auth/view.js';
 import { type GrantInput, OPERATIONS } from '../src/index.js';
 import { world } from './world.js';
 
@@ -464,5 +470,56 @@ describe('two Workspace instances on one store', () => {
     expect(report).toMatchObject({ ok: true, events: 22 });
     expect(retries).toBeGreaterThan(0);
     expect((await w.me.identities.list()).items.length).toBe(22);
+  });
+});
+
+describe('approval requests in the authority view', () => {
+  const request = (id: string, requester: string): ApprovalRequest => ({
+    id,
+    requester,
+    approvers: ['id_ada'],
+    grant: 'gr_1',
+    action: 'publish',
+    resource: 'artifact:a',
+    digest: `d_${id}`,
+    status: 'pending',
+    seq: 1,
+  });
+
+  it('changes the view only when a transaction commits, dropping what left it', () => {
+    const view = new AuthorityView();
+    const tx = view.begin();
+    tx.putApproval(request('ho_1', 'id_a'));
+    tx.putApproval(request('ho_2', 'id_a'));
+    expect(view.approval('ho_1')).toBeUndefined();
+    expect(tx.approvalsBy('id_a').map((a) => a.id)).toEqual(['ho_1', 'ho_2']);
+    tx.seq = 2;
+    tx.commit();
+    const next = view.begin();
+    next.dropApproval('ho_1');
+    next.putApproval({ ...request('ho_2', 'id_a'), status: 'approved' });
+    expect(next.approval('ho_1')).toBeUndefined();
+    expect(next.approvalsBy('id_a')).toMatchObject([{ id: 'ho_2', status: 'approved' }]);
+    // Not committed: the view is as it was.
+    expect(view.approvalsBy('id_a').map((a) => [a.id, a.status])).toEqual([
+      ['ho_1', 'pending'],
+      ['ho_2', 'pending'],
+    ]);
+    next.seq = 3;
+    next.commit();
+    expect([...view.approvals.keys()]).toEqual(['ho_2']);
+  });
+
+  it('keeps approval requests through a snapshot, and leaves them out of one when there are none', () => {
+    const view = new AuthorityView();
+    expect(snapshotOf(view).approvals).toBeUndefined();
+    const tx = view.begin();
+    tx.putApproval(request('ho_b', 'id_a'));
+    tx.putApproval({ ...request('ho_a', 'id_b'), status: 'approved', approvedPayloadHash: 'h' });
+    tx.seq = 5;
+    tx.commit();
+    const snap = snapshotOf(view);
+    expect(snap.approvals?.map((a) => a.id)).toEqual(['ho_a', 'ho_b']);
+    expect(snapshotOf(viewFromSnapshot(snap))).toEqual(snap);
   });
 });

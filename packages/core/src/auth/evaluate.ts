@@ -192,15 +192,42 @@ export function approvalRuleFor(
   ).approval;
 }
 
-/** The grant chain from `g` up to its root. */
+/**
+ * How many delegation links a chain may have below an owner's root grant: a grant issued
+ * under a root grant is link 1, one issued under that is link 2, and so on.
+ *
+ * @remarks
+ * Every use of a grant walks its whole chain (each link's bounds are checked and each
+ * link's `maxUses` counted), so the bound keeps `can()`, `authorize()` and `verify()` fast
+ * whatever a chain of delegates does. Issuing a grant that would be link 33 is refused
+ * with `FORBIDDEN` on every path (commands, `submit`, `ingest`, `verify()`).
+ */
+export const MAX_DELEGATION_DEPTH = 32;
+
+/**
+ * The grant chain from `g` up to its root: every link, however long the chain (issuing
+ * refuses chains longer than {@link MAX_DELEGATION_DEPTH} links, so it is bounded).
+ */
 export function chainOf(view: ViewReader, g: Grant | undefined): Grant[] {
   const out: Grant[] = [];
   let link: Grant | undefined = g;
-  while (link && out.length < 64) {
+  // A cycle cannot come out of the log (a parent exists before its child); the check only
+  // keeps a damaged view from looping.
+  while (link && !out.includes(link)) {
     out.push(link);
     link = link.parent ? view.grant(link.parent) : undefined;
   }
   return out;
+}
+
+/**
+ * The link number of `g` in its delegation chain: 0 for an owner's root grant, 1 for a
+ * grant issued under one, and so on (see {@link MAX_DELEGATION_DEPTH}).
+ */
+export function delegationDepth(view: ViewReader, g: Grant): number {
+  let n = 0;
+  for (const link of chainOf(view, g)) if (!link.root) n++;
+  return n;
 }
 
 /** Options for {@link evaluate}. */

@@ -71,6 +71,44 @@ export interface Grant {
   seq: number;
 }
 
+/**
+ * An approval request the authority view tracks: one that is pending, or approved and not
+ * yet used. Admission judges decisions, uses and their consumption against it (never
+ * against what an event claims), so every path — commands, `submit`, `ingest`, catch-up and
+ * `verify()` — applies the same rule. Requests leave the view once consumed, denied or
+ * cancelled.
+ */
+export interface ApprovalRequest {
+  /** The handoff id of the request. */
+  id: string;
+  requester: string;
+  /** Who may decide it: the approvers its grant named when it was requested. */
+  approvers: string[];
+  /** The grant it was requested under (its `handoff.offered` event's `auth`). */
+  grant: string;
+  action: string;
+  resource: string;
+  /** The digest of requester, action, resource and payload it was filed under. */
+  digest: string;
+  /** Hash of the requested payload's canonical JSON, when it has one. */
+  payloadHash?: string;
+  status: 'pending' | 'approved';
+  /** Seq of the request. */
+  seq: number;
+  /** Who approved it. */
+  decidedBy?: string;
+  /**
+   * Hash of the payload the approval binds: the approver's edited payload when given, else
+   * the requested one (absent when neither has one). A use must name exactly this digest.
+   */
+  approvedPayloadHash?: string;
+  /**
+   * Seq of the `handoff.consumed` that used it up. The `grant.exercised` it allows must be
+   * the very next event (the command writes both in one batch); the exercise then drops it.
+   */
+  consumedSeq?: number;
+}
+
 /** Workspace-wide facts fixed at bootstrap. */
 export interface WorkspaceInfo {
   id: string;
@@ -94,6 +132,8 @@ export class AuthorityView implements ViewReader {
   readonly grants = new Map<string, Grant>();
   /** Tags of the artifacts that have any, for `artifact:tag/<tag>` grants (fixed at creation). */
   readonly tags = new Map<string, readonly string[]>();
+  /** Approval requests pending, or approved and not yet consumed, by handoff id. */
+  readonly approvals = new Map<string, ApprovalRequest>();
   readonly #byAudience = new Map<string, Set<string>>();
   /** The seq this view reflects. */
   seq = 0;
@@ -112,6 +152,16 @@ export class AuthorityView implements ViewReader {
 
   tagsOf(artifactId: string): readonly string[] | undefined {
     return this.tags.get(artifactId);
+  }
+
+  approval(id: string): ApprovalRequest | undefined {
+    return this.approvals.get(id);
+  }
+
+  approvalsBy(requester: string): ApprovalRequest[] {
+    const out: ApprovalRequest[] = [];
+    for (const a of this.approvals.values()) if (a.requester === requester) out.push(a);
+    return out;
   }
 
   grantsOf(audience: string): Grant[] {
@@ -148,6 +198,8 @@ export class ViewTx implements ViewReader {
   readonly identities = new Map<string, Identity>();
   readonly grants = new Map<string, Grant>();
   readonly tags = new Map<string, readonly string[]>();
+  /** Approval requests changed in this transaction; `undefined` marks one that left the view. */
+  #approvals: Map<string, ApprovalRequest | undefined> | undefined;
   seq: number;
   lastAt: string | undefined;
   #workspaceChanged = false;
@@ -171,6 +223,40 @@ export class ViewTx implements ViewReader {
 
   tagsOf(artifactId: string): readonly string[] | undefined {
     return this.tags.get(artifactId) ?? this.base.tags.get(artifactId);
+  }
+
+  approval(id: string): ApprovalRequest | undefined {
+    const mine = this.#approvals;
+    if (mine?.has(id)) return mine.get(id);
+    return this.base.approvals.get(id);
+  }
+
+  approvalsBy(requester: string): ApprovalRequest[] {
+    const mine = this.#approvals;
+    const out: ApprovalRequest[] = [];
+    for (const a of this.base.approvals.values()) {
+      if (a.requester !== requester) continue;
+      if (mine?.has(a.id)) {
+        const now = mine.get(a.id);
+        if (now) out.push(now);
+      } else out.push(a);
+    }
+    for (const [id, a] of mine ?? []) {
+      if (a && a.requester === requester && !this.base.approvals.has(id)) out.push(a);
+    }
+    return out;
+  }
+
+  /** Records an approval request as it now stands. */
+  putApproval(doc: ApprovalRequest): void {
+    this.#approvals ??= new Map();
+    this.#approvals.set(doc.id, doc);
+  }
+
+  /** Drops an approval request from the view (consumed, denied or cancelled). */
+  dropApproval(id: string): void {
+    this.#approvals ??= new Map();
+    this.#approvals.set(id, undefined);
   }
 
   grantsOf(audience: string): Grant[] {
@@ -233,6 +319,10 @@ export class ViewTx implements ViewReader {
     for (const doc of this.identities.values()) b.identities.set(doc.id, doc);
     for (const doc of this.grants.values()) b.setGrant(doc);
     for (const [id, tags] of this.tags) b.tags.set(id, tags);
+    for (const [id, a] of this.#approvals ?? []) {
+      if (a) b.approvals.set(id, a);
+      else b.approvals.delete(id);
+    }
     b.seq = this.seq;
     b.lastAt = this.lastAt;
     b.generation++;
@@ -251,6 +341,10 @@ export interface ViewReader {
   grantsOf(audience: string): Grant[];
   /** The tags of artifact `artifactId`, when it has any. */
   tagsOf(artifactId: string): readonly string[] | undefined;
+  /** The approval request `id`, while it is pending or approved and unconsumed. */
+  approval(id: string): ApprovalRequest | undefined;
+  /** The approval requests of `requester` still in the view. */
+  approvalsBy(requester: string): ApprovalRequest[];
 }
 
 /** A serializable copy of an {@link AuthorityView} at one seq (kept with checkpoints). */
@@ -262,6 +356,8 @@ export interface ViewSnapshot {
   grants: Grant[];
   /** `[artifact id, tags]` for the artifacts that have tags; left out when none do. */
   tags?: [string, string[]][];
+  /** Approval requests pending or approved and unconsumed; left out when there are none. */
+  approvals?: ApprovalRequest[];
 }
 
 /** The snapshot of a view, in a stable order. */
@@ -279,6 +375,7 @@ export function snapshotOf(view: AuthorityView): ViewSnapshot {
       .map(([id, tags]): [string, string[]] => [id, [...tags]])
       .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   }
+  if (view.approvals.size > 0) snap.approvals = [...view.approvals.values()].sort(byId);
   return JSON.parse(JSON.stringify(snap)) as ViewSnapshot;
 }
 
@@ -290,6 +387,7 @@ export function viewFromSnapshot(snap: ViewSnapshot): AuthorityView {
   for (const i of snap.identities) tx.putIdentity(i);
   for (const g of snap.grants) tx.putGrant(g);
   for (const [id, tags] of snap.tags ?? []) tx.putTags(id, tags);
+  for (const a of snap.approvals ?? []) tx.putApproval(a);
   tx.seq = snap.seq;
   tx.lastAt = snap.lastAt;
   tx.commit();

@@ -2,8 +2,11 @@ import { z } from 'zod';
 import type { ArtifactRow } from '../artifacts/artifactEvents.js';
 import { seenKey } from '../artifacts/artifactEvents.js';
 import { evaluate } from '../auth/evaluate.js';
-import type { JsonValue } from '../crypto/canonical.js';
+import type { ApprovalRequest, ViewReader, ViewTx } from '../auth/view.js';
+import { canonicalJson, type JsonValue } from '../crypto/canonical.js';
+import { sha256b64 } from '../crypto/hash.js';
 import { BatonError, ErrorCode } from '../errors.js';
+import type { BatonEvent } from '../log/event.js';
 import { type EventTypeDef, type ProjectionReader, rules } from '../log/eventTypes.js';
 import type { ProjectionWrite } from '../store/store.js';
 import { idString, isoTime, jsonValue } from '../validation.js';
@@ -104,6 +107,65 @@ export interface HandoffRow {
 /** Statuses in which a handoff still waits on someone. */
 export const OPEN: readonly HandoffStatus[] = ['offered', 'accepted'];
 
+/**
+ * The digest an approval request is filed under: requester, action, resource and the hash
+ * of the payload's canonical JSON (`null` without one).
+ */
+export function requestDigest(
+  requester: string,
+  action: string,
+  resource: string,
+  payloadHash: string | undefined,
+): string {
+  return sha256b64(canonicalJson({ requester, action, resource, payload: payloadHash ?? null }));
+}
+
+/** The approval request `id` as the authority view holds it, or `NOT_FOUND`. */
+export function requestOf(view: ViewReader, id: string): ApprovalRequest {
+  const r = view.approval(id);
+  if (!r) {
+    throw new BatonError(
+      ErrorCode.NOT_FOUND,
+      `Approval request ${id} is not pending or approved: it does not exist, or it was consumed, denied or cancelled.`,
+    );
+  }
+  return r;
+}
+
+/**
+ * The approval request a `handoffs` row stands for, as the view holds it (for a view built
+ * from rows); `undefined` unless the row is an approval that is pending or approved.
+ *
+ * @param grant - The `auth` of the row's `handoff.offered` event.
+ */
+export function approvalFromRow(row: HandoffRow, grant: string): ApprovalRequest | undefined {
+  const a = row.approval;
+  if (row.kind !== 'approval' || !a || (row.status !== 'offered' && row.status !== 'approved'))
+    return undefined;
+  const r: ApprovalRequest = {
+    id: row.id,
+    requester: row.from,
+    approvers: row.to,
+    grant,
+    action: a.action,
+    resource: a.resource,
+    digest: a.digest,
+    status: row.status === 'approved' ? 'approved' : 'pending',
+    seq: row.offerSeq,
+  };
+  if (a.payload !== undefined) r.payloadHash = a.payload;
+  if (row.status === 'approved' && row.decision) {
+    r.decidedBy = row.decision.by;
+    const bound = row.decision.payload ?? a.payload;
+    if (bound !== undefined) r.approvedPayloadHash = bound;
+  }
+  return r;
+}
+
+function sameMembers(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x) => b.includes(x));
+}
+
 function rank(p: Priority): number {
   return PRIORITIES.indexOf(p);
 }
@@ -185,6 +247,7 @@ function transition(
     row: HandoffRow,
     rows: ProjectionReader,
   ) => Promise<ProjectionWrite[]>,
+  apply?: (e: BatonEvent & { data: z.output<typeof closing> }, view: ViewTx) => void,
 ): EventTypeDef<z.output<typeof closing>> {
   return {
     name,
@@ -192,6 +255,7 @@ function transition(
     schema: closing,
     stream: (d) => `handoff/${d.id}`,
     authorize: () => rules.self(),
+    apply,
     blobs: (d) => (d.note ? [d.note] : []),
     async project(e, rows) {
       const row = await rowOf(rows, e.data.id);
@@ -202,6 +266,23 @@ function transition(
       return [handoffWrite(next), ...(extra ? await extra(e, next, rows) : [])];
     },
   };
+}
+
+/** The approval request of a `handoff.offered`: a new id, filed under its own digest. */
+function checkApprovalRequest(
+  e: { actor: string; data: z.output<typeof offered> },
+  view: ViewTx,
+): void {
+  const a = e.data.approval!;
+  if (view.approval(e.data.id)) {
+    throw new BatonError(ErrorCode.INVALID_STATE, `Handoff ${e.data.id} exists already.`);
+  }
+  if (a.digest !== requestDigest(e.actor, a.action, a.resource, a.payload)) {
+    throw new BatonError(
+      ErrorCode.VALIDATION,
+      '`data.approval.digest` must be the digest of requester, action, resource and payload hash.',
+    );
+  }
 }
 
 /** The handoff event types. */
@@ -262,6 +343,30 @@ export const handoffEvents = [
           'An approval request goes to the approvers its grant names, and only to them.',
         );
       }
+      checkApprovalRequest(e, view);
+    },
+    // A handoff id names one handoff: offering it again would reset the row of one made before.
+    async admitState(e, state) {
+      if (await state.get('handoffs', e.data.id)) {
+        throw new BatonError(ErrorCode.INVALID_STATE, `Handoff ${e.data.id} exists already.`);
+      }
+    },
+    apply(e, view) {
+      const a = e.data.approval;
+      if (e.data.kind !== 'approval' || !a) return;
+      const r: ApprovalRequest = {
+        id: e.data.id,
+        requester: e.actor,
+        approvers: e.data.to,
+        grant: e.auth ?? '',
+        action: a.action,
+        resource: a.resource,
+        digest: a.digest,
+        status: 'pending',
+        seq: e.seq,
+      };
+      if (a.payload !== undefined) r.payloadHash = a.payload;
+      view.putApproval(r);
     },
     blobs: (d) => [d.note, d.approval?.payload].filter((x): x is string => !!x),
     async project(e, rows) {
@@ -317,22 +422,73 @@ export const handoffEvents = [
       ...(await seenWrites(rows, e.actor, row.artifacts)),
     ],
   ),
-  transition('handoff.cancelled', ['offered', 'accepted'], 'cancelled', (r) => [r.from]),
+  transition(
+    'handoff.cancelled',
+    ['offered', 'accepted'],
+    'cancelled',
+    (r) => [r.from],
+    undefined,
+    // A pending approval request its requester withdraws leaves the view, as its row closes.
+    (e, view) => {
+      const a = view.approval(e.data.id);
+      if (a?.status === 'pending' && a.requester === e.actor) view.dropApproval(a.id);
+    },
+  ),
   {
     name: 'handoff.decided',
     version: 1,
     schema: decided,
     stream: (d) => `handoff/${d.id}`,
-    authorize: (e) => rules.needs('approve', e.data.resource),
-    check(e) {
-      if (e.actor === e.data.requester)
-        throw new BatonError(ErrorCode.FORBIDDEN, 'A requester cannot decide its own approval.');
-      if (!e.data.approvers.includes(e.actor)) {
+    // Judged against the request as the view holds it, never against what the event says.
+    authorize: (e, view) => rules.needs('approve', requestOf(view, e.data.id).resource),
+    check(e, view) {
+      const r = requestOf(view, e.data.id);
+      if (r.status !== 'pending') {
         throw new BatonError(
-          ErrorCode.FORBIDDEN,
-          `Only ${e.data.approvers.join(' or ')} may decide this approval.`,
+          ErrorCode.INVALID_STATE,
+          `Approval ${r.id} is ${r.status} already; it can be decided once.`,
         );
       }
+      if (e.data.requester !== r.requester) {
+        throw new BatonError(
+          ErrorCode.VALIDATION,
+          `\`data.requester\` is ${e.data.requester}, but approval ${r.id} was requested by ${r.requester}.`,
+        );
+      }
+      if (e.data.resource !== r.resource) {
+        throw new BatonError(
+          ErrorCode.VALIDATION,
+          `\`data.resource\` is ${e.data.resource}, but approval ${r.id} is for ${r.resource}.`,
+        );
+      }
+      if (!sameMembers(e.data.approvers, r.approvers)) {
+        throw new BatonError(
+          ErrorCode.VALIDATION,
+          `\`data.approvers\` must be the request's approvers (${r.approvers.join(', ')}).`,
+        );
+      }
+      if (e.actor === r.requester)
+        throw new BatonError(ErrorCode.FORBIDDEN, 'A requester cannot decide its own approval.');
+      if (!r.approvers.includes(e.actor)) {
+        throw new BatonError(
+          ErrorCode.FORBIDDEN,
+          `Only ${r.approvers.join(' or ')} may decide approval ${r.id}.`,
+        );
+      }
+    },
+    apply(e, view) {
+      const r = view.approval(e.data.id);
+      if (!r) return;
+      if (e.data.decision === 'denied') {
+        view.dropApproval(r.id);
+        return;
+      }
+      const next: ApprovalRequest = { ...r, status: 'approved', decidedBy: e.actor };
+      // The approver's edited payload, when given, is what the approval binds.
+      const bound = e.data.payload ?? r.payloadHash;
+      if (bound !== undefined) next.approvedPayloadHash = bound;
+      else delete next.approvedPayloadHash;
+      view.putApproval(next);
     },
     blobs: (d) => [d.note, d.payload].filter((x): x is string => !!x),
     async project(e, rows) {
@@ -380,6 +536,28 @@ export const handoffEvents = [
     schema: simple,
     stream: (d) => `handoff/${d.id}`,
     authorize: () => rules.self(),
+    check(e, view) {
+      const r = requestOf(view, e.data.id);
+      if (r.requester !== e.actor) {
+        throw new BatonError(
+          ErrorCode.FORBIDDEN,
+          `Only ${r.requester}, who requested approval ${r.id}, may use it.`,
+        );
+      }
+      if (r.status !== 'approved' || r.consumedSeq !== undefined) {
+        throw new BatonError(
+          ErrorCode.INVALID_STATE,
+          `Approval ${r.id} is ${r.consumedSeq !== undefined ? 'consumed' : r.status}: it can be used once, and only after it is approved.`,
+        );
+      }
+    },
+    apply(e, view) {
+      // A consumption whose exercise did not follow it at once is spent: it leaves the view.
+      for (const old of view.approvalsBy(e.actor))
+        if (old.consumedSeq !== undefined) view.dropApproval(old.id);
+      const r = view.approval(e.data.id);
+      if (r) view.putApproval({ ...r, consumedSeq: e.seq });
+    },
     async project(e, rows) {
       const row = await rowOf(rows, e.data.id);
       if (row?.status !== 'approved' || row.from !== e.actor) return [];

@@ -8,7 +8,6 @@ import { fromUtf8, utf8 } from '../crypto/encoding.js';
 import { sha256b64 } from '../crypto/hash.js';
 import { derivedId, randomId } from '../crypto/ids.js';
 import { BatonError, ErrorCode } from '../errors.js';
-import type { BatonEvent } from '../log/event.js';
 import type { BlobWrite, Page } from '../store/store.js';
 import { idString, jsonValue, parseInput, timeInput } from '../validation.js';
 import type { Draft, Workspace } from '../workspace.js';
@@ -19,6 +18,7 @@ import {
   type HandoffStatus,
   PRIORITIES,
   type Priority,
+  requestDigest,
 } from './handoffEvents.js';
 
 /** A handoff as read: its row, its derived status, and its note's words. */
@@ -139,8 +139,12 @@ export function approvalDigest(
   resource: string,
   payload: JsonValue | undefined,
 ): string {
-  const p = payload === undefined ? null : sha256b64(canonicalJson(payload));
-  return sha256b64(canonicalJson({ requester, action, resource, payload: p }));
+  return requestDigest(
+    requester,
+    action,
+    resource,
+    payload === undefined ? undefined : sha256b64(canonicalJson(payload)),
+  );
 }
 
 function body(text: string): BlobWrite {
@@ -361,23 +365,16 @@ export class Handoffs {
     return (await this.#byDigest(digest)) ?? this.get(id);
   }
 
-  /** @internal Commits the use of an approved request together with `drafts`, exactly once. */
-  async _consume(h: Handoff, drafts: Draft[]): Promise<BatonEvent[]> {
-    return this.#actor._commit({
-      plan: async () => {
-        const now = await this.#row(h.id);
-        if (now.status !== 'approved' || now.from !== this.#actor.id) {
-          throw new BatonError(
-            ErrorCode.INVALID_STATE,
-            `Approval ${h.id} is ${now.status}: it can be used once, and only after it is approved.`,
-          );
-        }
-        return [...drafts, { type: 'handoff.consumed', data: { id: h.id }, refs: [h.id] }];
-      },
-    });
-  }
-
-  /** Approves one request — or several of the same group at once. Optionally with an edited payload. */
+  /**
+   * Approves one request — or several of the same group at once. Only an approver the
+   * request's grant named may, holding `approve` on the request's resource, and never its
+   * requester.
+   *
+   * @param options - `note` for the requester, and `payload`: an edited payload. With it,
+   *   the approval binds the edited payload instead of the requested one: the requester's
+   *   `authorize()` then passes only with exactly that payload (and returns it as
+   *   `approvedPayload`). Defaults to approving the requested payload as it is.
+   */
   async approve(
     ids: string | string[],
     options?: { note?: string; payload?: JsonValue },

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { artifactEvents } from '../artifacts/artifactEvents.js';
-import type { Grant, GrantConstraints, Identity } from '../auth/view.js';
+import { delegationDepth, MAX_DELEGATION_DEPTH } from '../auth/evaluate.js';
+import type { Grant, GrantConstraints, Identity, ViewTx } from '../auth/view.js';
 import { contextEvents } from '../context/contextEvents.js';
 import { rawFromDidKey } from '../crypto/keys.js';
 import { BatonError, ErrorCode } from '../errors.js';
@@ -157,6 +158,43 @@ export function inheritConstraints(
 
 function sameSet(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x) => b.includes(x));
+}
+
+/**
+ * The rule for a `grant.exercised` that names an approval: the approval exists, was
+ * requested by this actor under this grant for exactly this action, resource and payload
+ * (the approver's edited payload when given), is approved, and was consumed by the event
+ * just before (its `handoff.consumed`, in the same batch), so it is used once.
+ */
+function checkApprovalUse(
+  e: { actor: string; data: z.output<typeof grantExercised> },
+  view: ViewTx,
+) {
+  const id = e.data.approval!;
+  const refuse = (why: string) =>
+    new BatonError(ErrorCode.FORBIDDEN, `This use may not rely on approval ${id}: ${why}.`, {
+      details: { approval: id },
+    });
+  const r = view.approval(id);
+  if (!r) throw refuse('no such request is pending or approved (or it was used already)');
+  if (r.requester !== e.actor) throw refuse(`it was requested by ${r.requester}`);
+  if (r.status !== 'approved') throw refuse(`it is ${r.status}, not approved`);
+  if (r.action !== e.data.action || r.resource !== e.data.resource)
+    throw refuse(`it approves ${r.action} on ${r.resource}`);
+  if (r.grant !== e.data.grant) throw refuse(`it was requested under grant ${r.grant}`);
+  if (r.approvedPayloadHash !== e.data.payloadDigest) {
+    throw refuse(
+      r.approvedPayloadHash === undefined
+        ? 'it approves no payload'
+        : `it approves another payload (digest ${r.approvedPayloadHash})`,
+    );
+  }
+  if (r.consumedSeq === undefined || r.consumedSeq !== view.seq) {
+    throw new BatonError(
+      ErrorCode.INVALID_STATE,
+      `A use of approval ${id} must come right after its handoff.consumed, in the same batch.`,
+    );
+  }
 }
 
 const blobErased = z.object({
@@ -352,6 +390,13 @@ const defs: EventTypeDef<never>[] = [
       if (c.notBefore && c.expiresAt && Date.parse(c.notBefore) >= Date.parse(c.expiresAt)) {
         throw new BatonError(ErrorCode.VALIDATION, '`notBefore` must be earlier than `expiresAt`.');
       }
+      if (delegationDepth(view, parent) + 1 > MAX_DELEGATION_DEPTH) {
+        throw new BatonError(
+          ErrorCode.FORBIDDEN,
+          `A grant delegated from ${parent.id} would be link ${delegationDepth(view, parent) + 1} of its chain below an owner's root grant; chains are limited to ${MAX_DELEGATION_DEPTH} links (MAX_DELEGATION_DEPTH). Delegate from a grant nearer the root.`,
+          { details: { parent: parent.id, limit: MAX_DELEGATION_DEPTH } },
+        );
+      }
       const widening = wideningOf(c, e.data.actions, parent, e.actor);
       if (widening) {
         throw new BatonError(
@@ -416,8 +461,8 @@ const defs: EventTypeDef<never>[] = [
     version: 1,
     schema: grantExercised,
     stream: (d) => `grant/${d.grant}`,
-    // With an approval, the grant must still cover the action; the approval (consumed in
-    // the same batch) stands in for the approver's yes.
+    // With an approval, the grant must still cover the action; the approval (consumed by
+    // the event just before) stands in for the approver's yes.
     authorize: (e) =>
       e.data.approval
         ? {
@@ -425,13 +470,17 @@ const defs: EventTypeDef<never>[] = [
             needs: [{ action: e.data.action, resource: e.data.resource, delegating: true }],
           }
         : rules.needs(e.data.action, e.data.resource),
-    check(e) {
+    check(e, view) {
       if (e.auth !== e.data.grant) {
         throw new BatonError(
           ErrorCode.VALIDATION,
           'A grant.exercised event must name its own grant in `auth`.',
         );
       }
+      if (e.data.approval !== undefined) checkApprovalUse(e, view);
+    },
+    apply(e, view) {
+      if (e.data.approval !== undefined) view.dropApproval(e.data.approval);
     },
   } satisfies EventTypeDef<z.output<typeof grantExercised>>,
   {
