@@ -1213,8 +1213,10 @@ export class Workspace {
       const key = req.idempotency?.key;
       const idem = key !== undefined ? { ...req.idempotency!, key } : undefined;
       // The request's digest: a retry must ask for the same thing to get the same commit.
+      // Only the hash is kept in the row, never the request: it may hold a body that is
+      // erased later.
       const digest = idem
-        ? canonicalJson({ op: idem.operation, input: idem.input as JsonValue })
+        ? sha256b64(canonicalJson({ op: idem.operation, input: idem.input as JsonValue }))
         : '';
       if (idem) {
         idemKey = derivedId('idem', [ws, req.actor, idem.key]);
