@@ -7,7 +7,7 @@ import { canonicalJson, type JsonValue } from '../crypto/canonical.js';
 import { fromUtf8, utf8 } from '../crypto/encoding.js';
 import { sha256b64 } from '../crypto/hash.js';
 import { derivedId, randomId } from '../crypto/ids.js';
-import { BatonError, ErrorCode } from '../errors.js';
+import { BatonError, ErrorCode, isBatonError } from '../errors.js';
 import type { BatonEvent } from '../log/event.js';
 import type { BlobWrite, Page } from '../store/store.js';
 import { idString, jsonValue, parseInput, timeInput } from '../validation.js';
@@ -644,13 +644,13 @@ export class Handoffs {
 
   /** @internal */
   _readable(row: HandoffRow): boolean {
+    return this.#party(row) || this.#actor._canNow('read', `handoff:${row.id}`);
+  }
+
+  /** Is this actor one of the handoff's parties: who offered it, who it is for, who it was escalated to? */
+  #party(row: HandoffRow): boolean {
     const me = this.#actor.id;
-    return (
-      row.from === me ||
-      row.to.includes(me) ||
-      row.escalatedTo === me ||
-      this.#actor._canNow('read', `handoff:${row.id}`)
-    );
+    return row.from === me || row.to.includes(me) || row.escalatedTo === me;
   }
 
   async #close(
@@ -718,7 +718,16 @@ export class Handoffs {
       const entry = (await this.#ws.store.get('context', row.question.entry)) as
         | { body?: string }
         | undefined;
-      if (entry?.body) h.questionText = (await this.#actor.context._words(entry.body)).text;
+      // The question is for its parties to read; anyone else reads it as the ContextLog lets them.
+      if (this.#party(row)) {
+        if (entry?.body) h.questionText = (await this.#actor.context._words(entry.body)).text;
+      } else if (entry) {
+        const e = await this.#actor.context.get(row.question.entry).catch((err: unknown) => {
+          if (isBatonError(err, ErrorCode.NOT_FOUND)) return undefined;
+          throw err;
+        });
+        if (e) h.questionText = e.text;
+      }
     }
     if (row.decision?.payload) {
       const b = await this.#ws.blob(row.decision.payload);
