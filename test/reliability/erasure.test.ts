@@ -70,6 +70,9 @@ describe('erasure', () => {
     const offered = (await me.log({ types: ['handoff.offered'] })).items[0]!;
     const note = (offered.data as { note: string }).note;
     for (const hash of [content, entry.body!, note]) await me.erase(hash, 'leaked deploy key');
+    // Gone from the files at once, while the store is still open (its WAL included).
+    expect(filesUnder(dir).map((f) => f.slice(dir.length + 1))).toContain('workspace.db-wal');
+    expect(filesHolding(dir, secret)).toEqual([]);
 
     // A retry with the same key and request still returns the first commit; another request
     // under the key is still refused.

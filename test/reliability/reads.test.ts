@@ -191,4 +191,34 @@ describe('reads', () => {
     const cb = await s.ws.as(s.cy.id).handoffs.briefing(q.id);
     expect(JSON.stringify(cb)).not.toContain(SECRET);
   });
+
+  it('#5 shows the answer to a question only to whoever may read the answer', async () => {
+    const s = await story();
+    const other = await s.me.artifacts.create({
+      kind: 'text',
+      title: 'Private',
+      content: 'x\n',
+      reason: 'start',
+    });
+    await s.me.capabilities.grant({
+      to: s.bob.id,
+      resource: `artifact:${s.doc.id}`,
+      actions: ['read', 'comment'],
+    });
+    const bob = s.ws.as(s.bob.id);
+    const q = await bob.context.record({ type: 'question', about: [s.doc.id], text: 'When?' });
+    // Ada answers it in an entry about an artifact Bob may not read.
+    await s.me.context.record({
+      type: 'answer',
+      about: [other.id],
+      answers: q.id,
+      text: 'At noon, with the private key',
+    });
+    const seen = await bob.context.get(q.id);
+    expect(seen.answer).toBeUndefined();
+    expect(JSON.stringify((await bob.context.query({ about: s.doc.id })).items)).not.toContain(
+      'private key',
+    );
+    expect((await s.me.context.get(q.id)).answer?.text).toBe('At noon, with the private key');
+  });
 });

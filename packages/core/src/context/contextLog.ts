@@ -416,7 +416,8 @@ export class ContextLog {
         const a = (await this.#ws.store.get('context', row.answeredBy)) as unknown as
           | ContextRow
           | undefined;
-        if (a)
+        // The answer may be about artifacts the question is not: it shows only when readable.
+        if (a && this.#readable(a))
           e.answer = {
             id: a.id,
             by: a.actor,
