@@ -353,15 +353,25 @@ export class SqliteStore implements Store {
     },
     /**
      * Deletes the body (erasure) and its bytes from the files: `secure_delete` zeroes the
-     * freed cells and pages, and a `TRUNCATE` checkpoint moves the WAL into the database and
-     * empties it, so no frame holding the old pages is left. When another connection is
-     * reading at that moment the WAL cannot be emptied yet; SQLite's next checkpoint after it
-     * finishes does.
+     * freed cells and pages, and a `TRUNCATE` checkpoint copies the WAL into the database and
+     * empties it, so no frame holding the old pages is left. The checkpoint waits (up to the
+     * busy timeout) for other connections' reads to finish; when one outlasts it, this throws
+     * `STORE` after the row is deleted — deleting again (`actor.erase` again) finishes the job.
      */
     delete: async (hash) => {
       text(hash, 'store.blobs.delete(hash)');
       this.#exec('blobs.delete', 'DELETE FROM baton_blobs WHERE hash = ?', hash);
-      this.#run('blobs.delete', () => this.#db.pragma('wal_checkpoint(TRUNCATE)'));
+      const [result] = this.#run(
+        'blobs.delete',
+        () => this.#db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[],
+      );
+      if (result && result.busy !== 0) {
+        throw new BatonError(
+          ErrorCode.STORE,
+          `SqliteStore blobs.delete on ${this.#file}: the body is deleted, but another connection kept reading past the busy timeout, so ${this.#file}-wal may still hold its old pages. Delete it again (actor.erase with the same hash) once that reader is done.`,
+          { details: { file: this.#file, hash } },
+        );
+      }
     },
   };
 
