@@ -165,7 +165,8 @@ export class Handoffs {
   /**
    * Offers work to `to`: the artifacts, a note and questions. Records, per artifact, the
    * recipient's seen version and the head now, so the briefing reads the same later.
-   * Needs `handoff` on each artifact.
+   * Needs `handoff` on each artifact, and the recipient must hold `read` on each: work is
+   * never handed to someone who may not read it (`FORBIDDEN`, naming the grant to give).
    */
   async offer(input: OfferInput): Promise<Handoff> {
     const a = parseInput(offerSchema, input, 'handoffs.offer');
@@ -239,7 +240,7 @@ export class Handoffs {
     return this.get(id);
   }
 
-  /** Accepts offered work: the hold of its artifacts moves to you. Returns the briefing. */
+  /** Accepts offered work: the hold of its artifacts moves to you. Returns the briefing (see {@link Handoffs.briefing}). */
   async accept(id: string): Promise<Briefing> {
     await this.#close(
       id,
@@ -562,7 +563,11 @@ export class Handoffs {
     return this.get(id);
   }
 
-  /** A handoff you are part of (or may read with `read` on `handoff:<id>`). */
+  /**
+   * A handoff you are part of — its offerer, a recipient, or whom it was escalated to — or may
+   * read with `read` on `handoff:<id>`; `NOT_FOUND` for anyone else. It names its artifacts
+   * by id and carries no content of theirs; its note is for those who may read it.
+   */
   async get(id: string): Promise<Handoff> {
     parseInput(idString, id, 'handoffs.get(id)');
     await this.#ws._catchUp();
@@ -575,7 +580,12 @@ export class Handoffs {
     return this.#view(row);
   }
 
-  /** The briefing of a handoff for its recipient: changes, decisions, learnings, questions, todos, the note. */
+  /**
+   * The briefing of a handoff for its recipient: changes, decisions, learnings, questions,
+   * todos, the note — as far as the caller may read them. An artifact the caller may not
+   * `read` (say, an offerer holding only `handoff` on it) is left out with its changes and
+   * the ContextLog entries about it, and listed in `withheld` with the reason.
+   */
   async briefing(id: string): Promise<Briefing> {
     const h = await this.get(id);
     return buildBriefing(this.#ws, this.#actor, h);
