@@ -147,7 +147,7 @@ export class KeyDirectory implements Keyring {
     if (mode & SHARED_BITS) {
       throw new BatonError(
         ErrorCode.STORE,
-        `The key directory ${this.path} has mode ${modeText(mode)}: others on this host may read the private keys in it. Make it private with \`chmod 700 ${this.path}\` (and each key file with \`chmod 600\`), then try again.`,
+        `The key directory ${this.path} has mode ${modeText(mode)}: group or others on this host may read or replace the private keys in it. Make it private with \`chmod 700 ${this.path}\` (and each key file with \`chmod 600\`), then try again.`,
         { details: { path: this.path, mode: modeText(mode) } },
       );
     }
@@ -166,7 +166,7 @@ export class KeyDirectory implements Keyring {
         if (CHECK_MODES && mode & SHARED_BITS) {
           throw new BatonError(
             ErrorCode.STORE,
-            `The key file ${path} has mode ${modeText(mode)}: others on this host may read it. Make it private with \`chmod 600 ${path}\`, then try again.`,
+            `The key file ${path} has mode ${modeText(mode)}: group or others on this host may read or change it. Make it private with \`chmod 600 ${path}\`, then try again.`,
             { details: { path, mode: modeText(mode) } },
           );
         }
