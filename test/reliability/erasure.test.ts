@@ -1,7 +1,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Workspace } from '@baton/core';
+import { canonicalJson, PRIMARY_INDEX, Workspace } from '@baton/core';
 import { KeyDirectory } from '@baton/core/node';
 import { SqliteStore } from '@baton/sqlite';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -104,5 +104,41 @@ describe('erasure', () => {
     expect((await reopened.verify()).ok).toBe(true);
     expect(filesHolding(dir, secret)).toEqual([]);
     await reopened.close();
+  });
+
+  it('#14 turns idempotency rows written before digests into digests on erase, and retries still match them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'baton-erasure-'));
+    temps.push(dir);
+    const path = join(dir, 'workspace.db');
+    const secret = `sk-old-${crypto.randomUUID()}`;
+    const ws = await Workspace.open({ store: new SqliteStore({ path }), tickIntervalMs: 0 });
+    const ada = await ws.bootstrap({ name: 'Ada' });
+    const me = ws.as(ada.id);
+    const input = { kind: 'text' as const, title: 'Old', content: `${secret}\n`, reason: 'r' };
+    const doc = await me.artifacts.create({ ...input, idempotencyKey: 'old-row' });
+    // The row as an earlier version wrote it: the whole canonical request, in plain text.
+    const [row] = (await ws.store.query('idempotency', PRIMARY_INDEX, {})).items;
+    const { events } = row!.value as { events: string[] };
+    const legacy = canonicalJson({ op: 'artifacts.create', input });
+    await ws.store.append({
+      events: [],
+      expectedHead: await ws.store.head(),
+      projections: [
+        { collection: 'idempotency', key: row!.key, value: { digest: legacy, events } },
+      ],
+    });
+    expect((await me.artifacts.create({ ...input, idempotencyKey: 'old-row' })).id).toBe(doc.id);
+
+    const created = (await me.log({ types: ['artifact.created'] })).items[0]!;
+    await me.erase((created.data as { content: string }).content, 'leaked');
+    const after = (await ws.store.get('idempotency', row!.key)) as { digest: string };
+    expect(after.digest).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(filesHolding(dir, secret)).toEqual([]);
+    expect((await me.artifacts.create({ ...input, idempotencyKey: 'old-row' })).id).toBe(doc.id);
+    await expect(
+      me.artifacts.create({ ...input, title: 'New', idempotencyKey: 'old-row' }),
+    ).rejects.toMatchObject({ code: 'VALIDATION' });
+    await ws.close();
+    expect(filesHolding(dir, secret)).toEqual([]);
   });
 });
