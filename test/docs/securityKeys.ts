@@ -20,7 +20,9 @@ try {
   const ws = await Workspace.open({ store, keyring: keys, tickIntervalMs: 0 });
   const ada = await ws.bootstrap({ name: 'Ada', recoveryKey }); // a second root of authority
   const me = ws.as(ada.id);
-  const drafter = await me.identities.create({ kind: 'agent', name: 'drafter' });
+  // This process acts as drafter too, so its key is kept here on purpose (`generateKey`); an
+  // agent in its own process makes its key there and is created with `key: <its did:key>`.
+  const drafter = await me.identities.create({ kind: 'agent', name: 'drafter', generateKey: true });
   const mode = statSync(keys.fileOf(drafter.id)).mode & 0o777;
   console.log(`owners: ${ws.info?.owners.length}, drafter's key file mode: ${mode.toString(8)}`);
   // #endregion keys

@@ -35,8 +35,13 @@ describe('the notification outbox through a crash', () => {
     });
     const ada = await setup.bootstrap({ name: 'Ada' });
     const me = setup.as(ada.id);
-    await me.identities.create({ kind: 'service', name: 'notifier' });
-    const drafter = await me.identities.create({ kind: 'agent', name: 'drafter' });
+    // The test's processes act as both, so their keys are kept in the shared key directory.
+    await me.identities.create({ kind: 'service', name: 'notifier', generateKey: true });
+    const drafter = await me.identities.create({
+      kind: 'agent',
+      name: 'drafter',
+      generateKey: true,
+    });
     await me.capabilities.grant({
       to: drafter.id,
       resource: 'artifact:*',

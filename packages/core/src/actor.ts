@@ -9,11 +9,11 @@ import { canonicalJson, type JsonValue } from './crypto/canonical.js';
 import { utf8 } from './crypto/encoding.js';
 import { sha256b64 } from './crypto/hash.js';
 import type { Signer } from './crypto/keys.js';
-import { BatonError, ErrorCode } from './errors.js';
+import { BatonError, ErrorCode, isBatonError } from './errors.js';
 import { Handoffs, type InboxItem, type InboxOptions } from './handoffs/handoffs.js';
 import { Identities } from './identities.js';
 import type { BatonEvent } from './log/event.js';
-import type { Page } from './store/store.js';
+import { type Page, PRIMARY_INDEX, type ProjectionWrite } from './store/store.js';
 import { idString, jsonValue, parseInput } from './validation.js';
 import type { CommitRequest, Draft, WatchFilter, Workspace } from './workspace.js';
 
@@ -384,8 +384,46 @@ export class Actor {
         plan: () => [{ type: 'blob.erased', data: { hash: h, reason: why }, refs: [h] }],
       });
     }
+    // Rows first, bytes second: deleting the body also empties a SQLite store's WAL, which
+    // then covers the rewritten rows too.
+    await this.#hashOldIdempotencyRows();
     await this.#ws.store.blobs.delete(h);
     return event!;
+  }
+
+  /**
+   * Idempotency rows written before they kept digests hold whole requests, which may quote
+   * the body being erased: they are replaced by the digest of the same request (so a retry
+   * still matches), and no copy of the words is left in them.
+   */
+  async #hashOldIdempotencyRows(): Promise<void> {
+    const store = this.#ws.store;
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const writes: ProjectionWrite[] = [];
+      let after: string | undefined;
+      do {
+        const page = await store.query('idempotency', PRIMARY_INDEX, {}, { limit: 500, after });
+        for (const { key, value } of page.items) {
+          const row = value as { digest?: unknown };
+          if (typeof row.digest === 'string' && row.digest.startsWith('{')) {
+            const hashed = {
+              ...(value as Record<string, JsonValue>),
+              digest: sha256b64(row.digest),
+            };
+            writes.push({ collection: 'idempotency', key, value: hashed });
+          }
+        }
+        after = page.next;
+      } while (after);
+      if (writes.length === 0) return;
+      try {
+        await store.append({ events: [], expectedHead: await store.head(), projections: writes });
+        return;
+      } catch (err) {
+        // Another commit moved the head meanwhile: read the rows again.
+        if (!isBatonError(err, ErrorCode.CONFLICT)) throw err;
+      }
+    }
   }
 
   /** The whole log as JSONL (see `workspace.export`). Needs `admin` on `workspace`. */

@@ -3,6 +3,7 @@ import type { Actor } from './actor.js';
 import type { Identity, IdentityKind } from './auth/view.js';
 import type { JsonValue } from './crypto/canonical.js';
 import { derivedId, randomId } from './crypto/ids.js';
+import { MemoryKeyring } from './crypto/keyring.js';
 import { BatonError, ErrorCode } from './errors.js';
 import type { Page } from './store/store.js';
 import { idString, jsonObject, name, parseInput } from './validation.js';
@@ -17,10 +18,21 @@ export interface CreateIdentityInput {
   /** Model, version, anything an app wants to keep about it. Defaults to `{}`. */
   meta?: Record<string, JsonValue>;
   /**
-   * Its public key as a `did:key`, when its private key is held elsewhere (the agent's own
-   * process made it). Defaults to a new key generated in this workspace's keyring.
+   * Its public key as a `did:key`, made by the identity's own process (on Node:
+   * `new KeyDirectory({ path }).generate('me')` there, then `assign('me', id)` once it knows
+   * its id), whose private key stays there. The way to create an identity that runs
+   * somewhere else: the creator's process never holds its key.
    */
   key?: string;
+  /**
+   * Without `key`: generate the new identity's private key in this workspace's keyring
+   * (`workspace.keyring`), so this process — and any process opening the same keyring, such
+   * as the same `KeyDirectory` — can sign as it. Give `true` on purpose, for identities this
+   * process acts as itself. Defaults to `true` when the keyring is a {@link MemoryKeyring}
+   * (the default: keys live in this process only and are gone when it exits — tests, demos)
+   * and to `false` for any other keyring, where `key` (or `generateKey: true`) must be given.
+   */
+  generateKey?: boolean;
   /** Makes a retried call return the identity the first call created. */
   idempotencyKey?: string;
 }
@@ -66,6 +78,7 @@ const createSchema = z.object({
   owner: idString.optional(),
   meta: jsonObject(16 * 1024).optional(),
   key: z.string().min(1).max(200).optional(),
+  generateKey: z.boolean().optional(),
   idempotencyKey: idString.optional(),
 });
 
@@ -94,10 +107,33 @@ export class Identities {
 
   /**
    * Creates an identity. Needs `create` on `identity:*` (or the new id). Its private key
-   * goes to the workspace's keyring (or stays wherever `key` came from) — never the store.
+   * never enters the store: with `key`, it stays in the process that made it; without, it is
+   * generated in this workspace's keyring — by default only when that is a
+   * {@link MemoryKeyring}; with any other keyring (a `KeyDirectory`, say) only when
+   * `generateKey: true` says so, since whoever opens that keyring can then sign as the new
+   * identity. Without either, it is refused (`VALIDATION` naming `key`).
    */
   async create(input: CreateIdentityInput): Promise<Identity> {
     const args = parseInput(createSchema, input, 'identities.create');
+    if (args.key !== undefined && args.generateKey === true) {
+      throw new BatonError(
+        ErrorCode.VALIDATION,
+        'identities.create: give `key` (a public key made elsewhere) or `generateKey: true` (make one in this keyring), not both.',
+        { details: { field: 'generateKey' } },
+      );
+    }
+    const generate = args.generateKey ?? this.#ws.keyring instanceof MemoryKeyring;
+    if (args.key === undefined && !generate) {
+      const where =
+        'path' in this.#ws.keyring && typeof this.#ws.keyring.path === 'string'
+          ? ` (${this.#ws.keyring.path})`
+          : '';
+      throw new BatonError(
+        ErrorCode.VALIDATION,
+        `identities.create: \`key\` is required with this keyring${where}: without it the new identity's private key would be kept where this process can sign as it. Make the key in the identity's own process (KeyDirectory.generate there) and pass its did:key as \`key\`, or pass \`generateKey: true\` to keep it in this workspace's keyring on purpose.`,
+        { details: { field: 'key' } },
+      );
+    }
     await this.#ws._catchUp();
     const wsId = this.#ws.id ?? '';
     const id = args.idempotencyKey
@@ -109,7 +145,7 @@ export class Identities {
       key = (await this.#ws.keyring.signer(id))?.publicKey;
       if (key === undefined) key = made = await this.#ws.keyring.generate(id);
     }
-    const { idempotencyKey, ...request } = args;
+    const { idempotencyKey, generateKey: _, ...request } = args;
     // A key made for this call is forgotten again if the call is refused.
     const forget = async (err: unknown): Promise<never> => {
       if (made !== undefined) await this.#ws.keyring.discard?.(id, made).catch(() => undefined);

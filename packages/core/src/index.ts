@@ -92,7 +92,7 @@ export {
   MergeConflictError,
   storeError,
 } from './errors.js';
-export type { Briefing } from './handoffs/briefing.js';
+export type { Briefing, Withheld } from './handoffs/briefing.js';
 export type {
   HandoffKind,
   HandoffRow,

@@ -247,11 +247,13 @@ describe('keys', () => {
     const keys = new KeyDirectory({ path: dir });
     const ws = await Workspace.open({ keyring: keys });
     const ada = await ws.bootstrap({ name: 'Ada' });
-    const drafter = await ws.as(ada.id).identities.create({ kind: 'agent', name: 'drafter' });
+    const drafter = await ws
+      .as(ada.id)
+      .identities.create({ kind: 'agent', name: 'drafter', generateKey: true });
     const before = readdirSync(dir).sort();
     // The agent holds no grant to create identities: refused, and its would-be key is gone.
     await expect(
-      ws.as(drafter.id).identities.create({ kind: 'agent', name: 'helper' }),
+      ws.as(drafter.id).identities.create({ kind: 'agent', name: 'helper', generateKey: true }),
     ).rejects.toMatchObject({ code: 'FORBIDDEN' });
     expect(readdirSync(dir).sort()).toEqual(before);
     // The same with keys kept in memory: no signer remains for an identity that never was.
@@ -271,7 +273,7 @@ describe('keys', () => {
     };
     const ws3 = await Workspace.open({ store: ws2.store, keyring: spy });
     await expect(
-      ws3.as(agent.id).identities.create({ kind: 'agent', name: 'b' }),
+      ws3.as(agent.id).identities.create({ kind: 'agent', name: 'b', generateKey: true }),
     ).rejects.toMatchObject({ code: 'FORBIDDEN' });
     expect(made).toBeDefined();
     expect(await memory.signer(made!)).toBeUndefined();
@@ -307,7 +309,7 @@ describe('keys', () => {
       keyring: new KeyDirectory({ path: join(dir, 'agent') }),
     });
     await expect(
-      agentWs.as(ada.id).identities.create({ kind: 'agent', name: 'evil' }),
+      agentWs.as(ada.id).identities.create({ kind: 'agent', name: 'evil', generateKey: true }),
     ).rejects.toMatchObject({
       code: 'FORBIDDEN',
       message: expect.stringMatching(/holds no key for Ada/),

@@ -47,7 +47,8 @@ export interface SqliteStoreOptions {
   path?: string;
   /**
    * An open better-sqlite3 connection to use instead of `path`, as it is configured (journal
-   * mode, `synchronous`, busy timeout are the caller's). `close()` leaves it open.
+   * mode, `synchronous`, busy timeout are the caller's; the store only turns
+   * `secure_delete` on, which erasure needs). `close()` leaves it open.
    */
   database?: Database.Database;
   /**
@@ -133,6 +134,10 @@ export class SqliteStore implements Store {
         opened.pragma('journal_mode = WAL');
         opened.pragma(`synchronous = ${o.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
       });
+      // Deleted content is overwritten with zeros, so an erased body leaves no bytes behind
+      // in freed pages or cells (see `blobs.delete`). Set on every connection, the caller's too:
+      // erasure depends on it.
+      opened.pragma('secure_delete = ON');
       this.#dataVersion = opened.pragma('data_version', { simple: true }) as number;
     } catch (err) {
       if (this.#owned && db?.open) db.close();
@@ -346,9 +351,27 @@ export class SqliteStore implements Store {
       text(hash, 'store.blobs.has(hash)');
       return !!this.#get('blobs.has', 'SELECT 1 AS x FROM baton_blobs WHERE hash = ?', hash);
     },
+    /**
+     * Deletes the body (erasure) and its bytes from the files: `secure_delete` zeroes the
+     * freed cells and pages, and a `TRUNCATE` checkpoint copies the WAL into the database and
+     * empties it, so no frame holding the old pages is left. The checkpoint waits (up to the
+     * busy timeout) for other connections' reads to finish; when one outlasts it, this throws
+     * `STORE` after the row is deleted — deleting again (`actor.erase` again) finishes the job.
+     */
     delete: async (hash) => {
       text(hash, 'store.blobs.delete(hash)');
       this.#exec('blobs.delete', 'DELETE FROM baton_blobs WHERE hash = ?', hash);
+      const [result] = this.#run(
+        'blobs.delete',
+        () => this.#db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[],
+      );
+      if (result && result.busy !== 0) {
+        throw new BatonError(
+          ErrorCode.STORE,
+          `SqliteStore blobs.delete on ${this.#file}: the body is deleted, but another connection kept reading past the busy timeout, so ${this.#file}-wal may still hold its old pages. Delete it again (actor.erase with the same hash) once that reader is done.`,
+          { details: { file: this.#file, hash } },
+        );
+      }
     },
   };
 

@@ -1,4 +1,5 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EMPTY_HEAD, ErrorCode, MemoryKeyring, type Store, Workspace } from '@baton/core';
@@ -7,6 +8,11 @@ import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SqliteStore, type SqliteStoreOptions } from '../src/index.js';
 import { appendSome, asyncRefusal, refusal, tempDir } from './helpers.js';
+
+/** A body as `append` takes it: its bytes and their hash. */
+function blobOf(bytes: Uint8Array) {
+  return { hash: createHash('sha256').update(bytes).digest('base64url'), bytes };
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -127,6 +133,58 @@ describe('SqliteStore', () => {
     await store.append({ events, expectedHead: head });
     expect((await store.head()).seq).toBe(5);
     await store.close();
+  });
+
+  it('deletes a body’s bytes from the file and empties the WAL when the body is erased', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'erase.db');
+    const store = new SqliteStore({ path });
+    const marker = `secret-${crypto.randomUUID()}`;
+    // Large enough to spill into overflow pages, and a small one sharing a page with others.
+    const big = new TextEncoder().encode(`${marker}\n`.repeat(2_000));
+    const small = new TextEncoder().encode(marker);
+    const blobs = [big, small, new TextEncoder().encode('keep')].map(blobOf);
+    const head = await store.head();
+    await store.append({ events: conformanceEvents(head, 1), expectedHead: head, blobs });
+    const holding = () =>
+      readdirSync(dir).filter((f) => readFileSync(join(dir, f)).includes(Buffer.from(marker)));
+    expect(holding()).not.toEqual([]);
+    await store.blobs.delete(blobs[0]!.hash);
+    await store.blobs.delete(blobs[1]!.hash);
+    expect(holding()).toEqual([]);
+    expect(readFileSync(`${path}-wal`).length).toBe(0);
+    expect(await store.blobs.get(blobs[2]!.hash)).toStrictEqual(blobs[2]!.bytes);
+    await store.close();
+    expect(holding()).toEqual([]);
+  });
+
+  it('fails an erasure with STORE while another connection keeps reading, and finishes it when deleted again', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'busy.db');
+    const store = new SqliteStore({ path, busyTimeoutMs: 50 });
+    const secret = blobOf(new TextEncoder().encode(`secret-${crypto.randomUUID()}`));
+    const head = await store.head();
+    await store.append({ events: conformanceEvents(head, 1), expectedHead: head, blobs: [secret] });
+    const reader = new Database(path);
+    reader.prepare('BEGIN').run();
+    reader.prepare('SELECT count(*) FROM baton_events').get();
+    const err = await asyncRefusal(() => store.blobs.delete(secret.hash), ErrorCode.STORE);
+    expect(err.message).toMatch(/Delete it again/);
+    expect(await store.blobs.has(secret.hash)).toBe(false);
+    reader.prepare('COMMIT').run();
+    await store.blobs.delete(secret.hash);
+    expect(readFileSync(`${path}-wal`).length).toBe(0);
+    reader.close();
+    await store.close();
+  });
+
+  it('turns secure_delete on, on a connection it was given too', async () => {
+    const database = new Database(':memory:');
+    expect(database.pragma('secure_delete', { simple: true })).toBe(0);
+    const store = new SqliteStore({ database });
+    expect(database.pragma('secure_delete', { simple: true })).toBe(1);
+    await store.close();
+    database.close();
   });
 
   it('uses a given connection as it is and leaves it open on close', async () => {

@@ -133,7 +133,7 @@ export function registerIdentityCommands(program: Command, run: Runner): void {
 
   id.command('create')
     .description(
-      'Create an identity. Its key is made here (keys/), unless --key gives a public key made elsewhere.',
+      'Create an identity. Its key is made here (keys/, so this terminal can act as it), unless --key gives a public key made by its own process.',
     )
     .argument('<name>', 'its display name')
     .option('--kind <kind>', 'human, agent or service', 'agent')
@@ -156,7 +156,8 @@ export function registerIdentityCommands(program: Command, run: Runner): void {
             kind: o.kind as Identity['kind'],
             name,
             ...(o.owner !== undefined ? { owner: await session.idOf(o.owner) } : {}),
-            ...(o.key !== undefined ? { key: o.key } : {}),
+            // Without --key the key goes to keys/ on purpose: that is what this command says it does.
+            ...(o.key !== undefined ? { key: o.key } : { generateKey: true }),
           });
           out.show(who, () => out.line(`${out.c.green('✓')} ${describeIdentity(out, who)}`));
           return EXIT.OK;

@@ -416,7 +416,11 @@ export class ContextLog {
         const a = (await this.#ws.store.get('context', row.answeredBy)) as unknown as
           | ContextRow
           | undefined;
-        if (a)
+        // An answer about what its question is about goes with the question; one about other
+        // artifacts shows only to whoever may read it.
+        const sameAbout =
+          a?.about.length === row.about.length && a.about.every((x) => row.about.includes(x));
+        if (a && (sameAbout || this.#readable(a)))
           e.answer = {
             id: a.id,
             by: a.actor,

@@ -12,7 +12,12 @@ import { cryptoKeySigner, didKeyOf, generateEd25519, type Signer } from './keys.
  * {@link Signer} straight to `workspace.as(id, { signer })`.
  */
 export interface Keyring {
-  /** Creates and keeps a new key for `identity` and returns its public `did:key`. */
+  /**
+   * Creates and keeps a new key for `identity` and returns its public `did:key`. Core calls
+   * it for the owners `bootstrap` makes, for `rotateKey`, and for `identities.create`
+   * without `key` — which, with any keyring but a {@link MemoryKeyring}, it does only when
+   * the call says `generateKey: true`: whoever opens this keyring can sign as the new identity.
+   */
   generate(identity: string): Promise<string>;
   /**
    * A signer for `identity`'s key `publicKey` — or, without `publicKey`, its newest key —

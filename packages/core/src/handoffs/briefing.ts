@@ -1,9 +1,27 @@
 import type { Actor } from '../actor.js';
-import type { ArtifactRow } from '../artifacts/artifactEvents.js';
+import { type ArtifactRow, type VersionRow, versionKey } from '../artifacts/artifactEvents.js';
 import type { ArtifactChange } from '../artifacts/artifacts.js';
+import { evaluate } from '../auth/evaluate.js';
+import type { ContextRow } from '../context/contextEvents.js';
 import type { ContextEntry } from '../context/contextLog.js';
+import { isBatonError } from '../errors.js';
 import type { Workspace } from '../workspace.js';
 import type { Handoff } from './handoffs.js';
+
+/**
+ * What a briefing left out because its reader may not read it: per resource (an artifact, or
+ * `workspace` for entries about no artifact), why, and how much.
+ */
+export interface Withheld {
+  /** `artifact:<id>`, or `workspace`. */
+  resource: string;
+  /** Why the reader may not read it, as the grant check says. */
+  reason: string;
+  /** The artifact's changes left out (its title, diffs and versions with them). */
+  changes: number;
+  /** ContextLog entries about it left out. */
+  entries: number;
+}
 
 /** What a recipient needs to pick the work up: computed from the log, never pasted. */
 export interface Briefing {
@@ -13,7 +31,7 @@ export interface Briefing {
   to: { id: string; name: string };
   status: Handoff['status'];
   note?: string;
-  /** Per artifact: what others changed between the recipient's last look and the offer. */
+  /** Per artifact the reader may read: what others changed between the recipient's last look and the offer. */
   artifacts: {
     id: string;
     title: string;
@@ -30,22 +48,47 @@ export interface Briefing {
   todos: ContextEntry[];
   /** Summaries that stand for compacted entries. */
   summaries: ContextEntry[];
+  /**
+   * What was left out because the reader may not `read` it — an artifact's changes, entries
+   * about it — and why. Empty when nothing was. Listed first in {@link Briefing.toMarkdown}.
+   */
+  withheld: Withheld[];
   /** A compact text for a prompt or a person, most important first within `maxTokens` (≈ 4 characters a token). */
   toMarkdown(options?: { maxTokens?: number }): string;
 }
 
 /**
- * Builds the briefing of handoff `h` for its recipient. Everything is bounded by the offer:
- * the changes between the seen version and the head recorded in the offer, and the
- * ContextLog entries committed up to it — so reading it again later gives the same briefing.
+ * Builds the briefing of handoff `h` for its recipient, as `actor` may read it. Everything is
+ * bounded by the offer: the changes between the seen version and the head recorded in the
+ * offer, and the ContextLog entries committed up to it — so reading it again later gives the
+ * same briefing. An artifact `actor` may not read shows up only in `withheld` (the
+ * ContextLog leaves out entries about it by its own read rule; they are counted there).
  */
 export async function buildBriefing(ws: Workspace, actor: Actor, h: Handoff): Promise<Briefing> {
   const recipient = h.to[0]!;
   const name = (id: string) => ws._view.identity(id)?.name ?? id;
+  const resourceOf = (artifact: string) => `artifact:${artifact}`;
+  const readable = (resource: string) => actor._canNow('read', resource);
+  const withheld = new Map<string, Withheld>();
+  const withhold = (resource: string): Withheld => {
+    let w = withheld.get(resource);
+    if (!w) {
+      const at = new Date(ws._now()).toISOString();
+      const d = evaluate(ws._view, actor.id, [{ action: 'read', resource }], at);
+      const reason = d.allowed ? `${name(actor.id)} may not read it` : d.reason;
+      w = { resource, reason, changes: 0, entries: 0 };
+      withheld.set(resource, w);
+    }
+    return w;
+  };
   const artifacts: Briefing['artifacts'] = [];
   for (const a of h.artifacts) {
     const row = (await ws.store.get('artifacts', a.id)) as unknown as ArtifactRow | undefined;
     if (!row) continue;
+    if (!readable(resourceOf(a.id))) {
+      withhold(resourceOf(a.id)).changes += await countChanges(ws, a, recipient);
+      continue;
+    }
     const changes = await actor.artifacts._changes(row, a.seen, recipient, a.head);
     artifacts.push({ id: a.id, title: row.title, seen: a.seen, version: a.head, changes });
   }
@@ -64,11 +107,46 @@ export async function buildBriefing(ws: Workspace, actor: Actor, h: Handoff): Pr
       entries.push(...page.items.filter(upTo));
       after = page.next;
     } while (after);
+    // The entries the ContextLog left out for this reader, counted against what it may not read.
+    const shown = new Set(entries.map((e) => e.id));
+    const counted = new Set<string>();
+    for (const artifact of about) {
+      let next: string | undefined;
+      do {
+        const page = await ws.store.query(
+          'context',
+          'about',
+          { prefix: `${artifact}\u0000` },
+          { limit: 500, after: next },
+        );
+        for (const { value } of page.items) {
+          const row = value as unknown as ContextRow;
+          if (row.seq > h.offerSeq || row.summarizedBy || shown.has(row.id)) continue;
+          if (counted.has(row.id)) continue;
+          counted.add(row.id);
+          for (const x of row.about.filter((x) => !readable(resourceOf(x))))
+            withhold(resourceOf(x)).entries++;
+        }
+        next = page.next;
+      } while (next);
+    }
   }
   for (const q of h.questions) {
-    if (!entries.some((e) => e.id === q)) entries.push(await actor.context.get(q));
+    if (entries.some((e) => e.id === q)) continue;
+    try {
+      entries.push(await actor.context.get(q));
+    } catch (err) {
+      if (!isBatonError(err) || err.code !== 'NOT_FOUND') throw err;
+      const row = (await ws.store.get('context', q)) as unknown as ContextRow | undefined;
+      if (!row) continue;
+      // Counted above when it is about the handoff's artifacts.
+      if (row.about.some((x) => about.includes(x))) continue;
+      const unreadable = row.about.length
+        ? row.about.filter((x) => !readable(resourceOf(x))).map(resourceOf)
+        : ['workspace'];
+      for (const r of unreadable) withhold(r).entries++;
+    }
   }
-  const byId = new Map(entries.map((e) => [e.id, e]));
   const answers = entries.filter((e) => e.type === 'answer' && e.answers !== undefined);
   const answered: Briefing['answered'] = [];
   const open: ContextEntry[] = [];
@@ -77,7 +155,6 @@ export async function buildBriefing(ws: Workspace, actor: Actor, h: Handoff): Pr
     if (a) answered.push({ question: q, answer: a });
     else open.push(q);
   }
-  void byId;
   const pick = (t: ContextEntry['type']) => entries.filter((e) => e.type === t);
   const b: Omit<Briefing, 'toMarkdown'> = {
     handoff: h.id,
@@ -92,9 +169,26 @@ export async function buildBriefing(ws: Workspace, actor: Actor, h: Handoff): Pr
     learnings: pick('learned'),
     todos: pick('todo'),
     summaries: pick('summary'),
+    withheld: [...withheld.values()],
   };
   if (h.noteText !== undefined) b.note = h.noteText;
   return { ...b, toMarkdown: (o) => toMarkdown(b, o?.maxTokens ?? 2_000, name) };
+}
+
+/** How many versions of `a` after the recipient's seen one, up to the offer's head, others made. */
+async function countChanges(
+  ws: Workspace,
+  a: Handoff['artifacts'][number],
+  recipient: string,
+): Promise<number> {
+  let n = 0;
+  for (let v = a.seen + 1; v <= a.head; v++) {
+    const vr = (await ws.store.get('artifact-versions', versionKey(a.id, v))) as unknown as
+      | VersionRow
+      | undefined;
+    if (vr && vr.author !== recipient) n++;
+  }
+  return n;
 }
 
 interface Block {
@@ -118,6 +212,16 @@ function toMarkdown(
     'header',
     `# Handoff from ${b.from.name} to ${b.to.name}${b.note ? `\n\n> ${b.note.replace(/\n/g, '\n> ')}` : ''}`,
   );
+  if (b.withheld.length) {
+    const lines = b.withheld.map((w) => {
+      const parts = [
+        ...(w.changes ? [`${w.changes} change${w.changes === 1 ? '' : 's'}`] : []),
+        ...(w.entries ? [`${w.entries} context entr${w.entries === 1 ? 'y' : 'ies'}`] : []),
+      ];
+      return `- ${w.resource}: ${parts.length ? parts.join(' and ') : 'its content'} left out (${w.reason})`;
+    });
+    add(0, 'withheld', `## Withheld: you may not read\n\n${lines.join('\n')}`);
+  }
   for (const a of b.artifacts) {
     add(
       1,

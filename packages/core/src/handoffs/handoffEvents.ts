@@ -314,6 +314,22 @@ export const handoffEvents = [
       if (e.data.kind !== 'approval') {
         if (e.data.to.includes(e.actor))
           throw new BatonError(ErrorCode.VALIDATION, 'A handoff goes to someone else.');
+        // Work is handed only to someone who may read it: the briefing and the hold are no way
+        // around a missing `read`.
+        for (const to of e.data.to) {
+          for (const a of e.data.artifacts) {
+            const resource = `artifact:${a.id}`;
+            const d = evaluate(view, to, [{ action: 'read', resource }], e.at);
+            if (!d.allowed) {
+              const who = view.identity(to)?.name ?? to;
+              throw new BatonError(
+                ErrorCode.FORBIDDEN,
+                `${who} (${to}) may not read ${resource}, so it cannot be handed that work (${d.reason}). Grant it with actor.capabilities.grant({ to: '${to}', resource: '${resource}', actions: ['read'] }) first.`,
+                { details: { recipient: to, artifact: a.id, needs: { action: 'read', resource } } },
+              );
+            }
+          }
+        }
         return;
       }
       const a = e.data.approval;

@@ -7,7 +7,7 @@ import { canonicalJson, type JsonValue } from '../crypto/canonical.js';
 import { fromUtf8, utf8 } from '../crypto/encoding.js';
 import { sha256b64 } from '../crypto/hash.js';
 import { derivedId, randomId } from '../crypto/ids.js';
-import { BatonError, ErrorCode } from '../errors.js';
+import { BatonError, ErrorCode, isBatonError } from '../errors.js';
 import type { BlobWrite, Page } from '../store/store.js';
 import { idString, jsonValue, parseInput, timeInput } from '../validation.js';
 import type { Draft, Workspace } from '../workspace.js';
@@ -169,7 +169,8 @@ export class Handoffs {
   /**
    * Offers work to `to`: the artifacts, a note and questions. Records, per artifact, the
    * recipient's seen version and the head now, so the briefing reads the same later.
-   * Needs `handoff` on each artifact.
+   * Needs `handoff` on each artifact, and the recipient must hold `read` on each: work is
+   * never handed to someone who may not read it (`FORBIDDEN`, naming the grant to give).
    */
   async offer(input: OfferInput): Promise<Handoff> {
     const a = parseInput(offerSchema, input, 'handoffs.offer');
@@ -243,7 +244,7 @@ export class Handoffs {
     return this.get(id);
   }
 
-  /** Accepts offered work: the hold of its artifacts moves to you. Returns the briefing. */
+  /** Accepts offered work: the hold of its artifacts moves to you. Returns the briefing (see {@link Handoffs.briefing}). */
   async accept(id: string): Promise<Briefing> {
     await this.#close(
       id,
@@ -559,7 +560,11 @@ export class Handoffs {
     return this.get(id);
   }
 
-  /** A handoff you are part of (or may read with `read` on `handoff:<id>`). */
+  /**
+   * A handoff you are part of — its offerer, a recipient, or whom it was escalated to — or may
+   * read with `read` on `handoff:<id>`; `NOT_FOUND` for anyone else. It names its artifacts
+   * by id and carries no content of theirs; its note is for those who may read it.
+   */
   async get(id: string): Promise<Handoff> {
     parseInput(idString, id, 'handoffs.get(id)');
     await this.#ws._catchUp();
@@ -572,7 +577,12 @@ export class Handoffs {
     return this.#view(row);
   }
 
-  /** The briefing of a handoff for its recipient: changes, decisions, learnings, questions, todos, the note. */
+  /**
+   * The briefing of a handoff for its recipient: changes, decisions, learnings, questions,
+   * todos, the note — as far as the caller may read them. An artifact the caller may not
+   * `read` (say, an offerer holding only `handoff` on it) is left out with its changes and
+   * the ContextLog entries about it, and listed in `withheld` with the reason.
+   */
   async briefing(id: string): Promise<Briefing> {
     const h = await this.get(id);
     return buildBriefing(this.#ws, this.#actor, h);
@@ -641,13 +651,13 @@ export class Handoffs {
 
   /** @internal */
   _readable(row: HandoffRow): boolean {
+    return this.#party(row) || this.#actor._canNow('read', `handoff:${row.id}`);
+  }
+
+  /** Is this actor one of the handoff's parties: who offered it, who it is for, who it was escalated to? */
+  #party(row: HandoffRow): boolean {
     const me = this.#actor.id;
-    return (
-      row.from === me ||
-      row.to.includes(me) ||
-      row.escalatedTo === me ||
-      this.#actor._canNow('read', `handoff:${row.id}`)
-    );
+    return row.from === me || row.to.includes(me) || row.escalatedTo === me;
   }
 
   async #close(
@@ -715,7 +725,16 @@ export class Handoffs {
       const entry = (await this.#ws.store.get('context', row.question.entry)) as
         | { body?: string }
         | undefined;
-      if (entry?.body) h.questionText = (await this.#actor.context._words(entry.body)).text;
+      // The question is for its parties to read; anyone else reads it as the ContextLog lets them.
+      if (this.#party(row)) {
+        if (entry?.body) h.questionText = (await this.#actor.context._words(entry.body)).text;
+      } else if (entry) {
+        const e = await this.#actor.context.get(row.question.entry).catch((err: unknown) => {
+          if (isBatonError(err, ErrorCode.NOT_FOUND)) return undefined;
+          throw err;
+        });
+        if (e) h.questionText = e.text;
+      }
     }
     if (row.decision?.payload) {
       const b = await this.#ws.blob(row.decision.payload);

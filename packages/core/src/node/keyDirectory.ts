@@ -1,4 +1,4 @@
-import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fromBase64url, toBase64url } from '../crypto/encoding.js';
 import type { Keyring } from '../crypto/keyring.js';
@@ -7,8 +7,20 @@ import { BatonError, ErrorCode } from '../errors.js';
 
 /** Options for {@link KeyDirectory}. */
 export interface KeyDirectoryOptions {
-  /** The directory holding one key file per identity. Created (mode 0700) when missing. */
+  /**
+   * The directory holding one key file per identity. Created (mode 0700) when missing; an
+   * existing one must not be open to group or others (`chmod 700 <dir>`).
+   */
   path: string;
+}
+
+/** Permission bits for the group and others: a key directory or key file must have none. */
+const SHARED_BITS = 0o077;
+/** Windows keeps no POSIX modes (every file reads as 0666): its ACLs are the user's to set. */
+const CHECK_MODES = process.platform !== 'win32';
+
+function modeText(mode: number): string {
+  return `0${(mode & 0o777).toString(8)}`;
 }
 
 interface KeyFile {
@@ -18,8 +30,13 @@ interface KeyFile {
 
 /**
  * A {@link Keyring} on Node that keeps one file per identity (`<identity>.key.json`, mode
- * 0600) in a directory. Give an agent process a directory holding only its own file and it
- * cannot sign as anyone else.
+ * 0600) in a directory (mode 0700). Give an agent process a directory holding only its own
+ * file and it cannot sign as anyone else.
+ *
+ * @remarks
+ * A directory or key file that others may read or write (any group or other permission bit,
+ * e.g. a directory of mode 0755) is refused with a `STORE` error that says the `chmod` to
+ * run: a key anyone on the host can read signs for anyone. (Not checked on Windows.)
  *
  * @example
  * ```ts
@@ -29,6 +46,8 @@ interface KeyFile {
 export class KeyDirectory implements Keyring {
   readonly path: string;
   readonly #signers = new Map<string, Promise<Signer[]>>();
+  /** Set once the directory was found (or made) private. */
+  #checked = false;
 
   constructor(options: KeyDirectoryOptions) {
     if (!options || typeof options.path !== 'string' || options.path.length === 0) {
@@ -113,11 +132,50 @@ export class KeyDirectory implements Keyring {
     );
   }
 
+  /** Refuses a directory that group or others may enter or read; a missing one is fine. */
+  async #checkDirectory(): Promise<void> {
+    if (this.#checked || !CHECK_MODES) return;
+    let mode: number;
+    try {
+      mode = (await stat(this.path)).mode;
+    } catch (cause) {
+      if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw new BatonError(ErrorCode.STORE, `Cannot read the key directory ${this.path}.`, {
+        cause,
+      });
+    }
+    if (mode & SHARED_BITS) {
+      throw new BatonError(
+        ErrorCode.STORE,
+        `The key directory ${this.path} has mode ${modeText(mode)}: group or others on this host may read or replace the private keys in it. Make it private with \`chmod 700 ${this.path}\` (and each key file with \`chmod 600\`), then try again.`,
+        { details: { path: this.path, mode: modeText(mode) } },
+      );
+    }
+    this.#checked = true;
+  }
+
   async #read(identity: string): Promise<KeyFile | undefined> {
+    await this.#checkDirectory();
+    const path = this.fileOf(identity);
     let text: string;
     try {
-      text = await readFile(this.fileOf(identity), 'utf8');
+      const handle = await open(path, 'r');
+      try {
+        // The mode of the file read, not of whatever the name pointed to a moment earlier.
+        const { mode } = await handle.stat();
+        if (CHECK_MODES && mode & SHARED_BITS) {
+          throw new BatonError(
+            ErrorCode.STORE,
+            `The key file ${path} has mode ${modeText(mode)}: group or others on this host may read or change it. Make it private with \`chmod 600 ${path}\`, then try again.`,
+            { details: { path, mode: modeText(mode) } },
+          );
+        }
+        text = await handle.readFile('utf8');
+      } finally {
+        await handle.close();
+      }
     } catch (cause) {
+      if (cause instanceof BatonError) throw cause;
       if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw new BatonError(ErrorCode.STORE, `Cannot read the key file of "${identity}".`, {
         cause,
@@ -139,6 +197,7 @@ export class KeyDirectory implements Keyring {
 
   async #write(file: KeyFile): Promise<void> {
     await mkdir(this.path, { recursive: true, mode: 0o700 });
+    await this.#checkDirectory();
     const target = this.fileOf(file.identity);
     const tmp = `${target}.${process.pid}.${Date.now()}.tmp`;
     // Written under a temporary name with 0600 and renamed, so a crash never leaves a half key.
