@@ -41,6 +41,14 @@ async function storeWith(events: BatonEvent[], from?: Store): Promise<MemoryStor
     }
     head = await store.append({ events: [e], expectedHead: head, blobs });
   }
+  // The rows the log makes, as the attacker would write them too (verify() compares them);
+  // a log that does not verify keeps none.
+  const ws = await Workspace.open({
+    store: store.peer(),
+    eventTypes: [noteWritten as never],
+    tickIntervalMs: 0,
+  });
+  await ws.rebuildProjections().catch(() => {});
   return store;
 }
 
