@@ -475,7 +475,12 @@ function difference(stored: unknown, rebuilt: unknown, path = ''): string | unde
     }
     return undefined;
   }
-  if (canonicalJson(stored as JsonValue) === canonicalJson(rebuilt as JsonValue)) return undefined;
+  if (
+    stored !== undefined &&
+    rebuilt !== undefined &&
+    canonicalJson(stored as JsonValue) === canonicalJson(rebuilt as JsonValue)
+  )
+    return undefined;
   return `${path || 'the value'} is ${show(stored)} in the store, ${show(rebuilt)} by the log`;
 }
 
