@@ -175,6 +175,25 @@ describe('nothing applied unverified', () => {
     expect(follower._view.grant('gr_forged_admin')).toBeUndefined();
   });
 
+  it('#8 a watcher is never handed a forged event: its watch ends with INTEGRITY', async () => {
+    const w = await sqliteWorld();
+    const watcher = await Workspace.open({
+      store: new SqliteStore({ path: w.path }),
+      keyring: w.keyring,
+      tickIntervalMs: 0,
+      pollIntervalMs: 20,
+    });
+    const received: BatonEvent[] = [];
+    const watching = (async () => {
+      for await (const e of watcher.watch()) received.push(e);
+    })();
+    const forged = forgedAdminGrant(w);
+    insertRow(w.path, forged);
+    expect((await integrity(watching)).seq).toBe(forged.seq);
+    expect(received).toEqual([]);
+    await watcher.close();
+  });
+
   it('#9 rebuildProjections() refuses a forged event row and writes nothing', async () => {
     const w = await sqliteWorld();
     const forged = forgedAdminGrant(w);

@@ -176,6 +176,16 @@ describe('stored state checked', () => {
         says: /ev_nowhere, which is not in the log/,
       },
       {
+        name: 'an inbox entry planted for Mallory',
+        edit: [
+          `INSERT INTO baton_row_index (collection, name, ikey, key) VALUES ('handoffs', 'inbox', ?, ?)`,
+          `${r.mallory.id}\u00002\u0000~\u0000000000000001`,
+          r.handoff.id,
+        ],
+        row: `handoffs/${r.handoff.id}`,
+        says: /index "inbox" of handoffs does not match/,
+      },
+      {
         name: 'a grant widened',
         edit: setField('grants', `gr_root_${r.ada.id}`, 'audience', JSON.stringify(r.mallory.id)),
         row: `grants/gr_root_${r.ada.id}`,

@@ -1325,9 +1325,16 @@ export class Workspace {
         { details: { seq: head.seq, reason: 'the head was replaced' } },
       );
     }
-    await this.#replay(view, seen, this.store.read({ after: view.seq }), (s) =>
+    const complete = await this.#replay(view, seen, this.store.read({ after: view.seq }), (s) =>
       this.#streamVersions.get(s),
     );
+    if (complete && this.#seen.seq < head.seq) {
+      throw new BatonError(
+        ErrorCode.INTEGRITY,
+        `The store's head is seq ${head.seq}, but its log ends at seq ${this.#seen.seq}: events ${this.#seen.seq + 1}–${head.seq} are missing. Run workspace.verify() and restore the store from a backup.`,
+        { details: { seq: this.#seen.seq + 1, reason: 'events are missing' } },
+      );
+    }
     if (this.#seen.seq === head.seq && this.#seen.hash !== head.hash) {
       throw new BatonError(
         ErrorCode.INTEGRITY,
@@ -1340,13 +1347,14 @@ export class Workspace {
   /**
    * Verifies and applies `events` (which continue `from`) to `view` batch by batch, moving
    * {@link #seen} with it; throws `INTEGRITY` at the first event that does not verify.
+   * Returns false when it stopped early because a commit of this process moved the view.
    */
   async #replay(
     view: AuthorityView,
     from: Head,
     events: AsyncIterable<BatonEvent>,
     versionOf?: (stream: string) => number | undefined,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const checker = new StoredEvents(this._types, {
       after: from,
       versionOf,
@@ -1376,9 +1384,9 @@ export class Workspace {
         throw integrityError((await checker.flush()) ?? r.problem);
       }
       batch.push(e);
-      if (batch.length >= CATCH_UP_BATCH && !(await applyBatch())) return;
+      if (batch.length >= CATCH_UP_BATCH && !(await applyBatch())) return false;
     }
-    await applyBatch();
+    return applyBatch();
   }
 
   /**
@@ -1814,8 +1822,21 @@ export class Workspace {
     let cursor = f.after ?? (await this.store.head()).seq;
     const PAGE = 256;
     while (!this.#closed && !f.signal?.aborted) {
-      const head = await this.#storeCall('head', () => this.store.head());
-      if (head.seq > cursor) {
+      const stored = await this.#storeCall('head', () => this.store.head());
+      if (stored.seq > cursor) {
+        // Deliver only events this process has verified: catch up first (INTEGRITY at a
+        // forged one, which ends the watch), and read no further than the view reached.
+        try {
+          await this._catchUp();
+        } catch (err) {
+          if (this.#closed) return;
+          throw err;
+        }
+        const head = { seq: Math.min(stored.seq, this._view.seq) };
+        if (head.seq <= cursor) {
+          await this.#waitForCommit(cursor, f.signal);
+          continue;
+        }
         let n = 0;
         for await (const e of this.store.read({
           after: cursor,

@@ -5,6 +5,7 @@ import { sha256b64 } from '../crypto/hash.js';
 import { verifySignature } from '../crypto/keys.js';
 import { BatonError, ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { compareKeys } from '../store/keys.js';
 import { type BlobWrite, PRIMARY_INDEX, type ProjectionWrite, type Store } from '../store/store.js';
 import {
   type Checkpoint,
@@ -528,6 +529,58 @@ async function compareRows(
       row: `${w.collection}/${w.key}`,
       reason: `row ${w.collection}/${w.key}, made by the log, is missing from the store`,
     };
+  }
+  return compareIndexes(store, rows, head);
+}
+
+/**
+ * Compares each secondary index the rebuilt rows have with the store's: the rows it lists,
+ * in its order (index key, then row key). A planted, dropped or reordered entry shows.
+ */
+async function compareIndexes(
+  store: Store,
+  rows: Map<string, ProjectionWrite>,
+  head: Head,
+): Promise<Problem | undefined> {
+  const byIndex = new Map<
+    string,
+    { collection: string; name: string; entries: [string, string][] }
+  >();
+  for (const w of rows.values()) {
+    if (w.value === null) continue;
+    for (const [name, keys] of Object.entries(w.indexes ?? {})) {
+      const id = `${w.collection}\u0000${name}`;
+      let index = byIndex.get(id);
+      if (!index) {
+        index = { collection: w.collection, name, entries: [] };
+        byIndex.set(id, index);
+      }
+      for (const ik of Array.isArray(keys) ? keys : [keys]) index.entries.push([ik, w.key]);
+    }
+  }
+  for (const { collection: c, name, entries } of [...byIndex.values()].sort((a, b) =>
+    compareKeys(`${a.collection}\u0000${a.name}`, `${b.collection}\u0000${b.name}`),
+  )) {
+    entries.sort((x, y) => compareKeys(x[0], y[0]) || compareKeys(x[1], y[1]));
+    let i = 0;
+    let after: string | undefined;
+    const mismatch = (stored: string | undefined): Problem => {
+      const expected = entries[i]?.[1];
+      return {
+        seq: head.seq,
+        row: `${c}/${stored ?? expected}`,
+        reason: `the store's index "${name}" of ${c} does not match the log's rows at entry ${i + 1}: it lists ${stored ?? 'nothing more'}, the log's rows put ${expected ?? 'nothing'} there (an index entry was planted, removed or changed)`,
+      };
+    };
+    do {
+      const page = await store.query(c, name, {}, { limit: 500, after });
+      for (const row of page.items) {
+        if (entries[i]?.[1] !== row.key) return mismatch(row.key);
+        i++;
+      }
+      after = page.next;
+    } while (after);
+    if (i < entries.length) return mismatch(undefined);
   }
   return undefined;
 }
