@@ -80,6 +80,11 @@ type Problem = NonNullable<VerifyReport['problem']>;
 // How many events' signatures and bodies are checked together (in parallel).
 const BATCH = 256;
 
+// Rows per page when verify() scans stored rows and index entries. A store may cost a pass
+// over a collection per page (MemoryStore sorts it each time): with 500 rows per page the
+// scan of 5 000 context rows and their indexes took 150 ms, 45% of the whole verify().
+const SCAN_PAGE = 5_000;
+
 /** Where {@link StoredEvents} starts: the last event already seen, and what is known before it. */
 export interface StoredEventsOptions {
   /** The head the first event checked must continue: seq and hash (`EMPTY_HEAD` from the start). */
@@ -498,7 +503,7 @@ async function compareRows(
   for (const c of [...names].sort()) {
     let after: string | undefined;
     do {
-      const page = await store.query(c, PRIMARY_INDEX, {}, { limit: 500, after });
+      const page = await store.query(c, PRIMARY_INDEX, {}, { limit: SCAN_PAGE, after });
       for (const row of page.items) {
         const k = `${c}\u0000${row.key}`;
         seen.add(k);
@@ -573,7 +578,7 @@ async function compareIndexes(
       };
     };
     do {
-      const page = await store.query(c, name, {}, { limit: 500, after });
+      const page = await store.query(c, name, {}, { limit: SCAN_PAGE, after });
       for (const row of page.items) {
         if (entries[i]?.[1] !== row.key) return mismatch(row.key);
         i++;
@@ -594,7 +599,7 @@ async function checkIdempotency(store: Store, head: Head): Promise<Problem | und
   const derived = /^[a-z]+_[A-Za-z0-9_-]{22}$/;
   let after: string | undefined;
   do {
-    const page = await store.query('idempotency', PRIMARY_INDEX, {}, { limit: 500, after });
+    const page = await store.query('idempotency', PRIMARY_INDEX, {}, { limit: SCAN_PAGE, after });
     for (const row of page.items) {
       const where = `idempotency/${row.key}`;
       const bad = (reason: string, seq = head.seq): Problem => ({
