@@ -443,8 +443,11 @@ export class Workspace {
   }
 
   /**
-   * Opens a workspace on a store (a new in-memory one by default). Reads the projections
-   * and the head — it never replays the log.
+   * Opens a workspace on a store (a new in-memory one by default). Builds the authority view
+   * from the newest trusted checkpoint kept in the store, verifying and replaying only the
+   * events after it — or, with none, verifying and replaying the whole log. It never believes
+   * projection rows for authority. When an event does not verify, open still succeeds (so
+   * `verify()` can report) but every call that reads the log throws `INTEGRITY`.
    */
   static async open(options: WorkspaceOptions = {}): Promise<Workspace> {
     parseInput(optionsSchema, options, 'Workspace.open');
@@ -698,12 +701,15 @@ export class Workspace {
   /**
    * Re-checks the log: chain links and hashes, every signature (in parallel, against the key
    * the actor held at that point), the workspace id, the time rule, authorization of each
-   * event against the grants in force at its own position, and every body it refers to
-   * (present and unchanged, or erased by an owner — reported in `erased`).
+   * event against the grants in force at its own position, every body it refers to
+   * (present and unchanged, or erased by an owner — reported in `erased`), and — from the
+   * first event — the stored state: every projection row core owns, their index entries,
+   * the erasure markers and the idempotency rows, against the rows the log makes (rebuilt in
+   * memory as it replays: the projections' size, not the log's).
    *
    * @param options - `from`: a kept {@link Checkpoint}. Verification first proves the log
    *   still extends it (a truncation or a rewrite behind it is reported), then checks only
-   *   the events after it. `onProgress`: called after each batch of events checked (every
+   *   the events after it (not the stored rows). `onProgress`: called after each batch of events checked (every
    *   256 events, and once at the end) — for a progress bar on a large log.
    */
   async verify(
@@ -1010,7 +1016,11 @@ export class Workspace {
   /**
    * Rebuilds every projection from the log — for after an upgrade that changed their shape,
    * or to repair them — and writes it in one batch under the head check. Gives the same
-   * rows as the incremental path.
+   * rows as the incremental path. Every event is verified as it is replayed (chain, hash,
+   * admission, signature, state rules).
+   *
+   * @throws BatonError `INTEGRITY` naming the seq of an event that does not verify; nothing
+   *   is written then.
    */
   async rebuildProjections(): Promise<void> {
     for (;;) {

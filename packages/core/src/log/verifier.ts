@@ -188,7 +188,11 @@ export class StoredEvents {
     } catch (err) {
       return fail((err as Error).message);
     }
-    if (eventHash(e, text) !== e.hash) return fail('hash does not match the event');
+    const own = eventHash(e, text);
+    if (own !== e.hash)
+      return fail(
+        `hash does not match the event (it says ${String(e.hash)}, its content hashes to ${own})`,
+      );
     let data: unknown;
     let keys: string[];
     let bodies: string[] = [];
