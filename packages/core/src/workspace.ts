@@ -418,6 +418,11 @@ export class Workspace {
    * facts of the log, so a commit need not read them from the store again.
    */
   readonly #streamVersions = new Map<string, number>();
+  /**
+   * True while {@link #streamVersions} holds every stream of the log (the view was replayed
+   * from seq 1 and the map never cleared): a stream it lacks is then new, at version 0.
+   */
+  #versionsComplete = true;
   /** The head the last catch-up reached, for the commit that usually follows it at once. */
   #recentHead: Head | undefined;
   readonly #service: string | undefined;
@@ -1307,7 +1312,10 @@ export class Workspace {
   }
 
   #noteVersion(e: BatonEvent): void {
-    if (this.#streamVersions.size > 50_000) this.#streamVersions.clear();
+    if (this.#streamVersions.size > 50_000) {
+      this.#streamVersions.clear();
+      this.#versionsComplete = false;
+    }
     this.#streamVersions.set(e.stream, e.version);
   }
 
@@ -1335,8 +1343,11 @@ export class Workspace {
         { details: { seq: head.seq, reason: 'the head was replaced' } },
       );
     }
-    const complete = await this.#replay(view, seen, this.store.read({ after: view.seq }), (s) =>
-      this.#streamVersions.get(s),
+    const complete = await this.#replay(
+      view,
+      seen,
+      this.store.read({ after: view.seq }),
+      (s) => this.#streamVersions.get(s) ?? (this.#versionsComplete ? 0 : undefined),
     );
     if (complete && this.#seen.seq < head.seq) {
       throw new BatonError(
@@ -1419,6 +1430,8 @@ export class Workspace {
       this.#seen = { seq: trusted.checkpoint.seq, hash: trusted.checkpoint.hash };
       this.#checkpointSeq = trusted.checkpoint.seq;
     }
+    // From a checkpoint, the streams before it are not known.
+    if (trusted) this.#versionsComplete = false;
     try {
       await this.#replay(this._view, this.#seen, this.store.read({ after: this.#seen.seq }));
     } catch (err) {
