@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Actor, type ActorOptions } from './actor.js';
-import { AuthorityView, type Identity, type ViewTx } from './auth/view.js';
+import { AuthorityView, type Identity, type ViewTx, viewFromSnapshot } from './auth/view.js';
 import { canonicalJson, type JsonValue } from './crypto/canonical.js';
 import { fromBase64url, fromUtf8, toBase64url, utf8 } from './crypto/encoding.js';
 import { sha256b64 } from './crypto/hash.js';
@@ -8,16 +8,19 @@ import { derivedId, randomId } from './crypto/ids.js';
 import { type Keyring, MemoryKeyring } from './crypto/keyring.js';
 import { type Signer, verifySignature } from './crypto/keys.js';
 import { BatonError, ErrorCode, isBatonError, storeError } from './errors.js';
-import { approvalFromRow, type HandoffRow } from './handoffs/handoffEvents.js'; // [wt-b, issue 12]
 import { registerBuiltinEvents } from './log/builtinEvents.js';
 import {
+  CHECKPOINT_EVERY,
   type Checkpoint,
   checkpointSchema,
+  checkpointText,
+  LATEST_CHECKPOINT_KEY,
   makeCheckpoint,
   snapshotKey,
 } from './log/checkpoint.js';
 import {
   type BatonEvent,
+  EMPTY_HEAD,
   eventHash,
   type Head,
   parseType,
@@ -32,9 +35,18 @@ import {
   type EventTypeDef,
   EventTypes,
   ProjectionOverlay,
-  type StateReader,
 } from './log/eventTypes.js';
-import { signingKeys, type VerifyProgress, type VerifyReport, verifyLog } from './log/verifier.js';
+import {
+  integrityError,
+  ProjectionRebuild,
+  StoredEvents,
+  signingKeys,
+  stateReader,
+  trustedCheckpoint,
+  type VerifyProgress,
+  type VerifyReport,
+  verifyLog,
+} from './log/verifier.js';
 import { type Logger, silentLogger } from './logger.js';
 import type { Notification, Notifier, OutboxRow } from './notify/notifications.js';
 import { MemoryStore } from './store/memoryStore.js';
@@ -241,6 +253,24 @@ const verifySchema = z.object({
     .optional(),
 });
 const checkpointOptionsSchema = z.object({ as: idString.optional() });
+const importOptionsSchema = z.object({ checkpoint: checkpointSchema.optional() });
+const exportHeaderSchema = z.object({
+  baton: z.literal('export'),
+  version: z.literal(1),
+  // An export of an empty workspace names none.
+  ws: z.string().min(1).nullable(),
+  head: z.object({ seq: z.number().int().nonnegative(), hash: z.string() }),
+});
+const exportLineSchema = z.union([
+  z.object({ event: z.custom<BatonEvent>(isObject, { message: 'must be an event' }) }),
+  z.object({
+    blob: z.object({ hash: z.string().min(1), data: z.string().regex(/^[A-Za-z0-9_-]*$/) }),
+  }),
+]);
+
+// How many events a catch-up verifies and applies together: their signatures are checked in
+// parallel, and a batch is applied only when all of it checks out.
+const CATCH_UP_BATCH = 256;
 
 // The projection collections core owns and rebuildProjections() rewrites. (Idempotency rows
 // record requests, not events, so they are kept as they are.)
@@ -361,8 +391,20 @@ export class Workspace {
   readonly _types = new EventTypes();
   /** @internal Schemas for json artifacts, by name. */
   readonly _schemas = new Map<string, z.ZodType>();
-  /** @internal The authority view (identities, grants), current as of its `seq`. */
-  readonly _view = new AuthorityView();
+  /**
+   * @internal The authority view (identities, grants), current as of its `seq`. Built on
+   * open from a trusted checkpoint or by replaying the log — never from projection rows —
+   * and replaced only there.
+   */
+  _view = new AuthorityView();
+  /**
+   * The head the view reflects: the seq and hash of the last event applied. What the next
+   * event read from the store must link to, and what the store's head must still be when
+   * nothing new was committed (a head with the same seq and another hash was replaced).
+   */
+  #seen: Head = EMPTY_HEAD;
+  /** The seq of the newest checkpoint this process trusts or made (for `tick()`'s periodic ones). */
+  #checkpointSeq = 0;
   readonly #clock: () => number;
   readonly #logger: Logger;
   readonly #hooks: WorkspaceHooks;
@@ -376,6 +418,11 @@ export class Workspace {
    * facts of the log, so a commit need not read them from the store again.
    */
   readonly #streamVersions = new Map<string, number>();
+  /**
+   * True while {@link #streamVersions} holds every stream of the log (the view was replayed
+   * from seq 1 and the map never cleared): a stream it lacks is then new, at version 0.
+   */
+  #versionsComplete = true;
   /** The head the last catch-up reached, for the commit that usually follows it at once. */
   #recentHead: Head | undefined;
   readonly #service: string | undefined;
@@ -401,8 +448,11 @@ export class Workspace {
   }
 
   /**
-   * Opens a workspace on a store (a new in-memory one by default). Reads the projections
-   * and the head — it never replays the log.
+   * Opens a workspace on a store (a new in-memory one by default). Builds the authority view
+   * from the newest trusted checkpoint kept in the store, verifying and replaying only the
+   * events after it — or, with none, verifying and replaying the whole log. It never believes
+   * projection rows for authority. When an event does not verify, open still succeeds (so
+   * `verify()` can report) but every call that reads the log throws `INTEGRITY`.
    */
   static async open(options: WorkspaceOptions = {}): Promise<Workspace> {
     parseInput(optionsSchema, options, 'Workspace.open');
@@ -541,47 +591,40 @@ export class Workspace {
     return this.#ingest(list, []);
   }
 
-  async #ingest(list: BatonEvent[], blobs: BlobWrite[]): Promise<Head> {
+  async #ingest(list: BatonEvent[], blobs: BlobWrite[], checkpoint?: Checkpoint): Promise<Head> {
     // The head the view has caught up to — the one the events are checked against and the
     // append expects (a head read apart from the catch-up could be newer than the view).
     let head = await this._catchUp();
     while (head.seq !== this._view.seq) head = await this._catchUp();
+    // Each stream's version before the events: what this process saw, else the store's row.
+    const versions = new Map<string, number>();
+    for (const e of list) {
+      if (typeof e.stream === 'string' && !versions.has(e.stream))
+        versions.set(e.stream, await this.#streamVersion(e.stream));
+    }
+    const checker = new StoredEvents(this._types, {
+      after: this.#seen,
+      versionOf: (stream) => versions.get(stream),
+    });
     const tx = this._view.begin();
-    const placed: BatonEvent[] = [];
-    const signatures: Promise<boolean>[] = [];
+    const data: unknown[] = [];
     const bodies = new Map<string, number>();
     const erasedHere = new Set<string>();
     for (const e of list) {
-      const fields = signedFieldsOf(e);
-      const data = this._types.admit(fields, tx, {});
-      const keys = signingKeys(fields, tx);
-      const text = signingText(fields);
-      signatures.push(
-        (async () => {
-          for (const k of keys)
-            if (await verifySignature(k, e.sig, utf8(text)).catch(() => false)) return true;
-          return false;
-        })(),
-      );
-      const expected = await this.#place({ ...fields, sig: e.sig }, tx, head, placed);
-      for (const k of ['version', 'seq', 'prev', 'hash'] as const) {
-        if (expected[k] !== e[k]) {
-          throw new BatonError(
-            ErrorCode.INTEGRITY,
-            `Event ${e.id} does not continue this log: its ${k} is ${e[k]}, expected ${expected[k]}.`,
-          );
-        }
-      }
-      for (const h of this._types.blobsOf(e, data)) if (!bodies.has(h)) bodies.set(h, e.seq);
-      if (parseType(e.type).name === 'blob.erased') erasedHere.add((data as { hash: string }).hash);
-      placed.push(expected);
+      const r = checker.step(e, tx);
+      if ('problem' in r) throw integrityError((await checker.flush()) ?? r.problem, 'given');
+      data.push(r.data);
+      for (const h of this._types.blobsOf(e, r.data)) if (!bodies.has(h)) bodies.set(h, e.seq);
+      if (parseType(e.type).name === 'blob.erased')
+        erasedHere.add((r.data as { hash: string }).hash);
+      if (checkpoint && e.seq === checkpoint.seq) this.#extends(checkpoint, e, tx);
     }
-    const results = await Promise.all(signatures);
-    const bad = results.indexOf(false);
-    if (bad >= 0) {
+    const problem = await checker.flush();
+    if (problem) throw integrityError(problem, 'given');
+    if (checkpoint && checker.head.seq < checkpoint.seq) {
       throw new BatonError(
         ErrorCode.INTEGRITY,
-        `Event ${list[bad]!.id} (seq ${list[bad]!.seq}): the signature is not valid for any current key of ${list[bad]!.actor}.`,
+        `The events end at seq ${checker.head.seq}, before the checkpoint at seq ${checkpoint.seq}: they do not extend it (truncated). Nothing was written.`,
       );
     }
     const given = new Set(blobs.map((b) => b.hash));
@@ -600,16 +643,36 @@ export class Workspace {
     }
     const projections = [
       ...tx.projectionWrites(),
-      ...(await this.#streamWrites(placed)),
-      ...(await this.#project(placed, tx, blobs)),
+      ...(await this.#streamWrites(list)),
+      ...(await this.#project(list, tx, blobs, data)),
     ];
     await this.#storeCall('append', () =>
-      this.store.append({ events: placed, expectedHead: head, projections, blobs }),
+      this.store.append({ events: list, expectedHead: head, projections, blobs }),
     );
     tx.commit();
-    this.#noteVersions(placed);
-    this.#afterAppend(placed);
-    return { seq: placed.at(-1)!.seq, hash: placed.at(-1)!.hash };
+    this.#noteSeen(list);
+    this.#noteVersions(list);
+    this.#afterAppend(list);
+    return { ...checker.head };
+  }
+
+  /** Refuses `e` (at the checkpoint's seq) unless it is the event checkpoint `cp` signed, signed by an owner or service key registered at that point. */
+  #extends(cp: Checkpoint, e: BatonEvent, tx: ViewTx): void {
+    const refuse = (why: string): never => {
+      throw new BatonError(
+        ErrorCode.INTEGRITY,
+        `The events do not extend the checkpoint at seq ${cp.seq}: ${why}. Nothing was written.`,
+      );
+    };
+    if (e.hash !== cp.hash || e.ws !== cp.ws)
+      refuse(`the event at seq ${cp.seq} is another one than it signed`);
+    const who = tx.identity(cp.by);
+    if (
+      !who ||
+      !(who.isOwner || who.kind === 'service') ||
+      !who.keys.some((k) => k.key === cp.key && k.since <= cp.seq)
+    )
+      refuse(`its signer ${cp.by} holds no owner or service key registered at that point`);
   }
 
   /**
@@ -643,25 +706,37 @@ export class Workspace {
   /**
    * Re-checks the log: chain links and hashes, every signature (in parallel, against the key
    * the actor held at that point), the workspace id, the time rule, authorization of each
-   * event against the grants in force at its own position, and every body it refers to
-   * (present and unchanged, or erased by an owner — reported in `erased`).
+   * event against the grants in force at its own position, every body it refers to
+   * (present and unchanged, or erased by an owner — reported in `erased`), and — from the
+   * first event — the stored state: every projection row core owns, their index entries,
+   * the erasure markers and the idempotency rows, against the rows the log makes (rebuilt in
+   * memory as it replays: the projections' size, not the log's).
    *
    * @param options - `from`: a kept {@link Checkpoint}. Verification first proves the log
    *   still extends it (a truncation or a rewrite behind it is reported), then checks only
-   *   the events after it. `onProgress`: called after each batch of events checked (every
+   *   the events after it (not the stored rows). `onProgress`: called after each batch of events checked (every
    *   256 events, and once at the end) — for a progress bar on a large log.
    */
   async verify(
     options: { from?: Checkpoint; onProgress?: (progress: VerifyProgress) => void } = {},
   ): Promise<VerifyReport> {
     const o = parseInput(verifySchema, options, 'workspace.verify');
-    return verifyLog(this.store, this._types, this.#logger, o.from, o.onProgress);
+    return verifyLog(
+      this.store,
+      this._types,
+      this.#logger,
+      o.from,
+      o.onProgress,
+      REBUILT_COLLECTIONS,
+    );
   }
 
   /**
    * Signs the current head `{ seq, hash }` as an owner or service identity and keeps a
    * snapshot of the authority view with it (in the store's `kv`), so `verify({ from })` can
-   * start there. Keep the returned checkpoint somewhere the store's operator cannot change.
+   * start there; the checkpoint itself is kept too, as the newest one, which `open` starts
+   * from when it can trust it (`tick()` also makes one every {@link CHECKPOINT_EVERY}
+   * events). Keep the returned checkpoint somewhere the store's operator cannot change.
    *
    * @param options - `as`: the signing identity. Defaults to the first owner, then the first
    *   service identity, whose key this workspace's keyring holds.
@@ -678,45 +753,89 @@ export class Workspace {
           'An empty workspace has nothing to checkpoint. Bootstrap it first.',
         );
       }
-      const view = this._view;
-      const candidates = o.as
-        ? [o.as]
-        : [
-            ...(view.workspace?.owners ?? []),
-            ...[...view.identities.values()]
-              .filter((i) => i.kind === 'service' && !i.isOwner)
-              .map((i) => i.id),
-          ];
-      for (const id of candidates) {
-        const who = view.identity(id);
-        if (!who)
-          throw new BatonError(
-            ErrorCode.NOT_FOUND,
-            `workspace.checkpoint: identity ${id} does not exist.`,
-          );
-        if (o.as && !(who.isOwner || who.kind === 'service')) {
-          throw new BatonError(
-            ErrorCode.FORBIDDEN,
-            `Checkpoints are signed by an owner or a service identity; ${who.name} is neither.`,
-          );
-        }
-        if (who.status !== 'active') continue;
-        for (const k of who.keys.filter((key) => key.until === undefined)) {
-          const signer = await this.keyring.signer(id, k.key);
-          if (!signer) continue;
-          const at = new Date(this.#clock()).toISOString();
-          const { checkpoint, snapshot } = await makeCheckpoint(view, head, id, signer, at);
-          if (view.seq !== head.seq) break;
-          await this.#storeCall('kv.put', () => this.store.kv.put(snapshotKey(head.seq), snapshot));
-          return checkpoint;
-        }
+      const made = await this.#signCheckpoint(head, o.as);
+      if (this._view.seq !== head.seq) continue;
+      if (!made) {
+        throw new BatonError(
+          ErrorCode.FORBIDDEN,
+          'This process holds the key of no active owner or service identity to sign a checkpoint with. Open the workspace with such a keyring, or pass { as }.',
+        );
       }
-      if (view.seq !== head.seq) continue;
-      throw new BatonError(
-        ErrorCode.FORBIDDEN,
-        'This process holds the key of no active owner or service identity to sign a checkpoint with. Open the workspace with such a keyring, or pass { as }.',
+      await this.#keepCheckpoint(made.checkpoint, made.snapshot);
+      return made.checkpoint;
+    }
+  }
+
+  /**
+   * A checkpoint of the view at `head` (which the view must be at), signed by `as` or else
+   * by the first active owner, then service identity, whose key the keyring holds;
+   * `undefined` when it holds none.
+   */
+  async #signCheckpoint(
+    head: Head,
+    as?: string,
+  ): Promise<{ checkpoint: Checkpoint; snapshot: string } | undefined> {
+    const view = this._view;
+    const candidates = as
+      ? [as]
+      : [
+          ...(view.workspace?.owners ?? []),
+          ...[...view.identities.values()]
+            .filter((i) => i.kind === 'service' && !i.isOwner)
+            .map((i) => i.id),
+        ];
+    for (const id of candidates) {
+      const who = view.identity(id);
+      if (!who)
+        throw new BatonError(
+          ErrorCode.NOT_FOUND,
+          `workspace.checkpoint: identity ${id} does not exist.`,
+        );
+      if (as && !(who.isOwner || who.kind === 'service')) {
+        throw new BatonError(
+          ErrorCode.FORBIDDEN,
+          `Checkpoints are signed by an owner or a service identity; ${who.name} is neither.`,
+        );
+      }
+      if (who.status !== 'active') continue;
+      for (const k of who.keys.filter((key) => key.until === undefined)) {
+        const signer = await this.keyring.signer(id, k.key);
+        if (!signer) continue;
+        const at = new Date(this.#clock()).toISOString();
+        return makeCheckpoint(view, head, id, signer, at);
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * Keeps a checkpoint's snapshot in the store's kv, and the checkpoint itself as the newest
+   * one (what the next open starts from) unless the store keeps a newer one already.
+   */
+  async #keepCheckpoint(cp: Checkpoint, snapshot: string): Promise<void> {
+    await this.#storeCall('kv.put', () => this.store.kv.put(snapshotKey(cp.seq), snapshot));
+    const kept = (await this.#storeCall('kv.get', () =>
+      this.store.kv.get(LATEST_CHECKPOINT_KEY),
+    )) as { seq?: unknown } | undefined;
+    if (!(typeof kept?.seq === 'number' && kept.seq > cp.seq)) {
+      await this.#storeCall('kv.put', () =>
+        this.store.kv.put(LATEST_CHECKPOINT_KEY, { ...cp } as unknown as JsonValue),
       );
     }
+    this.#checkpointSeq = Math.max(this.#checkpointSeq, cp.seq);
+  }
+
+  /**
+   * Makes a checkpoint when the log has grown {@link CHECKPOINT_EVERY} events past the newest
+   * one this process knows, if it holds an owner's or a service identity's key — so that
+   * opening stays as cheap whatever the log's length.
+   */
+  async #autoCheckpoint(): Promise<void> {
+    const head = this.#seen;
+    if (head.seq - this.#checkpointSeq < CHECKPOINT_EVERY) return;
+    const made = await this.#signCheckpoint(head);
+    if (!made || this._view.seq !== head.seq) return;
+    await this.#keepCheckpoint(made.checkpoint, made.snapshot);
   }
 
   /**
@@ -767,11 +886,19 @@ export class Workspace {
   /**
    * Reads an export (JSONL lines or one string) into this workspace: every event must
    * continue this log's head and pass the checks `verify()` makes, every body must match its
-   * hash — all checked before anything is written, then appended in one batch.
+   * hash, and the events must be the header's — of its workspace (`ws`) and ending at its
+   * `head` (a truncated export is refused) — all checked before anything is written, then
+   * appended in one batch.
    *
+   * @param options - `checkpoint`: a checkpoint kept elsewhere (see {@link Workspace.checkpoint});
+   *   the import is refused unless the log it brings extends it (holds the event it signed at
+   *   its seq, signed by an owner's or a service identity's key registered there). Defaults to none.
    * @returns The new head.
    */
-  async import(source: string | Iterable<string> | AsyncIterable<string>): Promise<Head> {
+  async import(
+    source: string | Iterable<string> | AsyncIterable<string>,
+    options: { checkpoint?: Checkpoint } = {},
+  ): Promise<Head> {
     if (
       typeof source !== 'string' &&
       !(source && (Symbol.iterator in Object(source) || Symbol.asyncIterator in Object(source)))
@@ -780,6 +907,19 @@ export class Workspace {
         ErrorCode.VALIDATION,
         'workspace.import: pass the export as a string or an (async) iterable of lines.',
       );
+    }
+    const o = parseInput(importOptionsSchema, options, 'workspace.import');
+    if (o.checkpoint) {
+      const { sig, ...body } = o.checkpoint;
+      const valid = await verifySignature(body.key, sig, utf8(checkpointText(body))).catch(
+        () => false,
+      );
+      if (!valid) {
+        throw new BatonError(
+          ErrorCode.INTEGRITY,
+          'workspace.import: the checkpoint’s signature is not valid. Pass the checkpoint exactly as checkpoint() returned it.',
+        );
+      }
     }
     // An export starts at seq 1: it can only become the whole log of an empty store.
     const existing = await this.#storeCall('head', () => this.store.head());
@@ -791,18 +931,20 @@ export class Workspace {
     }
     const events: BatonEvent[] = [];
     const blobs: BlobWrite[] = [];
-    let header = false;
+    let header: z.output<typeof exportHeaderSchema> | undefined;
     let n = 0;
+    const bad = (what: string): never => {
+      throw new BatonError(ErrorCode.VALIDATION, `workspace.import: line ${n} ${what}.`);
+    };
     for await (const chunk of typeof source === 'string' ? [source] : source) {
+      if (typeof chunk !== 'string') {
+        n++;
+        bad('is not a string (pass the export’s lines as strings)');
+      }
       for (const line of chunk.split('\n')) {
         n++;
         if (line.trim() === '') continue;
-        let item: {
-          baton?: string;
-          version?: number;
-          event?: BatonEvent;
-          blob?: { hash: string; data: string };
-        };
+        let item: unknown;
         try {
           item = JSON.parse(line);
         } catch (cause) {
@@ -811,63 +953,109 @@ export class Workspace {
           });
         }
         if (!header) {
-          if (item.baton !== 'export' || item.version !== 1) {
+          const h = exportHeaderSchema.safeParse(item);
+          if (!h.success) {
             throw new BatonError(
               ErrorCode.VALIDATION,
-              'workspace.import: this is not a Baton export (version 1); the first line must be its header.',
+              'workspace.import: this is not a Baton export (version 1); the first line must be its header ({ baton: "export", version: 1, ws, head }).',
             );
           }
-          header = true;
-        } else if (item.event) events.push(item.event);
-        else if (item.blob) {
-          const bytes = fromBase64url(item.blob.data);
-          if (sha256b64(bytes) !== item.blob.hash) {
+          header = h.data;
+          continue;
+        }
+        const parsed = exportLineSchema.safeParse(item);
+        if (!parsed.success)
+          bad('is neither an event ({ event }) nor a body ({ blob: { hash, data } })');
+        const line_ = parsed.data!;
+        if ('event' in line_) events.push(line_.event as BatonEvent);
+        else {
+          let bytes: Uint8Array;
+          try {
+            bytes = fromBase64url(line_.blob.data);
+          } catch {
+            bytes = bad('holds a body whose `data` is not base64url');
+          }
+          if (sha256b64(bytes) !== line_.blob.hash) {
             throw new BatonError(
               ErrorCode.INTEGRITY,
-              `workspace.import: body ${item.blob.hash} (line ${n}) does not match its hash.`,
+              `workspace.import: body ${line_.blob.hash} (line ${n}) does not match its hash.`,
             );
           }
-          blobs.push({ hash: item.blob.hash, bytes });
-        } else
-          throw new BatonError(
-            ErrorCode.VALIDATION,
-            `workspace.import: line ${n} is neither an event nor a body.`,
-          );
+          blobs.push({ hash: line_.blob.hash, bytes });
+        }
       }
     }
     if (!header)
       throw new BatonError(ErrorCode.VALIDATION, 'workspace.import: the export is empty.');
-    if (events.length === 0) return this.head();
-    return this.#ingest(events, blobs);
+    const last = events.at(-1);
+    const foreign = events.find((e) => e.ws !== header!.ws);
+    if (foreign) {
+      throw new BatonError(
+        ErrorCode.INTEGRITY,
+        `workspace.import: the header names workspace ${header.ws}, but event ${String(foreign.id)} (seq ${String(foreign.seq)}) belongs to ${String(foreign.ws)}. Nothing was written.`,
+      );
+    }
+    if ((last?.seq ?? 0) !== header.head.seq || (last?.hash ?? '') !== header.head.hash) {
+      throw new BatonError(
+        ErrorCode.INTEGRITY,
+        `workspace.import: the header says the log ends at seq ${header.head.seq} (hash ${header.head.hash}), but its last event is seq ${last?.seq ?? 0} (hash ${last?.hash ?? 'none'}): the export was truncated or changed. Nothing was written.`,
+      );
+    }
+    if (o.checkpoint && o.checkpoint.ws !== header.ws) {
+      throw new BatonError(
+        ErrorCode.INTEGRITY,
+        `workspace.import: the checkpoint is of workspace ${o.checkpoint.ws}, the export of ${header.ws}. Nothing was written.`,
+      );
+    }
+    if (events.length === 0) {
+      if (o.checkpoint)
+        throw new BatonError(
+          ErrorCode.INTEGRITY,
+          'workspace.import: the export holds no events, so it does not extend the checkpoint.',
+        );
+      return this.head();
+    }
+    return this.#ingest(events, blobs, o.checkpoint);
   }
 
   /**
    * Rebuilds every projection from the log — for after an upgrade that changed their shape,
    * or to repair them — and writes it in one batch under the head check. Gives the same
-   * rows as the incremental path.
+   * rows as the incremental path. Every event is verified as it is replayed (chain, hash,
+   * admission, signature, state rules).
+   *
+   * @throws BatonError `INTEGRITY` naming the seq of an event that does not verify; nothing
+   *   is written then.
    */
   async rebuildProjections(): Promise<void> {
     for (;;) {
-      await this._catchUp();
-      const head = await this.#storeCall('head', () => this.store.head());
+      const head = await this._catchUp();
+      // Every event is verified as it is replayed, as catch-up and verify() check them: a
+      // forged row in the log stops the rebuild with INTEGRITY, and nothing is written.
       const view = new AuthorityView();
-      const tx = view.begin();
-      // Rebuilt rows are read back from what is rebuilt so far, never from the old rows.
-      const overlay = new ProjectionOverlay(async () => undefined);
-      const rows = overlay.writes;
-      const keep = (w: ProjectionWrite) => overlay.put(w);
-      const streams = new Map<string, number>();
-      const state = stateReader(overlay, tx, [], (h) => this.store.blobs.get(h));
+      const checker = new StoredEvents(this._types, { after: EMPTY_HEAD });
+      const rebuild = new ProjectionRebuild(this._types, (h) => this.store.blobs.get(h));
       for await (const e of this.store.read({ until: head.seq })) {
-        const data = this._types.dataOf(e);
-        await this._types.admitState(e, state, data);
-        this._types.apply(e, tx, data);
-        for (const w of await this._types.projectionsOf(e, overlay, data)) keep(w);
-        streams.set(e.stream, e.version);
+        const tx = view.begin();
+        const r = checker.step(e, tx);
+        if ('problem' in r) throw integrityError((await checker.flush()) ?? r.problem);
+        await rebuild.add(e, r.data, tx);
+        rebuild.addView(tx);
+        tx.commit();
+        if (checker.pending >= CATCH_UP_BATCH) {
+          const problem = await checker.flush();
+          if (problem) throw integrityError(problem);
+        }
       }
-      for (const w of tx.projectionWrites()) keep(w);
-      for (const [stream, version] of streams)
-        keep({ collection: 'streams', key: stream, value: { version } });
+      const problem = await checker.flush();
+      if (problem) throw integrityError(problem);
+      if (checker.head.seq !== head.seq || checker.head.hash !== head.hash) {
+        throw integrityError({
+          seq: Math.min(checker.head.seq + 1, head.seq),
+          reason: `the store's head is seq ${head.seq} (hash ${head.hash}), but the log read ends at seq ${checker.head.seq} (hash ${checker.head.hash})`,
+        });
+      }
+      const rows = rebuild.rows();
       const collections = new Set([
         ...REBUILT_COLLECTIONS,
         ...[...rows.values()].map((w) => w.collection),
@@ -921,6 +1109,9 @@ export class Workspace {
     await this._catchUp();
     const none: TickResult = { escalated: [], queued: [], delivered: [], failed: [] };
     if (!this._view.workspace) return none;
+    await this.#autoCheckpoint().catch((err) =>
+      this.#logger.warn('tick: making a checkpoint failed', { error: String(err) }),
+    );
     const service = await this.#serviceIdentity();
     if (!service) return none;
     const now = new Date(this.#clock()).toISOString();
@@ -1085,7 +1276,7 @@ export class Workspace {
       throw new BatonError(ErrorCode.INVALID_STATE, 'This workspace is closed. Open it again.');
     while (this.#catchingUp) await this.#catchingUp;
     const head = await this.#storeCall('head', () => this.store.head());
-    if (head.seq !== this._view.seq) {
+    if (head.seq !== this._view.seq || head.hash !== this.#seen.hash) {
       this.#catchingUp = this.#catchUpTo(head).finally(() => {
         this.#catchingUp = undefined;
       });
@@ -1109,88 +1300,146 @@ export class Workspace {
     return head;
   }
 
+  /** Moves the seen head to the last of `events` when the view now reflects them. */
+  #noteSeen(events: readonly BatonEvent[]): void {
+    const last = events.at(-1);
+    if (last && this._view.seq === last.seq) this.#seen = { seq: last.seq, hash: last.hash };
+  }
+
   /** Remembers the stream versions of committed events (bounded: forgetting only costs a read). */
   #noteVersions(events: readonly BatonEvent[]): void {
     for (const e of events) this.#noteVersion(e);
   }
 
   #noteVersion(e: BatonEvent): void {
-    if (this.#streamVersions.size > 50_000) this.#streamVersions.clear();
+    if (this.#streamVersions.size > 50_000) {
+      this.#streamVersions.clear();
+      this.#versionsComplete = false;
+    }
     this.#streamVersions.set(e.stream, e.version);
   }
 
+  /**
+   * Applies the events after the view's head to it, each verified first (see
+   * {@link StoredEvents}): linked by hash to the last event this process applied, its hash
+   * recomputed, admitted against the view at its position, its signature checked — in
+   * batches of {@link CATCH_UP_BATCH}, each applied only when all of it checks out. A failure
+   * throws `INTEGRITY` naming the seq; the view stays at the last good batch, so every later
+   * call fails the same way until the store is repaired and nothing is built on a forgery.
+   */
   async #catchUpTo(head: Head): Promise<void> {
     const view = this._view;
+    const seen = this.#seen;
     if (head.seq < view.seq) {
       throw new BatonError(
         ErrorCode.INTEGRITY,
-        `The store's head (seq ${head.seq}) is behind what this workspace has seen (seq ${view.seq}): the log was truncated or replaced.`,
+        `The store's head (seq ${head.seq}) is behind what this workspace has seen (seq ${view.seq}): the log was truncated or replaced. Run workspace.verify() and restore the store from a backup.`,
       );
     }
-    const tx = view.begin();
-    for await (const e of this.store.read({ after: view.seq })) {
-      this._types.apply(e, tx);
-      // A fact of the log whatever becomes of this transaction.
-      this.#noteVersion(e);
+    if (head.seq === seen.seq && head.hash !== seen.hash) {
+      throw new BatonError(
+        ErrorCode.INTEGRITY,
+        `The store's head at seq ${head.seq} has hash ${head.hash}, but the event this workspace applied at seq ${seen.seq} has hash ${seen.hash}: the event at seq ${head.seq} was replaced in the store. Run workspace.verify() and restore the store from a backup.`,
+        { details: { seq: head.seq, reason: 'the head was replaced' } },
+      );
     }
-    tx.commit();
+    const complete = await this.#replay(
+      view,
+      seen,
+      this.store.read({ after: view.seq }),
+      (s) => this.#streamVersions.get(s) ?? (this.#versionsComplete ? 0 : undefined),
+    );
+    if (complete && this.#seen.seq < head.seq) {
+      throw new BatonError(
+        ErrorCode.INTEGRITY,
+        `The store's head is seq ${head.seq}, but its log ends at seq ${this.#seen.seq}: events ${this.#seen.seq + 1}–${head.seq} are missing. Run workspace.verify() and restore the store from a backup.`,
+        { details: { seq: this.#seen.seq + 1, reason: 'events are missing' } },
+      );
+    }
+    if (this.#seen.seq === head.seq && this.#seen.hash !== head.hash) {
+      throw new BatonError(
+        ErrorCode.INTEGRITY,
+        `The store's head at seq ${head.seq} has hash ${head.hash}, but the event read at seq ${head.seq} has hash ${this.#seen.hash}. Run workspace.verify().`,
+        { details: { seq: head.seq, reason: 'the head does not name the last event' } },
+      );
+    }
   }
 
-  async #load(): Promise<void> {
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const before = await this.#storeCall('head', () => this.store.head());
-      if (before.seq === 0) return;
-      const view = new AuthorityView();
-      const tx = view.begin();
-      const meta = (await this.store.get('meta', 'workspace')) as WorkspaceInfoJson | undefined;
-      if (meta) tx.putWorkspace(meta);
-      for await (const row of this.#rows('identities')) tx.putIdentity(row as never);
-      for await (const row of this.#rows('grants')) tx.putGrant(row as never);
-      // Only tagged artifacts have entries in the tag index: their tags, for tag grants.
-      for await (const row of this.#rowsOf('artifacts', 'tag')) {
-        const { id, tags } = row.value as { id: string; tags: string[] };
-        tx.putTags(id, tags);
-      }
-      // [wt-b, issue 12] Approval requests still pending or approved, from their rows and the
-      // grant their request event names. Drop this when open replays from a checkpoint.
-      for await (const row of this.#rowsOf('handoffs', 'digest')) {
-        const h = row.value as unknown as HandoffRow;
-        let grant = '';
-        for await (const e of this.store.read({ after: h.offerSeq - 1, limit: 1 }))
-          grant = e.auth ?? '';
-        const a = approvalFromRow(h, grant);
-        if (a) tx.putApproval(a);
-      }
-      let last: BatonEvent | undefined;
-      for await (const e of this.store.read({ after: before.seq - 1, limit: 1 })) last = e;
-      const after = await this.#storeCall('head', () => this.store.head());
-      if (after.seq !== before.seq || !last) continue;
-      tx.seq = before.seq;
-      tx.lastAt = last.at;
+  /**
+   * Verifies and applies `events` (which continue `from`) to `view` batch by batch, moving
+   * {@link #seen} with it; throws `INTEGRITY` at the first event that does not verify.
+   * Returns false when it stopped early because a commit of this process moved the view.
+   */
+  async #replay(
+    view: AuthorityView,
+    from: Head,
+    events: AsyncIterable<BatonEvent>,
+    versionOf?: (stream: string) => number | undefined,
+  ): Promise<boolean> {
+    const checker = new StoredEvents(this._types, {
+      after: from,
+      versionOf,
+      unknownTypes: 'signature',
+    });
+    let tx = view.begin();
+    let batch: BatonEvent[] = [];
+    /** Applies the batch once verified; false when the view moved meanwhile (this process committed). */
+    const applyBatch = async (): Promise<boolean> => {
+      const problem = await checker.flush();
+      if (problem) throw integrityError(problem);
+      if (batch.length === 0) return true;
       tx.commit();
-      this.#adopt(view);
-      return;
+      // A commit of this process moved the view under the batch: the next catch-up goes on from there.
+      if (view.seq !== checker.head.seq) return false;
+      if (view === this._view) this.#seen = checker.head;
+      // Facts of the log, now verified.
+      this.#noteVersions(batch);
+      batch = [];
+      tx = view.begin();
+      return true;
+    };
+    for await (const e of events) {
+      const r = checker.step(e, tx);
+      if ('problem' in r) {
+        // A signature already queued may be the first problem.
+        throw integrityError((await checker.flush()) ?? r.problem);
+      }
+      batch.push(e);
+      if (batch.length >= CATCH_UP_BATCH && !(await applyBatch())) return false;
     }
-    // The log kept moving while we read: build the view by replaying instead.
-    const tx = this._view.begin();
-    for await (const e of this.store.read()) this._types.apply(e, tx);
-    tx.commit();
+    return applyBatch();
   }
 
-  #adopt(view: AuthorityView): void {
-    const v = this._view;
-    v.workspace = view.workspace;
-    for (const i of view.identities.values()) v.identities.set(i.id, i);
-    for (const g of view.grants.values()) v.setGrant(g);
-    for (const [id, tags] of view.tags) v.tags.set(id, tags);
-    for (const [id, a] of view.approvals) v.approvals.set(id, a); // [wt-b, issue 12]
-    v.seq = view.seq;
-    v.lastAt = view.lastAt;
-    v.generation++;
-  }
-
-  async *#rows(collection: string): AsyncIterable<JsonValue> {
-    for await (const row of this.#rowsOf(collection)) yield row.value;
+  /**
+   * Builds the authority view: from the newest trusted checkpoint kept in the store (see
+   * {@link trustedCheckpoint}), replaying and verifying only the events after it — or, with
+   * none, replaying and verifying the whole log. Projection rows are never read for it: an
+   * attacker who can write the store but holds no key cannot change what this process
+   * authorizes. When an event does not verify, the view stays at the last good batch and
+   * every call that catches up throws `INTEGRITY` (open itself succeeds, so `verify()` can
+   * report).
+   */
+  async #load(): Promise<void> {
+    const head = await this.#storeCall('head', () => this.store.head());
+    if (head.seq === 0) return;
+    const trusted = await this.#storeCall('read', () =>
+      trustedCheckpoint(this.store, this.#logger),
+    );
+    if (trusted) {
+      this._view = viewFromSnapshot(trusted.snapshot);
+      this.#seen = { seq: trusted.checkpoint.seq, hash: trusted.checkpoint.hash };
+      this.#checkpointSeq = trusted.checkpoint.seq;
+    }
+    // From a checkpoint, the streams before it are not known.
+    if (trusted) this.#versionsComplete = false;
+    try {
+      await this.#replay(this._view, this.#seen, this.store.read({ after: this.#seen.seq }));
+    } catch (err) {
+      if (!isBatonError(err, ErrorCode.INTEGRITY)) throw err;
+      this.#logger.error('the log in the store does not verify; this workspace stops before it', {
+        error: err.message,
+      });
+    }
   }
 
   async *#rowsOf(
@@ -1391,6 +1640,7 @@ export class Workspace {
         throw storeError('append', err);
       }
       tx.commit();
+      this.#noteSeen(r.events);
       this.#noteVersions(r.events);
       this.#afterAppend(r.events);
       return r.events;
@@ -1598,8 +1848,21 @@ export class Workspace {
     let cursor = f.after ?? (await this.store.head()).seq;
     const PAGE = 256;
     while (!this.#closed && !f.signal?.aborted) {
-      const head = await this.#storeCall('head', () => this.store.head());
-      if (head.seq > cursor) {
+      const stored = await this.#storeCall('head', () => this.store.head());
+      if (stored.seq > cursor) {
+        // Deliver only events this process has verified: catch up first (INTEGRITY at a
+        // forged one, which ends the watch), and read no further than the view reached.
+        try {
+          await this._catchUp();
+        } catch (err) {
+          if (this.#closed) return;
+          throw err;
+        }
+        const head = { seq: Math.min(stored.seq, this._view.seq) };
+        if (head.seq <= cursor) {
+          await this.#waitForCommit(cursor, f.signal);
+          continue;
+        }
         let n = 0;
         for await (const e of this.store.read({
           after: cursor,
@@ -1723,20 +1986,4 @@ export class Workspace {
   _now(): number {
     return this.#clock();
   }
-}
-
-type WorkspaceInfoJson = NonNullable<AuthorityView['workspace']>;
-
-/** The state a batch's events are admitted against: rows through `rows`, bodies given with the write first. */
-function stateReader(
-  rows: ProjectionOverlay,
-  view: ViewTx,
-  given: readonly BlobWrite[],
-  stored: (hash: string) => Promise<Uint8Array | undefined>,
-): StateReader {
-  return {
-    view,
-    get: (c, k) => rows.get(c, k),
-    blob: async (h) => given.find((b) => b.hash === h)?.bytes ?? (await stored(h)),
-  };
 }

@@ -132,36 +132,6 @@ export function requestOf(view: ViewReader, id: string): ApprovalRequest {
   return r;
 }
 
-/**
- * The approval request a `handoffs` row stands for, as the view holds it (for a view built
- * from rows); `undefined` unless the row is an approval that is pending or approved.
- *
- * @param grant - The `auth` of the row's `handoff.offered` event.
- */
-export function approvalFromRow(row: HandoffRow, grant: string): ApprovalRequest | undefined {
-  const a = row.approval;
-  if (row.kind !== 'approval' || !a || (row.status !== 'offered' && row.status !== 'approved'))
-    return undefined;
-  const r: ApprovalRequest = {
-    id: row.id,
-    requester: row.from,
-    approvers: row.to,
-    grant,
-    action: a.action,
-    resource: a.resource,
-    digest: a.digest,
-    status: row.status === 'approved' ? 'approved' : 'pending',
-    seq: row.offerSeq,
-  };
-  if (a.payload !== undefined) r.payloadHash = a.payload;
-  if (row.status === 'approved' && row.decision) {
-    r.decidedBy = row.decision.by;
-    const bound = row.decision.payload ?? a.payload;
-    if (bound !== undefined) r.approvedPayloadHash = bound;
-  }
-  return r;
-}
-
 function sameMembers(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x) => b.includes(x));
 }

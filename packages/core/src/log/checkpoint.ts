@@ -40,6 +40,21 @@ export const checkpointSchema = z.object({
   sig: z.string().min(1),
 });
 
+/**
+ * The kv key under which the newest checkpoint this workspace made is kept (by
+ * `checkpoint()` and by `tick()`): what `Workspace.open` starts from, when it can trust it.
+ */
+export const LATEST_CHECKPOINT_KEY = 'baton/checkpoints/latest';
+
+/**
+ * `tick()` makes a checkpoint on its own once the log has grown this many events past the
+ * newest one (when the process holds an owner's or a service identity's key): opening then
+ * replays and verifies at most about this many events, whatever the log's length. A
+ * checkpoint costs one signature and two kv writes (the snapshot is the authority view's
+ * size), never a log event.
+ */
+export const CHECKPOINT_EVERY = 1_000;
+
 /** The kv key under which the snapshot of checkpoint `seq` is kept. */
 export function snapshotKey(seq: number): string {
   return `baton/checkpoints/${String(seq).padStart(12, '0')}`;
