@@ -273,7 +273,7 @@ describe('stored state checked', () => {
     expect(again.info?.owners).toEqual([r.ada.id]);
   });
 
-  it('#11 an approval request set to approved in the file is not consumed by an honest authorize() (passes once approvals live in the authority view, helper B)', async () => {
+  it('#11 an approval request set to approved in the file is not consumed by an honest authorize()', async () => {
     const r = await richFile();
     const f = copyOf(r, 'approval');
     f.sql(...setField('handoffs', r.approval, 'status', '"approved"'));

@@ -279,7 +279,9 @@ export class Actor {
       const h = await this.handoffs._approval(a, r, { summary: o?.summary, payload: o?.payload });
       const names = h.to.map((x) => this.#ws._view.identity(x)?.name ?? x).join(' or ');
       if (h.status === 'approved') {
-        const bound = h.decision?.payload ?? h.approval?.payload;
+        // What the approval binds, as the verified log says (not as the row says).
+        const held = this.#ws._view.approval(h.id);
+        const bound = held?.approvedPayloadHash ?? held?.payloadHash;
         // Approved since the plan looked: use it.
         if (bound === digest && attempt < 2) continue;
         const details: Record<string, JsonValue> = {

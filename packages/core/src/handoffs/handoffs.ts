@@ -702,10 +702,21 @@ export class Handoffs {
     return row;
   }
 
+  /**
+   * This actor's pending or approved request for `digest`. Which requests exist and whether
+   * one was approved come from the authority view (built from the verified log), never from
+   * the rows, which whoever can write the store could change; the row gives its display
+   * fields and the expiry derived from `due`.
+   */
   async #byDigest(digest: string): Promise<Handoff | undefined> {
-    const page = await this.#ws.store.query('handoffs', 'digest', { eq: digest }, { limit: 10 });
-    for (const { value } of page.items) {
-      const h = await this.#view(value as unknown as HandoffRow);
+    for (const a of this.#ws._view.approvalsBy(this.#actor.id)) {
+      if (a.digest !== digest) continue;
+      const row = (await this.#ws.store.get('handoffs', a.id)) as unknown as HandoffRow | undefined;
+      if (!row) continue;
+      const h = await this.#view({
+        ...row,
+        status: a.status === 'approved' ? 'approved' : 'offered',
+      });
       if (h.status === 'offered' || h.status === 'approved') return h;
     }
     return undefined;
