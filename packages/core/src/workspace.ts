@@ -856,7 +856,12 @@ export class Workspace {
       const rows = overlay.writes;
       const keep = (w: ProjectionWrite) => overlay.put(w);
       const streams = new Map<string, number>();
-      const state = stateReader(overlay, tx, [], (h) => this.store.blobs.get(h));
+      const replayed = stateReader(overlay, tx, [], (h) => this.store.blobs.get(h));
+      // A body erased later in the log is gone already: it reads as erased, not as missing.
+      const state: StateReader = {
+        ...replayed,
+        get: (c, k) => (c === 'erasures' ? this.store.get(c, k) : overlay.get(c, k)),
+      };
       for await (const e of this.store.read({ until: head.seq })) {
         const data = this._types.dataOf(e);
         await this._types.admitState(e, state, data);

@@ -25,6 +25,7 @@ import {
   type VersionRow,
   versionKey,
 } from './artifactEvents.js';
+import { applyStoredChange, inBox, MAX_CONTENT } from './content.js';
 import { createJsonPatch, jsonSizeUpTo, valueAtPointer } from './jsonDiff.js';
 import { mergeJson, mergeText } from './merge.js';
 import { applyUnifiedDiff, unifiedDiff } from './textDiff.js';
@@ -127,9 +128,6 @@ const jsonPatchOperation = z.discriminatedUnion('op', [
   z.object({ op: z.literal('test'), path: jsonPointer, value: jsonValue }),
 ]);
 
-/** Largest artifact content, in bytes of UTF-8 of its text or canonical JSON: 8 MiB. */
-export const MAX_CONTENT = 8 * 1024 * 1024;
-
 /**
  * Largest `patch` an edit may pass: a unified diff of at most 32 MiB of UTF-8 (room for a
  * whole rewrite of the largest content), or a JSON Patch of at most 1,000 operations.
@@ -174,6 +172,8 @@ const claimSchema = z
   })
   .optional();
 const reasonOpt = z.object({ reason: z.string().max(2_000).optional() }).optional();
+
+export { MAX_CONTENT };
 
 /**
  * Versioned shared work: text or JSON that people and agents edit in turns, every version
@@ -729,51 +729,4 @@ function versionOf(vr: VersionRow): ArtifactVersion {
 function shown(diff: string): string {
   const at = diff.indexOf('@@');
   return diff.startsWith('Index:') && at >= 0 ? diff.slice(at) : diff;
-}
-
-/** A JSON Patch operation with its pointers moved under `/doc`, to patch a `{ doc }` box (so the root can be replaced too). */
-function inBox(op: Operation): Operation {
-  const out = { ...op, path: `/doc${op.path}` } as Operation;
-  if ('from' in op && typeof op.from === 'string')
-    (out as { from: string }).from = `/doc${op.from}`;
-  return out;
-}
-
-/**
- * @internal A stored change (a unified diff, or a JSON Patch as JSON) applied to the content
- * it was made from (text, or canonical JSON): the content it gives, or `undefined` when it
- * does not apply or is not a change at all.
- */
-export function applyStoredChange(
-  kind: 'text' | 'json',
-  text: string,
-  change: string,
-): string | undefined {
-  try {
-    if (kind === 'text') return applyUnifiedDiff(text, change);
-    const ops = JSON.parse(change) as unknown;
-    if (!Array.isArray(ops) || ops.length > 1_000_000) return undefined;
-    for (const op of ops) {
-      if (
-        typeof op !== 'object' ||
-        op === null ||
-        typeof op.path !== 'string' ||
-        (op.path !== '' && !op.path.startsWith('/')) ||
-        ('from' in op && typeof op.from !== 'string')
-      )
-        return undefined;
-    }
-    const box = { doc: JSON.parse(text) as JsonValue };
-    const errors = applyJsonPatch(
-      box,
-      ops.map((op) => inBox(op as Operation)),
-    );
-    if (errors.some((e) => e !== null) || box.doc === undefined) return undefined;
-    const bad = findNonJson(box.doc, '', new Set(), MAX_JSON_DEPTH);
-    if (bad) return undefined;
-    return canonicalJson(box.doc);
-  } catch {
-    // Whatever a stored change is, if it does not apply it is not a change of this content.
-    return undefined;
-  }
 }
