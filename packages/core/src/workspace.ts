@@ -1347,10 +1347,21 @@ export class Workspace {
       if ('existing' in r) return r.existing;
       // A plan that finds nothing to do (already done by someone else) writes nothing.
       if (r.events.length === 0) return [];
+      let projected: ProjectionWrite[];
+      try {
+        projected = await this.#project(r.events, tx, r.blobs ?? [], r.data);
+      } catch (err) {
+        // State rules read the rows the store holds now: when another writer moved the head
+        // meanwhile, they judged a later state than the one this batch follows — a lost race.
+        const now = await this.#storeCall('head', () => this.store.head());
+        if (attempt < this.#maxRetries && (now.seq !== head.seq || now.hash !== head.hash))
+          continue;
+        throw err;
+      }
       const projections = [
         ...tx.projectionWrites(),
         ...(await this.#streamWrites(r.events)),
-        ...(await this.#project(r.events, tx, r.blobs ?? [], r.data)),
+        ...projected,
         ...(r.projections ?? []),
       ];
       try {

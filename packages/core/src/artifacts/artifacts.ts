@@ -572,7 +572,7 @@ export class Artifacts {
       if (out === undefined)
         throw new BatonError(
           ErrorCode.VALIDATION,
-          `artifacts.edit: the patch does not apply to version ${args.baseVersion} (its lines are not where its hunks say). Diff against version ${args.baseVersion}, or pass the new \`content\`.`,
+          `artifacts.edit: \`patch\` does not apply to version ${args.baseVersion} (its lines are not where its hunks say). Diff against version ${args.baseVersion}, or pass the new \`content\`.`,
           { details: { field: 'patch' } },
         );
       return out;
@@ -598,7 +598,13 @@ export class Artifacts {
             { details: { field: `patch.${i}` } },
           );
       }
-      const [error] = applyJsonPatch(box, [inBox(op as Operation)]);
+      // The container a value goes into must be there (the library would set a key on a number).
+      const parent =
+        op.path === '' ? box : valueAtPointer(box.doc, op.path.replace(/\/[^/]*$/, ''));
+      const [error] =
+        parent !== null && typeof parent === 'object'
+          ? applyJsonPatch(box, [inBox(op as Operation)])
+          : [new Error(`there is no object or array at the parent of ${op.path}`)];
       if (error || box.doc === undefined)
         throw new BatonError(
           ErrorCode.VALIDATION,
