@@ -162,6 +162,8 @@ const pageSchema = z.object({
   after: z.string().optional(),
 });
 const versionArg = z.number().int().min(1);
+const getSchema = z.object({ version: versionArg.optional() }).optional();
+const changesSchema = z.object({ since: z.number().int().min(0).optional() }).optional();
 const claimSchema = z
   .object({
     ttl: z
@@ -230,10 +232,7 @@ export class Artifacts {
   /** The artifact at its head, or at `version`. Needs `read`. */
   async get(id: string, options: { version?: number } = {}): Promise<Artifact> {
     parseInput(idString, id, 'artifacts.get(id)');
-    const version =
-      options.version === undefined
-        ? undefined
-        : parseInput(versionArg, options.version, 'artifacts.get: `version`');
+    const version = parseInput(getSchema, options, 'artifacts.get')?.version;
     const row = await this.#readable(id);
     const v = version ?? row.version;
     if (v > row.version)
@@ -473,8 +472,9 @@ export class Artifacts {
    */
   async changesSince(id: string, options: { since?: number } = {}): Promise<ArtifactChange[]> {
     parseInput(idString, id, 'artifacts.changesSince(id)');
+    const o = parseInput(changesSchema, options, 'artifacts.changesSince');
     const row = await this.#readable(id);
-    const since = options.since ?? (await this.seen(id));
+    const since = o?.since ?? (await this.seen(id));
     return this._changes(row, since, this.#actor.id);
   }
 
@@ -598,13 +598,24 @@ export class Artifacts {
             { details: { field: `patch.${i}` } },
           );
       }
-      // The container a value goes into must be there (the library would set a key on a number).
+      // What an operation reads must be there, and the container a value goes into (the
+      // library would set a key on a number, or delete one from a string).
       const parent =
         op.path === '' ? box : valueAtPointer(box.doc, op.path.replace(/\/[^/]*$/, ''));
-      const [error] =
-        parent !== null && typeof parent === 'object'
-          ? applyJsonPatch(box, [inBox(op as Operation)])
-          : [new Error(`there is no object or array at the parent of ${op.path}`)];
+      const missing =
+        parent === null || typeof parent !== 'object'
+          ? `there is no object or array at the parent of ${op.path}`
+          : 'from' in op && valueAtPointer(box.doc, op.from) === undefined
+            ? `there is no value at ${op.from}`
+            : op.op !== 'add' &&
+                op.op !== 'copy' &&
+                op.op !== 'move' &&
+                valueAtPointer(box.doc, op.path) === undefined
+              ? `there is no value at ${op.path}`
+              : undefined;
+      const [error] = missing
+        ? [new Error(missing)]
+        : applyJsonPatch(box, [inBox(op as Operation)]);
       if (error || box.doc === undefined)
         throw new BatonError(
           ErrorCode.VALIDATION,
