@@ -176,6 +176,45 @@ describe('#13 artifact events consistent with state', () => {
   });
 });
 
+describe('#13 state rules on logs with erased bodies', () => {
+  it('#13 imports and rebuilds a log whose artifact and context bodies were erased', async () => {
+    const w = await desk();
+    const doc = await w.agent.artifacts.create({ kind: 'text', title: 'T', content: 'secret\n' });
+    const v2 = await w.agent.artifacts.edit(doc.id, {
+      content: 'another secret\n',
+      baseVersion: 1,
+      reason: 'r',
+    });
+    await w.agent.artifacts.edit(doc.id, { content: 'public\n', baseVersion: 2, reason: 'r' });
+    const note = await w.agent.context.record({ type: 'note', about: [doc.id], text: 'secret' });
+    const change = (await w.store.get(
+      'artifact-versions',
+      `${doc.id}/${'2'.padStart(10, '0')}`,
+    )) as {
+      change: string;
+    };
+    for (const h of [sha256b64('secret\n'), change.change, note.body!])
+      await w.owner.erase(h, 'a leak');
+    expect(v2.version).toBe(2);
+    const lines: string[] = [];
+    for await (const line of w.ws.export()) lines.push(line);
+    const copy = await Workspace.open({
+      store: new MemoryStore(),
+      keyring: w.ws.keyring,
+      clock: () => w.clock.now,
+    });
+    await copy.import(lines);
+    await copy.rebuildProjections();
+    await w.ws.rebuildProjections();
+    for (const ws of [w.ws, copy]) {
+      expect((await ws.verify()).ok).toBe(true);
+      // Version 3 is patched forward from the erased bodies: it reads as erased.
+      expect((await ws.as(w.agentId).artifacts.get(doc.id)).content).toMatch(/^\[erased by Ada/);
+      expect((await ws.as(w.agentId).context.get(note.id)).text).toMatch(/^\[erased by Ada/);
+    }
+  });
+});
+
 describe('#15 artifact edits with bad patches', () => {
   it('#15 refuses an invalid unified-diff patch with VALIDATION naming `patch`, writing nothing', async () => {
     const w = await desk();

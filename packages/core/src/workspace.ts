@@ -600,7 +600,7 @@ export class Workspace {
     const projections = [
       ...tx.projectionWrites(),
       ...(await this.#streamWrites(placed)),
-      ...(await this.#project(placed, tx, blobs)),
+      ...(await this.#project(placed, tx, blobs, undefined, erasedHere)),
     ];
     await this.#storeCall('append', () =>
       this.store.append({ events: placed, expectedHead: head, projections, blobs }),
@@ -1440,9 +1440,16 @@ export class Workspace {
     view: ViewTx,
     blobs: readonly BlobWrite[],
     data?: unknown[],
+    erasedLater: ReadonlySet<string> = new Set(),
   ): Promise<ProjectionWrite[]> {
     const overlay = new ProjectionOverlay((c, k) => this.store.get(c, k));
-    const state = stateReader(overlay, view, blobs, (h) => this.store.blobs.get(h));
+    const given = stateReader(overlay, view, blobs, (h) => this.store.blobs.get(h));
+    // A body an erasure later in the batch removed (an import) reads as erased, not as missing.
+    const state: StateReader = {
+      ...given,
+      get: async (c, k) =>
+        c === 'erasures' && erasedLater.has(k) ? { hash: k } : overlay.get(c, k),
+    };
     for (const [i, e] of events.entries()) {
       const d = data?.[i] ?? this._types.dataOf(e);
       await this._types.admitState(e, state, d);
