@@ -9,6 +9,9 @@ import { DIFF_COST_LIMIT, diffSequences } from './textDiff.js';
  */
 const MAX_ARRAY_OPS = 1_000;
 
+/** Items moved by an array's insertions and removals (each moves what follows it), at most. */
+const MAX_SPLICE_WORK = 4_000_000;
+
 function pointer(path: string, key: string | number): string {
   return `${path}/${String(key).replace(/~/g, '~0').replace(/\//g, '~1')}`;
 }
@@ -28,12 +31,6 @@ export function createJsonPatch(from: JsonValue, to: JsonValue): Operation[] {
   return ops;
 }
 
-function same(a: JsonValue, b: JsonValue): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  return canonicalJsonUnchecked(a) === canonicalJsonUnchecked(b);
-}
-
 function diffValue(
   from: JsonValue,
   to: JsonValue,
@@ -41,7 +38,8 @@ function diffValue(
   ops: Operation[],
   budget: { left: number },
 ): void {
-  if (same(from, to)) return;
+  if (from === to) return;
+  // Objects are compared key by key (no serializing at every level): equal ones give no operations.
   if (isObject(from) && isObject(to)) {
     for (const key of Object.keys(from)) {
       if (!(key in to)) ops.push({ op: 'remove', path: pointer(path, key) });
@@ -55,8 +53,18 @@ function diffValue(
   if (Array.isArray(from) && Array.isArray(to)) {
     const mine: Operation[] = [];
     const keys = (items: JsonValue[]) => items.map((v) => canonicalJsonUnchecked(v));
-    const hunks = diffSequences(keys(from), keys(to), Math.max(0, budget.left));
+    const a = keys(from);
+    const b = keys(to);
+    if (a.length === b.length && a.every((k, i) => k === b[i])) return;
+    const hunks = diffSequences(a, b, Math.max(0, budget.left));
     budget.left -= from.length + to.length;
+    // Each insertion or removal moves the items after it: past a bound, one replacement is cheaper.
+    let splices = 0;
+    for (const h of hunks) splices += Math.abs(h.aLength - h.bLength);
+    if (splices > MAX_ARRAY_OPS || splices * (from.length + 1) > MAX_SPLICE_WORK) {
+      ops.push({ op: 'replace', path, value: to });
+      return;
+    }
     // From the last change back, so the indexes of earlier changes still hold.
     for (let h = hunks.length - 1; h >= 0 && mine.length <= MAX_ARRAY_OPS; h--) {
       const { aStart, aLength, bStart, bLength } = hunks[h]!;

@@ -133,10 +133,38 @@ function scopes(op: Operation, base: JsonValue): string[] {
   });
 }
 
-function overlaps(a: string, b: string): boolean {
-  const x = a === '/' ? '' : a;
-  const y = b === '/' ? '' : b;
-  return x === y || x.startsWith(`${y}/`) || y.startsWith(`${x}/`) || x === '' || y === '';
+/**
+ * Finds, for a scope of one side, a scope of the other side it overlaps — the same place,
+ * one inside the other, or either being the whole document — in time proportional to the
+ * scope's depth (a patch may have hundreds of thousands of operations).
+ */
+function scopeIndex(theirs: string[]): (scope: string) => string | undefined {
+  const norm = (s: string) => (s === '/' ? '' : s);
+  const exact = new Map<string, string>();
+  const containing = new Map<string, string>();
+  for (const ts of theirs) {
+    const x = norm(ts);
+    if (!exact.has(x)) exact.set(x, ts);
+    for (let cut = x.lastIndexOf('/'); cut >= 0; cut = x.lastIndexOf('/', cut - 1)) {
+      const above = x.slice(0, cut);
+      if (containing.has(above)) break;
+      containing.set(above, ts);
+      if (cut === 0) break;
+    }
+  }
+  return (scope) => {
+    if (theirs.length === 0) return undefined;
+    const y = norm(scope);
+    if (exact.has('')) return exact.get('');
+    if (y === '') return theirs[0];
+    const same = exact.get(y) ?? containing.get(y);
+    if (same !== undefined) return same;
+    for (let cut = y.lastIndexOf('/'); cut > 0; cut = y.lastIndexOf('/', cut - 1)) {
+      const hit = exact.get(y.slice(0, cut));
+      if (hit !== undefined) return hit;
+    }
+    return undefined;
+  };
 }
 
 /**
@@ -154,12 +182,16 @@ export function mergeJson(
   if (t.length === 0) return { clean: true, merged: yours };
   if (y.length === 0) return { clean: true, merged: theirs };
   const conflicts = new Map<string, ConflictRegion>();
-  const tScopes = t.flatMap((op) => scopes(op, base));
+  const theirScope = scopeIndex(t.flatMap((op) => scopes(op, base)));
+  // Each place is judged once, however many operations touch it.
+  const judged = new Set<string>();
   for (const op of y) {
     for (const ys of scopes(op, base)) {
-      const hit = tScopes.find((ts) => overlaps(ts, ys));
+      const hit = theirScope(ys);
       if (hit === undefined) continue;
       const at = hit.length <= ys.length ? hit : ys;
+      if (judged.has(at)) continue;
+      judged.add(at);
       const sameChange = JSON.stringify(valueAt(theirs, at)) === JSON.stringify(valueAt(yours, at));
       if (sameChange) continue;
       conflicts.set(at, {
