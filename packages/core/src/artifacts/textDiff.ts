@@ -131,6 +131,7 @@ class MyersSearch {
    * start; `backward[k]` the same from the end, on the reversed sequences.
    */
   #split(xlo: number, xhi: number, ylo: number, yhi: number): boolean {
+    if (this.#budget <= 0) return false;
     const a = this.#a;
     const b = this.#b;
     const fw = this.#forward;
