@@ -342,6 +342,9 @@ export class Actor {
         `emit: "${t}" is not an app event type. Define it with defineEventType() and pass it in Workspace.open({ eventTypes }).`,
       );
     }
+    // One call stores at most 64 MiB of bodies (64 bodies of MAX_BODY would be 1 GiB).
+    const maxTotal = 4 * MAX_BODY;
+    let total = 0;
     const blobs = (o?.blobs ?? []).map((b) => {
       const bytes = typeof b === 'string' ? utf8(b) : b.slice();
       if (bytes.length > MAX_BODY) {
@@ -350,6 +353,13 @@ export class Actor {
           `emit: a body is ${bytes.length} bytes; the limit is ${MAX_BODY}.`,
         );
       }
+      total += bytes.length;
+      if (total > maxTotal)
+        throw new BatonError(
+          ErrorCode.VALIDATION,
+          `emit: the bodies take more than ${maxTotal} bytes together, the limit per call. Emit them in several events.`,
+          { details: { field: 'blobs' } },
+        );
       return { hash: sha256b64(bytes), bytes };
     });
     const given = new Set(blobs.map((b) => b.hash));

@@ -36,7 +36,7 @@ export type {
   EditArtifactInput,
   ListArtifactsOptions,
 } from './artifacts/artifacts.js';
-export { Artifacts, MAX_CONTENT } from './artifacts/artifacts.js';
+export { Artifacts, MAX_CONTENT, MAX_PATCH } from './artifacts/artifacts.js';
 export type { ConflictRegion, MergeOutcome } from './artifacts/merge.js';
 export { mergeJson, mergeText } from './artifacts/merge.js';
 export type { Decision, EvaluateOptions, Requirement } from './auth/evaluate.js';
@@ -69,7 +69,7 @@ export { CONTEXT_TYPES } from './context/contextEvents.js';
 export type { ContextEntry, ContextQuery, CostLine, RecordInput } from './context/contextLog.js';
 export { ContextLog } from './context/contextLog.js';
 export type { JsonValue } from './crypto/canonical.js';
-export { canonicalJson, findNonJson } from './crypto/canonical.js';
+export { canonicalJson, findNonJson, MAX_JSON_DEPTH } from './crypto/canonical.js';
 export { fromBase64url, toBase64url } from './crypto/encoding.js';
 export { sha256, sha256b64 } from './crypto/hash.js';
 export type { Keyring, MemoryKeyringOptions } from './crypto/keyring.js';

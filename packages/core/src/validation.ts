@@ -1,28 +1,73 @@
 import { z } from 'zod';
-import { canonicalJson, findNonJson, type JsonValue } from './crypto/canonical.js';
+import {
+  canonicalJsonUnchecked,
+  findNonJson,
+  type JsonValue,
+  MAX_JSON_DEPTH,
+} from './crypto/canonical.js';
 import { BatonError, ErrorCode } from './errors.js';
 
-/** Longest name, title or id a caller may pass. */
+/** Longest name, title or id a caller may pass, in characters (UTF-16 units). */
 export const MAX_NAME = 200;
-/** Largest inline JSON (metadata, event data) in canonical bytes; big bodies belong in blobs. */
+/** Largest inline JSON (metadata, event data) in bytes of UTF-8 canonical JSON; big bodies belong in blobs. */
 export const MAX_INLINE_JSON = 256 * 1024;
 
-/** A plain JSON value (checked for NaN, undefined, class instances, cycles). */
-export const jsonValue = z.custom<JsonValue>((v) => findNonJson(v) === undefined, {
-  message: 'must be plain JSON (no undefined, NaN, Infinity, functions, class instances or cycles)',
+/**
+ * The length of `text` in UTF-8 bytes (what it takes to store), without encoding it. A
+ * lone surrogate counts 3 bytes, as the encoder writes U+FFFD for it.
+ */
+export function utf8Length(text: string): number {
+  let n = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) n += 1;
+    else if (
+      c >= 0xd800 &&
+      c <= 0xdbff &&
+      i + 1 < text.length &&
+      (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00
+    ) {
+      // A surrogate pair: two units, four bytes.
+      n += 2;
+      i++;
+    } else n += 2;
+  }
+  return n;
+}
+
+/** Whether `text` takes at most `max` bytes of UTF-8 (quick for text far from the limit). */
+export function fitsBytes(text: string, max: number): boolean {
+  if (text.length > max) return false;
+  if (text.length * 3 <= max) return true;
+  return utf8Length(text) <= max;
+}
+
+/** A string of at most `max` bytes of UTF-8. */
+export const utf8String = (max: number) =>
+  z.string().refine((s) => fitsBytes(s, max), `must be at most ${max} bytes of UTF-8`);
+
+/**
+ * A plain JSON value: no NaN, undefined, class instances or cycles, nested at most
+ * {@link MAX_JSON_DEPTH} levels.
+ */
+export const jsonValue = z.custom<JsonValue>().superRefine((v, ctx) => {
+  const bad = findNonJson(v, '', new Set(), MAX_JSON_DEPTH);
+  if (bad) ctx.addIssue({ code: 'custom', message: `must be plain JSON (${bad})` });
 });
 
-/** A plain JSON object with a size limit. */
+/** A plain JSON object with a size limit in bytes of UTF-8 canonical JSON. */
 export function jsonObject(maxBytes = MAX_INLINE_JSON) {
-  return z.custom<Record<string, JsonValue>>(
-    (v) =>
-      typeof v === 'object' &&
-      v !== null &&
-      !Array.isArray(v) &&
-      findNonJson(v) === undefined &&
-      canonicalJson(v).length <= maxBytes,
-    { message: `must be a plain JSON object of at most ${maxBytes} bytes` },
-  );
+  return z.custom<Record<string, JsonValue>>().superRefine((v, ctx) => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+      ctx.addIssue({ code: 'custom', message: 'must be a plain JSON object' });
+      return;
+    }
+    const bad = findNonJson(v, '', new Set(), MAX_JSON_DEPTH);
+    if (bad) ctx.addIssue({ code: 'custom', message: `must be plain JSON (${bad})` });
+    else if (!fitsBytes(canonicalJsonUnchecked(v), maxBytes))
+      ctx.addIssue({ code: 'custom', message: `must be at most ${maxBytes} bytes as JSON` });
+  });
 }
 
 /** A non-empty string of at most `max` characters. */

@@ -35,6 +35,7 @@ import {
   type EventTypeDef,
   EventTypes,
   ProjectionOverlay,
+  type StateReader,
 } from './log/eventTypes.js';
 import {
   integrityError,
@@ -644,7 +645,7 @@ export class Workspace {
     const projections = [
       ...tx.projectionWrites(),
       ...(await this.#streamWrites(list)),
-      ...(await this.#project(list, tx, blobs, data)),
+      ...(await this.#project(list, tx, blobs, data, erasedHere)),
     ];
     await this.#storeCall('append', () =>
       this.store.append({ events: list, expectedHead: head, projections, blobs }),
@@ -1034,7 +1035,11 @@ export class Workspace {
       // forged row in the log stops the rebuild with INTEGRITY, and nothing is written.
       const view = new AuthorityView();
       const checker = new StoredEvents(this._types, { after: EMPTY_HEAD });
-      const rebuild = new ProjectionRebuild(this._types, (h) => this.store.blobs.get(h));
+      const rebuild = new ProjectionRebuild(
+        this._types,
+        (h) => this.store.blobs.get(h),
+        (h) => this.store.get('erasures', h),
+      );
       for await (const e of this.store.read({ until: head.seq })) {
         const tx = view.begin();
         const r = checker.step(e, tx);
@@ -1606,10 +1611,21 @@ export class Workspace {
       if ('existing' in r) return r.existing;
       // A plan that finds nothing to do (already done by someone else) writes nothing.
       if (r.events.length === 0) return [];
+      let projected: ProjectionWrite[];
+      try {
+        projected = await this.#project(r.events, tx, r.blobs ?? [], r.data);
+      } catch (err) {
+        // State rules read the rows the store holds now: when another writer moved the head
+        // meanwhile, they judged a later state than the one this batch follows — a lost race.
+        const now = await this.#storeCall('head', () => this.store.head());
+        if (attempt < this.#maxRetries && (now.seq !== head.seq || now.hash !== head.hash))
+          continue;
+        throw err;
+      }
       const projections = [
         ...tx.projectionWrites(),
         ...(await this.#streamWrites(r.events)),
-        ...(await this.#project(r.events, tx, r.blobs ?? [], r.data)),
+        ...projected,
         ...(r.projections ?? []),
       ];
       try {
@@ -1689,9 +1705,16 @@ export class Workspace {
     view: ViewTx,
     blobs: readonly BlobWrite[],
     data?: unknown[],
+    erasedLater: ReadonlySet<string> = new Set(),
   ): Promise<ProjectionWrite[]> {
     const overlay = new ProjectionOverlay((c, k) => this.store.get(c, k));
-    const state = stateReader(overlay, view, blobs, (h) => this.store.blobs.get(h));
+    const given = stateReader(overlay, view, blobs, (h) => this.store.blobs.get(h));
+    // A body an erasure later in the batch removed (an import) reads as erased, not as missing.
+    const state: StateReader = {
+      ...given,
+      get: async (c, k) =>
+        c === 'erasures' && erasedLater.has(k) ? { hash: k } : overlay.get(c, k),
+    };
     for (const [i, e] of events.entries()) {
       const d = data?.[i] ?? this._types.dataOf(e);
       await this._types.admitState(e, state, d);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Workspace } from '../src/index.js';
+import { type JsonValue, MAX_JSON_DEPTH, Workspace } from '../src/index.js';
+import { fitsBytes, utf8Length } from '../src/validation.js';
 import { world } from './world.js';
 
 type World = Awaited<ReturnType<typeof world>>;
@@ -10,6 +11,13 @@ class Thing {
   x = 1;
 }
 const big = 'x'.repeat(20_000);
+
+/** Objects nested `depth` deep. */
+function deep(depth: number): JsonValue {
+  let v: JsonValue = 1;
+  for (let i = 0; i < depth; i++) v = { v };
+  return v;
+}
 
 /** Every public entry point, called wrongly: wrong types, missing fields, oversized or non-JSON values. */
 const badCalls: [string, (w: World) => unknown][] = [
@@ -164,6 +172,29 @@ const badCalls: [string, (w: World) => unknown][] = [
     'authorize with an oversized summary',
     (w) => w.agent.authorize('email.send', 'email:1', { summary: big }),
   ],
+  [
+    'artifacts.create with JSON content nested past the depth limit',
+    (w) => w.me.artifacts.create({ kind: 'json', title: 't', content: deep(MAX_JSON_DEPTH + 1) }),
+  ],
+  [
+    'artifacts.create with metadata over 16 KiB of UTF-8 (but under 16 Ki characters)',
+    (w) =>
+      w.me.artifacts.create({
+        kind: 'text',
+        title: 't',
+        content: '',
+        meta: { m: 'é'.repeat(9_000) },
+      }),
+  ],
+  ['artifacts.get with null options', (w) => w.me.artifacts.get('art_x', null as Any)],
+  [
+    'artifacts.changesSince with a string since',
+    (w) => w.me.artifacts.changesSince('art_x', { since: '1' as Any }),
+  ],
+  [
+    'authorize with a payload nested past the depth limit',
+    (w) => w.agent.authorize('email.send', 'email:1', { payload: deep(10_000) }),
+  ],
   ['log with a limit above the maximum', (w) => w.me.log({ limit: 10_000 })],
   ['log with a string cursor', (w) => w.me.log({ after: '3' as Any })],
 ];
@@ -195,5 +226,15 @@ describe('bad input', () => {
       .catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'VALIDATION', details: { field: 'meta' } });
     expect((err as Error).message).toMatch(/identities\.create: `meta`/);
+  });
+});
+
+describe('sizes in UTF-8 bytes', () => {
+  it('counts the bytes a string takes in UTF-8, without encoding it', () => {
+    for (const text of ['', 'abc', 'é', '€', '😀', 'a😀b€é', '\ud800', '\udc00x', 'x\ud83d']) {
+      expect(utf8Length(text), JSON.stringify(text)).toBe(new TextEncoder().encode(text).length);
+    }
+    expect(fitsBytes('😀'.repeat(10), 40)).toBe(true);
+    expect(fitsBytes('😀'.repeat(10), 39)).toBe(false);
   });
 });

@@ -1,8 +1,12 @@
 import { z } from 'zod';
-import type { JsonValue } from '../crypto/canonical.js';
-import { type EventTypeDef, rules } from '../log/eventTypes.js';
+import { canonicalJson, findNonJson, type JsonValue, MAX_JSON_DEPTH } from '../crypto/canonical.js';
+import { fromUtf8 } from '../crypto/encoding.js';
+import { sha256b64 } from '../crypto/hash.js';
+import { BatonError, ErrorCode } from '../errors.js';
+import { type EventOf, type EventTypeDef, rules, type StateReader } from '../log/eventTypes.js';
 import type { ProjectionWrite } from '../store/store.js';
-import { idString, isoTime, jsonObject, name } from '../validation.js';
+import { fitsBytes, idString, isoTime, jsonObject, name } from '../validation.js';
+import { applyStoredChange, MAX_CONTENT } from './content.js';
 
 const hash = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be a body hash');
 const tags = z.array(z.string().trim().min(1).max(100)).max(64);
@@ -121,6 +125,110 @@ async function rowOf(get: (c: string, k: string) => Promise<JsonValue | undefine
   return (await get('artifacts', id)) as ArtifactRow | undefined;
 }
 
+/** Longest hold a claim may take (what `artifacts.claim` allows). */
+const MAX_HOLD_MS = 30 * 86_400_000;
+
+/** The artifact's row as it stands before `e`, or `NOT_FOUND`. */
+async function existing(state: StateReader, e: EventOf<{ id: string }>): Promise<ArtifactRow> {
+  const row = (await state.get('artifacts', e.data.id)) as ArtifactRow | undefined;
+  if (!row)
+    throw new BatonError(
+      ErrorCode.NOT_FOUND,
+      `Event ${e.id} (${e.type}) is about artifact ${e.data.id}, which does not exist.`,
+    );
+  return row;
+}
+
+/**
+ * A body's text as the state holds it: its text, `'erased'` when an owner erased it (its
+ * content cannot be checked any more), or `NOT_FOUND` when it is neither given nor stored.
+ */
+async function bodyText(
+  state: StateReader,
+  hash: string,
+  e: EventOf<unknown>,
+  what: string,
+): Promise<string | 'erased'> {
+  const bytes = await state.blob(hash);
+  if (!bytes) {
+    if (await state.get('erasures', hash)) return 'erased';
+    throw new BatonError(
+      ErrorCode.NOT_FOUND,
+      `Event ${e.id} (${e.type}) refers to ${what} ${hash}, which is neither given with it nor stored. Store the body with the event.`,
+    );
+  }
+  if (bytes.length > MAX_CONTENT * 4)
+    throw new BatonError(
+      ErrorCode.VALIDATION,
+      `Event ${e.id} (${e.type}): ${what} ${hash} is ${bytes.length} bytes, more than an artifact's body can be.`,
+    );
+  try {
+    return fromUtf8(bytes);
+  } catch {
+    throw new BatonError(
+      ErrorCode.VALIDATION,
+      `Event ${e.id} (${e.type}): ${what} ${hash} is not UTF-8 text.`,
+    );
+  }
+}
+
+/**
+ * The content of `row` at `version` rebuilt from the rows and bodies before the event (the
+ * nearest snapshot, patched forward), or `undefined` when a body it needs is gone.
+ */
+async function contentBefore(
+  state: StateReader,
+  row: ArtifactRow,
+  version: number,
+): Promise<string | undefined> {
+  const chain: VersionRow[] = [];
+  for (let v = version; v >= 1; v--) {
+    const vr = (await state.get('artifact-versions', versionKey(row.id, v))) as
+      | VersionRow
+      | undefined;
+    if (!vr) return undefined;
+    chain.push(vr);
+    if (vr.snapshot) break;
+  }
+  chain.reverse();
+  const read = async (hash: string | undefined) => {
+    const bytes = hash ? await state.blob(hash) : undefined;
+    try {
+      return bytes ? fromUtf8(bytes) : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  let text = await read(chain[0]?.snapshot);
+  for (const vr of chain.slice(1)) {
+    const change = await read(vr.change);
+    if (text === undefined || change === undefined) return undefined;
+    text = applyStoredChange(row.kind, text, change);
+  }
+  return text;
+}
+
+function inconsistent(e: EventOf<unknown>, why: string): BatonError {
+  return new BatonError(ErrorCode.VALIDATION, `Event ${e.id} (${e.type}): ${why}.`);
+}
+
+/** Checks an artifact's content: its size, and for JSON that it is canonical JSON nested no deeper than allowed. */
+function checkContent(e: EventOf<unknown>, kind: 'text' | 'json', text: string): void {
+  if (!fitsBytes(text, MAX_CONTENT))
+    throw inconsistent(e, `the content is larger than ${MAX_CONTENT} bytes`);
+  if (kind === 'text') return;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw inconsistent(e, 'the content of a json artifact is not JSON');
+  }
+  const bad = findNonJson(value, '', new Set(), MAX_JSON_DEPTH);
+  if (bad) throw inconsistent(e, `the content is not plain JSON: ${bad}`);
+  if (canonicalJson(value) !== text)
+    throw inconsistent(e, 'the content of a json artifact is not canonical JSON');
+}
+
 /** The artifact event types. */
 export const artifactEvents = [
   {
@@ -130,6 +238,17 @@ export const artifactEvents = [
     stream: (d) => `artifact/${d.id}`,
     authorize: (e) => rules.needs('create', `artifact:${e.data.id}`),
     blobs: (d) => [d.content],
+    async admitState(e, state) {
+      if (await state.get('artifacts', e.data.id))
+        throw new BatonError(
+          ErrorCode.INVALID_STATE,
+          `Event ${e.id} creates artifact ${e.data.id}, which exists already.`,
+        );
+      if (e.data.content !== e.data.contentHash)
+        throw inconsistent(e, '`contentHash` is not the hash of `content`');
+      const text = await bodyText(state, e.data.content, e, 'content');
+      if (text !== 'erased') checkContent(e, e.data.kind, text);
+    },
     // Tags are fixed at creation; the authority view keeps them for `artifact:tag/<tag>` grants.
     apply: (e, view) => view.putTags(e.data.id, e.data.tags),
     async project(e, rows) {
@@ -175,6 +294,53 @@ export const artifactEvents = [
     stream: (d) => `artifact/${d.id}`,
     authorize: (e) => rules.needs('write', `artifact:${e.data.id}`),
     blobs: (d) => (d.snapshot ? [d.change, d.snapshot] : [d.change]),
+    async admitState(e, state) {
+      const row = await existing(state, e);
+      const d = e.data;
+      if (row.archived)
+        throw new BatonError(
+          ErrorCode.INVALID_STATE,
+          `Event ${e.id} edits ${row.title} (${d.id}), which is archived.`,
+        );
+      if (d.version !== row.version + 1)
+        throw new BatonError(
+          ErrorCode.INVALID_STATE,
+          `Event ${e.id} says it makes version ${d.version} of ${d.id}, but the head is ${row.version}: an edit makes version ${row.version + 1}.`,
+        );
+      if (d.baseVersion > row.version)
+        throw inconsistent(
+          e,
+          `\`baseVersion\` ${d.baseVersion} is ahead of the head (${row.version})`,
+        );
+      // An edit from an older base is merged over the head, and says so.
+      const merged = d.baseVersion < row.version;
+      if (merged !== (d.mergedFrom !== undefined) || (merged && d.mergedFrom !== row.version))
+        throw inconsistent(
+          e,
+          merged
+            ? `an edit from version ${d.baseVersion} is merged over the head and names it in \`mergedFrom\` (${row.version})`
+            : '`mergedFrom` names a merge, but the edit was made from the head',
+        );
+      if (d.snapshot !== undefined && d.snapshot !== d.contentHash)
+        throw inconsistent(e, '`snapshot` is not a copy of the content `contentHash` names');
+      if (d.snapshot !== undefined) await bodyText(state, d.snapshot, e, 'snapshot');
+      const change = await bodyText(state, d.change, e, 'change');
+      if (change === 'erased') return;
+      const head = await contentBefore(state, row, row.version);
+      // A body the head needs was erased: what it was cannot be checked any more.
+      if (head === undefined) return;
+      const next = applyStoredChange(row.kind, head, change);
+      if (next === undefined)
+        throw inconsistent(
+          e,
+          row.kind === 'json'
+            ? `its change is not a JSON Patch that applies to version ${row.version} and leaves JSON`
+            : `its change is not a unified diff that applies to version ${row.version}`,
+        );
+      checkContent(e, row.kind, next);
+      if (sha256b64(next) !== d.contentHash)
+        throw inconsistent(e, '`contentHash` is not the hash of the content its change gives');
+    },
     async project(e, rows) {
       const row = await rowOf((c, k) => rows.get(c, k), e.data.id);
       if (!row) return [];
@@ -210,6 +376,13 @@ export const artifactEvents = [
     schema: archived,
     stream: (d) => `artifact/${d.id}`,
     authorize: (e) => rules.needs('write', `artifact:${e.data.id}`),
+    async admitState(e, state) {
+      if ((await existing(state, e)).archived)
+        throw new BatonError(
+          ErrorCode.INVALID_STATE,
+          `Event ${e.id}: ${e.data.id} is archived already.`,
+        );
+    },
     async project(e, rows) {
       const row = await rowOf((c, k) => rows.get(c, k), e.data.id);
       return row
@@ -223,6 +396,18 @@ export const artifactEvents = [
     schema: claimed,
     stream: (d) => `artifact/${d.id}`,
     authorize: (e) => rules.needs('write', `artifact:${e.data.id}`),
+    async admitState(e, state) {
+      const row = await existing(state, e);
+      const at = Date.parse(e.at);
+      const until = Date.parse(e.data.until);
+      if (!(until > at && until <= at + MAX_HOLD_MS))
+        throw inconsistent(e, '`until` is not within 30 days after the claim');
+      if (row.holder && row.holder.id !== e.actor && Date.parse(row.holder.until) > at)
+        throw new BatonError(
+          ErrorCode.INVALID_STATE,
+          `Event ${e.id}: ${row.holder.id} holds ${e.data.id} until ${row.holder.until}.`,
+        );
+    },
     async project(e, rows) {
       const row = await rowOf((c, k) => rows.get(c, k), e.data.id);
       return row ? [putArtifact({ ...row, holder: { id: e.actor, until: e.data.until } })] : [];
@@ -234,6 +419,14 @@ export const artifactEvents = [
     schema: released,
     stream: (d) => `artifact/${d.id}`,
     authorize: (e) => rules.needs('write', `artifact:${e.data.id}`),
+    async admitState(e, state) {
+      const row = await existing(state, e);
+      if (row.holder?.id !== e.actor)
+        throw new BatonError(
+          ErrorCode.INVALID_STATE,
+          `Event ${e.id}: ${e.actor} does not hold ${e.data.id}.`,
+        );
+    },
     async project(e, rows) {
       const row = await rowOf((c, k) => rows.get(c, k), e.data.id);
       if (!row) return [];
@@ -247,6 +440,14 @@ export const artifactEvents = [
     schema: seen,
     stream: (d) => `artifact/${d.id}`,
     authorize: (e) => rules.needs('read', `artifact:${e.data.id}`),
+    async admitState(e, state) {
+      const row = await existing(state, e);
+      if (e.data.version > row.version)
+        throw new BatonError(
+          ErrorCode.INVALID_STATE,
+          `Event ${e.id}: ${e.data.id} has no version ${e.data.version} (its head is ${row.version}).`,
+        );
+    },
     project: (e, rows) => advanceSeen((c, k) => rows.get(c, k), e.actor, e.data.id, e.data.version),
   } satisfies EventTypeDef<z.output<typeof seen>>,
 ] as unknown as EventTypeDef<never>[];

@@ -1,18 +1,22 @@
-import { applyPatch as applyTextPatch, createPatch as createTextPatch } from 'diff';
-import {
-  applyPatch as applyJsonPatch,
-  createPatch as createJsonPatch,
-  type Operation,
-} from 'rfc6902';
+import { applyPatch as applyJsonPatch, type Operation } from 'rfc6902';
 import { z } from 'zod';
 import type { Actor } from '../actor.js';
-import { canonicalJson, type JsonValue } from '../crypto/canonical.js';
+import { canonicalJson, findNonJson, type JsonValue, MAX_JSON_DEPTH } from '../crypto/canonical.js';
 import { fromUtf8, utf8 } from '../crypto/encoding.js';
 import { sha256b64 } from '../crypto/hash.js';
 import { derivedId, randomId } from '../crypto/ids.js';
-import { BatonError, ErrorCode, MergeConflictError } from '../errors.js';
+import { BatonError, ErrorCode, isBatonError, MergeConflictError } from '../errors.js';
 import { type BlobWrite, type Page, PRIMARY_INDEX } from '../store/store.js';
-import { idString, jsonObject, jsonValue, name, parseInput, timeInput } from '../validation.js';
+import {
+  fitsBytes,
+  idString,
+  jsonObject,
+  jsonValue,
+  name,
+  parseInput,
+  timeInput,
+  utf8String,
+} from '../validation.js';
 import { erasedText, type Workspace } from '../workspace.js';
 import {
   type ArtifactRow,
@@ -21,7 +25,10 @@ import {
   type VersionRow,
   versionKey,
 } from './artifactEvents.js';
+import { applyStoredChange, inBox, MAX_CONTENT } from './content.js';
+import { createJsonPatch, jsonSizeUpTo, valueAtPointer } from './jsonDiff.js';
 import { mergeJson, mergeText } from './merge.js';
+import { applyUnifiedDiff, unifiedDiff } from './textDiff.js';
 
 /** Artifact content: text, or a JSON value for `json` artifacts. */
 export type ArtifactContent = string | JsonValue;
@@ -104,10 +111,35 @@ const createSchema = z.object({
   reason: z.string().max(2_000).optional(),
   idempotencyKey: idString.optional(),
 });
+/** A JSON Pointer (RFC 6901): empty (the whole document) or `/`-separated tokens, `~` escaped as `~0`/`~1`. */
+const jsonPointer = z
+  .string()
+  .max(4_096)
+  .refine(
+    (p) => p === '' || (p.startsWith('/') && !/~(?![01])/.test(p)),
+    'must be a JSON Pointer: "" or starting with "/" (e.g. "/title"), with "~" written as "~0"',
+  );
+const jsonPatchOperation = z.discriminatedUnion('op', [
+  z.object({ op: z.literal('add'), path: jsonPointer, value: jsonValue }),
+  z.object({ op: z.literal('remove'), path: jsonPointer }),
+  z.object({ op: z.literal('replace'), path: jsonPointer, value: jsonValue }),
+  z.object({ op: z.literal('move'), from: jsonPointer, path: jsonPointer }),
+  z.object({ op: z.literal('copy'), from: jsonPointer, path: jsonPointer }),
+  z.object({ op: z.literal('test'), path: jsonPointer, value: jsonValue }),
+]);
+
+/**
+ * Largest `patch` an edit may pass: a unified diff of at most 32 MiB of UTF-8 (room for a
+ * whole rewrite of the largest content), or a JSON Patch of at most 1,000 operations.
+ */
+export const MAX_PATCH = { bytes: 4 * MAX_CONTENT, operations: 1_000 } as const;
+
 const editSchema = z
   .object({
     content: jsonValue.optional(),
-    patch: z.union([z.string(), z.array(z.record(z.string(), jsonValue))]).optional(),
+    patch: z
+      .union([utf8String(MAX_PATCH.bytes), z.array(jsonPatchOperation).max(MAX_PATCH.operations)])
+      .optional(),
     baseVersion: z.number().int().min(1),
     reason: z.string().trim().min(1, 'must say why').max(2_000),
     idempotencyKey: idString.optional(),
@@ -130,6 +162,8 @@ const pageSchema = z.object({
   after: z.string().optional(),
 });
 const versionArg = z.number().int().min(1);
+const getSchema = z.object({ version: versionArg.optional() }).optional();
+const changesSchema = z.object({ since: z.number().int().min(0).optional() }).optional();
 const claimSchema = z
   .object({
     ttl: z
@@ -141,8 +175,7 @@ const claimSchema = z
   .optional();
 const reasonOpt = z.object({ reason: z.string().max(2_000).optional() }).optional();
 
-/** Largest artifact content, in bytes of its text or canonical JSON: 8 MiB. */
-export const MAX_CONTENT = 8 * 1024 * 1024;
+export { MAX_CONTENT };
 
 /**
  * Versioned shared work: text or JSON that people and agents edit in turns, every version
@@ -199,10 +232,7 @@ export class Artifacts {
   /** The artifact at its head, or at `version`. Needs `read`. */
   async get(id: string, options: { version?: number } = {}): Promise<Artifact> {
     parseInput(idString, id, 'artifacts.get(id)');
-    const version =
-      options.version === undefined
-        ? undefined
-        : parseInput(versionArg, options.version, 'artifacts.get: `version`');
+    const version = parseInput(getSchema, options, 'artifacts.get')?.version;
     const row = await this.#readable(id);
     const v = version ?? row.version;
     if (v > row.version)
@@ -280,7 +310,7 @@ export class Artifacts {
     const { idempotencyKey, ...request } = args;
     // The bodies of the change, filled in by the plan (which may run again after a lost race).
     const pendingBlobs: BlobWrite[] = [];
-    await this.#actor._commit({
+    const [event] = await this.#actor._commit({
       idempotency: {
         key: idempotencyKey,
         operation: `artifacts.edit:${id}`,
@@ -347,7 +377,8 @@ export class Artifacts {
       },
       blobs: pendingBlobs,
     });
-    return this.get(id);
+    // The version this edit made — under concurrent edits the head may already be past it.
+    return this.get(id, { version: (event!.data as { version: number }).version });
   }
 
   /** The change between two versions: a unified diff (text) or a JSON Patch as JSON (json). */
@@ -441,8 +472,9 @@ export class Artifacts {
    */
   async changesSince(id: string, options: { since?: number } = {}): Promise<ArtifactChange[]> {
     parseInput(idString, id, 'artifacts.changesSince(id)');
+    const o = parseInput(changesSchema, options, 'artifacts.changesSince');
     const row = await this.#readable(id);
-    const since = options.since ?? (await this.seen(id));
+    const since = o?.since ?? (await this.seen(id));
     return this._changes(row, since, this.#actor.id);
   }
 
@@ -500,23 +532,10 @@ export class Artifacts {
   }
 
   #applyChange(kind: 'text' | 'json', text: string, change: string): string {
-    if (kind === 'text') {
-      const out = applyTextPatch(text, change);
-      if (out === false)
-        throw new BatonError(
-          ErrorCode.INTEGRITY,
-          'A stored text change does not apply to its base.',
-        );
-      return out;
-    }
-    const box = { doc: JSON.parse(text) as JsonValue };
-    const ops = (JSON.parse(change) as Operation[]).map((op) => ({
-      ...op,
-      path: `/doc${op.path}`,
-      ...('from' in op ? { from: `/doc${op.from}` } : {}),
-    }));
-    applyJsonPatch(box, ops as Operation[]);
-    return canonicalJson(box.doc);
+    const out = applyStoredChange(kind, text, change);
+    if (out === undefined)
+      throw new BatonError(ErrorCode.INTEGRITY, 'A stored change does not apply to its base.');
+    return out;
   }
 
   #apply(
@@ -539,12 +558,22 @@ export class Artifacts {
         throw new BatonError(
           ErrorCode.VALIDATION,
           'artifacts.edit: `patch` of a text artifact is a unified diff string.',
+          { details: { field: 'patch' } },
         );
-      const out = applyTextPatch(base as string, args.patch);
-      if (out === false)
+      let out: string | undefined;
+      try {
+        out = applyUnifiedDiff(base as string, args.patch);
+      } catch (err) {
+        if (!isBatonError(err)) throw err;
+        throw new BatonError(ErrorCode.VALIDATION, `artifacts.edit: ${err.message}`, {
+          details: { field: 'patch' },
+        });
+      }
+      if (out === undefined)
         throw new BatonError(
           ErrorCode.VALIDATION,
-          `artifacts.edit: the patch does not apply to version ${args.baseVersion}.`,
+          `artifacts.edit: \`patch\` does not apply to version ${args.baseVersion} (its lines are not where its hunks say). Diff against version ${args.baseVersion}, or pass the new \`content\`.`,
+          { details: { field: 'patch' } },
         );
       return out;
     }
@@ -552,25 +581,53 @@ export class Artifacts {
       throw new BatonError(
         ErrorCode.VALIDATION,
         'artifacts.edit: `patch` of a json artifact is a JSON Patch (an array of operations).',
+        { details: { field: 'patch' } },
       );
     const box = { doc: structuredClone(base) as JsonValue };
-    const ops = (args.patch as unknown as Operation[]).map((op) => ({
-      ...op,
-      path: `/doc${op.path}`,
-      ...('from' in op ? { from: `/doc${(op as { from: string }).from}` } : {}),
-    }));
-    const errors = applyJsonPatch(box, ops as Operation[]);
-    if (errors.some((e) => e !== null))
-      throw new BatonError(
-        ErrorCode.VALIDATION,
-        `artifacts.edit: the JSON Patch does not apply to version ${args.baseVersion}.`,
-      );
+    // Copies are the one operation that can grow a document past its patch's own size
+    // (each copy of a copy doubling it): count what they add before making them.
+    let copied = 0;
+    for (const [i, op] of args.patch.entries()) {
+      if (op.op === 'copy') {
+        const value = valueAtPointer(box.doc, op.from);
+        if (value !== undefined) copied += jsonSizeUpTo(value, MAX_CONTENT - copied);
+        if (copied > MAX_CONTENT)
+          throw new BatonError(
+            ErrorCode.VALIDATION,
+            `artifacts.edit: \`patch.${i}\` copies the content past ${MAX_CONTENT} bytes.`,
+            { details: { field: `patch.${i}` } },
+          );
+      }
+      // What an operation reads must be there, and the container a value goes into (the
+      // library would set a key on a number, or delete one from a string).
+      const parent =
+        op.path === '' ? box : valueAtPointer(box.doc, op.path.replace(/\/[^/]*$/, ''));
+      const missing =
+        parent === null || typeof parent !== 'object'
+          ? `there is no object or array at the parent of ${op.path}`
+          : 'from' in op && valueAtPointer(box.doc, op.from) === undefined
+            ? `there is no value at ${op.from}`
+            : op.op !== 'add' &&
+                op.op !== 'copy' &&
+                op.op !== 'move' &&
+                valueAtPointer(box.doc, op.path) === undefined
+              ? `there is no value at ${op.path}`
+              : undefined;
+      const [error] = missing
+        ? [new Error(missing)]
+        : applyJsonPatch(box, [inBox(op as Operation)]);
+      if (error || box.doc === undefined)
+        throw new BatonError(
+          ErrorCode.VALIDATION,
+          `artifacts.edit: \`patch.${i}\` (${op.op} ${op.path}) does not apply to version ${args.baseVersion}${error ? `: ${error.message.replace(/\/doc/g, '')}` : ''}.`,
+          { details: { field: `patch.${i}` } },
+        );
+    }
     return box.doc;
   }
 
   #diff(kind: 'text' | 'json', from: ArtifactContent, to: ArtifactContent): string {
-    if (kind === 'text')
-      return createTextPatch('content', from as string, to as string, '', '', { context: 3 });
+    if (kind === 'text') return unifiedDiff(from as string, to as string);
     return JSON.stringify(createJsonPatch(from, to));
   }
 
@@ -590,10 +647,11 @@ export class Artifacts {
           ErrorCode.VALIDATION,
           `${where}: \`content\` of a text artifact must be a string.`,
         );
-      if (content.length > MAX_CONTENT)
+      if (!fitsBytes(content, MAX_CONTENT))
         throw new BatonError(
           ErrorCode.VALIDATION,
-          `${where}: \`content\` is larger than ${MAX_CONTENT} bytes.`,
+          `${where}: \`content\` is larger than ${MAX_CONTENT} bytes of UTF-8.`,
+          { details: { field: 'content' } },
         );
       return content;
     }
@@ -606,11 +664,21 @@ export class Artifacts {
         );
       parseInput(s, content, `${where}: \`content\` (schema ${schema})`);
     }
-    const text = canonicalJson(content);
-    if (text.length > MAX_CONTENT)
+    const bad = findNonJson(content, '', new Set(), MAX_JSON_DEPTH);
+    if (bad)
       throw new BatonError(
         ErrorCode.VALIDATION,
-        `${where}: \`content\` is larger than ${MAX_CONTENT} bytes.`,
+        `${where}: \`content\` is not plain JSON: ${bad}.`,
+        {
+          details: { field: 'content' },
+        },
+      );
+    const text = canonicalJson(content);
+    if (!fitsBytes(text, MAX_CONTENT))
+      throw new BatonError(
+        ErrorCode.VALIDATION,
+        `${where}: \`content\` is larger than ${MAX_CONTENT} bytes of UTF-8 as JSON.`,
+        { details: { field: 'content' } },
       );
     return text;
   }

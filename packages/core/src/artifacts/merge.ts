@@ -1,6 +1,7 @@
-import { diff3Merge } from 'node-diff3';
-import { applyPatch, createPatch, type Operation } from 'rfc6902';
+import { applyPatch, type Operation } from 'rfc6902';
 import type { JsonValue } from '../crypto/canonical.js';
+import { createJsonPatch } from './jsonDiff.js';
+import { type DiffHunk, diffSequences } from './textDiff.js';
 
 /** One overlapping change found by a three-way merge: the base and each side's version of it. */
 export interface ConflictRegion {
@@ -29,25 +30,86 @@ export function lines(text: string): string[] {
 export function mergeText(base: string, theirs: string, yours: string): MergeOutcome<string> {
   if (theirs === base || theirs === yours) return { clean: true, merged: yours };
   if (yours === base) return { clean: true, merged: theirs };
-  const regions = diff3Merge(lines(yours), lines(base), lines(theirs), {
-    excludeFalseConflicts: true,
-  });
+  const o = lines(base);
+  const y = lines(yours);
+  const t = lines(theirs);
   const out: string[] = [];
   const conflicts: ConflictRegion[] = [];
-  for (const r of regions) {
-    if (r.ok) out.push(...r.ok);
-    else if (r.conflict) {
+  for (const r of mergeRegions(o, y, t)) {
+    if ('stable' in r) out.push(...r.stable);
+    else if (sameLines(r.yours, r.theirs)) out.push(...r.yours);
+    else {
       conflicts.push({
-        at: r.conflict.oIndex,
-        base: r.conflict.o.join('\n'),
-        theirs: r.conflict.b.join('\n'),
-        yours: r.conflict.a.join('\n'),
+        at: r.at,
+        base: r.base.join('\n'),
+        theirs: r.theirs.join('\n'),
+        yours: r.yours.join('\n'),
       });
     }
   }
   return conflicts.length
     ? { clean: false, regions: conflicts }
     : { clean: true, merged: out.join('\n') };
+}
+
+function sameLines(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((l, i) => l === b[i]);
+}
+
+type MergeRegion =
+  | { stable: string[] }
+  | { at: number; base: string[]; yours: string[]; theirs: string[] };
+
+/**
+ * diff3's regions: each side's changes against the base, ordered by where they start in
+ * the base; changes of both sides that overlap or touch form one unstable region, a
+ * change of one side alone is taken as it is, and the base between changes is stable.
+ */
+function mergeRegions(o: string[], y: string[], t: string[]): MergeRegion[] {
+  const changes = [
+    ...diffSequences(o, y).map((h) => ({ side: 'yours' as const, h })),
+    ...diffSequences(o, t).map((h) => ({ side: 'theirs' as const, h })),
+  ].sort((p, q) => p.h.aStart - q.h.aStart);
+  const out: MergeRegion[] = [];
+  let at = 0;
+  for (let i = 0; i < changes.length; ) {
+    const start = changes[i]!.h.aStart;
+    let end = start + changes[i]!.h.aLength;
+    let j = i + 1;
+    while (j < changes.length && changes[j]!.h.aStart <= end) {
+      end = Math.max(end, changes[j]!.h.aStart + changes[j]!.h.aLength);
+      j++;
+    }
+    if (start > at) out.push({ stable: o.slice(at, start) });
+    const group = changes.slice(i, j);
+    if (group.length === 1) {
+      const { side, h } = group[0]!;
+      out.push({ stable: (side === 'yours' ? y : t).slice(h.bStart, h.bStart + h.bLength) });
+    } else {
+      // Each side's text over the region: its own changes, widened by the base it left as is.
+      const span = (side: 'yours' | 'theirs', text: string[]) => {
+        const own: DiffHunk[] = [];
+        for (const c of group) if (c.side === side) own.push(c.h);
+        if (own.length === 0) return o.slice(start, end);
+        // Before its first change and after its last, a side's lines are the base's, shifted.
+        const first = own[0]!;
+        const last = own.at(-1)!;
+        const from = first.bStart - (first.aStart - start);
+        const to = last.bStart + last.bLength + (end - (last.aStart + last.aLength));
+        return text.slice(from, to);
+      };
+      out.push({
+        at: start,
+        base: o.slice(start, end),
+        yours: span('yours', y),
+        theirs: span('theirs', t),
+      });
+    }
+    at = end;
+    i = j;
+  }
+  if (at < o.length) out.push({ stable: o.slice(at) });
+  return out;
 }
 
 /** The container a JSON Patch operation really touches: array element paths count as the whole array. */
@@ -71,10 +133,38 @@ function scopes(op: Operation, base: JsonValue): string[] {
   });
 }
 
-function overlaps(a: string, b: string): boolean {
-  const x = a === '/' ? '' : a;
-  const y = b === '/' ? '' : b;
-  return x === y || x.startsWith(`${y}/`) || y.startsWith(`${x}/`) || x === '' || y === '';
+/**
+ * Finds, for a scope of one side, a scope of the other side it overlaps — the same place,
+ * one inside the other, or either being the whole document — in time proportional to the
+ * scope's depth (a patch may have hundreds of thousands of operations).
+ */
+function scopeIndex(theirs: string[]): (scope: string) => string | undefined {
+  const norm = (s: string) => (s === '/' ? '' : s);
+  const exact = new Map<string, string>();
+  const containing = new Map<string, string>();
+  for (const ts of theirs) {
+    const x = norm(ts);
+    if (!exact.has(x)) exact.set(x, ts);
+    for (let cut = x.lastIndexOf('/'); cut >= 0; cut = x.lastIndexOf('/', cut - 1)) {
+      const above = x.slice(0, cut);
+      if (containing.has(above)) break;
+      containing.set(above, ts);
+      if (cut === 0) break;
+    }
+  }
+  return (scope) => {
+    if (theirs.length === 0) return undefined;
+    const y = norm(scope);
+    if (exact.has('')) return exact.get('');
+    if (y === '') return theirs[0];
+    const same = exact.get(y) ?? containing.get(y);
+    if (same !== undefined) return same;
+    for (let cut = y.lastIndexOf('/'); cut > 0; cut = y.lastIndexOf('/', cut - 1)) {
+      const hit = exact.get(y.slice(0, cut));
+      if (hit !== undefined) return hit;
+    }
+    return undefined;
+  };
 }
 
 /**
@@ -87,17 +177,21 @@ export function mergeJson(
   theirs: JsonValue,
   yours: JsonValue,
 ): MergeOutcome<JsonValue> {
-  const t = createPatch(base, theirs);
-  const y = createPatch(base, yours);
+  const t = createJsonPatch(base, theirs);
+  const y = createJsonPatch(base, yours);
   if (t.length === 0) return { clean: true, merged: yours };
   if (y.length === 0) return { clean: true, merged: theirs };
   const conflicts = new Map<string, ConflictRegion>();
-  const tScopes = t.flatMap((op) => scopes(op, base));
+  const theirScope = scopeIndex(t.flatMap((op) => scopes(op, base)));
+  // Each place is judged once, however many operations touch it.
+  const judged = new Set<string>();
   for (const op of y) {
     for (const ys of scopes(op, base)) {
-      const hit = tScopes.find((ts) => overlaps(ts, ys));
+      const hit = theirScope(ys);
       if (hit === undefined) continue;
       const at = hit.length <= ys.length ? hit : ys;
+      if (judged.has(at)) continue;
+      judged.add(at);
       const sameChange = JSON.stringify(valueAt(theirs, at)) === JSON.stringify(valueAt(yours, at));
       if (sameChange) continue;
       conflicts.set(at, {

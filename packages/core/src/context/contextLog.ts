@@ -7,7 +7,7 @@ import { derivedId, randomId } from '../crypto/ids.js';
 import { BatonError, ErrorCode } from '../errors.js';
 import { encodeCursor } from '../store/keys.js';
 import type { Page } from '../store/store.js';
-import { idString, parseInput, timeInput } from '../validation.js';
+import { idString, parseInput, timeInput, utf8String } from '../validation.js';
 import { erasedText, type Workspace } from '../workspace.js';
 import {
   CONTEXT_TYPES,
@@ -15,6 +15,8 @@ import {
   type ContextType,
   contextFields,
   contextIndexKey,
+  MAX_CONTEXT_BODY,
+  wordsSchema,
 } from './contextEvents.js';
 
 /** Input of {@link ContextLog.record}. */
@@ -89,9 +91,9 @@ export interface ContextQuery {
 const recordSchema = z.object({
   type: z.enum(CONTEXT_TYPES),
   about: z.array(idString).max(64).optional(),
-  text: z.string().max(1_000_000),
-  why: z.string().max(100_000).optional(),
-  alternatives: z.array(z.string().max(10_000)).max(32).optional(),
+  text: utf8String(1_000_000),
+  why: utf8String(100_000).optional(),
+  alternatives: z.array(utf8String(10_000)).max(32).optional(),
   outcome: z.string().max(200).optional(),
   options: z.array(z.string().max(500)).max(32).optional(),
   answers: idString.optional(),
@@ -176,6 +178,12 @@ export class ContextLog {
     if (a.why !== undefined) words.why = a.why;
     if (a.alternatives !== undefined) words.alternatives = a.alternatives;
     const bytes = utf8(JSON.stringify(words));
+    if (bytes.length > MAX_CONTEXT_BODY)
+      throw new BatonError(
+        ErrorCode.VALIDATION,
+        `context.record: the words take ${bytes.length} bytes as JSON; the limit is ${MAX_CONTEXT_BODY}. Shorten \`text\`, \`why\` or \`alternatives\`.`,
+        { details: { field: 'text' } },
+      );
     const body = sha256b64(bytes);
     const fields: Record<string, JsonValue> = {};
     for (const k of ['outcome', 'options', 'tool', 'usage'] as const)
@@ -273,7 +281,8 @@ export class ContextLog {
 
   /**
    * Compaction: hands the entries about `about` recorded before `before` (not already
-   * summarized, questions left alone while open) to the app's `summarize` — an LLM call,
+   * summarized, questions left alone while open; other identities' entries only when this
+   * actor holds `admin` over them) to the app's `summarize` — an LLM call,
    * say — and records what it returns as a `summary` entry that stands for them in views
    * and briefings. The originals stay in the log (and can still be erased).
    *
@@ -298,7 +307,10 @@ export class ContextLog {
       const page = await this.query({ about, limit: 500, after });
       entries.push(
         ...page.items.filter(
-          (e) => (o.before === undefined || e.at < o.before) && !(e.type === 'question' && e.open),
+          (e) =>
+            (o.before === undefined || e.at < o.before) &&
+            !(e.type === 'question' && e.open) &&
+            this.#mayReplace(e),
         ),
       );
       after = page.next;
@@ -308,7 +320,7 @@ export class ContextLog {
     return this.record({
       type: 'summary',
       about,
-      text: parseInput(z.string().min(1).max(1_000_000), text, 'context.compact: the summary'),
+      text: parseInput(utf8String(1_000_000).min(1), text, 'context.compact: the summary'),
       replaces: entries.map((e) => e.id),
     });
   }
@@ -437,7 +449,34 @@ export class ContextLog {
     const b = await this.#ws.blob(hash);
     if (!b) return { text: '' };
     if ('erased' in b) return { text: erasedText(b.erased) };
-    return JSON.parse(fromUtf8(b.bytes)) as { text: string; why?: string; alternatives?: string[] };
+    let words: unknown;
+    try {
+      words = JSON.parse(fromUtf8(b.bytes));
+    } catch {
+      words = undefined;
+    }
+    const r = wordsSchema.safeParse(words);
+    if (!r.success)
+      throw new BatonError(
+        ErrorCode.INTEGRITY,
+        `Context body ${hash} is not an entry's words: the store was changed. Run workspace.verify().`,
+      );
+    return r.data;
+  }
+
+  /**
+   * Whether this actor may replace `e` in views: `comment` on all it is about, and it is
+   * this actor's own entry or the actor holds `admin` over it (what `context.recorded`'s
+   * admission asks).
+   */
+  #mayReplace(e: ContextEntry): boolean {
+    const can = (action: string, about: string[]) =>
+      about.length
+        ? about.every((a) => this.#actor._canNow(action, `artifact:${a}`))
+        : this.#actor._canNow(action, 'workspace');
+    if (!can('comment', e.about)) return false;
+    if (e.actor === this.#actor.id || this.#actor._canNow('admin', 'workspace')) return true;
+    return e.about.length > 0 && can('admin', e.about);
   }
 
   #readable(row: ContextRow): boolean {

@@ -10,14 +10,46 @@ export type JsonValue =
   | { [key: string]: JsonValue };
 
 /**
+ * The deepest nesting of arrays and objects in any JSON Baton takes in — artifact content
+ * and patches, metadata, payloads, app event data: 64 levels (a scalar is at level 0,
+ * `[1]` at 1). Deeper JSON is refused with `VALIDATION`, so no later read, diff or check
+ * of it can run out of stack.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * @internal How deep event data may nest: it wraps values checked at {@link MAX_JSON_DEPTH}
+ * in a few levels of its own.
+ */
+export const MAX_EVENT_DEPTH = MAX_JSON_DEPTH + 8;
+
+/** Nesting past which canonical serialization stops (well below any stack limit). */
+const MAX_SERIALIZE_DEPTH = 4 * MAX_JSON_DEPTH;
+
+/**
  * Checks that a value is plain JSON — no `undefined`, `NaN`, `Infinity`, functions,
- * symbols, bigints, class instances (Dates, Maps, …) or cycles — and returns the path of
- * the first offending part, or `undefined` when the value is fine.
+ * symbols, bigints, class instances (Dates, Maps, …), cycles, or nesting deeper than
+ * `maxDepth` — and returns the path of the first offending part, or `undefined` when the
+ * value is fine.
+ *
+ * @param maxDepth - The deepest nesting allowed. Defaults to {@link MAX_EVENT_DEPTH} + 8, room for
+ *   the records that wrap event data (callers checking an input pass {@link MAX_JSON_DEPTH}).
  */
 export function findNonJson(
   value: unknown,
   path = '',
   seen = new Set<object>(),
+  maxDepth = MAX_EVENT_DEPTH + 8,
+): string | undefined {
+  return check(value, path, seen, maxDepth, maxDepth);
+}
+
+function check(
+  value: unknown,
+  path: string,
+  seen: Set<object>,
+  depthLeft: number,
+  limit: number,
 ): string | undefined {
   switch (typeof value) {
     case 'string':
@@ -29,13 +61,17 @@ export function findNonJson(
         : `${path || '(value)'} is ${value}, not a JSON number`;
     case 'object': {
       if (value === null) return undefined;
+      if (depthLeft <= 0)
+        return `${path || '(value)'} nests deeper than ${limit} levels of arrays and objects`;
       if (seen.has(value)) return `${path || '(value)'} is a cycle`;
       seen.add(value);
       try {
         if (Array.isArray(value)) {
           for (let i = 0; i < value.length; i++) {
             if (!(i in value)) return `${path}[${i}] is a hole in a sparse array`;
-            const bad = findNonJson(value[i], `${path}[${i}]`, seen);
+            const item = value[i];
+            if (typeof item === 'string' || typeof item === 'boolean' || item === null) continue;
+            const bad = check(item, `${path}[${i}]`, seen, depthLeft - 1, limit);
             if (bad) return bad;
           }
           return undefined;
@@ -46,7 +82,7 @@ export function findNonJson(
           return `${path || '(value)'} is a ${name} instance, not a plain object`;
         }
         for (const [k, v] of Object.entries(value)) {
-          const bad = findNonJson(v, path ? `${path}.${k}` : k, seen);
+          const bad = check(v, path ? `${path}.${k}` : k, seen, depthLeft - 1, limit);
           if (bad) return bad;
         }
         if (Object.getOwnPropertySymbols(value).length > 0)
@@ -83,14 +119,19 @@ export function canonicalJson(value: unknown): string {
  * JavaScript's default string comparison. Properties holding `undefined` are left out, as
  * `JSON.stringify` leaves them out.
  */
-export function canonicalJsonUnchecked(value: JsonValue | object): string {
+export function canonicalJsonUnchecked(value: JsonValue | object, depth = 0): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (depth >= MAX_SERIALIZE_DEPTH)
+    throw new BatonError(
+      ErrorCode.VALIDATION,
+      `Not plain JSON: it nests deeper than ${MAX_JSON_DEPTH} levels of arrays and objects.`,
+    );
   if (Array.isArray(value)) {
     let out = '[';
     for (let i = 0; i < value.length; i++) {
       if (i > 0) out += ',';
       const item = value[i];
-      out += item === undefined ? 'null' : canonicalJsonUnchecked(item);
+      out += item === undefined ? 'null' : canonicalJsonUnchecked(item, depth + 1);
     }
     return `${out}]`;
   }
@@ -103,7 +144,7 @@ export function canonicalJsonUnchecked(value: JsonValue | object): string {
     if (item === undefined) continue;
     out += first ? '' : ',';
     first = false;
-    out += `${JSON.stringify(key)}:${canonicalJsonUnchecked(item)}`;
+    out += `${JSON.stringify(key)}:${canonicalJsonUnchecked(item, depth + 1)}`;
   }
   return `${out}}`;
 }

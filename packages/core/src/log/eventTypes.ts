@@ -2,15 +2,17 @@ import { type z, z as zod } from 'zod';
 import { chainOf, evaluate, type Requirement } from '../auth/evaluate.js';
 import { streamResource } from '../auth/operations.js';
 import type { Grant, Identity, ViewReader, ViewTx } from '../auth/view.js';
-import { findNonJson, type JsonValue } from '../crypto/canonical.js';
+import { findNonJson, type JsonValue, MAX_EVENT_DEPTH } from '../crypto/canonical.js';
 import { BatonError, ErrorCode } from '../errors.js';
 import type { ProjectionWrite } from '../store/store.js';
 import {
+  fitsBytes,
   hasControlCharacter,
   idString,
   isoTime,
   MAX_INLINE_JSON,
   MAX_NAME,
+  utf8Length,
 } from '../validation.js';
 import { type BatonEvent, parseTime, parseType, type SignedFields } from './event.js';
 
@@ -281,10 +283,11 @@ export class EventTypes {
         `Event \`${issue?.path.join('.')}\` ${issue?.message}.`,
       );
     }
-    const bad = findNonJson(e.data);
+    const bad = findNonJson(e.data, '', new Set(), MAX_EVENT_DEPTH);
     if (bad) throw new BatonError(ErrorCode.VALIDATION, `Event data is not plain JSON: ${bad}.`);
-    // Canonical JSON differs from JSON.stringify only in key order, so the length is the same.
-    const size = JSON.stringify(e.data).length;
+    // Canonical JSON differs from JSON.stringify only in key order, so the size is the same.
+    const json = JSON.stringify(e.data);
+    const size = fitsBytes(json, MAX_INLINE_JSON) ? 0 : utf8Length(json);
     if (size > MAX_INLINE_JSON) {
       throw new BatonError(
         ErrorCode.VALIDATION,

@@ -302,15 +302,32 @@ export class ProjectionRebuild {
   readonly #streams = new Map<string, number>();
   readonly #types: EventTypes;
   readonly #blob: (hash: string) => Promise<Uint8Array | undefined>;
+  readonly #erased: (hash: string) => Promise<JsonValue | undefined>;
 
-  constructor(types: EventTypes, blob: (hash: string) => Promise<Uint8Array | undefined>) {
+  /**
+   * @param blob - Reads a stored body.
+   * @param erased - The erasure of a body as the store holds it now: a body erased later in
+   *   the log is gone already, so it must read as erased, not as missing. (`verify()` checks
+   *   the stored erasure rows against the log apart.) Defaults to none.
+   */
+  constructor(
+    types: EventTypes,
+    blob: (hash: string) => Promise<Uint8Array | undefined>,
+    erased: (hash: string) => Promise<JsonValue | undefined> = async () => undefined,
+  ) {
     this.#types = types;
     this.#blob = blob;
+    this.#erased = erased;
   }
 
   /** Folds in event `e` (already applied to `tx`, the view at its position): state rules, then rows. */
   async add(e: BatonEvent, data: unknown, tx: ViewTx): Promise<void> {
-    const state = stateReader(this.overlay, tx, [], this.#blob);
+    const rebuilt = stateReader(this.overlay, tx, [], this.#blob);
+    const state: StateReader = {
+      ...rebuilt,
+      get: async (c, k) =>
+        (await this.overlay.get(c, k)) ?? (c === 'erasures' ? await this.#erased(k) : undefined),
+    };
     await this.#types.admitState(e, state, data);
     for (const w of await this.#types.projectionsOf(e, this.overlay, data)) this.#put(w, e.seq);
     this.#streams.set(e.stream, e.version);
@@ -377,7 +394,13 @@ export async function verifyLog(
   }
   // Stored rows can be compared only with rows rebuilt from the first event.
   const rebuild =
-    start.seq === 0 ? new ProjectionRebuild(types, (h) => store.blobs.get(h)) : undefined;
+    start.seq === 0
+      ? new ProjectionRebuild(
+          types,
+          (h) => store.blobs.get(h),
+          (h) => store.get('erasures', h),
+        )
+      : undefined;
 
   // The head when verification starts: the denominator of progress (the log may grow meanwhile).
   const target = onProgress ? (await store.head()).seq : 0;
