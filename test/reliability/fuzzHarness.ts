@@ -1749,6 +1749,7 @@ export async function runCall(
   fx: Fixture,
   spec: CallSpec,
   timeoutMs = DEFAULT_TIMEOUT_MS,
+  onReady?: (recipe: string) => void,
 ): Promise<{ outcome: Outcome; args: unknown[]; recipe: string }> {
   const entry = BY_NAME.get(spec.entry)!;
   fx.clock.now += 100;
@@ -1767,6 +1768,7 @@ export async function runCall(
     if (fresh && fresh !== fx.ws) await fresh.close().catch(() => undefined);
     return { outcome: { kind: 'skip', error: err, ms: 0 }, args: [], recipe: '' };
   }
+  onReady?.(recipe);
   const store = fresh && fresh !== fx.ws ? fresh.store : fx.store;
   const before = await store.head();
   const fxBefore = store === fx.store ? before : await fx.store.head();
@@ -1827,6 +1829,22 @@ export async function runCall(
 
 // ------------------------------------------------------------------ the run
 
+/** One call's result, as the runner reports it (plain data: it may cross a process boundary). */
+export interface CallResult {
+  index: number;
+  entry: string;
+  actor: string;
+  kind: Outcome['kind'];
+  code?: string;
+  name?: string;
+  message?: string;
+  origin?: string;
+  batonFrame?: string;
+  input?: string;
+  ms: number;
+  headChange?: Outcome['headChange'];
+}
+
 export interface Group {
   key: string;
   entry: string;
@@ -1837,12 +1855,12 @@ export interface Group {
   /** The first frame in Baton's own sources (the file that should turn it into a BatonError). */
   batonFrame: string;
   count: number;
-  /** The smallest input seen. */
-  spec: CallSpec;
   actor: string;
+  /** The smallest input seen: how it was made (a valid call and its mutations), and the arguments when short. */
   input: string;
+  /** The run (fast-check path) it was seen in; `shrinkGroups` replays it. */
   runIndex: number;
-  /** Filled by shrink(): fast-check's shrunk input, and whether it fails on a new workspace. */
+  /** Filled by shrinkGroups(): fast-check's shrunk input, and whether it fails on a new workspace. */
   shrunk?: string;
   reproducesFresh?: boolean;
 }
@@ -1863,8 +1881,9 @@ export interface FuzzReport {
     types: string[];
   }[];
   legitimateWrites: number;
-  hangs: { entry: string; input: string; ms: number }[];
+  hangs: { entry: string; input: string; ms: number; index: number }[];
   slow: { entry: string; input: string; ms: number }[];
+  /** Errors thrown outside any call (a timer, a dropped promise): each would end an app process. */
   unhandled: string[];
   /** Calls whose input the harness could not build (the workspace was broken before). */
   skipped: string[];
@@ -1873,18 +1892,18 @@ export interface FuzzReport {
   ms: number;
 }
 
-export interface FuzzOptions {
+export interface RunOptions {
   calls: number;
   seed: number;
+  /** The first run to make (the ones before are generated and passed over). Defaults to `0`. */
+  from?: number;
   /** Calls per workspace before a new one is set up. Defaults to `1_000`. */
   resetEvery?: number;
   /** Every n-th workspace is SQLite on a temp file; `0` for none. Defaults to `10`. */
   sqliteEvery?: number;
   timeoutMs?: number;
-  /** Calls slower than this are listed (not failed). Defaults to `1_000`. */
-  slowMs?: number;
+  /** Entry points to call (names, or parts of names). Defaults to all. */
   entries?: string[];
-  onProgress?: (done: number, report: FuzzReport) => void;
 }
 
 function firstLine(err: unknown): string {
@@ -1915,37 +1934,37 @@ function frames(err: unknown): string[] {
     .map((l) => l.replace(/.*?((?:packages|node_modules)\/.*?:\d+):\d+\)?$/, '$1'));
 }
 
-export function emptyReport(seed: number): FuzzReport {
-  return {
-    seed,
-    calls: 0,
-    ok: 0,
-    baton: {},
-    other: 0,
-    groups: [],
-    headChanges: [],
-    legitimateWrites: 0,
-    hangs: [],
-    slow: [],
-    unhandled: [],
-    skipped: [],
-    byEntry: {},
-    fixtures: { memory: 0, sqlite: 0 },
-    ms: 0,
-  };
+const batonFrameOf = (f: string[]) => f.find((l) => /packages\/[a-z-]+\/src\//.test(l)) ?? '?';
+
+function groupKey(entry: string, err: unknown): string {
+  return `${entry} | ${errorName(err)} | ${normalize(firstLine(err))}`;
 }
 
-export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
-  const report = emptyReport(options.seed);
+function selectEntries(names?: string[]): Entry[] {
+  return names
+    ? ENTRIES.filter((e) => names.some((n) => e.name === n || e.name.includes(n)))
+    : ENTRIES;
+}
+
+/**
+ * Makes the calls, reporting each result (and each error thrown outside a call) as it
+ * comes. `onStart`/`onReady` tell a watchdog which call runs (a call that blocks the event
+ * loop cannot be timed out from inside the process).
+ */
+export async function runCalls(
+  options: RunOptions,
+  hooks: {
+    onResult(r: CallResult): void;
+    onUncaught(text: string): void;
+    onStart?(index: number, entry: string): void;
+    onReady?(index: number, recipe: string): void;
+    onFixture?(kind: 'memory' | 'sqlite'): void;
+  },
+): Promise<void> {
   const resetEvery = options.resetEvery ?? 1_000;
   const sqliteEvery = options.sqliteEvery ?? 10;
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const slowMs = options.slowMs ?? 1_000;
-  const entries = options.entries
-    ? ENTRIES.filter((e) => options.entries!.some((n) => e.name.includes(n)))
-    : ENTRIES;
-  const groups = new Map<string, Group>();
-  const started = performance.now();
+  const from = options.from ?? 0;
   let fx: Fixture | undefined;
   let epoch = 0;
   let sinceReset = 0;
@@ -1954,8 +1973,8 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   // they are recorded with the entry point called last and the Baton frame they came from.
   const onUnhandled = (reason: unknown) => {
     const f = frames(reason);
-    report.unhandled.push(
-      `after ${lastEntry}: ${errorName(reason)}: ${firstLine(reason)} (at ${f.find((l) => /packages\/[a-z-]+\/src\//.test(l)) ?? f[0] ?? '?'})`,
+    hooks.onUncaught(
+      `after ${lastEntry}: ${errorName(reason)}: ${firstLine(reason)} (at ${batonFrameOf(f) === '?' ? (f[0] ?? '?') : batonFrameOf(f)})`,
     );
   };
   process.on('unhandledRejection', onUnhandled);
@@ -1965,87 +1984,44 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     epoch++;
     const kind = sqliteEvery > 0 && epoch % sqliteEvery === 0 ? 'sqlite' : 'memory';
     fx = await makeFixture(kind);
-    report.fixtures[kind]++;
+    hooks.onFixture?.(kind);
     sinceReset = 0;
   };
   try {
     let index = 0;
     await fc.assert(
-      fc.asyncProperty(callSpec(entries), async (spec) => {
+      fc.asyncProperty(callSpec(selectEntries(options.entries)), async (spec) => {
         const runIndex = index++;
+        if (runIndex < from) return true;
         if (!fx || sinceReset >= resetEvery) await reset();
         sinceReset++;
         lastEntry = spec.entry;
-        const { outcome, args, recipe } = await runCall(fx!, spec, timeoutMs);
-        report.calls++;
-        const by = report.byEntry[spec.entry] ?? { calls: 0, ok: 0, baton: 0, other: 0 };
-        report.byEntry[spec.entry] = by;
-        by.calls++;
-        const input = () => shownInput(recipe, args, fx!.ids);
-        if (outcome.kind === 'ok') {
-          report.ok++;
-          by.ok++;
-        } else if (outcome.kind === 'baton') {
-          by.baton++;
-          report.baton[outcome.code!] = (report.baton[outcome.code!] ?? 0) + 1;
-        } else if (outcome.kind === 'other') {
-          by.other++;
-          report.other++;
-          const err = outcome.error;
-          const name = errorName(err);
-          const message = firstLine(err);
-          const key = `${spec.entry} | ${name} | ${normalize(message)}`;
-          const shown = input();
-          const g = groups.get(key);
-          if (!g) {
-            const f = frames(err);
-            groups.set(key, {
-              key,
-              entry: spec.entry,
-              name,
-              message,
-              origin: f[0] ?? '?',
-              batonFrame: f.find((l) => /packages\/[a-z-]+\/src\//.test(l)) ?? '?',
-              count: 1,
-              spec,
-              actor: spec.actor,
-              input: shown,
-              runIndex,
-            });
-          } else {
-            g.count++;
-            if (shown.length < g.input.length) {
-              g.input = shown;
-              g.spec = spec;
-              g.actor = spec.actor;
-              g.runIndex = runIndex;
-              g.message = message;
-            }
-          }
-        } else if (outcome.kind === 'skip') {
-          report.skipped.push(
-            `${spec.entry}: ${errorName(outcome.error)}: ${firstLine(outcome.error)}`,
-          );
-          sinceReset = resetEvery;
-        } else {
-          report.hangs.push({ entry: spec.entry, input: input(), ms: outcome.ms });
-          // The call may still write later: go on with a new workspace.
-          sinceReset = resetEvery;
+        hooks.onStart?.(runIndex, spec.entry);
+        const { outcome, args, recipe } = await runCall(fx!, spec, timeoutMs, (r) =>
+          hooks.onReady?.(runIndex, r),
+        );
+        const r: CallResult = {
+          index: runIndex,
+          entry: spec.entry,
+          actor: spec.actor,
+          kind: outcome.kind,
+          ms: outcome.ms,
+        };
+        if (outcome.code) r.code = outcome.code;
+        if (outcome.headChange) r.headChange = outcome.headChange;
+        if (outcome.kind !== 'ok' && outcome.kind !== 'baton') {
+          r.input = shownInput(recipe, args, fx!.ids);
+          r.name = errorName(outcome.error);
+          r.message = firstLine(outcome.error);
+          const f = frames(outcome.error);
+          r.origin = f[0] ?? '?';
+          r.batonFrame = batonFrameOf(f);
+        } else if (outcome.headChange || outcome.ms > 1_000) {
+          r.input = shownInput(recipe, args, fx!.ids);
         }
-        if (outcome.ms > slowMs && outcome.kind !== 'hang')
-          report.slow.push({ entry: spec.entry, input: input().slice(0, 300), ms: outcome.ms });
-        if (outcome.headChange) {
-          if (outcome.headChange.legitimate) report.legitimateWrites++;
-          else {
-            report.headChanges.push({
-              entry: spec.entry,
-              code: outcome.code ?? errorName(outcome.error),
-              input: input(),
-              ...outcome.headChange,
-            });
-          }
-        }
-        options.onProgress?.(report.calls, report);
+        // A hang may still write later, and a skip means the workspace is broken: start anew.
+        if (outcome.kind === 'hang' || outcome.kind === 'skip') sinceReset = resetEvery;
+        hooks.onResult(r);
         return true;
       }),
       { seed: options.seed, numRuns: options.calls, endOnFailure: true },
@@ -2055,9 +2031,115 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     process.off('uncaughtException', onUnhandled);
     await fx?.cleanup();
   }
-  report.groups = [...groups.values()].sort((a, b) => b.count - a.count);
-  report.ms = performance.now() - started;
-  return report;
+}
+
+/** Sums call results into a {@link FuzzReport}. */
+export class Tally {
+  readonly report: FuzzReport;
+  readonly #groups = new Map<string, Group>();
+  readonly #started = performance.now();
+
+  constructor(seed: number) {
+    this.report = {
+      seed,
+      calls: 0,
+      ok: 0,
+      baton: {},
+      other: 0,
+      groups: [],
+      headChanges: [],
+      legitimateWrites: 0,
+      hangs: [],
+      slow: [],
+      unhandled: [],
+      skipped: [],
+      byEntry: {},
+      fixtures: { memory: 0, sqlite: 0 },
+      ms: 0,
+    };
+  }
+
+  add(r: CallResult): void {
+    const report = this.report;
+    report.calls++;
+    const by = report.byEntry[r.entry] ?? { calls: 0, ok: 0, baton: 0, other: 0 };
+    report.byEntry[r.entry] = by;
+    by.calls++;
+    if (r.kind === 'ok') {
+      report.ok++;
+      by.ok++;
+    } else if (r.kind === 'baton') {
+      by.baton++;
+      report.baton[r.code!] = (report.baton[r.code!] ?? 0) + 1;
+    } else if (r.kind === 'other') {
+      by.other++;
+      report.other++;
+      const key = `${r.entry} | ${r.name} | ${normalize(r.message ?? '')}`;
+      const g = this.#groups.get(key);
+      if (!g) {
+        this.#groups.set(key, {
+          key,
+          entry: r.entry,
+          name: r.name!,
+          message: r.message!,
+          origin: r.origin!,
+          batonFrame: r.batonFrame!,
+          count: 1,
+          actor: r.actor,
+          input: r.input!,
+          runIndex: r.index,
+        });
+      } else {
+        g.count++;
+        if (r.input!.length < g.input.length) {
+          g.input = r.input!;
+          g.actor = r.actor;
+          g.runIndex = r.index;
+          g.message = r.message!;
+        }
+      }
+    } else if (r.kind === 'skip') {
+      report.skipped.push(`${r.entry}: ${r.name}: ${r.message}`);
+    } else {
+      report.hangs.push({ entry: r.entry, input: r.input ?? '?', ms: r.ms, index: r.index });
+    }
+    if (r.ms > 1_000 && r.kind !== 'hang')
+      report.slow.push({ entry: r.entry, input: (r.input ?? '').slice(0, 300), ms: r.ms });
+    if (r.headChange) {
+      if (r.headChange.legitimate) report.legitimateWrites++;
+      else
+        report.headChanges.push({
+          entry: r.entry,
+          code: r.code ?? r.name ?? '?',
+          input: r.input ?? '?',
+          ...r.headChange,
+        });
+    }
+  }
+
+  finish(): FuzzReport {
+    this.report.groups = [...this.#groups.values()].sort((a, b) => b.count - a.count);
+    this.report.ms = performance.now() - this.#started;
+    return this.report;
+  }
+}
+
+export interface FuzzOptions extends RunOptions {
+  onProgress?: (done: number, report: FuzzReport) => void;
+}
+
+/** Runs the fuzz in this process (a call that blocks the event loop blocks the run). */
+export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
+  const tally = new Tally(options.seed);
+  await runCalls(options, {
+    onResult: (r) => {
+      tally.add(r);
+      options.onProgress?.(tally.report.calls, tally.report);
+    },
+    onUncaught: (t) => tally.report.unhandled.push(t),
+    onFixture: (k) => tally.report.fixtures[k]++,
+  });
+  return tally.finish();
 }
 
 /**
@@ -2068,55 +2150,65 @@ export async function shrinkGroups(
   report: FuzzReport,
   options: { entries?: string[]; timeLimitMs?: number; onGroup?: (g: Group) => void } = {},
 ): Promise<void> {
-  const entries = options.entries
-    ? ENTRIES.filter((e) => options.entries!.some((n) => e.name.includes(n)))
-    : ENTRIES;
-  for (const g of report.groups) {
-    const fx = await makeFixture('memory');
-    let current = fx;
-    const same = (spec: CallSpec, o: Outcome) =>
-      o.kind === 'other' &&
-      spec.entry === g.entry &&
-      `${spec.entry} | ${errorName(o.error)} | ${normalize(firstLine(o.error))}` === g.key;
-    try {
-      let found: { spec: CallSpec; input: string } | undefined;
-      const r = await fc.check(
-        fc.asyncProperty(callSpec(entries), async (spec) => {
-          if (spec.entry !== g.entry) return true;
-          const { outcome, args, recipe } = await runCall(current, spec);
-          if (outcome.headChange || outcome.kind === 'ok' || outcome.kind === 'hang') {
-            // A call that wrote: shrink on against a workspace as it was.
-            await current.cleanup();
-            current = await makeFixture('memory');
-          }
-          if (!same(spec, outcome)) return true;
-          const input = shownInput(recipe, args, current.ids);
-          if (!found || input.length <= found.input.length) found = { spec, input };
-          return false;
-        }),
-        {
-          seed: report.seed,
-          path: String(g.runIndex),
-          numRuns: 1,
-          interruptAfterTimeLimit: options.timeLimitMs ?? 10_000,
-          markInterruptAsFailure: false,
-        },
-      );
-      void r;
-      if (found) g.shrunk = found.input;
-      const probe = await makeFixture('memory');
-      try {
-        const spec = (found?.spec ?? g.spec) as CallSpec;
-        const { outcome } = await runCall(probe, spec);
-        g.reproducesFresh = same(spec, outcome);
-      } finally {
-        await probe.cleanup();
-      }
-    } finally {
-      await current.cleanup();
-      if (current !== fx) await fx.cleanup();
-    }
-    options.onGroup?.(g);
+  const entries = selectEntries(options.entries);
+  // Errors a shrinking call throws outside the call are the run's findings already.
+  const ignore = () => undefined;
+  process.on('unhandledRejection', ignore);
+  process.on('uncaughtException', ignore);
+  try {
+    for (const g of report.groups) await shrinkGroup(g, report.seed, entries, options.timeLimitMs);
+    for (const g of report.groups) options.onGroup?.(g);
+  } finally {
+    process.off('unhandledRejection', ignore);
+    process.off('uncaughtException', ignore);
+  }
+}
+
+async function shrinkGroup(
+  g: Group,
+  seed: number,
+  entries: Entry[],
+  timeLimitMs = 10_000,
+): Promise<void> {
+  let fx = await makeFixture('memory');
+  const same = (o: Outcome) => o.kind === 'other' && groupKey(g.entry, o.error) === g.key;
+  let first: CallSpec | undefined;
+  let found: { spec: CallSpec; input: string } | undefined;
+  try {
+    await fc.check(
+      fc.asyncProperty(callSpec(entries), async (spec) => {
+        first ??= spec;
+        if (spec.entry !== g.entry) return true;
+        const { outcome, args, recipe } = await runCall(fx, spec);
+        const input = shownInput(recipe, args, fx.ids);
+        if (outcome.kind !== 'baton' || outcome.headChange) {
+          // The call may have changed the workspace: shrink on against one as it was.
+          await fx.cleanup();
+          fx = await makeFixture('memory');
+        }
+        if (!same(outcome)) return true;
+        if (!found || input.length <= found.input.length) found = { spec, input };
+        return false;
+      }),
+      {
+        seed,
+        path: String(g.runIndex),
+        numRuns: 1,
+        interruptAfterTimeLimit: timeLimitMs,
+        markInterruptAsFailure: false,
+      },
+    );
+  } finally {
+    await fx.cleanup();
+  }
+  if (found) g.shrunk = found.input;
+  const spec = found?.spec ?? first;
+  if (!spec) return;
+  const probe = await makeFixture('memory');
+  try {
+    g.reproducesFresh = same((await runCall(probe, spec)).outcome);
+  } finally {
+    await probe.cleanup();
   }
 }
 
