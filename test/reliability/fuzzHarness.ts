@@ -46,6 +46,7 @@ import {
   streamResource,
   toBase64url,
   verifySignature,
+  WebhookNotifier,
   Workspace,
 } from '@baton/core';
 import { SqliteStore } from '@baton/sqlite';
@@ -593,7 +594,10 @@ export const nasty: fc.Arbitrary<unknown> = fc.oneof(
   },
   {
     arbitrary: fc
-      .tuple(fc.constantFrom(64, 1_000, 3_000, 10_000, 100_000), fc.constantFrom('array', 'object'))
+      .tuple(
+        fc.constantFrom(64, 1_000, 2_500, 3_000, 5_000, 10_000, 100_000),
+        fc.constantFrom('array', 'object'),
+      )
       .map(([n, s]) => new Token('deep', n, s)),
     weight: 2,
   },
@@ -768,7 +772,16 @@ const WS_ENTRIES: Entry[] = [
   {
     name: 'Workspace.open',
     variants: ({ fx }) => [
-      [{ store: (fx.store as MemoryStore).peer?.() ?? new MemoryStore(), tickIntervalMs: 0 }],
+      [
+        {
+          store: fx.store instanceof MemoryStore ? fx.store.peer() : new MemoryStore(),
+          keyring: fx.keyring,
+          clock: () => fx.clock.now,
+          logger: { ...silentLogger },
+          hooks: { onAppend() {}, onConflictRetry() {} },
+          tickIntervalMs: 0,
+        },
+      ],
       [{ tickIntervalMs: 0 }],
       [
         {
@@ -787,9 +800,15 @@ const WS_ENTRIES: Entry[] = [
         },
       ],
     ],
-    async call(_t, args) {
+    async call({ fx }, args) {
       const ws = await (Workspace.open as (...a: unknown[]) => Promise<Workspace>)(...args);
-      await ws.close();
+      try {
+        // A second instance on the fixture's store: its options must also hold when it writes.
+        if (ws.id === fx.ids.ws)
+          await ws.as(fx.ids.owner).context.record({ type: 'note', text: 'from a peer' });
+      } finally {
+        await ws.close();
+      }
     },
   },
   {
@@ -1437,6 +1456,21 @@ const UTIL_ENTRIES: Entry[] = (
     ],
     ['signingText', signingText, ({ fx }: Target) => [[signedFieldsOf(fx.events[1]!)]]],
     ['eventHash', eventHash, ({ fx }: Target) => [[structuredClone(fx.events[1]!)]]],
+    [
+      'new WebhookNotifier',
+      (...a: unknown[]) => new WebhookNotifier(...(a as [never])),
+      () => [[{ url: 'https://hooks.example/baton', secret: 's'.repeat(32), timeoutMs: 1_000 }]],
+    ],
+    [
+      'defineEventType',
+      defineEventType as (...a: unknown[]) => unknown,
+      () => [[{ name: 'app.fuzzed', schema: z.object({ n: z.number() }), stream: () => 'fuzz/x' }]],
+    ],
+    [
+      'new MemoryKeyring',
+      (...a: unknown[]) => new MemoryKeyring(...(a as [never])),
+      () => [[{ extractable: true }]],
+    ],
   ] as [string, (...a: unknown[]) => unknown, Entry['variants']][]
 ).map(([name, fn, variants]) => ({
   name: `util.${name}`,
@@ -1667,8 +1701,13 @@ export function toSource(v: unknown, ids: Record<string, string> = {}, budget = 
     let n = 0;
     let inner: unknown = x;
     while (
-      (Array.isArray(inner) && inner.length === 1) ||
-      (isPlain(inner) && !Array.isArray(inner) && Object.keys(inner).length === 1 && 'a' in inner)
+      n < 1_000_000 &&
+      (n === 0 || inner !== x) &&
+      ((Array.isArray(inner) && inner.length === 1) ||
+        (isPlain(inner) &&
+          !Array.isArray(inner) &&
+          Object.keys(inner).length === 1 &&
+          'a' in inner))
     ) {
       const arr = Array.isArray(inner);
       inner = arr ? (inner as unknown[])[0] : (inner as { a: unknown }).a;
@@ -1916,7 +1955,9 @@ function normalize(m: string): string {
   return m
     .replace(/\b(art|ho|id|gr|ctx|ev|ws|idem|ntf)_[A-Za-z0-9_-]+/g, '<id>')
     .replace(/did:key:[A-Za-z0-9]+/g, '<did>')
-    .replace(/"[^"]{12,}"/g, '"…"')
+    .replace(/Received .*/, 'Received …')
+    .replace(/"[^"]*"/g, '"…"')
+    .replace(/'[^']*'/g, "'…'")
     .replace(/\d+/g, 'N');
 }
 
@@ -2283,7 +2324,18 @@ export function formatReport(r: FuzzReport): string {
   }
   if (r.unhandled.length) {
     lines.push('', 'Uncaught errors and unhandled rejections (each would end an app process):');
-    for (const u of [...new Set(r.unhandled)].slice(0, 20)) lines.push(`- ${u}`);
+    // Grouped by what was thrown; `after` names the calls made just before (a timer may fire later).
+    const byError = new Map<string, Set<string>>();
+    for (const u of r.unhandled) {
+      const m = /^after (\S+): (.*)$/.exec(u);
+      const key = m ? m[2]! : u;
+      byError.set(key, (byError.get(key) ?? new Set()).add(m ? m[1]! : '?'));
+    }
+    for (const [what, after] of byError)
+      lines.push(
+        `- ${what}`,
+        `    ${r.unhandled.filter((u) => u.endsWith(what)).length}×, after calls of ${[...after].slice(0, 6).join(', ')}${after.size > 6 ? ', …' : ''}`,
+      );
   }
   lines.push('', 'Calls by entry point (calls / ok / BatonError / other):');
   for (const [e, c] of Object.entries(r.byEntry).sort((a, b) => a[0].localeCompare(b[0])))
