@@ -323,6 +323,13 @@ export async function makeFixture(kind: 'memory' | 'sqlite' = 'memory'): Promise
 
 // ------------------------------------------------------------------ values
 
+/** How `toSource` shows the fixture's own objects (a store handle, its keyring, its clock). */
+const NAMES = new WeakMap<object, string>();
+function named<T extends object>(o: T, name: string): T {
+  NAMES.set(o, name);
+  return o;
+}
+
 /** A value the harness builds at call time (fresh objects, fixture ids, big values). */
 export class Token {
   constructor(
@@ -774,9 +781,12 @@ const WS_ENTRIES: Entry[] = [
     variants: ({ fx }) => [
       [
         {
-          store: fx.store instanceof MemoryStore ? fx.store.peer() : new MemoryStore(),
-          keyring: fx.keyring,
-          clock: () => fx.clock.now,
+          store:
+            fx.store instanceof MemoryStore
+              ? named(fx.store.peer(), 'fx.store.peer()')
+              : new MemoryStore(),
+          keyring: named(fx.keyring, 'fx.keyring'),
+          clock: named(() => fx.clock.now, '() => fx.clock.now'),
           logger: { ...silentLogger },
           hooks: { onAppend() {}, onConflictRetry() {} },
           tickIntervalMs: 0,
@@ -1454,7 +1464,11 @@ const UTIL_ENTRIES: Entry[] = (
       verifySignature,
       ({ fx }: Target) => [[fx.ids.spareKey, 'A'.repeat(86), new Uint8Array([1])]],
     ],
-    ['signingText', signingText, ({ fx }: Target) => [[signedFieldsOf(fx.events[1]!)]]],
+    [
+      'signingText',
+      signingText,
+      ({ fx }: Target) => [[structuredClone(signedFieldsOf(fx.events[1]!))]],
+    ],
     ['eventHash', eventHash, ({ fx }: Target) => [[structuredClone(fx.events[1]!)]]],
     [
       'new WebhookNotifier',
@@ -1687,7 +1701,7 @@ export function toSource(v: unknown, ids: Record<string, string> = {}, budget = 
       case 'symbol':
         return `Symbol(${JSON.stringify(x.description ?? '')})`;
       case 'function':
-        return x.length ? '(...a) => {}' : '() => {}';
+        return NAMES.get(x) ?? (x.length ? '(...a) => {}' : '() => {}');
       case 'string': {
         const s = str(x);
         left -= s.length / 8;
@@ -1696,6 +1710,8 @@ export function toSource(v: unknown, ids: Record<string, string> = {}, budget = 
     }
     if (x === null) return 'null';
     if (x instanceof Token) return String(x);
+    const known = NAMES.get(x as object);
+    if (known) return known;
     if (seen.has(x)) return '/* cycle */ self';
     // A chain of one-element arrays or one-key objects is shown as deep(n).
     let n = 0;
