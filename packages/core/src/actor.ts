@@ -14,7 +14,7 @@ import { Handoffs, type InboxItem, type InboxOptions } from './handoffs/handoffs
 import { Identities } from './identities.js';
 import type { BatonEvent } from './log/event.js';
 import { type Page, PRIMARY_INDEX, type ProjectionWrite } from './store/store.js';
-import { idString, jsonValue, parseInput } from './validation.js';
+import { idString, jsonValue, parseInput, watchSchema } from './validation.js';
 import type { CommitRequest, Draft, WatchFilter, Workspace } from './workspace.js';
 
 /** Options for `workspace.as(id, options)`. */
@@ -483,7 +483,8 @@ export class Actor {
 
   /** Like `workspace.watch`, but only events this actor may read. */
   watch(filter: WatchFilter = {}): AsyncIterableIterator<BatonEvent> {
-    return this.#ws._watch(filter, (e) => this._readable(e));
+    const f = parseInput(watchSchema, filter, 'actor.watch');
+    return this.#ws._watch(f, (e) => this._readable(e));
   }
 
   /** Like `workspace.subscribe`, but only events this actor may read. */
@@ -491,7 +492,11 @@ export class Actor {
     filter: WatchFilter,
     listener: (event: BatonEvent) => void | Promise<void>,
   ): () => void {
-    return this.#ws._subscribe(filter, listener, (e) => this._readable(e));
+    const f = parseInput(watchSchema, filter, 'actor.subscribe');
+    if (typeof listener !== 'function') {
+      throw new BatonError(ErrorCode.VALIDATION, 'actor.subscribe: `listener` must be a function.');
+    }
+    return this.#ws._subscribe(f, listener, (e) => this._readable(e));
   }
 
   /** @internal Commits through the workspace's write path as this actor (its session and signer). */

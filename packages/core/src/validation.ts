@@ -92,6 +92,29 @@ export function hasControlCharacter(s: string): boolean {
 /** An ISO-8601 timestamp with a timezone. */
 export const isoTime = z.iso.datetime({ offset: true });
 
+/** An `AbortSignal` (or anything that behaves as one: `aborted` and the two listener methods). */
+export const abortSignal = z.custom<AbortSignal>(
+  (s) =>
+    typeof s === 'object' &&
+    s !== null &&
+    typeof (s as AbortSignal).aborted === 'boolean' &&
+    typeof (s as AbortSignal).addEventListener === 'function' &&
+    typeof (s as AbortSignal).removeEventListener === 'function',
+  { message: 'must be an AbortSignal (e.g. new AbortController().signal)' },
+);
+
+/** @internal The schema of a `WatchFilter` (workspace and actor watches alike). */
+export const watchSchema = z.object({
+  after: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional(),
+  stream: z.string().min(1).max(400).optional(),
+  ref: z.string().min(1).max(400).optional(),
+  types: z.array(z.string().min(1).max(200)).max(256).optional(),
+  signal: abortSignal.optional(),
+});
+
+/** The longest timer Node and browsers keep (a longer one fires at once): about 24.8 days, in ms. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
 /** A time given as an ISO string, a `Date` or epoch milliseconds, turned into ISO. */
 export const timeInput = z
   .union([isoTime, z.date(), z.number().int().nonnegative()])

@@ -52,7 +52,7 @@ import { type Logger, silentLogger } from './logger.js';
 import type { Notification, Notifier, OutboxRow } from './notify/notifications.js';
 import { MemoryStore } from './store/memoryStore.js';
 import { type BlobWrite, PRIMARY_INDEX, type ProjectionWrite, type Store } from './store/store.js';
-import { idString, name, parseInput } from './validation.js';
+import { idString, name, parseInput, watchSchema } from './validation.js';
 
 /** Observability hooks. Exceptions they throw are logged and ignored. */
 export interface WorkspaceHooks {
@@ -186,11 +186,35 @@ const optionsSchema = z.object({
     )
     .optional(),
   clock: z.function().optional(),
-  logger: z.custom<Logger>((l) => typeof l === 'object' && l !== null).optional(),
+  logger: z
+    .custom<Logger>(
+      (l) =>
+        typeof l === 'object' &&
+        l !== null &&
+        (['debug', 'info', 'warn', 'error'] as const).every(
+          (m) => typeof (l as Logger)[m] === 'function',
+        ),
+      { message: 'must be a Logger with debug, info, warn and error methods (e.g. console)' },
+    )
+    .optional(),
   hooks: z
     .object({ onAppend: z.function().optional(), onConflictRetry: z.function().optional() })
     .optional(),
-  eventTypes: z.array(z.custom<EventTypeDef<never>>()).optional(),
+  eventTypes: z
+    .array(
+      z.custom<EventTypeDef<never>>(
+        (d) =>
+          typeof d === 'object' &&
+          d !== null &&
+          typeof (d as EventTypeDef).name === 'string' &&
+          Number.isInteger((d as EventTypeDef).version) &&
+          (d as EventTypeDef).schema instanceof z.ZodType &&
+          typeof (d as EventTypeDef).stream === 'function' &&
+          typeof (d as EventTypeDef).authorize === 'function',
+        { message: 'must be an event type made with defineEventType()' },
+      ),
+    )
+    .optional(),
   schemas: z
     .record(
       z.string(),
@@ -362,15 +386,14 @@ export function erasedText(e: { name: string; reason: string }): string {
   return `[erased by ${e.name}: ${e.reason}]`;
 }
 
-const watchSchema = z.object({
-  after: z.number().int().nonnegative().optional(),
-  stream: z.string().min(1).optional(),
-  ref: z.string().min(1).optional(),
-  types: z.array(z.string().min(1)).optional(),
-  signal: z
-    .custom<AbortSignal>((s) => typeof s === 'object' && s !== null && 'aborted' in s)
-    .optional(),
-});
+const upcastSchema = z.custom<BatonEvent>(
+  (e) =>
+    typeof e === 'object' &&
+    e !== null &&
+    typeof (e as BatonEvent).type === 'string' &&
+    'data' in (e as object),
+  { message: 'must be an event (an object with `type` and `data`)' },
+);
 
 /**
  * A Baton workspace: one signed, hash-chained event log over a {@link Store}, and the
@@ -435,7 +458,7 @@ export class Workspace {
     this.store = options.store ?? new MemoryStore();
     this.keyring = options.keyring ?? new MemoryKeyring();
     this.#clock = options.clock ?? Date.now;
-    this.#logger = options.logger ?? silentLogger;
+    this.#logger = options.logger ? neverThrows(options.logger) : silentLogger;
     this.#hooks = options.hooks ?? {};
     this.#pollMs = options.pollIntervalMs ?? 1_000;
     this.#maxRetries = options.maxRetries ?? 50;
@@ -1091,6 +1114,7 @@ export class Workspace {
    * change; use them as stored to check signatures.
    */
   upcast(e: BatonEvent): BatonEvent & { upcastFrom?: string } {
+    parseInput(upcastSchema, e, 'workspace.upcast(event)');
     const { name, version } = parseType(e.type);
     const def = this._types.get(name);
     if (!def || def.version === version) return e;
@@ -2009,4 +2033,21 @@ export class Workspace {
   _now(): number {
     return this.#clock();
   }
+}
+
+/**
+ * The app's logger, each call guarded: a logger that throws must not turn a commit that
+ * happened into an error (the caller would retry what is already written).
+ */
+function neverThrows(logger: Logger): Logger {
+  const guard =
+    (m: keyof Logger) =>
+    (message: string, fields?: Record<string, unknown>): void => {
+      try {
+        logger[m](message, fields);
+      } catch {
+        // Nothing to tell it with: the logger itself failed.
+      }
+    };
+  return { debug: guard('debug'), info: guard('info'), warn: guard('warn'), error: guard('error') };
 }

@@ -9,7 +9,14 @@ import { sha256b64 } from '../crypto/hash.js';
 import { derivedId, randomId } from '../crypto/ids.js';
 import { BatonError, ErrorCode, isBatonError } from '../errors.js';
 import type { BlobWrite, Page } from '../store/store.js';
-import { idString, jsonValue, parseInput, timeInput } from '../validation.js';
+import {
+  abortSignal,
+  idString,
+  jsonValue,
+  MAX_TIMER_MS,
+  parseInput,
+  timeInput,
+} from '../validation.js';
 import type { Draft, Workspace } from '../workspace.js';
 import { type Briefing, buildBriefing } from './briefing.js';
 import {
@@ -120,10 +127,8 @@ const decideSchema = z.object({
   payload: jsonValue.optional(),
 });
 const waitSchema = z.object({
-  signal: z
-    .custom<AbortSignal>((s) => typeof s === 'object' && s !== null && 'aborted' in s)
-    .optional(),
-  timeoutMs: z.number().int().min(0).optional(),
+  signal: abortSignal.optional(),
+  timeoutMs: z.number().int().min(0).max(MAX_TIMER_MS).optional(),
 });
 const inboxSchema = z.object({
   kinds: z.array(z.enum(['work', 'approval', 'question'])).optional(),
