@@ -157,6 +157,13 @@ export function handoffWrite(row: HandoffRow): ProjectionWrite {
   return { collection: 'handoffs', key: row.id, value: row as unknown as JsonValue, indexes };
 }
 
+/** The row of handoff `id` as it stands before an event, or `NOT_FOUND`. */
+async function existingRow(rows: ProjectionReader, id: string): Promise<HandoffRow> {
+  const row = await rowOf(rows, id);
+  if (!row) throw new BatonError(ErrorCode.NOT_FOUND, `Handoff ${id} does not exist.`);
+  return row;
+}
+
 async function rowOf(rows: ProjectionReader, id: string): Promise<HandoffRow | undefined> {
   return (await rows.get('handoffs', id)) as unknown as HandoffRow | undefined;
 }
@@ -227,6 +234,24 @@ function transition(
     authorize: () => rules.self(),
     apply,
     blobs: (d) => (d.note ? [d.note] : []),
+    async admitState(e, state) {
+      const row = await existingRow(state, e.data.id);
+      const may = by(row);
+      if (!may.includes(e.actor)) {
+        throw new BatonError(
+          ErrorCode.FORBIDDEN,
+          may.length
+            ? `Only ${may.join(' or ')} may write ${name} for handoff ${row.id}; ${e.actor} may not.`
+            : `A ${row.kind} handoff (${row.id}) is never ${to}.`,
+        );
+      }
+      if (!from.includes(row.status)) {
+        throw new BatonError(
+          ErrorCode.INVALID_STATE,
+          `Handoff ${row.id} is ${row.status}; it can become ${to} only when ${from.join(' or ')}.`,
+        );
+      }
+    },
     async project(e, rows) {
       const row = await rowOf(rows, e.data.id);
       if (!row || !from.includes(row.status) || !by(row).includes(e.actor)) return [];
@@ -501,6 +526,19 @@ export const handoffEvents = [
     schema: answered,
     stream: (d) => `handoff/${d.id}`,
     authorize: () => rules.self(),
+    async admitState(e, state) {
+      const row = await existingRow(state, e.data.id);
+      if (row.kind !== 'question')
+        throw new BatonError(ErrorCode.INVALID_STATE, `Handoff ${row.id} is not a question.`);
+      if (!row.to.includes(e.actor)) {
+        throw new BatonError(
+          ErrorCode.FORBIDDEN,
+          `Only ${row.to.join(' or ')} may answer question ${row.id}; ${e.actor} may not.`,
+        );
+      }
+      if (row.status !== 'offered')
+        throw new BatonError(ErrorCode.INVALID_STATE, `Question ${row.id} is ${row.status}.`);
+    },
     async project(e, rows) {
       const row = await rowOf(rows, e.data.id);
       if (row?.kind !== 'question' || row.status !== 'offered' || !row.to.includes(e.actor))
@@ -559,6 +597,15 @@ export const handoffEvents = [
     check(e, view) {
       if (view.identity(e.actor)?.kind !== 'service') {
         throw new BatonError(ErrorCode.FORBIDDEN, 'Escalations are written by a service identity.');
+      }
+    },
+    async admitState(e, state) {
+      const row = await existingRow(state, e.data.id);
+      if (!OPEN.includes(row.status) || row.escalatedTo || row.escalateTo !== e.data.to) {
+        throw new BatonError(
+          ErrorCode.INVALID_STATE,
+          `Handoff ${row.id} cannot be escalated to ${e.data.to}: it is ${row.status}${row.escalatedTo ? `, escalated already to ${row.escalatedTo}` : ''}, and names ${row.escalateTo ?? 'no one'} to escalate to.`,
+        );
       }
     },
     async project(e, rows) {
