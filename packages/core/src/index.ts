@@ -69,7 +69,7 @@ export { CONTEXT_TYPES } from './context/contextEvents.js';
 export type { ContextEntry, ContextQuery, CostLine, RecordInput } from './context/contextLog.js';
 export { ContextLog } from './context/contextLog.js';
 export type { JsonValue } from './crypto/canonical.js';
-export { canonicalJson, findNonJson, MAX_JSON_DEPTH } from './crypto/canonical.js';
+export { canonicalJson, findNonJson, MAX_EVENT_DEPTH, MAX_JSON_DEPTH } from './crypto/canonical.js';
 export { fromBase64url, toBase64url } from './crypto/encoding.js';
 export { sha256, sha256b64 } from './crypto/hash.js';
 export type { Keyring, MemoryKeyringOptions } from './crypto/keyring.js';
@@ -113,6 +113,7 @@ export type { CreateIdentityInput, ListIdentitiesOptions, TrackRecord } from './
 export { Identities } from './identities.js';
 export { rootGrantId } from './log/builtinEvents.js';
 export type { Checkpoint } from './log/checkpoint.js';
+export { CHECKPOINT_EVERY } from './log/checkpoint.js';
 export type { BatonEvent, Head, SignedEvent, SignedFields } from './log/event.js';
 export {
   EMPTY_HEAD,

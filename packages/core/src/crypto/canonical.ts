@@ -18,7 +18,7 @@ export type JsonValue =
 export const MAX_JSON_DEPTH = 64;
 
 /**
- * @internal How deep event data may nest: it wraps values checked at {@link MAX_JSON_DEPTH}
+ * How deep event data may nest: it wraps values checked at {@link MAX_JSON_DEPTH}
  * in a few levels of its own.
  */
 export const MAX_EVENT_DEPTH = MAX_JSON_DEPTH + 8;
