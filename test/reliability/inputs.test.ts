@@ -1,5 +1,16 @@
-import { type BatonEvent, isBatonError, MemoryStore, Workspace } from '@baton/core';
+import {
+  type BatonEvent,
+  defineEventType,
+  isBatonError,
+  MAX_SUBMIT_BYTES,
+  MemoryStore,
+  type SignedEvent,
+  signingBytes,
+  toBase64url,
+  Workspace,
+} from '@baton/core';
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 
 /** The code a call refused with, `'ok'` when it did not throw, or the foreign error's name. */
 async function outcome(call: () => unknown): Promise<string> {
@@ -81,6 +92,43 @@ describe('#15 inputs the fuzz found escaping as TypeErrors', () => {
     const doc = await ws.as(ada.id).artifacts.create({ kind: 'text', title: 'T', content: 'x' });
     expect(doc.version).toBe(1);
     expect((await ws.verify()).ok).toBe(true);
+    await ws.close();
+  });
+});
+
+describe('#18 a per-call total for submit', () => {
+  it('#18 refuses one submit() carrying more than MAX_SUBMIT_BYTES of event data, writing nothing', async () => {
+    const noted = defineEventType({
+      name: 'app.noted',
+      schema: z.object({ note: z.string() }),
+      stream: () => 'app/notes',
+    });
+    const store = new MemoryStore();
+    const ws = await Workspace.open({ store, tickIntervalMs: 0, eventTypes: [noted as never] });
+    const ada = await ws.bootstrap({ name: 'Ada' });
+    const signer = (await ws.keyring.signer(ada.id))!;
+    const note = 'é'.repeat(100 * 1024); // 200 KiB of UTF-8, 100 K UTF-16 units
+    const count = Math.ceil(MAX_SUBMIT_BYTES / (200 * 1024)) + 1;
+    const events: SignedEvent[] = [];
+    for (let i = 0; i < count; i++) {
+      const fields = {
+        ws: ws.id!,
+        id: `ev_big_${i}`,
+        stream: 'app/notes',
+        type: 'app.noted@1',
+        actor: ada.id,
+        auth: `gr_root_${ada.id}`,
+        at: new Date().toISOString(),
+        data: { note },
+        refs: [],
+      };
+      events.push({ ...fields, sig: toBase64url(await signer.sign(signingBytes(fields))) });
+    }
+    const before = await store.head();
+    expect(await outcome(() => ws.submit(events))).toBe('VALIDATION');
+    expect(await store.head()).toEqual(before);
+    // Under the bound, the same events go in.
+    expect((await ws.submit(events.slice(0, 10))).length).toBe(10);
     await ws.close();
   });
 });

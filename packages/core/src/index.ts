@@ -170,4 +170,4 @@ export type {
   WorkspaceHooks,
   WorkspaceOptions,
 } from './workspace.js';
-export { erasedText, Workspace } from './workspace.js';
+export { erasedText, MAX_SUBMIT_BYTES, Workspace } from './workspace.js';

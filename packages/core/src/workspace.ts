@@ -52,7 +52,7 @@ import { type Logger, silentLogger } from './logger.js';
 import type { Notification, Notifier, OutboxRow } from './notify/notifications.js';
 import { MemoryStore } from './store/memoryStore.js';
 import { type BlobWrite, PRIMARY_INDEX, type ProjectionWrite, type Store } from './store/store.js';
-import { idString, name, parseInput, watchSchema } from './validation.js';
+import { idString, name, parseInput, utf8Length, watchSchema } from './validation.js';
 
 /** Observability hooks. Exceptions they throw are logged and ignored. */
 export interface WorkspaceHooks {
@@ -105,6 +105,12 @@ export interface WorkspaceOptions {
   /** How many times a write retries after losing the race for the log head. Defaults to `50`. */
   maxRetries?: number;
 }
+
+/**
+ * The most event data one `submit()` call takes, in UTF-8 bytes: 16 MiB. (Each event's data
+ * is at most 256 KiB, and a call at most 1,000 events: 256 MiB without this bound.)
+ */
+export const MAX_SUBMIT_BYTES = 16 * 1024 * 1024;
 
 /** Options for {@link Workspace.bootstrap}. */
 export interface BootstrapOptions {
@@ -596,9 +602,18 @@ export class Workspace {
       if (existing) return { existing };
       const pending = new Map<string, number>();
       const out: BatonEvent[] = [];
+      let bytes = 0;
       for (const e of list) {
         const fields = signedFieldsOf(e);
         this._types.admit(fields, tx, { now: this.#clock(), pending });
+        // admit() has bounded the data's nesting, so it serializes without a stack overflow.
+        bytes += utf8Length(JSON.stringify(fields.data));
+        if (bytes > MAX_SUBMIT_BYTES) {
+          throw new BatonError(
+            ErrorCode.VALIDATION,
+            `workspace.submit: these events carry more than ${MAX_SUBMIT_BYTES / 1024 / 1024} MiB of data in one call. Submit them in smaller batches.`,
+          );
+        }
         await this.#checkSignature({ ...fields, sig: e.sig }, tx);
         out.push(await this.#place({ ...fields, sig: e.sig }, tx, head, out));
       }
