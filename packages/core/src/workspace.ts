@@ -680,10 +680,26 @@ export class Workspace {
         `Body ${h} (referred to at seq ${seq}) is missing and was not erased.`,
       );
     }
+    let projected: ProjectionWrite[];
+    try {
+      projected = await this.#project(list, tx, blobs, data, erasedHere);
+    } catch (err) {
+      // The state rules read the rows the store holds now: when another writer moved the
+      // head meanwhile, they judged a later state than the one these events continue.
+      const now = await this.#storeCall('head', () => this.store.head());
+      if (now.seq !== head.seq || now.hash !== head.hash) {
+        throw new BatonError(
+          ErrorCode.CONFLICT,
+          `The log moved (to seq ${now.seq}) while these events were checked against seq ${head.seq}: they no longer continue it. Nothing was written.`,
+          { cause: err },
+        );
+      }
+      throw err;
+    }
     const projections = [
       ...tx.projectionWrites(),
       ...(await this.#streamWrites(list)),
-      ...(await this.#project(list, tx, blobs, data, erasedHere)),
+      ...projected,
     ];
     await this.#storeCall('append', () =>
       this.store.append({ events: list, expectedHead: head, projections, blobs }),
