@@ -281,16 +281,17 @@ async function latencyBench(dir: string) {
   const watcher = spawnTs('test/bench/sqliteWatcher.ts', [fx.path]);
   try {
     await watcher.waitForLine(/^ready$/, 60_000);
-    // Warm both ends before measuring.
+    // Signed for real: the watcher verifies every event it catches up on (a zero signature
+    // would stop it with INTEGRITY). Warm both ends before measuring.
     for (let i = 0; i < 20; i++) {
-      const { event } = await fx.agentNull.authorize(ACTION, RESOURCE);
+      const { event } = await fx.agent.authorize(ACTION, RESOURCE);
       await watcher.waitForLine((l) => l === `seen ${event.id}`, 10_000);
     }
     const samples: number[] = [];
     for (let i = 0; i < LATENCY_SAMPLES; i++) {
       // Random gaps, so commits do not fall in step with the watcher's poll.
       await sleep(Math.random() * 30);
-      const { event } = await fx.agentNull.authorize(ACTION, RESOURCE);
+      const { event } = await fx.agent.authorize(ACTION, RESOURCE);
       const committed = performance.now();
       await watcher.waitForLine((l) => l === `seen ${event.id}`, 10_000);
       samples.push(performance.now() - committed);
