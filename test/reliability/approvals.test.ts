@@ -9,11 +9,10 @@ import {
   type SignedEvent,
   type Store,
   sha256b64,
-  signingBytes,
-  toBase64url,
   Workspace,
 } from '@baton/core';
 import { describe, expect, it } from 'vitest';
+import { signedBy } from './signedBy.js';
 
 /**
  * Issue 12, findings 1–4 and 7 (authorization and approvals): each through the public API,
@@ -70,8 +69,7 @@ async function world() {
         data,
         refs: [],
       };
-      const signer = (await ws.keyring.signer(actor))!;
-      return { ...fields, sig: toBase64url(await signer.sign(signingBytes(fields))) };
+      return signedBy(ws.keyring, fields);
     },
   };
 }

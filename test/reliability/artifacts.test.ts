@@ -1,13 +1,6 @@
-import {
-  type JsonValue,
-  MemoryStore,
-  type SignedFields,
-  sha256b64,
-  signingBytes,
-  toBase64url,
-  Workspace,
-} from '@baton/core';
+import { type JsonValue, MemoryStore, type SignedFields, sha256b64, Workspace } from '@baton/core';
 import { describe, expect, it } from 'vitest';
+import { signedBy } from './signedBy.js';
 
 /** A workspace with an agent that may create and edit artifacts, and a way to sign its events by hand. */
 async function desk() {
@@ -37,8 +30,7 @@ async function desk() {
       data: { id, reason: 'forged', ...data },
       refs: [id],
     };
-    const signer = (await ws.keyring.signer(agentId))!;
-    return { ...fields, sig: toBase64url(await signer.sign(signingBytes(fields))) };
+    return signedBy(ws.keyring, fields);
   };
   /** The body hash of a stored body with `text` (stored as the content of a scratch artifact). */
   const stored = async (text: string) => {

@@ -1,5 +1,6 @@
-import { MemoryStore, type SignedFields, signingBytes, toBase64url, Workspace } from '@baton/core';
+import { MemoryStore, type SignedFields, Workspace } from '@baton/core';
 import { describe, expect, it } from 'vitest';
+import { signedBy } from './signedBy.js';
 
 /** A workspace where Bob works on an artifact and Mallory holds `comment` on `workspace` only. */
 async function team() {
@@ -43,8 +44,7 @@ async function team() {
       data: { id, type: 'note', about: [], fields: {}, ...data } as never,
       refs: [],
     };
-    const signer = (await ws.keyring.signer(actor))!;
-    return { ...fields, sig: toBase64url(await signer.sign(signingBytes(fields))) };
+    return signedBy(ws.keyring, fields);
   };
   return { ws, store, ada, owner, bob, bobId, mallory, malloryId, doc, note, question, signed };
 }

@@ -5,12 +5,11 @@ import {
   MAX_SUBMIT_BYTES,
   MemoryStore,
   type SignedEvent,
-  signingBytes,
-  toBase64url,
   Workspace,
 } from '@baton/core';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { signedBy } from './signedBy.js';
 
 /** The code a call refused with, `'ok'` when it did not throw, or the foreign error's name. */
 async function outcome(call: () => unknown): Promise<string> {
@@ -106,7 +105,6 @@ describe('#18 a per-call total for submit', () => {
     const store = new MemoryStore();
     const ws = await Workspace.open({ store, tickIntervalMs: 0, eventTypes: [noted as never] });
     const ada = await ws.bootstrap({ name: 'Ada' });
-    const signer = (await ws.keyring.signer(ada.id))!;
     const note = 'é'.repeat(100 * 1024); // 200 KiB of UTF-8, 100 K UTF-16 units
     const count = Math.ceil(MAX_SUBMIT_BYTES / (200 * 1024)) + 1;
     const events: SignedEvent[] = [];
@@ -122,7 +120,7 @@ describe('#18 a per-call total for submit', () => {
         data: { note },
         refs: [],
       };
-      events.push({ ...fields, sig: toBase64url(await signer.sign(signingBytes(fields))) });
+      events.push(await signedBy(ws.keyring, fields));
     }
     const before = await store.head();
     expect(await outcome(() => ws.submit(events))).toBe('VALIDATION');

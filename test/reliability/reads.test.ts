@@ -1,13 +1,6 @@
-import {
-  type BatonEvent,
-  eventHash,
-  MemoryStore,
-  type SignedFields,
-  signingBytes,
-  toBase64url,
-  Workspace,
-} from '@baton/core';
+import { type BatonEvent, eventHash, MemoryStore, type SignedFields, Workspace } from '@baton/core';
 import { describe, expect, it } from 'vitest';
+import { signedBy } from './signedBy.js';
 
 const SECRET = 'the-launch-code-is-4711';
 
@@ -86,13 +79,12 @@ describe('reads', () => {
       },
       refs: ['ho_to_bob', s.bob.id, s.doc.id],
     };
-    const signer = (await s.ws.keyring.signer(s.w.id))!;
-    const sig = toBase64url(await signer.sign(signingBytes(fields)));
-    await expect(s.ws.submit([{ ...fields, sig }])).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    const signed = await signedBy(s.ws.keyring, fields);
+    await expect(s.ws.submit([signed])).rejects.toMatchObject({ code: 'FORBIDDEN' });
     expect(await s.ws.head()).toEqual(head);
 
     // Written into the store behind Baton's back, verify() reports it.
-    const forged = { ...fields, sig, version: 1, seq: head.seq + 1, prev: head.hash };
+    const forged = { ...signed, version: 1, seq: head.seq + 1, prev: head.hash };
     const event: BatonEvent = { ...forged, hash: eventHash(forged) };
     await s.store.append({ events: [event], expectedHead: head, projections: [] });
     const report = await s.ws.verify();

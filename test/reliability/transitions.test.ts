@@ -3,11 +3,10 @@ import {
   type JsonValue,
   MemoryStore,
   type SignedEvent,
-  signingBytes,
-  toBase64url,
   Workspace,
 } from '@baton/core';
 import { describe, expect, it } from 'vitest';
+import { signedBy } from './signedBy.js';
 
 /**
  * Issue 12, "checks every event completely against the state at its position": a handoff
@@ -51,8 +50,7 @@ async function world() {
       data,
       refs: [],
     };
-    const signer = (await ws.keyring.signer(actor))!;
-    return { ...fields, sig: toBase64url(await signer.sign(signingBytes(fields))) };
+    return signedBy(ws.keyring, fields);
   };
   return { ws, store, ada, me, drafter, mallory, agent, doc, work, question, sign };
 }
