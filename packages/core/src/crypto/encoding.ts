@@ -1,4 +1,5 @@
 import { base58, base64urlnopad } from '@scure/base';
+import { badArgument, isBytes } from './arguments.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -29,8 +30,13 @@ export function fromUtf8(bytes: Uint8Array): string {
 
 const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
-/** Unpadded base64url, the encoding of every hash and signature in the log. */
+/**
+ * Unpadded base64url, the encoding of every hash and signature in the log.
+ *
+ * @throws BatonError `VALIDATION` when `bytes` is not a `Uint8Array`.
+ */
 export function toBase64url(bytes: Uint8Array): string {
+  if (!isBytes(bytes)) throw badArgument('toBase64url', 'bytes', 'a Uint8Array', bytes);
   // Hashes and signatures are encoded once per event on the write path: a plain loop over
   // the alphabet is several times quicker than a general-purpose codec here.
   let out = '';
@@ -54,9 +60,22 @@ export function toBase64url(bytes: Uint8Array): string {
   return out;
 }
 
-/** Decodes unpadded base64url; throws on anything else. */
+/**
+ * Decodes unpadded base64url.
+ *
+ * @throws BatonError `VALIDATION` when `text` is not a string of unpadded base64url (the
+ *   alphabet `A–Z a–z 0–9 - _`, no `=`, no leftover bits set).
+ */
 export function fromBase64url(text: string): Uint8Array {
-  return base64urlnopad.decode(text);
+  if (typeof text !== 'string') throw badArgument('fromBase64url', 'text', 'a string', text);
+  try {
+    return base64urlnopad.decode(text);
+  } catch (cause) {
+    throw badArgument('fromBase64url', 'text', 'unpadded base64url', text, {
+      advice: `(${cause instanceof Error ? cause.message : String(cause)}.) Pass only A–Z, a–z, 0–9, - and _, without = padding, as toBase64url writes it.`,
+      cause,
+    });
+  }
 }
 
 /** Bitcoin-alphabet base58, as used by `did:key`. */

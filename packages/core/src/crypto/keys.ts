@@ -1,4 +1,5 @@
 import { BatonError, ErrorCode } from '../errors.js';
+import { badArgument, describeValue, isBytes } from './arguments.js';
 import { base58btc, bytesEqual, fromBase64url, toBase64url } from './encoding.js';
 
 /** Something that signs bytes with one Ed25519 key. Apps that hold their own keys implement it. */
@@ -60,10 +61,19 @@ function subtle(): SubtleCrypto {
   return s;
 }
 
-/** `did:key` form of a raw 32-byte Ed25519 public key. */
+/**
+ * `did:key` form of a raw 32-byte Ed25519 public key.
+ *
+ * @throws BatonError `VALIDATION` when `raw` is not a `Uint8Array` of 32 bytes.
+ */
 export function didKeyFromRaw(raw: Uint8Array): string {
-  if (raw.length !== 32)
-    throw new BatonError(ErrorCode.VALIDATION, 'An Ed25519 public key has 32 bytes.');
+  if (!isBytes(raw) || raw.length !== 32)
+    throw badArgument(
+      'didKeyFromRaw',
+      'raw',
+      'a Uint8Array of 32 bytes (a raw Ed25519 public key)',
+      raw,
+    );
   const bytes = new Uint8Array(34);
   bytes.set(ED25519_PUB, 0);
   bytes.set(raw, 2);
@@ -77,28 +87,30 @@ export function didKeyFromRaw(raw: Uint8Array): string {
  * is a small-order point.
  */
 export function rawFromDidKey(did: string): Uint8Array {
-  if (typeof did !== 'string' || !did.startsWith('did:key:z')) {
-    throw new BatonError(
+  return parseDidKey(did, 'rawFromDidKey');
+}
+
+/** {@link rawFromDidKey}, naming `fn` as the function refusing `did`. */
+function parseDidKey(did: string, fn: string): Uint8Array {
+  const refuse = (problem: string, cause?: unknown) =>
+    new BatonError(
       ErrorCode.VALIDATION,
-      `"${String(did)}" is not a did:key (expected did:key:z6Mk…).`,
+      `${fn}: \`did\` ${problem} (got ${describeValue(did)}). Pass a did:key:z6Mk… string, as Identity.key or didKeyFromRaw gives.`,
+      { cause, details: { function: fn, field: 'did' } },
     );
-  }
+  if (typeof did !== 'string' || !did.startsWith('did:key:z'))
+    throw refuse('must be a did:key (did:key:z6Mk…)');
   let bytes: Uint8Array;
   try {
     bytes = base58btc.decode(did.slice('did:key:z'.length));
   } catch (cause) {
-    throw new BatonError(ErrorCode.VALIDATION, `"${did}" is not valid base58btc.`, { cause });
+    throw refuse('is not valid base58btc after did:key:z', cause);
   }
-  if (bytes.length !== 34 || bytes[0] !== ED25519_PUB[0] || bytes[1] !== ED25519_PUB[1]) {
-    throw new BatonError(ErrorCode.VALIDATION, `"${did}" is not an Ed25519 did:key.`);
-  }
+  if (bytes.length !== 34 || bytes[0] !== ED25519_PUB[0] || bytes[1] !== ED25519_PUB[1])
+    throw refuse('is not an Ed25519 did:key');
   const raw = bytes.slice(2);
-  if (SMALL_ORDER_POINTS.some((p) => bytesEqual(p, raw))) {
-    throw new BatonError(
-      ErrorCode.VALIDATION,
-      `"${did}" is a small-order point and cannot be an identity key.`,
-    );
-  }
+  if (SMALL_ORDER_POINTS.some((p) => bytesEqual(p, raw)))
+    throw refuse('is a small-order point and cannot be an identity key');
   return raw;
 }
 
@@ -134,7 +146,7 @@ const VERIFY_KEY_CACHE = 4096;
 function verifyKeyFor(did: string): Promise<CryptoKey> {
   let key = verifyKeys.get(did);
   if (!key) {
-    const raw = rawFromDidKey(did);
+    const raw = parseDidKey(did, 'verifySignature');
     key = subtle().importKey('raw', raw as BufferSource, { name: 'Ed25519' }, true, ['verify']);
     if (verifyKeys.size >= VERIFY_KEY_CACHE) verifyKeys.clear();
     verifyKeys.set(did, key);
@@ -142,12 +154,22 @@ function verifyKeyFor(did: string): Promise<CryptoKey> {
   return key;
 }
 
-/** True when `signature` (base64url) is a valid Ed25519 signature of `data` by `did`. */
+/**
+ * True when `signature` (base64url) is a valid Ed25519 signature of `data` by `did`; false
+ * for a signature that is not one (wrong length, not base64url, by another key).
+ *
+ * @throws BatonError `VALIDATION` (as a rejection) when `did` is not an Ed25519 `did:key`,
+ *   `signature` is not a string or `data` is not a `Uint8Array`.
+ */
 export async function verifySignature(
   did: string,
   signature: string,
   data: Uint8Array,
 ): Promise<boolean> {
+  if (typeof signature !== 'string')
+    throw badArgument('verifySignature', 'signature', 'a base64url string', signature);
+  if (!isBytes(data))
+    throw badArgument('verifySignature', 'data', 'a Uint8Array (the signed bytes)', data);
   let sig: Uint8Array;
   try {
     sig = fromBase64url(signature);

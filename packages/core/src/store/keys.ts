@@ -1,3 +1,4 @@
+import { badArgument, describeValue } from '../crypto/arguments.js';
 import { fromBase64url, fromUtf8, toBase64url, utf8 } from '../crypto/encoding.js';
 import { BatonError, ErrorCode } from '../errors.js';
 import type { Head } from '../log/event.js';
@@ -34,28 +35,42 @@ export function inRange(key: string, range: IndexRange): boolean {
   return true;
 }
 
-/** Encodes a page position (index key, row key) as an opaque cursor. */
+/**
+ * Encodes a page position (index key, row key) as an opaque cursor.
+ *
+ * @throws BatonError `VALIDATION` when `parts` is not an array of strings.
+ */
 export function encodeCursor(parts: string[]): string {
+  if (!Array.isArray(parts) || !parts.every((p) => typeof p === 'string'))
+    throw badArgument('encodeCursor', 'parts', 'an array of strings', parts);
   return toBase64url(utf8(JSON.stringify(parts)));
 }
 
-/** Decodes a cursor made by {@link encodeCursor}; refuses anything else with `VALIDATION`. */
+/**
+ * Decodes a cursor made by {@link encodeCursor} from `size` parts; refuses anything else
+ * with `VALIDATION` (naming `after`, the option callers pass a cursor in).
+ */
 export function decodeCursor(cursor: string, size: number): string[] {
-  try {
-    const parts = JSON.parse(fromUtf8(fromBase64url(cursor))) as unknown;
-    if (
-      Array.isArray(parts) &&
-      parts.length === size &&
-      parts.every((p) => typeof p === 'string')
-    ) {
-      return parts as string[];
+  if (!Number.isSafeInteger(size) || size < 1)
+    throw badArgument('decodeCursor', 'size', 'a whole number ≥ 1 (the parts of the cursor)', size);
+  if (typeof cursor === 'string') {
+    try {
+      const parts = JSON.parse(fromUtf8(fromBase64url(cursor))) as unknown;
+      if (
+        Array.isArray(parts) &&
+        parts.length === size &&
+        parts.every((p) => typeof p === 'string')
+      ) {
+        return parts as string[];
+      }
+    } catch {
+      // fall through to the error below
     }
-  } catch {
-    // fall through to the error below
   }
   throw new BatonError(
     ErrorCode.VALIDATION,
-    `\`after\` is not a cursor from a previous page ("${cursor}").`,
+    `\`after\` is not a cursor from a previous page (got ${describeValue(cursor)}). Pass the \`next\` of the page before, unchanged.`,
+    { details: { function: 'decodeCursor', field: 'after' } },
   );
 }
 
