@@ -4,7 +4,7 @@ import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
 import canonicalize from 'canonicalize';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { toBase64url, utf8 } from '../src/crypto/encoding.js';
+import { toBase64url, toBase64urlPortable, utf8 } from '../src/crypto/encoding.js';
 import { sha256, sha256b64 } from '../src/crypto/hash.js';
 import { randomId } from '../src/crypto/ids.js';
 import { smallOrderPoints } from '../src/crypto/keys.js';
@@ -194,6 +194,7 @@ describe('encodings, hashes and ids', () => {
     for (let n = 0; n < 200; n++) {
       const bytes = globalThis.crypto.getRandomValues(new Uint8Array(n));
       expect(toBase64url(bytes)).toBe(Buffer.from(bytes).toString('base64url'));
+      expect(toBase64urlPortable(bytes)).toBe(Buffer.from(bytes).toString('base64url'));
       expect(fromBase64url(toBase64url(bytes))).toEqual(bytes);
     }
   });
