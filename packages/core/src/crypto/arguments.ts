@@ -34,7 +34,8 @@ export function describeValue(value: unknown): string {
         return 'a function';
       default: {
         if (value === null) return 'null';
-        if (Array.isArray(value)) return `an array of ${value.length} items`;
+        if (Array.isArray(value))
+          return `an array of ${value.length} item${value.length === 1 ? '' : 's'}`;
         const proto = Object.getPrototypeOf(value);
         if (proto === null) return 'an object without a prototype';
         if (proto === Object.prototype) return 'a plain object';

@@ -71,7 +71,7 @@ export function didKeyFromRaw(raw: Uint8Array): string {
     throw badArgument(
       'didKeyFromRaw',
       'raw',
-      'a Uint8Array of 32 bytes (a raw Ed25519 public key)',
+      'a raw Ed25519 public key: a Uint8Array of 32 bytes',
       raw,
     );
   const bytes = new Uint8Array(34);
@@ -99,7 +99,7 @@ function parseDidKey(did: string, fn: string): Uint8Array {
       { cause, details: { function: fn, field: 'did' } },
     );
   if (typeof did !== 'string' || !did.startsWith('did:key:z'))
-    throw refuse('must be a did:key (did:key:z6Mk…)');
+    throw refuse('must be an Ed25519 did:key string');
   let bytes: Uint8Array;
   try {
     bytes = base58btc.decode(did.slice('did:key:z'.length));
