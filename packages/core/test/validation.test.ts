@@ -2,12 +2,20 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
   type BatonError,
+  checkBatch,
+  compareKeys,
+  cryptoKeySigner,
   decodeCursor,
   defineEventType,
   didKeyFromRaw,
+  didKeyOf,
+  EMPTY_HEAD,
   encodeCursor,
   eventHash,
+  findNonJson,
   fromBase64url,
+  generateEd25519,
+  inRange,
   type JsonValue,
   MAX_JSON_DEPTH,
   MemoryKeyring,
@@ -479,6 +487,53 @@ const badHelperCalls: [string, () => unknown, string, string][] = [
     'MemoryKeyring.add',
     'signer',
   ],
+  [
+    'findNonJson with a seen that is not a Set',
+    () => findNonJson({ a: 1 }, '', [] as Any),
+    'findNonJson',
+    'seen',
+  ],
+  [
+    'findNonJson asked to allow a depth past any stack',
+    () => findNonJson(nestedArrays(20_000), '', new Set(), 1e9),
+    'findNonJson',
+    'maxDepth',
+  ],
+  [
+    'findNonJson with a symbol as path',
+    () => findNonJson(1, Symbol('p') as Any),
+    'findNonJson',
+    'path',
+  ],
+  ['didKeyOf with a number', () => didKeyOf(5 as Any), 'didKeyOf', 'publicKey'],
+  [
+    'generateEd25519 with extractable "no"',
+    () => generateEd25519('no' as Any),
+    'generateEd25519',
+    'extractable',
+  ],
+  [
+    'cryptoKeySigner with a private key that is a string',
+    () => cryptoKeySigner('key' as Any, KEY),
+    'cryptoKeySigner',
+    'privateKey',
+  ],
+  ['compareKeys with null', () => compareKeys(null as Any, 'a'), 'compareKeys', 'a'],
+  ['inRange with no range', () => inRange('a', null as Any), 'inRange', 'range'],
+  ['inRange with a numeric bound', () => inRange('a', { gt: 5 } as Any), 'inRange', 'range.gt'],
+  ['checkBatch with no head', () => checkBatch(null as Any, { events: [] }), 'checkBatch', 'head'],
+  [
+    'checkBatch with events that are not a list',
+    () => checkBatch(EMPTY_HEAD, { events: 5 } as Any),
+    'checkBatch',
+    'batch',
+  ],
+  [
+    'checkBatch with a null event',
+    () => checkBatch(EMPTY_HEAD, { events: [null] } as Any),
+    'checkBatch',
+    'batch.events[0]',
+  ],
 ];
 
 const KEY = 'did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK';
@@ -533,6 +588,9 @@ describe('bad arguments to the exported helpers', () => {
     expect(parseType('grant.issued@2')).toEqual({ name: 'grant.issued', version: 2 });
     expect(streamResource('artifact/x')).toBe('artifact:x');
     expect(new MemoryKeyring(undefined)).toBeInstanceOf(MemoryKeyring);
+    expect(findNonJson(nestedArrays(3), 'x', new Set(), 2)).toMatch(/nests deeper than 2/);
+    expect(compareKeys('\uffff', '😀')).toBeLessThan(0);
+    expect(inRange('ab', { prefix: 'a', lt: 'b' })).toBe(true);
     expect(eventHash(goodEvent())).toBe(eventHash(goodEvent(), signingText(goodEvent())));
     const t = defineEventType({
       name: 'app.deployed',
@@ -542,5 +600,19 @@ describe('bad arguments to the exported helpers', () => {
       upcast: { 1: (d) => d },
     });
     expect(t).toMatchObject({ name: 'app.deployed', version: 2 });
+  });
+
+  it('makes a signer of a generated pair that refuses to sign what is not bytes', async () => {
+    const pair = await generateEd25519();
+    const did = await didKeyOf(pair.publicKey);
+    const signer = cryptoKeySigner(pair.privateKey, did);
+    const sig = await signer.sign(new Uint8Array([1]));
+    expect(await verifySignature(did, toBase64url(sig), new Uint8Array([1]))).toBe(true);
+    await expect(signer.sign('x' as Any)).rejects.toMatchObject({
+      code: 'VALIDATION',
+      details: { field: 'data' },
+    });
+    await expect(didKeyOf(pair.privateKey)).rejects.toMatchObject({ code: 'VALIDATION' });
+    expect(() => cryptoKeySigner(pair.publicKey, did)).toThrow(/privateKey/);
   });
 });

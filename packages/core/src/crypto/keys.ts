@@ -114,24 +114,60 @@ function parseDidKey(did: string, fn: string): Uint8Array {
   return raw;
 }
 
-/** A new Ed25519 key pair from the platform's WebCrypto. */
+/**
+ * A new Ed25519 key pair from the platform's WebCrypto.
+ *
+ * @param extractable - Whether the private key may be exported. Defaults to `false`.
+ * @throws BatonError `VALIDATION` when `extractable` is not a boolean.
+ */
 export async function generateEd25519(extractable = false): Promise<CryptoKeyPair> {
+  if (typeof extractable !== 'boolean')
+    throw badArgument('generateEd25519', 'extractable', 'a boolean', extractable);
   return (await subtle().generateKey({ name: 'Ed25519' }, extractable, [
     'sign',
     'verify',
   ])) as CryptoKeyPair;
 }
 
-/** The `did:key` of a WebCrypto Ed25519 public key. */
+/** True for a WebCrypto key of this realm (where `CryptoKey` is global, as on Node ≥ 20 and in browsers). */
+function isCryptoKey(v: unknown, type: KeyType): v is CryptoKey {
+  const C = (globalThis as { CryptoKey?: abstract new () => CryptoKey }).CryptoKey;
+  if (typeof v !== 'object' || v === null) return false;
+  if (C && !(v instanceof C)) return false;
+  const k = v as Partial<CryptoKey>;
+  return k.type === type && k.algorithm?.name === 'Ed25519';
+}
+
+/**
+ * The `did:key` of a WebCrypto Ed25519 public key.
+ *
+ * @throws BatonError `VALIDATION` (as a rejection) when `publicKey` is not an Ed25519 public `CryptoKey`.
+ */
 export async function didKeyOf(publicKey: CryptoKey): Promise<string> {
+  if (!isCryptoKey(publicKey, 'public'))
+    throw badArgument('didKeyOf', 'publicKey', 'an Ed25519 public CryptoKey', publicKey, {
+      advice: 'Pass the publicKey of a pair generateEd25519 made.',
+    });
   return didKeyFromRaw(new Uint8Array(await subtle().exportKey('raw', publicKey)));
 }
 
-/** A {@link Signer} over a WebCrypto private key. */
+/**
+ * A {@link Signer} over a WebCrypto private key.
+ *
+ * @throws BatonError `VALIDATION` when `privateKey` is not an Ed25519 private `CryptoKey` or
+ *   `publicKey` not a did:key string; its `sign` rejects with `VALIDATION` when `data` is
+ *   not a `Uint8Array`.
+ */
 export function cryptoKeySigner(privateKey: CryptoKey, publicKey: string): Signer {
+  if (!isCryptoKey(privateKey, 'private'))
+    throw badArgument('cryptoKeySigner', 'privateKey', 'an Ed25519 private CryptoKey', privateKey, {
+      advice: 'Pass the privateKey of a pair generateEd25519 made.',
+    });
+  parseDidKey(publicKey, 'cryptoKeySigner');
   return {
     publicKey,
     async sign(data) {
+      if (!isBytes(data)) throw badArgument('Signer.sign', 'data', 'a Uint8Array', data);
       return new Uint8Array(
         await subtle().sign({ name: 'Ed25519' }, privateKey, data as BufferSource),
       );
