@@ -199,6 +199,20 @@ describe('encodings, hashes and ids', () => {
     }
   });
 
+  it('encodes only the bytes a view shows, not the rest of its buffer', () => {
+    const whole = globalThis.crypto.getRandomValues(new Uint8Array(300));
+    for (const [from, to] of [
+      [0, 0],
+      [1, 2],
+      [7, 71],
+      [100, 300],
+    ] as const) {
+      const view = whole.subarray(from, to);
+      expect(toBase64url(view)).toBe(Buffer.from(whole.slice(from, to)).toString('base64url'));
+      expect(toBase64urlPortable(view)).toBe(toBase64url(view));
+    }
+  });
+
   it('hashes natively on Node to the same digest as the portable implementation', () => {
     for (const text of ['', 'a', 'é✓😀', 'x'.repeat(10_000)]) {
       expect(sha256(text)).toEqual(nobleSha256(new TextEncoder().encode(text)));
