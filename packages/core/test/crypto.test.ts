@@ -4,7 +4,7 @@ import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
 import canonicalize from 'canonicalize';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { toBase64url, utf8 } from '../src/crypto/encoding.js';
+import { toBase64url, toBase64urlPortable, utf8 } from '../src/crypto/encoding.js';
 import { sha256, sha256b64 } from '../src/crypto/hash.js';
 import { randomId } from '../src/crypto/ids.js';
 import { smallOrderPoints } from '../src/crypto/keys.js';
@@ -194,7 +194,22 @@ describe('encodings, hashes and ids', () => {
     for (let n = 0; n < 200; n++) {
       const bytes = globalThis.crypto.getRandomValues(new Uint8Array(n));
       expect(toBase64url(bytes)).toBe(Buffer.from(bytes).toString('base64url'));
+      expect(toBase64urlPortable(bytes)).toBe(Buffer.from(bytes).toString('base64url'));
       expect(fromBase64url(toBase64url(bytes))).toEqual(bytes);
+    }
+  });
+
+  it('encodes only the bytes a view shows, not the rest of its buffer', () => {
+    const whole = globalThis.crypto.getRandomValues(new Uint8Array(300));
+    for (const [from, to] of [
+      [0, 0],
+      [1, 2],
+      [7, 71],
+      [100, 300],
+    ] as const) {
+      const view = whole.subarray(from, to);
+      expect(toBase64url(view)).toBe(Buffer.from(whole.slice(from, to)).toString('base64url'));
+      expect(toBase64urlPortable(view)).toBe(toBase64url(view));
     }
   });
 

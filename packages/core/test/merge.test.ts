@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { createPatch } from 'rfc6902';
 import { describe, expect, it } from 'vitest';
-import { type JsonValue, mergeJson, mergeText } from '../src/index.js';
+import { type JsonValue, MAX_JSON_DEPTH, mergeJson, mergeText } from '../src/index.js';
 import { world } from './world.js';
 
 /** Random edits of a list of lines: deletions, insertions of new lines, replacements. */
@@ -135,6 +135,37 @@ describe('three-way json merge', () => {
       }),
       { numRuns: 3_000, seed: 11 },
     );
+  });
+
+  it('merges documents nested as deep as artifact content may be, and refuses deeper ones naming the side', () => {
+    const nest = (n: number, leaf: JsonValue): JsonValue => {
+      let v = leaf;
+      for (let i = 0; i < n; i++) v = { v };
+      return v;
+    };
+    // Two keys at the top, each side changing its own: a clean merge of both.
+    const base = { a: nest(MAX_JSON_DEPTH - 1, 0), b: 0 };
+    const theirs = { a: nest(MAX_JSON_DEPTH - 1, 1), b: 0 };
+    const yours = { a: nest(MAX_JSON_DEPTH - 1, 0), b: 1 };
+    expect(mergeJson(base, theirs, yours)).toEqual({
+      clean: true,
+      merged: { a: nest(MAX_JSON_DEPTH - 1, 1), b: 1 },
+    });
+    expect(() => mergeJson(base, theirs, { ...yours, a: nest(MAX_JSON_DEPTH, 0) })).toThrow(
+      expect.objectContaining({
+        code: 'VALIDATION',
+        details: { function: 'mergeJson', field: 'yours' },
+      }),
+    );
+  });
+});
+
+describe('merge arguments', () => {
+  it('refuses a text merge of anything but three strings, naming the argument', () => {
+    expect(() => mergeText('a', 'b', 5 as unknown as string)).toThrow(
+      /mergeText: `yours` must be a string/,
+    );
+    expect(() => mergeText(null as unknown as string, 'b', 'c')).toThrow(/mergeText: `base`/);
   });
 });
 

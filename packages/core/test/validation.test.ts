@@ -1,5 +1,38 @@
 import { describe, expect, it } from 'vitest';
-import { type JsonValue, MAX_JSON_DEPTH, Workspace } from '../src/index.js';
+import { z } from 'zod';
+import {
+  type BatonError,
+  checkBatch,
+  compareKeys,
+  cryptoKeySigner,
+  decodeCursor,
+  defineEventType,
+  didKeyFromRaw,
+  didKeyOf,
+  EMPTY_HEAD,
+  encodeCursor,
+  eventHash,
+  findNonJson,
+  fromBase64url,
+  generateEd25519,
+  inRange,
+  type JsonValue,
+  MAX_JSON_DEPTH,
+  MemoryKeyring,
+  mergeJson,
+  mergeText,
+  parseType,
+  rawFromDidKey,
+  sha256,
+  sha256b64,
+  signedFieldsOf,
+  signingBytes,
+  signingText,
+  streamResource,
+  toBase64url,
+  verifySignature,
+  Workspace,
+} from '../src/index.js';
 import { fitsBytes, utf8Length } from '../src/validation.js';
 import { world } from './world.js';
 
@@ -236,5 +269,350 @@ describe('sizes in UTF-8 bytes', () => {
     }
     expect(fitsBytes('😀'.repeat(10), 40)).toBe(true);
     expect(fitsBytes('😀'.repeat(10), 39)).toBe(false);
+  });
+});
+
+/** `n` levels of one-element arrays around 1. */
+function nestedArrays(n: number): unknown {
+  let v: unknown = 1;
+  for (let i = 0; i < n; i++) v = [v];
+  return v;
+}
+
+const nullProto = Object.assign(Object.create(null), { a: 1 });
+const goodEvent = (): Any => ({
+  ws: 'ws_1',
+  id: 'ev_1',
+  stream: 'workspace',
+  type: 'note.added@1',
+  actor: 'id_1',
+  at: '2026-01-01T00:00:00.000Z',
+  data: { a: 1 },
+  refs: [],
+  sig: 'AAAA',
+  version: 1,
+  seq: 1,
+  prev: 'ws_1',
+});
+
+/**
+ * The exported helpers, called wrongly: [what, the call, the function and argument the
+ * message must name].
+ */
+const badHelperCalls: [string, () => unknown, string, string][] = [
+  [
+    'toBase64url with an array of numbers',
+    () => toBase64url([1, 2, 3] as Any),
+    'toBase64url',
+    'bytes',
+  ],
+  [
+    'toBase64url with deeply nested arrays',
+    () => toBase64url(nestedArrays(10_000) as Any),
+    'toBase64url',
+    'bytes',
+  ],
+  ['toBase64url with nothing', () => (toBase64url as Any)(), 'toBase64url', 'bytes'],
+  ['fromBase64url with an object', () => fromBase64url({} as Any), 'fromBase64url', 'text'],
+  [
+    'fromBase64url with a letter outside the alphabet',
+    () => fromBase64url('AQ😀'),
+    'fromBase64url',
+    'text',
+  ],
+  ['fromBase64url with = padding', () => fromBase64url('AQ=='), 'fromBase64url', 'text'],
+  [
+    'fromBase64url with a length no encoding has',
+    () => fromBase64url('9'),
+    'fromBase64url',
+    'text',
+  ],
+  ['fromBase64url with leftover bits set', () => fromBase64url('AR'), 'fromBase64url', 'text'],
+  ['sha256b64 with a number', () => sha256b64(5 as Any), 'sha256b64', 'data'],
+  [
+    'sha256b64 with an ArrayBuffer',
+    () => sha256b64(new ArrayBuffer(4) as Any),
+    'sha256b64',
+    'data',
+  ],
+  ['sha256 with null', () => sha256(null as Any), 'sha256', 'data'],
+  ['didKeyFromRaw with nothing', () => (didKeyFromRaw as Any)(), 'didKeyFromRaw', 'raw'],
+  ['didKeyFromRaw with 31 bytes', () => didKeyFromRaw(new Uint8Array(31)), 'didKeyFromRaw', 'raw'],
+  [
+    'didKeyFromRaw with an array of 32 numbers',
+    () => didKeyFromRaw(new Array(32).fill(1) as Any),
+    'didKeyFromRaw',
+    'raw',
+  ],
+  [
+    'rawFromDidKey with an object without a prototype',
+    () => rawFromDidKey(nullProto),
+    'rawFromDidKey',
+    'did',
+  ],
+  ['rawFromDidKey with a symbol', () => rawFromDidKey(Symbol('k') as Any), 'rawFromDidKey', 'did'],
+  [
+    'rawFromDidKey with a did:web',
+    () => rawFromDidKey('did:web:example.com'),
+    'rawFromDidKey',
+    'did',
+  ],
+  [
+    'verifySignature with bytes given as a string',
+    () => verifySignature(KEY, 'A'.repeat(86), '{"0":1}' as Any),
+    'verifySignature',
+    'data',
+  ],
+  [
+    'verifySignature with a signature that is a number',
+    () => verifySignature(KEY, 7 as Any, new Uint8Array(1)),
+    'verifySignature',
+    'signature',
+  ],
+  [
+    'verifySignature with a key that is not a did:key',
+    () => verifySignature('did:web:x', 'A'.repeat(86), new Uint8Array(1)),
+    'verifySignature',
+    'did',
+  ],
+  ['parseType with NaN', () => parseType(Number.NaN as Any), 'parseType', 'type'],
+  ['parseType with nothing', () => (parseType as Any)(), 'parseType', 'type'],
+  ['signingText with nothing', () => (signingText as Any)(), 'signingText', 'e'],
+  [
+    'signingText with unchecked fields holding a bigint',
+    () => signingText({ ...goodEvent(), actor: 10n }, false),
+    'signingText',
+    'e',
+  ],
+  [
+    'signingText with unchecked refs nested too deep to serialize',
+    () => signingText({ ...goodEvent(), refs: [nestedArrays(100_000)] }, false),
+    'signingText',
+    'e',
+  ],
+  ['signedFieldsOf with a string', () => signedFieldsOf('x' as Any), 'signedFieldsOf', 'e'],
+  ['signingBytes with null', () => signingBytes(null as Any), 'signingText', 'e'],
+  ['eventHash with nothing', () => (eventHash as Any)(), 'eventHash', 'e'],
+  [
+    'eventHash with a signing text that is a number',
+    () => eventHash(goodEvent(), 5 as Any),
+    'eventHash',
+    'text',
+  ],
+  [
+    'eventHash with a symbol as prev',
+    () => eventHash({ ...goodEvent(), prev: Symbol('p') }),
+    'eventHash',
+    'e',
+  ],
+  ['streamResource with a number', () => streamResource(8 as Any), 'streamResource', 'stream'],
+  [
+    'mergeText with a Date as theirs',
+    () => mergeText('a', new Date() as Any, 'b'),
+    'mergeText',
+    'theirs',
+  ],
+  ['mergeText without yours', () => (mergeText as Any)('a\nb\n', 'a\nc\n'), 'mergeText', 'yours'],
+  [
+    'mergeJson with a typed array as base',
+    () => mergeJson(new Uint8ClampedArray(2) as Any, { a: 2 }, { a: 3 }),
+    'mergeJson',
+    'base',
+  ],
+  [
+    'mergeJson with yours nested 5,000 deep',
+    () => mergeJson({ a: 1 }, { a: 2 }, nestedArrays(5_000) as Any),
+    'mergeJson',
+    'yours',
+  ],
+  ['encodeCursor with nothing', () => (encodeCursor as Any)(), 'encodeCursor', 'parts'],
+  [
+    'encodeCursor with strings nested 10,000 deep',
+    () => encodeCursor(nestedArrays(10_000) as Any),
+    'encodeCursor',
+    'parts',
+  ],
+  [
+    'decodeCursor with a cursor nested 10,000 deep',
+    () => decodeCursor(nestedArrays(10_000) as Any, 2),
+    'decodeCursor',
+    'after',
+  ],
+  [
+    'decodeCursor with a size that is a byte array',
+    () => decodeCursor(encodeCursor(['a']), new Uint8Array() as Any),
+    'decodeCursor',
+    'size',
+  ],
+  [
+    'decodeCursor with a cursor of a million characters',
+    () => decodeCursor('x'.repeat(1_000_001), 1),
+    'decodeCursor',
+    'after',
+  ],
+  ['defineEventType with nothing', () => (defineEventType as Any)(), 'defineEventType', ''],
+  [
+    'defineEventType without a stream function',
+    () => defineEventType({ name: 'app.x', schema: z.object({}) } as Any),
+    'defineEventType',
+    'stream',
+  ],
+  [
+    'defineEventType with a name holding a version',
+    () => defineEventType({ name: 'app.x@1', schema: z.object({}), stream: () => 'x' }),
+    'defineEventType',
+    'name',
+  ],
+  [
+    'defineEventType with a schema that is not zod',
+    () => defineEventType({ name: 'app.x', schema: {} as Any, stream: () => 'x' }),
+    'defineEventType',
+    'schema',
+  ],
+  [
+    'new MemoryKeyring with null',
+    () => new MemoryKeyring(null as Any),
+    'new MemoryKeyring',
+    'options',
+  ],
+  [
+    'new MemoryKeyring with extractable "yes"',
+    () => new MemoryKeyring({ extractable: 'yes' as Any }),
+    'new MemoryKeyring',
+    'options.extractable',
+  ],
+  [
+    'MemoryKeyring.add with a signer that cannot sign',
+    () => new MemoryKeyring().add('a', { publicKey: KEY } as Any),
+    'MemoryKeyring.add',
+    'signer',
+  ],
+  [
+    'findNonJson with a seen that is not a Set',
+    () => findNonJson({ a: 1 }, '', [] as Any),
+    'findNonJson',
+    'seen',
+  ],
+  [
+    'findNonJson asked to allow a depth past any stack',
+    () => findNonJson(nestedArrays(20_000), '', new Set(), 1e9),
+    'findNonJson',
+    'maxDepth',
+  ],
+  [
+    'findNonJson with a symbol as path',
+    () => findNonJson(1, Symbol('p') as Any),
+    'findNonJson',
+    'path',
+  ],
+  ['didKeyOf with a number', () => didKeyOf(5 as Any), 'didKeyOf', 'publicKey'],
+  [
+    'generateEd25519 with extractable "no"',
+    () => generateEd25519('no' as Any),
+    'generateEd25519',
+    'extractable',
+  ],
+  [
+    'cryptoKeySigner with a private key that is a string',
+    () => cryptoKeySigner('key' as Any, KEY),
+    'cryptoKeySigner',
+    'privateKey',
+  ],
+  ['compareKeys with null', () => compareKeys(null as Any, 'a'), 'compareKeys', 'a'],
+  ['inRange with no range', () => inRange('a', null as Any), 'inRange', 'range'],
+  ['inRange with a numeric bound', () => inRange('a', { gt: 5 } as Any), 'inRange', 'range.gt'],
+  ['checkBatch with no head', () => checkBatch(null as Any, { events: [] }), 'checkBatch', 'head'],
+  [
+    'checkBatch with events that are not a list',
+    () => checkBatch(EMPTY_HEAD, { events: 5 } as Any),
+    'checkBatch',
+    'batch',
+  ],
+  [
+    'checkBatch with a null event',
+    () => checkBatch(EMPTY_HEAD, { events: [null] } as Any),
+    'checkBatch',
+    'batch.events[0]',
+  ],
+];
+
+const KEY = 'did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK';
+
+describe('bad arguments to the exported helpers', () => {
+  for (const [what, call, fn, field] of badHelperCalls) {
+    it(`refuses ${what} with VALIDATION naming the argument`, async () => {
+      const err = await (async () => call())().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toMatchObject({ name: 'BatonError', code: 'VALIDATION' });
+      const message = (err as Error).message;
+      expect(message.length).toBeLessThan(600);
+      if (field) {
+        expect(message).toContain(`\`${field}\``);
+        expect((err as BatonError).details.field).toBe(field);
+      }
+      expect(message.startsWith(`${fn}:`) || fn === 'decodeCursor').toBe(true);
+    });
+  }
+
+  it('still answers a malformed signature string with false, not an error', async () => {
+    const data = new Uint8Array([1]);
+    for (const sig of ['', '!!!', 'A'.repeat(85), 'AQ==', 'A'.repeat(86)])
+      expect(await verifySignature(KEY, sig, data)).toBe(false);
+  });
+
+  it('says what a wrong argument was, without running code on it or printing all of it', () => {
+    const hostile = new Proxy(
+      {},
+      {
+        getPrototypeOf() {
+          throw new Error('trap');
+        },
+      },
+    );
+    expect(() => rawFromDidKey(hostile as Any)).toThrow(/got a value that cannot be inspected/);
+    expect(() => toBase64url('x'.repeat(10_000) as Any)).toThrow(
+      /got a string of 10000 characters/,
+    );
+    expect(() => toBase64url(new Uint16Array(3) as Any)).toThrow(/got a Uint16Array of length 3/);
+    expect(() => parseType(10n as Any)).toThrow(/got bigint 10n/);
+  });
+
+  it('accepts what each helper is documented to accept', () => {
+    expect(fromBase64url(toBase64url(new Uint8Array([1, 2, 3])))).toEqual(
+      new Uint8Array([1, 2, 3]),
+    );
+    expect(sha256b64('text')).toBe(sha256b64(new TextEncoder().encode('text')));
+    expect(decodeCursor(encodeCursor(['a', '😀']), 2)).toEqual(['a', '😀']);
+    expect(parseType('grant.issued@2')).toEqual({ name: 'grant.issued', version: 2 });
+    expect(streamResource('artifact/x')).toBe('artifact:x');
+    expect(new MemoryKeyring(undefined)).toBeInstanceOf(MemoryKeyring);
+    expect(findNonJson(nestedArrays(3), 'x', new Set(), 2)).toMatch(/nests deeper than 2/);
+    expect(compareKeys('\uffff', '😀')).toBeLessThan(0);
+    expect(inRange('ab', { prefix: 'a', lt: 'b' })).toBe(true);
+    expect(eventHash(goodEvent())).toBe(eventHash(goodEvent(), signingText(goodEvent())));
+    const t = defineEventType({
+      name: 'app.deployed',
+      version: 2,
+      schema: z.object({ env: z.string() }),
+      stream: () => 'deploys',
+      upcast: { 1: (d) => d },
+    });
+    expect(t).toMatchObject({ name: 'app.deployed', version: 2 });
+  });
+
+  it('makes a signer of a generated pair that refuses to sign what is not bytes', async () => {
+    const pair = await generateEd25519();
+    const did = await didKeyOf(pair.publicKey);
+    const signer = cryptoKeySigner(pair.privateKey, did);
+    const sig = await signer.sign(new Uint8Array([1]));
+    expect(await verifySignature(did, toBase64url(sig), new Uint8Array([1]))).toBe(true);
+    await expect(signer.sign('x' as Any)).rejects.toMatchObject({
+      code: 'VALIDATION',
+      details: { field: 'data' },
+    });
+    await expect(didKeyOf(pair.privateKey)).rejects.toMatchObject({ code: 'VALIDATION' });
+    expect(() => cryptoKeySigner(pair.publicKey, did)).toThrow(/privateKey/);
   });
 });

@@ -1,5 +1,7 @@
 import { applyPatch, type Operation } from 'rfc6902';
-import type { JsonValue } from '../crypto/canonical.js';
+import { badArgument } from '../crypto/arguments.js';
+import { findNonJson, type JsonValue, MAX_JSON_DEPTH } from '../crypto/canonical.js';
+import { BatonError, ErrorCode } from '../errors.js';
 import { createJsonPatch } from './jsonDiff.js';
 import { type DiffHunk, diffSequences } from './textDiff.js';
 
@@ -26,8 +28,17 @@ export function lines(text: string): string[] {
  * Three-way merge of text by lines (diff3): changes to separate lines from both sides
  * merge; changes to the same or adjacent lines conflict, unless both sides made the same
  * change.
+ *
+ * @throws BatonError `VALIDATION` when `base`, `theirs` or `yours` is not a string.
  */
 export function mergeText(base: string, theirs: string, yours: string): MergeOutcome<string> {
+  for (const [arg, v] of [
+    ['base', base],
+    ['theirs', theirs],
+    ['yours', yours],
+  ] as const) {
+    if (typeof v !== 'string') throw badArgument('mergeText', arg, 'a string', v);
+  }
   if (theirs === base || theirs === yours) return { clean: true, merged: yours };
   if (yours === base) return { clean: true, merged: theirs };
   const o = lines(base);
@@ -171,12 +182,28 @@ function scopeIndex(theirs: string[]): (scope: string) => string | undefined {
  * Three-way merge of JSON by non-overlapping patches: each side's RFC 6902 patch against
  * the base; when no operation of one side touches a value (or an array) the other side
  * touches, yours is applied on top of theirs. Identical changes are not conflicts.
+ *
+ * @throws BatonError `VALIDATION` when `base`, `theirs` or `yours` is not plain JSON, or
+ *   nests deeper than {@link MAX_JSON_DEPTH}.
  */
 export function mergeJson(
   base: JsonValue,
   theirs: JsonValue,
   yours: JsonValue,
 ): MergeOutcome<JsonValue> {
+  for (const [arg, v] of [
+    ['base', base],
+    ['theirs', theirs],
+    ['yours', yours],
+  ] as const) {
+    const bad = findNonJson(v, arg, new Set(), MAX_JSON_DEPTH);
+    if (bad)
+      throw new BatonError(
+        ErrorCode.VALIDATION,
+        `mergeJson: \`${arg}\` must be plain JSON, nested at most ${MAX_JSON_DEPTH} levels deep (${bad}). Pass only JSON values.`,
+        { details: { function: 'mergeJson', field: arg } },
+      );
+  }
   const t = createJsonPatch(base, theirs);
   const y = createJsonPatch(base, yours);
   if (t.length === 0) return { clean: true, merged: yours };

@@ -1,3 +1,5 @@
+import { badArgument } from '../crypto/arguments.js';
+
 /** One row of the operation table: what a built-in operation needs. */
 export interface Operation {
   /** The operation as called: `identities.create`, `capabilities.grant`, … */
@@ -199,8 +201,14 @@ export const OPERATIONS: readonly Operation[] = Object.freeze([
   },
 ]);
 
-/** The resource an event's stream stands for when reading: `artifact/x` → `artifact:x`. */
+/**
+ * The resource an event's stream stands for when reading: `artifact/x` → `artifact:x`.
+ *
+ * @throws BatonError `VALIDATION` when `stream` is not a string.
+ */
 export function streamResource(stream: string): string {
+  if (typeof stream !== 'string')
+    throw badArgument('streamResource', 'stream', "a stream name such as 'artifact/x'", stream);
   const slash = stream.indexOf('/');
   return slash < 0 ? stream : `${stream.slice(0, slash)}:${stream.slice(slash + 1)}`;
 }

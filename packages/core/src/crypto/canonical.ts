@@ -1,4 +1,5 @@
 import { BatonError, ErrorCode } from '../errors.js';
+import { badArgument } from './arguments.js';
 
 /** A plain JSON value: what event data, metadata and payloads may hold. */
 export type JsonValue =
@@ -32,8 +33,13 @@ const MAX_SERIALIZE_DEPTH = 4 * MAX_JSON_DEPTH;
  * `maxDepth` — and returns the path of the first offending part, or `undefined` when the
  * value is fine.
  *
- * @param maxDepth - The deepest nesting allowed. Defaults to {@link MAX_EVENT_DEPTH} + 8, room for
- *   the records that wrap event data (callers checking an input pass {@link MAX_JSON_DEPTH}).
+ * @param path - Where `value` sits, prefixed to the path returned. Defaults to `''`.
+ * @param seen - The containers being checked above `value` (for finding cycles). Defaults to
+ *   a new, empty set.
+ * @param maxDepth - The deepest nesting allowed, at most 1,000. Defaults to {@link MAX_EVENT_DEPTH} + 8,
+ *   room for the records that wrap event data (callers checking an input pass {@link MAX_JSON_DEPTH}).
+ * @throws BatonError `VALIDATION` when `path`, `seen` or `maxDepth` is not of that kind (a
+ *   value that is not JSON is the answer, not an error).
  */
 export function findNonJson(
   value: unknown,
@@ -41,8 +47,20 @@ export function findNonJson(
   seen = new Set<object>(),
   maxDepth = MAX_EVENT_DEPTH + 8,
 ): string | undefined {
+  if (typeof path !== 'string') throw badArgument('findNonJson', 'path', 'a string', path);
+  if (!(seen instanceof Set)) throw badArgument('findNonJson', 'seen', 'a Set', seen);
+  if (!Number.isInteger(maxDepth) || maxDepth < 0 || maxDepth > MAX_CHECK_DEPTH)
+    throw badArgument(
+      'findNonJson',
+      'maxDepth',
+      `a whole number from 0 to ${MAX_CHECK_DEPTH}`,
+      maxDepth,
+    );
   return check(value, path, seen, maxDepth, maxDepth);
 }
+
+/** The deepest nesting {@link findNonJson} may be asked to allow (far below any stack limit). */
+const MAX_CHECK_DEPTH = 1_000;
 
 function check(
   value: unknown,

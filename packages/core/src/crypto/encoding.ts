@@ -1,4 +1,5 @@
 import { base58, base64urlnopad } from '@scure/base';
+import { badArgument, isBytes } from './arguments.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -6,7 +7,14 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
 /** Node's Buffer, when there is one (read from the global, so browsers never need it). */
 const NodeBuffer = (
   globalThis as {
-    Buffer?: { from(text: string, encoding: 'utf8'): Uint8Array };
+    Buffer?: {
+      from(text: string, encoding: 'utf8'): Uint8Array;
+      from(
+        buffer: ArrayBufferLike,
+        byteOffset: number,
+        length: number,
+      ): { toString(encoding: 'base64url'): string };
+    };
   }
 ).Buffer;
 
@@ -29,10 +37,26 @@ export function fromUtf8(bytes: Uint8Array): string {
 
 const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
-/** Unpadded base64url, the encoding of every hash and signature in the log. */
+/**
+ * Unpadded base64url, the encoding of every hash and signature in the log.
+ *
+ * @throws BatonError `VALIDATION` when `bytes` is not a `Uint8Array`.
+ */
 export function toBase64url(bytes: Uint8Array): string {
-  // Hashes and signatures are encoded once per event on the write path: a plain loop over
-  // the alphabet is several times quicker than a general-purpose codec here.
+  if (!isBytes(bytes)) throw badArgument('toBase64url', 'bytes', 'a Uint8Array', bytes);
+  // On Node, Buffer's native encoder (a view, no copy): about 3× quicker than the loop below
+  // for a 64-byte signature, and a hundred times for a body of megabytes.
+  if (NodeBuffer)
+    return NodeBuffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url');
+  return toBase64urlPortable(bytes);
+}
+
+/**
+ * @internal {@link toBase64url} where there is no Buffer (browsers), for bytes known to be a
+ * `Uint8Array`: a plain loop over the alphabet, several times quicker than a general-purpose
+ * codec for the hashes and signatures encoded once per event on the write path.
+ */
+export function toBase64urlPortable(bytes: Uint8Array): string {
   let out = '';
   const whole = bytes.length - (bytes.length % 3);
   let i = 0;
@@ -54,9 +78,22 @@ export function toBase64url(bytes: Uint8Array): string {
   return out;
 }
 
-/** Decodes unpadded base64url; throws on anything else. */
+/**
+ * Decodes unpadded base64url.
+ *
+ * @throws BatonError `VALIDATION` when `text` is not a string of unpadded base64url (the
+ *   alphabet `A–Z a–z 0–9 - _`, no `=`, no leftover bits set).
+ */
 export function fromBase64url(text: string): Uint8Array {
-  return base64urlnopad.decode(text);
+  if (typeof text !== 'string') throw badArgument('fromBase64url', 'text', 'a string', text);
+  try {
+    return base64urlnopad.decode(text);
+  } catch (cause) {
+    throw badArgument('fromBase64url', 'text', 'unpadded base64url', text, {
+      advice: `(${cause instanceof Error ? cause.message : String(cause)}.) Pass only A–Z, a–z, 0–9, - and _, without = padding, as toBase64url writes it.`,
+      cause,
+    });
+  }
 }
 
 /** Bitcoin-alphabet base58, as used by `did:key`. */

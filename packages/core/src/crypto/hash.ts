@@ -1,4 +1,5 @@
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
+import { badArgument, isBytes } from './arguments.js';
 import { toBase64url, utf8 } from './encoding.js';
 
 interface NativeHash {
@@ -32,15 +33,30 @@ const nativeHash = nodeCrypto?.hash;
  * Synchronous on purpose: `crypto.subtle.digest` is async, costs tens of microseconds of
  * scheduling per call, and cannot run inside a synchronous SQLite or IndexedDB transaction.
  * On Node it runs natively (several times quicker for the short texts Baton hashes).
+ * A string is hashed as its UTF-8 (a lone surrogate as U+FFFD).
+ *
+ * @throws BatonError `VALIDATION` when `data` is neither a string nor a `Uint8Array`.
  */
 export function sha256(data: Uint8Array | string): Uint8Array {
+  if (typeof data !== 'string' && !isBytes(data)) throw notHashable('sha256', data);
   if (nativeCreateHash) return new Uint8Array(nativeCreateHash('sha256').update(data).digest());
   return nobleSha256(typeof data === 'string' ? utf8(data) : data);
 }
 
-/** SHA-256 as unpadded base64url: the form every hash in Baton takes. */
+/**
+ * SHA-256 as unpadded base64url: the form every hash in Baton takes.
+ *
+ * @throws BatonError `VALIDATION` when `data` is neither a string nor a `Uint8Array`.
+ */
 export function sha256b64(data: Uint8Array | string): string {
+  if (typeof data !== 'string' && !isBytes(data)) throw notHashable('sha256b64', data);
   if (nativeHash) return nativeHash('sha256', data, 'base64url');
   if (nativeCreateHash) return nativeCreateHash('sha256').update(data).digest('base64url');
   return toBase64url(nobleSha256(typeof data === 'string' ? utf8(data) : data));
+}
+
+function notHashable(fn: string, data: unknown) {
+  return badArgument(fn, 'data', 'a string or a Uint8Array', data, {
+    advice: 'Hash text, or bytes; serialize anything else first (canonicalJson for JSON).',
+  });
 }

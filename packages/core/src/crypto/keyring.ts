@@ -1,3 +1,4 @@
+import { badArgument } from './arguments.js';
 import { cryptoKeySigner, didKeyOf, generateEd25519, type Signer } from './keys.js';
 
 /**
@@ -45,8 +46,14 @@ export class MemoryKeyring implements Keyring {
   readonly #keys = new Map<string, Signer[]>();
   readonly #extractable: boolean;
 
+  /** @throws BatonError `VALIDATION` when `options` is not an object or `extractable` not a boolean. */
   constructor(options: MemoryKeyringOptions = {}) {
-    this.#extractable = options.extractable ?? false;
+    if (typeof options !== 'object' || options === null || Array.isArray(options))
+      throw badArgument('new MemoryKeyring', 'options', 'an object ({ extractable? })', options);
+    const { extractable = false } = options;
+    if (typeof extractable !== 'boolean')
+      throw badArgument('new MemoryKeyring', 'options.extractable', 'a boolean', extractable);
+    this.#extractable = extractable;
   }
 
   async generate(identity: string): Promise<string> {
@@ -56,8 +63,27 @@ export class MemoryKeyring implements Keyring {
     return did;
   }
 
-  /** Keeps an existing signer for `identity` (e.g. one made elsewhere). */
+  /**
+   * Keeps an existing signer for `identity` (e.g. one made elsewhere).
+   *
+   * @throws BatonError `VALIDATION` when `identity` is not a string or `signer` not a
+   *   {@link Signer} (a `publicKey` string and a `sign` function).
+   */
   add(identity: string, signer: Signer): void {
+    if (typeof identity !== 'string')
+      throw badArgument('MemoryKeyring.add', 'identity', 'an identity id (a string)', identity);
+    if (
+      typeof signer !== 'object' ||
+      signer === null ||
+      typeof signer.publicKey !== 'string' ||
+      typeof signer.sign !== 'function'
+    )
+      throw badArgument(
+        'MemoryKeyring.add',
+        'signer',
+        'a Signer ({ publicKey: string, sign(data) })',
+        signer,
+      );
     const list = this.#keys.get(identity) ?? [];
     list.push(signer);
     this.#keys.set(identity, list);

@@ -1,4 +1,5 @@
 import { BatonError, ErrorCode } from '../errors.js';
+import { badArgument, describeValue, isBytes } from './arguments.js';
 import { base58btc, bytesEqual, fromBase64url, toBase64url } from './encoding.js';
 
 /** Something that signs bytes with one Ed25519 key. Apps that hold their own keys implement it. */
@@ -60,10 +61,19 @@ function subtle(): SubtleCrypto {
   return s;
 }
 
-/** `did:key` form of a raw 32-byte Ed25519 public key. */
+/**
+ * `did:key` form of a raw 32-byte Ed25519 public key.
+ *
+ * @throws BatonError `VALIDATION` when `raw` is not a `Uint8Array` of 32 bytes.
+ */
 export function didKeyFromRaw(raw: Uint8Array): string {
-  if (raw.length !== 32)
-    throw new BatonError(ErrorCode.VALIDATION, 'An Ed25519 public key has 32 bytes.');
+  if (!isBytes(raw) || raw.length !== 32)
+    throw badArgument(
+      'didKeyFromRaw',
+      'raw',
+      'a raw Ed25519 public key: a Uint8Array of 32 bytes',
+      raw,
+    );
   const bytes = new Uint8Array(34);
   bytes.set(ED25519_PUB, 0);
   bytes.set(raw, 2);
@@ -77,49 +87,87 @@ export function didKeyFromRaw(raw: Uint8Array): string {
  * is a small-order point.
  */
 export function rawFromDidKey(did: string): Uint8Array {
-  if (typeof did !== 'string' || !did.startsWith('did:key:z')) {
-    throw new BatonError(
+  return parseDidKey(did, 'rawFromDidKey');
+}
+
+/** {@link rawFromDidKey}, naming `fn` as the function refusing `did`. */
+function parseDidKey(did: string, fn: string): Uint8Array {
+  const refuse = (problem: string, cause?: unknown) =>
+    new BatonError(
       ErrorCode.VALIDATION,
-      `"${String(did)}" is not a did:key (expected did:key:z6Mk…).`,
+      `${fn}: \`did\` ${problem} (got ${describeValue(did)}). Pass a did:key:z6Mk… string, as Identity.key or didKeyFromRaw gives.`,
+      { cause, details: { function: fn, field: 'did' } },
     );
-  }
+  if (typeof did !== 'string' || !did.startsWith('did:key:z'))
+    throw refuse('must be an Ed25519 did:key string');
   let bytes: Uint8Array;
   try {
     bytes = base58btc.decode(did.slice('did:key:z'.length));
   } catch (cause) {
-    throw new BatonError(ErrorCode.VALIDATION, `"${did}" is not valid base58btc.`, { cause });
+    throw refuse('is not valid base58btc after did:key:z', cause);
   }
-  if (bytes.length !== 34 || bytes[0] !== ED25519_PUB[0] || bytes[1] !== ED25519_PUB[1]) {
-    throw new BatonError(ErrorCode.VALIDATION, `"${did}" is not an Ed25519 did:key.`);
-  }
+  if (bytes.length !== 34 || bytes[0] !== ED25519_PUB[0] || bytes[1] !== ED25519_PUB[1])
+    throw refuse('is not an Ed25519 did:key');
   const raw = bytes.slice(2);
-  if (SMALL_ORDER_POINTS.some((p) => bytesEqual(p, raw))) {
-    throw new BatonError(
-      ErrorCode.VALIDATION,
-      `"${did}" is a small-order point and cannot be an identity key.`,
-    );
-  }
+  if (SMALL_ORDER_POINTS.some((p) => bytesEqual(p, raw)))
+    throw refuse('is a small-order point and cannot be an identity key');
   return raw;
 }
 
-/** A new Ed25519 key pair from the platform's WebCrypto. */
+/**
+ * A new Ed25519 key pair from the platform's WebCrypto.
+ *
+ * @param extractable - Whether the private key may be exported. Defaults to `false`.
+ * @throws BatonError `VALIDATION` when `extractable` is not a boolean.
+ */
 export async function generateEd25519(extractable = false): Promise<CryptoKeyPair> {
+  if (typeof extractable !== 'boolean')
+    throw badArgument('generateEd25519', 'extractable', 'a boolean', extractable);
   return (await subtle().generateKey({ name: 'Ed25519' }, extractable, [
     'sign',
     'verify',
   ])) as CryptoKeyPair;
 }
 
-/** The `did:key` of a WebCrypto Ed25519 public key. */
+/** True for a WebCrypto key of this realm (where `CryptoKey` is global, as on Node ≥ 20 and in browsers). */
+function isCryptoKey(v: unknown, type: KeyType): v is CryptoKey {
+  const C = (globalThis as { CryptoKey?: abstract new () => CryptoKey }).CryptoKey;
+  if (typeof v !== 'object' || v === null) return false;
+  if (C && !(v instanceof C)) return false;
+  const k = v as Partial<CryptoKey>;
+  return k.type === type && k.algorithm?.name === 'Ed25519';
+}
+
+/**
+ * The `did:key` of a WebCrypto Ed25519 public key.
+ *
+ * @throws BatonError `VALIDATION` (as a rejection) when `publicKey` is not an Ed25519 public `CryptoKey`.
+ */
 export async function didKeyOf(publicKey: CryptoKey): Promise<string> {
+  if (!isCryptoKey(publicKey, 'public'))
+    throw badArgument('didKeyOf', 'publicKey', 'an Ed25519 public CryptoKey', publicKey, {
+      advice: 'Pass the publicKey of a pair generateEd25519 made.',
+    });
   return didKeyFromRaw(new Uint8Array(await subtle().exportKey('raw', publicKey)));
 }
 
-/** A {@link Signer} over a WebCrypto private key. */
+/**
+ * A {@link Signer} over a WebCrypto private key.
+ *
+ * @throws BatonError `VALIDATION` when `privateKey` is not an Ed25519 private `CryptoKey` or
+ *   `publicKey` not a did:key string; its `sign` rejects with `VALIDATION` when `data` is
+ *   not a `Uint8Array`.
+ */
 export function cryptoKeySigner(privateKey: CryptoKey, publicKey: string): Signer {
+  if (!isCryptoKey(privateKey, 'private'))
+    throw badArgument('cryptoKeySigner', 'privateKey', 'an Ed25519 private CryptoKey', privateKey, {
+      advice: 'Pass the privateKey of a pair generateEd25519 made.',
+    });
+  parseDidKey(publicKey, 'cryptoKeySigner');
   return {
     publicKey,
     async sign(data) {
+      if (!isBytes(data)) throw badArgument('Signer.sign', 'data', 'a Uint8Array', data);
       return new Uint8Array(
         await subtle().sign({ name: 'Ed25519' }, privateKey, data as BufferSource),
       );
@@ -134,7 +182,7 @@ const VERIFY_KEY_CACHE = 4096;
 function verifyKeyFor(did: string): Promise<CryptoKey> {
   let key = verifyKeys.get(did);
   if (!key) {
-    const raw = rawFromDidKey(did);
+    const raw = parseDidKey(did, 'verifySignature');
     key = subtle().importKey('raw', raw as BufferSource, { name: 'Ed25519' }, true, ['verify']);
     if (verifyKeys.size >= VERIFY_KEY_CACHE) verifyKeys.clear();
     verifyKeys.set(did, key);
@@ -142,12 +190,22 @@ function verifyKeyFor(did: string): Promise<CryptoKey> {
   return key;
 }
 
-/** True when `signature` (base64url) is a valid Ed25519 signature of `data` by `did`. */
+/**
+ * True when `signature` (base64url) is a valid Ed25519 signature of `data` by `did`; false
+ * for a signature that is not one (wrong length, not base64url, by another key).
+ *
+ * @throws BatonError `VALIDATION` (as a rejection) when `did` is not an Ed25519 `did:key`,
+ *   `signature` is not a string or `data` is not a `Uint8Array`.
+ */
 export async function verifySignature(
   did: string,
   signature: string,
   data: Uint8Array,
 ): Promise<boolean> {
+  if (typeof signature !== 'string')
+    throw badArgument('verifySignature', 'signature', 'a base64url string', signature);
+  if (!isBytes(data))
+    throw badArgument('verifySignature', 'data', 'a Uint8Array (the signed bytes)', data);
   let sig: Uint8Array;
   try {
     sig = fromBase64url(signature);

@@ -1,7 +1,8 @@
+import { badArgument } from '../crypto/arguments.js';
 import { canonicalJsonUnchecked, findNonJson, type JsonValue } from '../crypto/canonical.js';
 import { utf8 } from '../crypto/encoding.js';
 import { sha256b64 } from '../crypto/hash.js';
-import { BatonError, ErrorCode } from '../errors.js';
+import { BatonError, ErrorCode, isBatonError } from '../errors.js';
 
 /**
  * The fields an actor signs. Canonical JSON (RFC 8785) of exactly these fields is what the
@@ -57,8 +58,13 @@ export interface Head {
 /** The head of a log with no events. */
 export const EMPTY_HEAD: Head = Object.freeze({ seq: 0, hash: '' });
 
-/** Picks the signed fields out of an event, dropping everything else. */
+/**
+ * Picks the signed fields out of an event, dropping everything else.
+ *
+ * @throws BatonError `VALIDATION` when `e` is not an object.
+ */
 export function signedFieldsOf(e: SignedFields): SignedFields {
+  if (typeof e !== 'object' || e === null) throw notAnEvent('signedFieldsOf', e);
   const out: SignedFields = {
     ws: e.ws,
     id: e.id,
@@ -74,19 +80,42 @@ export function signedFieldsOf(e: SignedFields): SignedFields {
   return out;
 }
 
+function notAnEvent(fn: string, e: unknown): BatonError {
+  return badArgument(fn, 'e', 'an event (an object with ws, id, stream, type, …)', e);
+}
+
 /**
  * The text an actor signs: RFC 8785 canonical JSON of the signed fields.
  *
- * @param check - Check the data is plain JSON first. Defaults to `true`; the write path
- *   passes `false` for data it has just checked.
+ * @param check - Check the signed fields are plain JSON first. Defaults to `true`; the
+ *   write path passes `false` for fields it has just checked.
+ * @throws BatonError `VALIDATION` when `e` is not an object or its signed fields are not
+ *   plain JSON (with `check: false` too, when they cannot be serialized at all).
  */
 export function signingText(e: SignedFields, check = true): string {
-  if (check) {
+  if (typeof e !== 'object' || e === null) throw notAnEvent('signingText', e);
+  if (check !== false) {
     const bad = findNonJson(signedFieldsOf(e));
     if (bad) {
-      throw new BatonError(ErrorCode.VALIDATION, `Not plain JSON: ${bad}. Pass only JSON values.`);
+      throw new BatonError(ErrorCode.VALIDATION, `Not plain JSON: ${bad}. Pass only JSON values.`, {
+        details: { function: 'signingText', field: 'e' },
+      });
     }
   }
+  try {
+    return writeSigningText(e);
+  } catch (cause) {
+    // Only unchecked fields get here (a bigint, a cycle, a throwing toJSON).
+    if (isBatonError(cause)) throw cause;
+    throw badArgument('signingText', 'e', 'an event whose signed fields are plain JSON', e, {
+      advice: 'Call it without `check: false` to learn which field is not.',
+      cause,
+    });
+  }
+}
+
+/** The signing text of fields known to be an object, with no checks. */
+function writeSigningText(e: SignedFields): string {
   // (A malformed event — refs not a list — is serialized generically; its signature fails.)
   if (!Array.isArray(e.refs)) return canonicalJsonUnchecked(signedFieldsOf(e));
   // The signed fields in RFC 8785 order (their names sorted by UTF-16 code units), written
@@ -101,7 +130,11 @@ export function signingText(e: SignedFields, check = true): string {
   return `${out},"stream":${q(e.stream)},"type":${q(e.type)},"ws":${q(e.ws)}}`;
 }
 
-/** The bytes an actor signs: the UTF-8 of {@link signingText}. */
+/**
+ * The bytes an actor signs: the UTF-8 of {@link signingText}.
+ *
+ * @throws BatonError `VALIDATION` as {@link signingText} does.
+ */
 export function signingBytes(e: SignedFields): Uint8Array {
   return utf8(signingText(e));
 }
@@ -111,14 +144,40 @@ export function signingBytes(e: SignedFields): Uint8Array {
  * "\n" ‖ version ‖ "\n" ‖ seq)`, base64url. Canonical JSON holds no raw newline, so the
  * joined text is unambiguous.
  *
- * @param text - The event's {@link signingText}, when the caller has it already.
+ * @param text - The event's {@link signingText}, when the caller has it already. Defaults
+ *   to computing it.
+ * @throws BatonError `VALIDATION` when `e` is not an object, `text` not a string, or the
+ *   signed fields not plain JSON.
  */
-export function eventHash(e: Omit<BatonEvent, 'hash'>, text = signingText(e)): string {
-  return sha256b64(`${e.prev}\n${text}\n${e.sig}\n${e.version}\n${e.seq}`);
+export function eventHash(e: Omit<BatonEvent, 'hash'>, text?: string): string {
+  if (typeof e !== 'object' || e === null) throw notAnEvent('eventHash', e);
+  if (text === undefined) text = signingText(e);
+  else if (typeof text !== 'string')
+    throw badArgument('eventHash', 'text', "the event's signing text (a string)", text);
+  let joined: string;
+  try {
+    joined = `${e.prev}\n${text}\n${e.sig}\n${e.version}\n${e.seq}`;
+  } catch (cause) {
+    // A symbol, or an object that has no string form, in prev, sig, version or seq.
+    throw badArgument(
+      'eventHash',
+      'e',
+      'an event whose prev, sig, version and seq are text or numbers',
+      e,
+      { cause },
+    );
+  }
+  return sha256b64(joined);
 }
 
-/** Splits `'artifact.edited@2'` into its name and version. */
+/**
+ * Splits `'artifact.edited@2'` into its name and version (1 when it has none).
+ *
+ * @throws BatonError `VALIDATION` when `type` is not a string.
+ */
 export function parseType(type: string): { readonly name: string; readonly version: number } {
+  if (typeof type !== 'string')
+    throw badArgument('parseType', 'type', "an event type such as 'grant.issued@1'", type);
   let parsed = parsedTypes.get(type);
   if (parsed) return parsed;
   const at = type.lastIndexOf('@');

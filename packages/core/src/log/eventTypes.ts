@@ -12,6 +12,7 @@ import {
   isoTime,
   MAX_INLINE_JSON,
   MAX_NAME,
+  parseInput,
   utf8Length,
 } from '../validation.js';
 import { type BatonEvent, parseTime, parseType, type SignedFields } from './event.js';
@@ -103,7 +104,43 @@ export interface EventTypeDef<D = JsonValue> {
   ): ProjectionWrite[] | Promise<ProjectionWrite[]>;
 }
 
-/** Defines an app event type with a zod schema; the data type is inferred from it. */
+const aFunction = zod.custom<(...args: never[]) => unknown>(
+  (v) => typeof v === 'function',
+  'must be a function',
+);
+
+/** What {@link defineEventType} takes, checked before the type is made. */
+const eventTypeInput = zod.object({
+  name: zod
+    .string()
+    .max(MAX_NAME)
+    .regex(
+      /^[a-z][A-Za-z0-9]*(\.[A-Za-z][A-Za-z0-9]*)+$/,
+      "must look like noun.pastTense, e.g. 'app.deployed' (the version goes in `version`)",
+    ),
+  version: zod.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
+  schema: zod.custom<z.ZodType>(
+    (v) =>
+      typeof v === 'object' &&
+      v !== null &&
+      typeof (v as { safeParse?: unknown }).safeParse === 'function',
+    'must be a zod schema',
+  ),
+  stream: aFunction,
+  authorize: aFunction.optional(),
+  check: aFunction.optional(),
+  upcast: zod
+    .record(zod.string().regex(/^[1-9][0-9]*$/, 'must be a version number'), aFunction)
+    .optional(),
+  blobs: aFunction.optional(),
+});
+
+/**
+ * Defines an app event type with a zod schema; the data type is inferred from it.
+ *
+ * @throws BatonError `VALIDATION` naming the field when `def` is not such a definition (a
+ *   name like `'app.deployed'`, a zod `schema`, a `stream` function, …).
+ */
 export function defineEventType<S extends z.ZodType>(def: {
   name: string;
   version?: number;
@@ -116,6 +153,7 @@ export function defineEventType<S extends z.ZodType>(def: {
   /** The blob hashes in `data` (bodies passed to `emit` with `blobs`). Defaults to none. */
   blobs?: (data: z.output<S>) => string[];
 }): EventTypeDef<z.output<S>> {
+  parseInput(eventTypeInput, def, 'defineEventType');
   return {
     name: def.name,
     version: def.version ?? 1,
