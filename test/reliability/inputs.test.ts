@@ -130,3 +130,21 @@ describe('#18 a per-call total for submit', () => {
     await ws.close();
   });
 });
+
+describe('#15 error helpers on values that fight back', () => {
+  it('#15 isBatonError, storeError and rootGrantId answer odd values without throwing something else', async () => {
+    const { isBatonError: is, storeError, rootGrantId } = await import('@baton/core');
+    const hostile = new Proxy(
+      {},
+      {
+        get() {
+          throw new Error('no reading me');
+        },
+      },
+    );
+    expect(is(hostile)).toBe(false);
+    const wrapped = storeError('append', Object.create(null));
+    expect(wrapped.code).toBe('STORE');
+    expect(await outcome(() => rootGrantId(Symbol() as never))).toBe('VALIDATION');
+  });
+});

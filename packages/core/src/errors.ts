@@ -132,14 +132,25 @@ export class MergeConflictError extends BatonError {
  */
 export function isBatonError(error: unknown, code?: ErrorCode): error is BatonError {
   if (typeof error !== 'object' || error === null) return false;
-  const e = error as { name?: unknown; code?: unknown };
-  if (e.name !== 'BatonError' || typeof e.code !== 'string') return false;
-  return code === undefined || e.code === code;
+  try {
+    const e = error as { name?: unknown; code?: unknown };
+    if (e.name !== 'BatonError' || typeof e.code !== 'string') return false;
+    return code === undefined || e.code === code;
+  } catch {
+    // A value whose properties throw when read (a hostile Proxy) is no BatonError.
+    return false;
+  }
 }
 
 /** Wraps a backend failure as a `STORE` error, keeping the original as `cause`. */
 export function storeError(what: string, cause: unknown): BatonError {
   if (isBatonError(cause)) return cause;
-  const reason = cause instanceof Error ? cause.message : String(cause);
+  let reason: string;
+  try {
+    reason = cause instanceof Error ? cause.message : String(cause);
+  } catch {
+    // A thrown value that cannot be made a string (no prototype, a throwing toString).
+    reason = `a ${typeof cause} that cannot be shown`;
+  }
   return new BatonError(ErrorCode.STORE, `${what} failed in the store: ${reason}`, { cause });
 }

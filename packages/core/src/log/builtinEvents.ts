@@ -204,6 +204,9 @@ const blobErased = z.object({
 
 /** The id of an owner's root grant. */
 export function rootGrantId(ownerId: string): string {
+  if (typeof ownerId !== 'string') {
+    throw new BatonError(ErrorCode.VALIDATION, 'rootGrantId: `ownerId` must be an identity id.');
+  }
   return `gr_root_${ownerId}`;
 }
 
