@@ -148,3 +148,18 @@ describe('#15 error helpers on values that fight back', () => {
     expect(await outcome(() => rootGrantId(Symbol() as never))).toBe('VALIDATION');
   });
 });
+
+describe('#15 ingest of events whose chain fields are not what they claim', () => {
+  it('#15 refuses an event whose seq is a symbol or a deep array with INTEGRITY, not a TypeError', async () => {
+    const { ws, store, me } = await desk();
+    await me.artifacts.create({ kind: 'text', title: 'T', content: 'x' });
+    const [last] = (await me.log({ limit: 1, reverse: true } as never)).items;
+    let deep: unknown = 1;
+    for (let i = 0; i < 5_000; i++) deep = [deep];
+    const before = await store.head();
+    for (const seq of [Symbol('seq'), deep, 1.5])
+      expect(await outcome(() => ws.ingest([{ ...last!, seq } as never]))).toBe('INTEGRITY');
+    expect(await store.head()).toEqual(before);
+    await ws.close();
+  });
+});

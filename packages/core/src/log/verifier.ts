@@ -1,4 +1,5 @@
 import { AuthorityView, type ViewSnapshot, type ViewTx, viewFromSnapshot } from '../auth/view.js';
+import { describeValue } from '../crypto/arguments.js';
 import { canonicalJson, type JsonValue } from '../crypto/canonical.js';
 import { utf8 } from '../crypto/encoding.js';
 import { sha256b64 } from '../crypto/hash.js';
@@ -156,6 +157,18 @@ export class StoredEvents {
     const prev = this.head;
     if (typeof e !== 'object' || e === null)
       return fail('the stored event is not an object', prev.seq + 1);
+    if (
+      !Number.isSafeInteger(e.seq) ||
+      !Number.isSafeInteger(e.version) ||
+      typeof e.prev !== 'string' ||
+      typeof e.hash !== 'string' ||
+      typeof e.sig !== 'string'
+    ) {
+      return fail(
+        `its chain fields are malformed (seq ${describeValue(e.seq)}, version ${describeValue(e.version)}, prev, hash and sig must be strings)`,
+        prev.seq + 1,
+      );
+    }
     if (e.seq !== prev.seq + 1) {
       return fail(
         e.seq === prev.seq
