@@ -37,6 +37,10 @@ export interface Handoff extends Omit<HandoffRow, 'status'> {
   questionText?: string;
   /** For approvals decided with an edited payload: that payload. */
   approvedPayload?: JsonValue;
+  /** For approval requests: the payload asked to be approved, as requested. */
+  requestedPayload?: JsonValue;
+  /** For approval requests: the grant whose `requiresApproval` gates the action (what authorized the request). */
+  grant?: string;
   /**
    * Its questions (ContextLog entry ids) still waiting for an answer now — answer each with
    * `context.answer(id, …)`.
@@ -812,6 +816,14 @@ export class Handoffs {
         });
         if (e) h.questionText = e.text;
       }
+    }
+    if (row.approval) {
+      if (row.approval.payload) {
+        const b = await this.#ws.blob(row.approval.payload);
+        if (b && 'bytes' in b) h.requestedPayload = JSON.parse(fromUtf8(b.bytes)) as JsonValue;
+      }
+      for await (const e of this.#ws.store.read({ stream: `handoff/${row.id}`, limit: 1 }))
+        if (e.auth !== undefined) h.grant = e.auth;
     }
     if (row.decision?.payload) {
       const b = await this.#ws.blob(row.decision.payload);
