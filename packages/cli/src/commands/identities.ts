@@ -1,10 +1,12 @@
 import {
   type Actor,
   type Decision,
+  ErrorCode,
   type Grant,
   type GrantInput,
   type Identity,
   type IdKind,
+  isBatonError,
   rootGrantId,
 } from '@baton/core';
 import type { Command } from 'commander';
@@ -63,7 +65,12 @@ export async function fullId(actor: Actor, ref: string, kinds: IdKind[]): Promis
 export async function fullResource(actor: Actor, resource: string): Promise<string> {
   const m = /^artifact:(.+)$/.exec(resource);
   if (!m || m[1]!.includes('*') || m[1]!.startsWith('tag/')) return resource;
-  return `artifact:${await actor.resolveId(m[1]!, ['artifact'])}`;
+  // A pattern may name an artifact that does not exist (yet): kept as given, as core judges it.
+  const id = await actor.resolveId(m[1]!, ['artifact']).catch((err: unknown) => {
+    if (isBatonError(err, ErrorCode.NOT_FOUND)) return m[1]!;
+    throw err;
+  });
+  return `artifact:${id}`;
 }
 
 /** A function giving each of `ids` its short form for tables (the full id under `--json`). */
