@@ -56,7 +56,7 @@ describe('answering questions', () => {
         [q1, 'Yes'],
         [q2, 'Friday'],
       ]);
-      expect(b.toMarkdown()).toContain(`Q (drafter, ${q1}): Tone right?`);
+      expect(b.toMarkdown()).toContain('Q (drafter): Tone right?\n  A (Ada): Yes');
       expect(b.toMarkdown()).not.toContain('Open questions');
     }
   });

@@ -138,12 +138,16 @@ export function registerContextCommands(program: Command, run: Runner): void {
           ...(o.since !== undefined ? { since: o.since } : {}),
         });
         const name = await namer(session);
+        const short = await shortener(
+          actor,
+          lines.map((l) => l.key).filter((k) => k !== '-'),
+        );
         out.show(lines, () => {
           if (lines.length === 0) out.line(out.c.dim('No usage recorded.'));
           out.table(
             [o.by, 'entries', 'tokens in', 'tokens out', 'cost (USD)'],
             lines.map((l) => [
-              o.by === 'actor' ? name(l.key) : l.key,
+              o.by === 'actor' ? name(l.key) : short(l.key),
               String(l.entries),
               String(l.inputTokens),
               String(l.outputTokens),

@@ -292,7 +292,7 @@ function toMarkdown(
     add(
       2,
       'answer',
-      `- Q (${name(question.actor)}, ${question.id}): ${question.text}\n  A (${name(answer.actor)}): ${answer.text}`,
+      `- Q (${name(question.actor)}): ${question.text}\n  A (${name(answer.actor)}): ${answer.text}`,
     );
   if (b.questions.length) add(3, 'heading', '## Open questions (answer by id)');
   for (const q of b.questions)
