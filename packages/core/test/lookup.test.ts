@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { type IndexRange, isBatonError, MemoryStore, PRIMARY_INDEX } from '../src/index.js';
+import {
+  type IndexRange,
+  isBatonError,
+  MemoryStore,
+  PRIMARY_INDEX,
+  type SignedFields,
+  signingBytes,
+  toBase64url,
+} from '../src/index.js';
 import { world } from './world.js';
 
 async function refusal(p: Promise<unknown>) {
@@ -80,6 +88,30 @@ describe('identity names', () => {
       expect(err.code).toBe('INVALID_STATE');
       expect(err.message).toMatch(/An identity named "drafter" exists already/);
     }
+    expect(await w.store.head()).toEqual(head);
+  });
+
+  it('refuses a pre-signed identity.created with a taken name through submit too, writing nothing', async () => {
+    const w = await world();
+    const did = await w.ws.keyring.generate('spare');
+    const fields = {
+      ws: w.ws.id!,
+      id: 'ev_client_dup',
+      stream: 'identity/id_client_dup',
+      type: 'identity.created@1',
+      actor: w.ada.id,
+      auth: `gr_root_${w.ada.id}`,
+      at: w.iso(0),
+      data: { id: 'id_client_dup', kind: 'agent', name: 'DRAFTER', key: did, meta: {} },
+      refs: ['id_client_dup'],
+    } as SignedFields;
+    const signer = (await w.ws.keyring.signer(w.ada.id))!;
+    const head = await w.store.head();
+    const err = await refusal(
+      w.ws.submit([{ ...fields, sig: toBase64url(await signer.sign(signingBytes(fields))) }]),
+    );
+    expect(err.code).toBe('INVALID_STATE');
+    expect(err.message).toMatch(/named "drafter" exists already/);
     expect(await w.store.head()).toEqual(head);
   });
 
