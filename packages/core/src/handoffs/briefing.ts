@@ -40,9 +40,17 @@ export interface Briefing {
     version: number;
     changes: ArtifactChange[];
   }[];
-  /** Questions about the work answered by the time of the offer, with their answers. */
+  /**
+   * Questions answered by the time of the offer, with their answers: those about the work,
+   * the handoff's own, and the recipient's own questions to the offerer (asked in handoffs
+   * the recipient offered it earlier, about anything) — so an asker's next briefing from
+   * whoever it asked carries the answers.
+   */
   answered: { question: ContextEntry; answer: ContextEntry }[];
-  /** Questions still open at the time of the offer. */
+  /**
+   * The same questions still open at the time of the offer. Each entry's `id` is what
+   * `context.answer(id, …)` (or `baton answer <id>`) takes; `toMarkdown` lists them with it.
+   */
   questions: ContextEntry[];
   decisions: ContextEntry[];
   learnings: ContextEntry[];
