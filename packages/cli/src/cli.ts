@@ -7,6 +7,7 @@ import { registerLogCommands } from './commands/log.js';
 import { registerTrustCommands, registerWorkspaceCommands } from './commands/workspace.js';
 import { type CliIo, EXIT, EXIT_CODES, Output } from './output.js';
 import { CliSession, DEFAULT_DB, type GlobalOptions } from './session.js';
+import { VERSION } from './version.js';
 
 /** What a command's body gets: the session (files, workspace, identity) and the output. */
 export interface CommandContext {
@@ -67,7 +68,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .configureOutput(output)
     .addHelpText(
       'after',
-      `\nExit codes:\n${EXIT_CODES.map((e) => `  ${String(e.code).padStart(2)}  ${e.meaning}`).join('\n')}\n\nColour follows the terminal; NO_COLOR=1 turns it off, FORCE_COLOR=1 on.`,
+      `\nExit codes:\n${EXIT_CODES.map((e) => `  ${String(e.code).padStart(2)}  ${e.meaning}`).join('\n')}\n\nColour follows the terminal; NO_COLOR=1 turns it off, FORCE_COLOR=1 on.\n\`baton --version\` prints the version.`,
     );
 
   const run: Runner =
@@ -103,6 +104,13 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   };
   configure(program);
 
+  // `--version` before any command (commander's own would also catch `show … --version 2`).
+  if (asksVersion(argv)) {
+    io.stdout.write(
+      `${argv.includes('--json') ? JSON.stringify({ version: VERSION }) : VERSION}\n`,
+    );
+    return EXIT.OK;
+  }
   try {
     await program.parseAsync([...argv], { from: 'user' });
   } catch (err) {
@@ -113,4 +121,15 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     return out.error(err);
   }
   return code;
+}
+
+/** Whether `--version` (or `-V`) comes before any command word. */
+function asksVersion(argv: readonly string[]): boolean {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--version' || a === '-V') return true;
+    if (a === '--db' || a === '--as') i++;
+    else if (!a.startsWith('-')) return false;
+  }
+  return false;
 }

@@ -1,7 +1,14 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { type Actor, BatonError, ErrorCode, type Identity, Workspace } from '@baton/core';
+import {
+  type Actor,
+  BatonError,
+  ErrorCode,
+  type Identity,
+  isBatonError,
+  Workspace,
+} from '@baton/core';
 import { KeyDirectory } from '@baton/core/node';
 import { SqliteStore } from '@baton/sqlite';
 import type { CliIo } from './output.js';
@@ -101,29 +108,26 @@ export class CliSession {
   }
 
   /**
-   * Finds an identity by id or by name (a name must match exactly one identity).
+   * Finds an identity by id, unique id prefix or name (names match case-insensitively), as
+   * core's `identities.resolve` does.
    *
-   * @throws BatonError `NOT_FOUND` when none matches; `VALIDATION` when a name is ambiguous.
+   * @throws BatonError `NOT_FOUND` when none matches; `VALIDATION` when a name or prefix is ambiguous.
    */
   async identity(ref: string, actor?: Actor): Promise<Identity> {
     const ws = await this.open();
-    // Names are looked up in the workspace's resident view: whoever holds the database file
-    // can read it anyway, and the commands themselves are authorized as usual.
-    const view = ws._view;
-    const byId = view.identity(ref);
-    if (byId) return (await actor?.identities.get(byId.id)) ?? byId;
-    const named = [...view.identities.values()].filter((i) => i.name === ref);
-    if (named.length === 1) return named[0]!;
-    if (named.length > 1) {
+    // Which id a name stands for is no secret (every event names its actor by id): any
+    // member may ask, so before `me` is known the first owner's handle asks.
+    const asker = actor ?? ws.as(ws.info!.owners[0]!);
+    const id = await asker.identities.resolve(ref).catch((err: unknown) => {
+      if (!isBatonError(err, ErrorCode.NOT_FOUND)) throw err;
       throw new BatonError(
-        ErrorCode.VALIDATION,
-        `"${ref}" names ${named.length} identities (${named.map((i) => i.id).join(', ')}). Use the id.`,
+        ErrorCode.NOT_FOUND,
+        `No identity "${ref}" in this workspace. \`baton id list\` shows who is here.`,
       );
-    }
-    throw new BatonError(
-      ErrorCode.NOT_FOUND,
-      `No identity "${ref}" in this workspace. \`baton id list\` shows who is here.`,
-    );
+    });
+    // The identity itself is read from the workspace's resident view: whoever holds the
+    // database file can read it anyway, and the commands themselves are authorized as usual.
+    return (await actor?.identities.get(id)) ?? ws._view.identity(id)!;
   }
 
   /** The id of an identity named by id or name. */

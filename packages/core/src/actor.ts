@@ -13,6 +13,7 @@ import { BatonError, ErrorCode, isBatonError } from './errors.js';
 import { Handoffs, type InboxItem, type InboxOptions } from './handoffs/handoffs.js';
 import { Identities } from './identities.js';
 import type { BatonEvent } from './log/event.js';
+import { ID_KINDS, type IdKind, resolveIdIn, shortIdsIn } from './lookup.js';
 import { type Page, PRIMARY_INDEX, type ProjectionWrite } from './store/store.js';
 import { idString, jsonValue, parseInput, watchSchema } from './validation.js';
 import type { CommitRequest, Draft, WatchFilter, Workspace } from './workspace.js';
@@ -128,6 +129,21 @@ function parsePair(action: unknown, resource: unknown, where: string): [string, 
   ];
 }
 
+/** Options of {@link Actor.can}. */
+export interface CanOptions {
+  /**
+   * Ask for another identity: what it may do. Needs `read` on `grant:*`. Defaults to this
+   * actor.
+   */
+  for?: string;
+}
+
+const canSchema = z.object({ for: idString.optional() });
+const kindsSchema = z
+  .array(z.enum(Object.keys(ID_KINDS) as [IdKind, ...IdKind[]]))
+  .min(1)
+  .optional();
+
 const actorOptionsSchema = z.object({
   session: idString.optional(),
   signer: z
@@ -209,10 +225,54 @@ export class Actor {
    * May this actor do `action` on `resource` now? Answers with the allowing grant chain, or
    * the reason it may not (which grant, which rule) — including when it needs approval.
    */
-  async can(action: string, resource: string): Promise<Decision> {
+  async can(action: string, resource: string, options?: CanOptions): Promise<Decision> {
     const [a, r] = parsePair(action, resource, 'can');
+    const o = parseInput(canSchema, options ?? {}, 'can');
     await this.#ws._catchUp();
-    return this.#decide(a, r);
+    if (o.for === undefined || o.for === this.id) return this.#decide(a, r);
+    if (!this.#ws._view.identity(o.for))
+      throw new BatonError(ErrorCode.NOT_FOUND, `can: \`for\` names no identity (${o.for}).`, {
+        details: { field: 'for' },
+      });
+    // The answer shows the grants that allow it, so asking for someone else needs read on them.
+    const d = this.#decide('read', 'grant:*');
+    if (!d.allowed)
+      throw new BatonError(
+        ErrorCode.FORBIDDEN,
+        `Asking what ${o.for} may do needs read on grant:* (the answer names their grants): ${d.reason}.`,
+        { details: { needs: [{ action: 'read', resource: 'grant:*' }] } },
+      );
+    const at = new Date(this.#ws._now()).toISOString();
+    return evaluate(this.#ws._view, o.for, [{ action: a, resource: r }], at);
+  }
+
+  /**
+   * The full id that `ref` names: the id itself, or a prefix only one id starts with
+   * (`ho_01M8RCM2`, or `01M8RCM2` when `kinds` says which kinds to look in). Reads the
+   * primary index by range, never the whole projection. It says only which id a prefix
+   * names; reading what the id stands for is authorized as usual.
+   *
+   * @param kinds - Where to look: `identity`, `artifact`, `handoff`, `context`, `grant`.
+   *   Defaults to all of them.
+   * @throws BatonError `NOT_FOUND` when no id starts with `ref`; `VALIDATION` when several
+   *   do (`details.candidates` lists them), or `ref` is an id of a kind not asked for.
+   */
+  async resolveId(ref: string, kinds?: IdKind[]): Promise<string> {
+    const r = parseInput(idString, ref, 'resolveId(ref)');
+    const k = parseInput(kindsSchema, kinds, 'resolveId(kinds)');
+    await this.#ws._catchUp();
+    return (await resolveIdIn(this.#ws.store, r, k)).id;
+  }
+
+  /**
+   * A short form of each id for people to read and type: the shortest prefix no other id of
+   * its kind starts with (at least 11 characters), which {@link Actor.resolveId} resolves back
+   * while it stays unique. Ids of no known kind come back whole.
+   */
+  async shortIds(ids: readonly string[]): Promise<Map<string, string>> {
+    const list = parseInput(z.array(idString).max(10_000), ids, 'shortIds(ids)');
+    await this.#ws._catchUp();
+    return shortIdsIn(this.#ws.store, list);
   }
 
   /**

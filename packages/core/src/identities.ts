@@ -4,7 +4,9 @@ import type { Identity, IdentityKind } from './auth/view.js';
 import type { JsonValue } from './crypto/canonical.js';
 import { derivedId, randomId } from './crypto/ids.js';
 import { MemoryKeyring } from './crypto/keyring.js';
-import { BatonError, ErrorCode } from './errors.js';
+import { BatonError, ErrorCode, isBatonError } from './errors.js';
+import { nameKey } from './log/builtinEvents.js';
+import { resolveIdIn } from './lookup.js';
 import type { Page } from './store/store.js';
 import { idString, jsonObject, name, parseInput } from './validation.js';
 import type { Workspace } from './workspace.js';
@@ -179,6 +181,46 @@ export class Identities {
     await this.#ws._catchUp();
     const who = this.#ws._view.identity(id);
     return who && this.#readable(who) ? who : undefined;
+  }
+
+  /**
+   * The id of the identity `ref` names: its id, its name (names are unique in a workspace and
+   * matched case-insensitively), or a prefix of its id that no other identity's id starts with.
+   *
+   * @remarks
+   * Says only which id a name stands for — as every event names its actor by id — so any actor
+   * may ask; reading the identity itself still needs `read` on it ({@link Identities.get}).
+   * In a workspace made before names were unique, a name two identities share is refused
+   * (`VALIDATION`, listing their ids): use the id.
+   *
+   * @throws BatonError `NOT_FOUND` when nothing matches; `VALIDATION` when a name or prefix
+   *   matches several (`details.candidates`).
+   */
+  async resolve(ref: string): Promise<string> {
+    const r = parseInput(idString, ref, 'identities.resolve(ref)');
+    await this.#ws._catchUp();
+    const view = this.#ws._view;
+    if (view.identity(r)) return r;
+    const key = nameKey(r);
+    const named = [...view.identities.values()].filter((i) => nameKey(i.name) === key);
+    if (named.length === 1) return named[0]!.id;
+    if (named.length > 1) {
+      throw new BatonError(
+        ErrorCode.VALIDATION,
+        `"${r}" names ${named.length} identities (${named.map((i) => i.id).join(', ')}), made before names were unique. Use the id.`,
+        { details: { field: 'identity', candidates: named.map((i) => i.id) } },
+      );
+    }
+    try {
+      return (await resolveIdIn(this.#ws.store, r, ['identity'])).id;
+    } catch (err) {
+      if (!isBatonError(err, ErrorCode.NOT_FOUND)) throw err;
+      throw new BatonError(
+        ErrorCode.NOT_FOUND,
+        `No identity is named "${r}" or has an id starting with it.`,
+        { details: { identity: r } },
+      );
+    }
   }
 
   /** The identities this actor may read, ordered by id, a page at a time. */

@@ -21,6 +21,7 @@ export type {
   ActorOptions,
   Authorization,
   AuthorizeOptions,
+  CanOptions,
   EmitOptions,
   LogQuery,
 } from './actor.js';
@@ -134,6 +135,8 @@ export { DEFAULT_SKEW_MS, defineEventType } from './log/eventTypes.js';
 export type { ErasedBody, VerifyProgress, VerifyReport } from './log/verifier.js';
 export type { Logger } from './logger.js';
 export { silentLogger } from './logger.js';
+export type { IdKind } from './lookup.js';
+export { ID_KINDS, MIN_SHORT_ID } from './lookup.js';
 export type { Notification, Notifier, OutboxRow } from './notify/notifications.js';
 export type { WebhookNotifierOptions } from './notify/webhookNotifier.js';
 export { WebhookNotifier } from './notify/webhookNotifier.js';

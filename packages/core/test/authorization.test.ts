@@ -14,6 +14,8 @@ type World = Awaited<ReturnType<typeof world>>;
  * Every built-in write, with the grant that allows it and a call that makes it. `prepare`
  * makes what the call acts on (fresh per attempt, so a maxUses test can call twice).
  */
+// Each prepared target gets its own name: names are unique in a workspace.
+let targets = 0;
 const writes: {
   name: string;
   grant: Omit<GrantInput, 'to'>;
@@ -29,14 +31,15 @@ const writes: {
   {
     name: 'identities.suspend',
     grant: { resource: 'identity:*', actions: ['admin'] },
-    prepare: async (w) => (await w.me.identities.create({ kind: 'agent', name: 'target' })).id,
+    prepare: async (w) =>
+      (await w.me.identities.create({ kind: 'agent', name: `target-${++targets}` })).id,
     call: (w, id) => w.agent.identities.suspend(id),
   },
   {
     name: 'identities.reinstate',
     grant: { resource: 'identity:*', actions: ['admin'] },
     prepare: async (w) => {
-      const t = await w.me.identities.create({ kind: 'agent', name: 'target' });
+      const t = await w.me.identities.create({ kind: 'agent', name: `target-${++targets}` });
       await w.me.identities.suspend(t.id);
       return t.id;
     },
@@ -45,20 +48,22 @@ const writes: {
   {
     name: 'identities.rotateKey (of another identity)',
     grant: { resource: 'identity:*', actions: ['admin'] },
-    prepare: async (w) => (await w.me.identities.create({ kind: 'agent', name: 'target' })).id,
+    prepare: async (w) =>
+      (await w.me.identities.create({ kind: 'agent', name: `target-${++targets}` })).id,
     call: (w, id) => w.agent.identities.rotateKey(id),
   },
   {
     name: 'capabilities.grant',
     grant: { resource: 'doc:*', actions: ['grant', 'read'] },
-    prepare: async (w) => (await w.me.identities.create({ kind: 'agent', name: 'target' })).id,
+    prepare: async (w) =>
+      (await w.me.identities.create({ kind: 'agent', name: `target-${++targets}` })).id,
     call: (w, id) => w.agent.capabilities.grant({ to: id, resource: 'doc:1', actions: ['read'] }),
   },
   {
     name: 'capabilities.revoke (a grant issued by someone else)',
     grant: { resource: 'doc:*', actions: ['admin'] },
     prepare: async (w) => {
-      const t = await w.me.identities.create({ kind: 'agent', name: 'target' });
+      const t = await w.me.identities.create({ kind: 'agent', name: `target-${++targets}` });
       return (await w.me.capabilities.grant({ to: t.id, resource: 'doc:1', actions: ['read'] })).id;
     },
     call: (w, id) => w.agent.capabilities.revoke(id),

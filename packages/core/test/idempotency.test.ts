@@ -78,7 +78,7 @@ describe('idempotency', () => {
       actions: ['create'],
     });
     const a = await w.me.identities.create({ kind: 'agent', name: 'x', idempotencyKey: 'same' });
-    const b = await w.agent.identities.create({ kind: 'agent', name: 'x', idempotencyKey: 'same' });
+    const b = await w.agent.identities.create({ kind: 'agent', name: 'y', idempotencyKey: 'same' });
     expect(a.id).not.toBe(b.id);
   });
 

@@ -6,7 +6,8 @@ import { collect, intArg, type Runner } from '../cli.js';
 import { ask, editText, readAll } from '../input.js';
 import { EXIT, type Output, usage } from '../output.js';
 import { allPages } from '../pages.js';
-import { namer } from './identities.js';
+import { describeApproval } from './handoffs.js';
+import { fullId, namer, shortener } from './identities.js';
 
 /** An artifact's content as the text a person edits: text as is, JSON pretty-printed. */
 function asText(a: Pick<Artifact, 'kind' | 'content'>): string {
@@ -98,12 +99,16 @@ export function registerArtifactCommands(program: Command, run: Runner): void {
           }),
         );
         const name = await namer(session);
+        const short = await shortener(
+          actor,
+          items.map((a) => a.id),
+        );
         out.show(items, () => {
           if (items.length === 0) out.line(out.c.dim('No artifacts.'));
           out.table(
             ['id', 'title', 'version', 'updated', 'by'],
             items.map((a) => [
-              a.id,
+              short(a.id),
               a.title,
               String(a.version),
               a.updatedAt.slice(0, 16).replace('T', ' '),
@@ -117,12 +122,27 @@ export function registerArtifactCommands(program: Command, run: Runner): void {
 
   program
     .command('show')
-    .description("Print an artifact's content (stdout) with a line about it (stderr).")
-    .argument('<artifact>', 'its id')
+    .description(
+      "Print an artifact's content (stdout) with a line about it (stderr); given a handoff, what it is — for an approval request, exactly what would be approved.",
+    )
+    .argument('<artifact>', 'its id (or a unique prefix), or a handoff id')
     .option('--version <n>', 'an earlier version', intArg(1))
     .action(
-      run(async ({ session, out }, id: string, o: { version?: number }) => {
+      run(async ({ session, out }, ref: string, o: { version?: number }) => {
         const actor = await session.actor();
+        const id = await fullId(actor, ref, ['artifact', 'handoff']);
+        if (id.startsWith('ho_')) {
+          const h = await actor.handoffs.get(id);
+          const name = await namer(session);
+          out.show(h, () => {
+            if (h.kind === 'approval') describeApproval(out, h, name);
+            else
+              out.line(
+                `${out.c.bold(`${h.kind} handoff ${h.id}`)} from ${name(h.from)} to ${h.to.map(name).join(', ')} · ${h.status}${h.noteText ? `\n  ${h.noteText}` : ''}${h.questionText ? `\n  question: ${h.questionText}` : ''}`,
+              );
+          });
+          return EXIT.OK;
+        }
         const a = await actor.artifacts.get(
           id,
           o.version !== undefined ? { version: o.version } : {},
@@ -150,8 +170,9 @@ export function registerArtifactCommands(program: Command, run: Runner): void {
     .option('--reason <text>', 'why you changed it (asked for when left out)')
     .option('--file <path>', 'take the new content from this file instead of opening an editor')
     .action(
-      run(async ({ session, out, io }, id: string, o: { reason?: string; file?: string }) => {
+      run(async ({ session, out, io }, ref: string, o: { reason?: string; file?: string }) => {
         const actor = await session.actor();
+        const id = await fullId(actor, ref, ['artifact']);
         const before = await actor.artifacts.get(id);
         let text: string;
         let kept: { file: string; dispose(): void } | undefined;
@@ -212,8 +233,9 @@ export function registerArtifactCommands(program: Command, run: Runner): void {
     .argument('[to]', 'the newer version (default: the latest)')
     .action(
       run(
-        async ({ session, out }, id: string, from: string | undefined, to: string | undefined) => {
+        async ({ session, out }, ref: string, from: string | undefined, to: string | undefined) => {
           const actor = await session.actor();
+          const id = await fullId(actor, ref, ['artifact']);
           const head = (await actor.artifacts.get(id)).version;
           const t = to === undefined ? head : versionArg(to, 'to');
           const f = from === undefined ? Math.max(1, t - 1) : versionArg(from, 'from');
@@ -229,8 +251,9 @@ export function registerArtifactCommands(program: Command, run: Runner): void {
     .description('Every version: who, when, why.')
     .argument('<artifact>', 'its id')
     .action(
-      run(async ({ session, out }, id: string) => {
+      run(async ({ session, out }, ref: string) => {
         const actor = await session.actor();
+        const id = await fullId(actor, ref, ['artifact']);
         const versions = await allPages((after) =>
           actor.artifacts.history(id, after ? { after } : {}),
         );
@@ -258,8 +281,9 @@ export function registerArtifactCommands(program: Command, run: Runner): void {
     .argument('<artifact>', 'its id')
     .option('--peek', 'do not mark the changes seen')
     .action(
-      run(async ({ session, out }, id: string, o: { peek?: boolean }) => {
+      run(async ({ session, out }, ref: string, o: { peek?: boolean }) => {
         const actor = await session.actor();
+        const id = await fullId(actor, ref, ['artifact']);
         const changes = await actor.artifacts.changesSince(id);
         out.show(changes, () => {
           if (changes.length === 0) out.line(out.c.dim('Nothing new since you last looked.'));

@@ -3,13 +3,26 @@ import type { Command } from 'commander';
 import { collect, type Runner } from '../cli.js';
 import { EXIT, type Output, usage } from '../output.js';
 import { allPages } from '../pages.js';
-import { namer } from './identities.js';
+import { fullId, namer, shortener } from './identities.js';
 
-/** One line about a ContextLog entry. */
-function describeEntry(out: Output, e: ContextEntry, name: (id: string) => string): string {
+/** One line about a ContextLog entry, led by its (short) id. */
+function describeEntry(
+  out: Output,
+  e: ContextEntry,
+  name: (id: string) => string,
+  short: (id: string) => string,
+): string {
   const c = out.c;
   const why = e.why ? c.dim(` — why: ${e.why}`) : '';
-  return `${c.dim(e.at.slice(0, 16).replace('T', ' '))} ${c.bold(e.type)} by ${name(e.actor)}: ${e.text}${why}`;
+  const state =
+    e.type === 'question'
+      ? e.open
+        ? c.yellow(' (open)')
+        : c.dim(` (answered${e.answer ? ` by ${name(e.answer.by)}: ${e.answer.text}` : ''})`)
+      : e.answers
+        ? c.dim(` (answers ${short(e.answers)})`)
+        : '';
+  return `${c.bold(short(e.id))} ${c.dim(e.at.slice(0, 16).replace('T', ' '))} ${c.bold(e.type)} by ${name(e.actor)}: ${e.text}${why}${state}`;
 }
 
 const COST_GROUPS = ['actor', 'artifact', 'session', 'handoff'] as const;
@@ -38,11 +51,15 @@ export function registerContextCommands(program: Command, run: Runner): void {
           if (text.trim() === '') throw usage('<text> is empty: say what to record.');
           const actor = await session.actor();
           const input: RecordInput = { type, text };
-          if (o.about) input.about = o.about;
+          if (o.about)
+            input.about = await Promise.all(o.about.map((a) => fullId(actor, a, ['artifact'])));
           if (o.why !== undefined) input.why = o.why;
           if (o.alternative) input.alternatives = o.alternative;
           const e = await actor.context.record(input);
-          out.show(e, () => out.line(`${out.c.green('✓')} Recorded ${type} ${out.c.dim(e.id)}.`));
+          const short = await shortener(actor, [e.id]);
+          out.show(e, () =>
+            out.line(`${out.c.green('✓')} Recorded ${type} ${out.c.bold(short(e.id))}.`),
+          );
           return EXIT.OK;
         },
       ),
@@ -79,9 +96,10 @@ export function registerContextCommands(program: Command, run: Runner): void {
           o: { about?: string; type?: string[]; open?: boolean; text?: string },
         ) => {
           const actor = await session.actor();
+          const about = o.about ? await fullId(actor, o.about, ['artifact']) : undefined;
           const items = await allPages((after) =>
             actor.context.query({
-              ...(o.about ? { about: o.about } : {}),
+              ...(about ? { about } : {}),
               ...(o.type ? { types: o.type as ContextType[] } : {}),
               ...(o.open ? { open: true } : {}),
               ...(o.text ? { text: o.text } : {}),
@@ -89,9 +107,16 @@ export function registerContextCommands(program: Command, run: Runner): void {
             }),
           );
           const name = await namer(session);
+          const short = await shortener(
+            actor,
+            items.flatMap((e) => [e.id, ...(e.answers ? [e.answers] : [])]),
+          );
           out.show(items, () => {
-            if (items.length === 0) out.line(out.c.dim('Nothing recorded.'));
-            for (const e of items) out.line(describeEntry(out, e, name));
+            if (items.length === 0)
+              out.line(out.c.dim(o.open ? 'No open questions.' : 'Nothing recorded.'));
+            for (const e of items) out.line(describeEntry(out, e, name, short));
+            if (o.open && items.length > 0)
+              out.note(out.c.dim('Answer one with `baton answer <id> <answer>`.'));
           });
           return EXIT.OK;
         },
@@ -113,12 +138,16 @@ export function registerContextCommands(program: Command, run: Runner): void {
           ...(o.since !== undefined ? { since: o.since } : {}),
         });
         const name = await namer(session);
+        const short = await shortener(
+          actor,
+          lines.map((l) => l.key).filter((k) => k !== '-'),
+        );
         out.show(lines, () => {
           if (lines.length === 0) out.line(out.c.dim('No usage recorded.'));
           out.table(
             [o.by, 'entries', 'tokens in', 'tokens out', 'cost (USD)'],
             lines.map((l) => [
-              o.by === 'actor' ? name(l.key) : l.key,
+              o.by === 'actor' ? name(l.key) : short(l.key),
               String(l.entries),
               String(l.inputTokens),
               String(l.outputTokens),

@@ -1,4 +1,5 @@
 import {
+  type Actor,
   type Briefing,
   type Handoff,
   type HandoffStatus,
@@ -8,7 +9,7 @@ import {
 import type { Command } from 'commander';
 import { collect, intArg, type Runner } from '../cli.js';
 import { EXIT, type Output, usage } from '../output.js';
-import { namer } from './identities.js';
+import { fullId, namer, shortener } from './identities.js';
 
 const PRIORITY: readonly string[] = PRIORITIES;
 const ALL_STATUSES: HandoffStatus[] = [
@@ -25,18 +26,24 @@ const ALL_STATUSES: HandoffStatus[] = [
   'expired',
 ];
 
-function describeHandoff(out: Output, h: Handoff, name: (id: string) => string): string[] {
+function describeHandoff(
+  out: Output,
+  h: Handoff,
+  name: (id: string) => string,
+  short: (id: string) => string,
+): string[] {
   const c = out.c;
+  const asks = h.kind === 'work' && h.openQuestions.length > 0;
   const what =
     h.kind === 'approval'
       ? `approve ${h.approval?.action} on ${h.approval?.resource}${h.approval?.summary ? `: ${h.approval.summary}` : ''}`
       : h.kind === 'question'
         ? `question: ${h.questionText ?? ''}${h.question?.options?.length ? ` [${h.question.options.join(' / ')}]` : ''}`
-        : (h.noteText ?? '');
+        : `${h.noteText ?? ''}${asks ? `${h.noteText ? ' ' : ''}(questions: ${h.openQuestions.map(short).join(', ')})` : ''}`;
   const priority =
     h.priority === 'urgent' || h.priority === 'high' ? c.red(h.priority) : c.dim(h.priority);
   return [
-    c.bold(h.id),
+    c.bold(short(h.id)),
     h.kind,
     priority,
     name(h.from),
@@ -46,11 +53,55 @@ function describeHandoff(out: Output, h: Handoff, name: (id: string) => string):
   ];
 }
 
-function printBriefing(out: Output, b: Briefing, maxTokens?: number): void {
-  out.show(
-    { ...b, markdown: b.toMarkdown(maxTokens !== undefined ? { maxTokens } : undefined) },
-    () => out.line(b.toMarkdown(maxTokens !== undefined ? { maxTokens } : undefined)),
+/** Exactly what an approval request asks: action, resource, summary, payload, digest, requester, the grant gating it. */
+export function describeApproval(out: Output, h: Handoff, name: (id: string) => string): void {
+  const c = out.c;
+  const a = h.approval;
+  if (!a) return;
+  out.line(`${c.bold(`Approval request ${h.id}`)} ${c.dim(`(${h.status})`)}`);
+  const row = (k: string, v: string) => out.line(`  ${c.dim(k.padEnd(10))} ${v}`);
+  row('requester', `${name(h.from)} (${h.from})`);
+  row('action', a.action);
+  row('resource', a.resource);
+  row('summary', a.summary ?? c.dim('(none)'));
+  row(
+    'payload',
+    h.requestedPayload !== undefined
+      ? JSON.stringify(h.requestedPayload, null, 2).replace(/\n/g, '\n             ')
+      : c.dim('(none)'),
   );
+  row('digest', a.digest);
+  row('grant', h.grant ?? c.dim('(unknown)'));
+  row('approvers', h.to.map(name).join(', '));
+  if (h.decision) {
+    row('decided', `${h.status} by ${name(h.decision.by)} at ${h.decision.at}`);
+    if (h.approvedPayload !== undefined)
+      row('approved', `with the payload edited to ${JSON.stringify(h.approvedPayload)}`);
+  }
+}
+
+function printBriefing(
+  out: Output,
+  b: Briefing,
+  maxTokens: number | undefined,
+  h: Handoff,
+  name: (id: string) => string,
+): void {
+  const markdown = b.toMarkdown(maxTokens !== undefined ? { maxTokens } : undefined);
+  if (out.json) {
+    out.data(h.kind === 'approval' ? { ...b, markdown, approval: h } : { ...b, markdown });
+    return;
+  }
+  if (h.kind === 'approval') {
+    describeApproval(out, h, name);
+    out.line();
+  }
+  out.line(markdown);
+}
+
+/** The handoff a person named by id or unique prefix, read as the actor may. */
+async function handoffArg(actor: Actor, ref: string): Promise<Handoff> {
+  return actor.handoffs.get(await fullId(actor, ref, ['handoff']));
 }
 
 /** `inbox`, `brief`, `offer`, `accept`, `decline`, `return`, `complete`, `cancel`, `approve`, `deny`, `ask`, `answer`. */
@@ -64,12 +115,18 @@ export function registerHandoffCommands(program: Command, run: Runner): void {
         const actor = await session.actor();
         const items = (await actor.inbox(o.all ? { status: [...ALL_STATUSES] } : {})).items;
         const name = await namer(session);
+        const short = await shortener(
+          actor,
+          items.flatMap((h) => [h.id, ...h.openQuestions]),
+        );
         out.show(items, () => {
           if (items.length === 0) out.line(out.c.dim('Nothing waits on you.'));
           out.table(
             ['id', 'kind', 'priority', 'from', 'status', 'due', 'what'],
-            items.map((h) => describeHandoff(out, h, name)),
+            items.map((h) => describeHandoff(out, h, name, short)),
           );
+          if (items.some((h) => h.openQuestions.length > 0))
+            out.note(out.c.dim('Answer a question with `baton answer <id> <answer>`.'));
         });
         return EXIT.OK;
       }),
@@ -85,7 +142,9 @@ export function registerHandoffCommands(program: Command, run: Runner): void {
     .action(
       run(async ({ session, out }, id: string, o: { maxTokens?: number }) => {
         const actor = await session.actor();
-        printBriefing(out, await actor.handoffs.briefing(id), o.maxTokens);
+        const h = await handoffArg(actor, id);
+        const name = await namer(session);
+        printBriefing(out, await actor.handoffs.briefing(h.id), o.maxTokens, h, name);
         return EXIT.OK;
       }),
     );
@@ -114,21 +173,30 @@ export function registerHandoffCommands(program: Command, run: Runner): void {
         ) => {
           if (!PRIORITY.includes(o.priority))
             throw usage(`--priority must be one of ${PRIORITY.join(', ')}, not "${o.priority}".`);
+          if (!o.artifact?.length && !o.question?.length && !o.note?.trim())
+            throw usage(
+              'Nothing to hand over: give --artifact <id>, --note <text> or --question <text> (or several).',
+            );
           const actor = await session.actor();
+          const artifacts = o.artifact
+            ? await Promise.all(o.artifact.map((a) => fullId(actor, a, ['artifact'])))
+            : undefined;
           const h = await actor.handoffs.offer({
             to: await session.idOf(o.to),
-            ...(o.artifact ? { artifacts: o.artifact } : {}),
+            ...(artifacts ? { artifacts } : {}),
             ...(o.note !== undefined ? { note: o.note } : {}),
             ...(o.question ? { questions: o.question } : {}),
             priority: o.priority as Handoff['priority'],
             ...(o.due !== undefined ? { due: o.due } : {}),
           });
           const name = await namer(session);
-          out.show(h, () =>
+          const short = await shortener(actor, [h.id, ...h.questions]);
+          out.show(h, () => {
             out.line(
-              `${out.c.green('✓')} Offered ${out.c.bold(h.id)} to ${h.to.map(name).join(', ')}.`,
-            ),
-          );
+              `${out.c.green('✓')} Offered ${out.c.bold(short(h.id))} to ${h.to.map(name).join(', ')}.`,
+            );
+            for (const q of h.questions) out.line(`  question ${out.c.bold(short(q))}`);
+          });
           return EXIT.OK;
         },
       ),
@@ -142,7 +210,10 @@ export function registerHandoffCommands(program: Command, run: Runner): void {
     .action(
       run(async ({ session, out }, id: string, o: { maxTokens?: number }) => {
         const actor = await session.actor();
-        printBriefing(out, await actor.handoffs.accept(id), o.maxTokens);
+        const full = await fullId(actor, id, ['handoff']);
+        const b = await actor.handoffs.accept(full);
+        const name = await namer(session);
+        printBriefing(out, b, o.maxTokens, await actor.handoffs.get(full), name);
         return EXIT.OK;
       }),
     );
@@ -157,7 +228,7 @@ export function registerHandoffCommands(program: Command, run: Runner): void {
         run(async ({ session, out }, id: string, o: { note?: string }) => {
           const actor = await session.actor();
           const h = await actor.handoffs[verb](
-            id,
+            await fullId(actor, id, ['handoff']),
             o.note !== undefined ? { note: o.note } : undefined,
           );
           out.show(h, () => out.line(`${out.c.green('✓')} ${h.id} is ${h.status}.`));
@@ -182,12 +253,17 @@ export function registerHandoffCommands(program: Command, run: Runner): void {
       .action(
         run(async ({ session, out }, ids: string[], o: { note?: string }) => {
           const actor = await session.actor();
+          const full = await Promise.all(ids.map((id) => fullId(actor, id, ['handoff'])));
           const list = await actor.handoffs[verb](
-            ids,
+            full,
             o.note !== undefined ? { note: o.note } : undefined,
           );
+          const name = await namer(session);
           out.show(list, () => {
-            for (const h of list) out.line(`${out.c.green('✓')} ${h.id} is ${h.status}.`);
+            for (const h of list) {
+              describeApproval(out, h, name);
+              out.line(`${out.c.green('✓')} ${h.id} is ${h.status}.`);
+            }
           });
           return EXIT.OK;
         }),
@@ -217,10 +293,13 @@ export function registerHandoffCommands(program: Command, run: Runner): void {
             to: await session.idOf(o.to),
             question,
             ...(o.option ? { options: o.option } : {}),
-            ...(o.about ? { about: o.about } : {}),
+            ...(o.about
+              ? { about: await Promise.all(o.about.map((a) => fullId(actor, a, ['artifact']))) }
+              : {}),
             priority: o.priority as Handoff['priority'],
           });
-          out.show(h, () => out.line(`${out.c.green('✓')} Asked ${out.c.bold(h.id)}.`));
+          const short = await shortener(actor, [h.id]);
+          out.show(h, () => out.line(`${out.c.green('✓')} Asked ${out.c.bold(short(h.id))}.`));
           return EXIT.OK;
         },
       ),
@@ -228,14 +307,31 @@ export function registerHandoffCommands(program: Command, run: Runner): void {
 
   program
     .command('answer')
-    .description('Answer a question handed to you (JSON is taken as JSON, anything else as text).')
-    .argument('<question>', 'the question handoff id')
+    .description(
+      'Answer a question: one asked with `ask`, one of a handoff’s questions, or one recorded with `question` (JSON is taken as JSON, anything else as text). The asker’s next briefing shows it.',
+    )
+    .argument(
+      '<question>',
+      'the question’s id or a unique prefix (ctx_… as briefings, inbox and `context --open` show it, or the ho_… of an `ask`)',
+    )
     .argument('<answer>', 'the answer')
     .action(
       run(async ({ session, out }, id: string, answer: string) => {
+        if (answer.trim() === '') throw usage('<answer> is empty: say what the answer is.');
         const actor = await session.actor();
-        const h = await actor.handoffs.answer(id, parseAnswer(answer));
-        out.show(h, () => out.line(`${out.c.green('✓')} Answered ${h.id}.`));
+        const full = await fullId(actor, id, ['context', 'handoff']);
+        const entry = await actor.context.answer(full, parseAnswer(answer));
+        if (full.startsWith('ho_')) {
+          const h = await actor.handoffs.get(full);
+          if (h.kind === 'question') {
+            // A question handoff answers with the handoff, as it always has.
+            out.show(h, () => out.line(`${out.c.green('✓')} Answered ${h.id}.`));
+            return EXIT.OK;
+          }
+        }
+        out.show(entry, () =>
+          out.line(`${out.c.green('✓')} Answered ${entry.answers} ${out.c.dim(`(${entry.id})`)}.`),
+        );
         return EXIT.OK;
       }),
     );

@@ -1,8 +1,12 @@
 import {
+  type Actor,
   type Decision,
+  ErrorCode,
   type Grant,
   type GrantInput,
   type Identity,
+  type IdKind,
+  isBatonError,
   rootGrantId,
 } from '@baton/core';
 import type { Command } from 'commander';
@@ -12,7 +16,7 @@ import { allPages } from '../pages.js';
 import type { CliSession } from '../session.js';
 
 /** One line about an identity: name, kind, id, status. */
-export function describeIdentity(out: Output, who: Identity): string {
+export function describeIdentity(out: Output, who: Identity, short = (id: string) => id): string {
   const c = out.c;
   const tags = [
     who.kind,
@@ -21,11 +25,16 @@ export function describeIdentity(out: Output, who: Identity): string {
   ]
     .filter(Boolean)
     .join(', ');
-  return `${c.bold(who.name)} ${c.dim(`(${who.id})`)} · ${tags}`;
+  return `${c.bold(who.name)} ${c.dim(`(${short(who.id)})`)} · ${tags}`;
 }
 
 /** One line about a grant: what it allows, to whom, its bounds. */
-function describeGrant(out: Output, g: Grant, name: (id: string) => string): string {
+function describeGrant(
+  out: Output,
+  g: Grant,
+  name: (id: string) => string,
+  short = (id: string) => id,
+): string {
   const c = out.c;
   const bounds: string[] = [];
   const k = g.constraints;
@@ -38,7 +47,39 @@ function describeGrant(out: Output, g: Grant, name: (id: string) => string): str
       `${r.action} needs approval${r.approvers?.length ? ` by ${r.approvers.map(name).join(' or ')}` : ''}`,
     );
   if (g.revoked) bounds.push(c.red(`revoked by ${name(g.revoked.by)}`));
-  return `${c.bold(g.id)} ${name(g.issuer)} → ${name(g.audience)}: ${g.actions.join(', ')} on ${g.resource}${bounds.length ? c.dim(` (${bounds.join('; ')})`) : ''}`;
+  return `${c.bold(short(g.id))} ${name(g.issuer)} → ${name(g.audience)}: ${g.actions.join(', ')} on ${g.resource}${bounds.length ? c.dim(` (${bounds.join('; ')})`) : ''}`;
+}
+
+/**
+ * The full id a person typed: the id, or a unique prefix of it (with or without its kind's
+ * prefix, `ho_01M8RC…` or `01M8RC…`). An ambiguous prefix is refused, naming the candidates.
+ */
+export async function fullId(actor: Actor, ref: string, kinds: IdKind[]): Promise<string> {
+  return actor.resolveId(ref, kinds);
+}
+
+/**
+ * A resource pattern with the artifact id in it resolved: `artifact:01M8RC` names the
+ * artifact that id prefix stands for; patterns (`artifact:*`, `artifact:tag/…`) stay as given.
+ */
+export async function fullResource(actor: Actor, resource: string): Promise<string> {
+  const m = /^artifact:(.+)$/.exec(resource);
+  if (!m || m[1]!.includes('*') || m[1]!.startsWith('tag/')) return resource;
+  // A pattern may name an artifact that does not exist (yet): kept as given, as core judges it.
+  const id = await actor.resolveId(m[1]!, ['artifact']).catch((err: unknown) => {
+    if (isBatonError(err, ErrorCode.NOT_FOUND)) return m[1]!;
+    throw err;
+  });
+  return `artifact:${id}`;
+}
+
+/** A function giving each of `ids` its short form for tables (the full id under `--json`). */
+export async function shortener(
+  actor: Actor,
+  ids: readonly string[],
+): Promise<(id: string) => string> {
+  const short = await actor.shortIds(ids);
+  return (id) => short.get(id) ?? id;
 }
 
 /** A function naming identities from the workspace's view (falls back to the id). */
@@ -77,14 +118,23 @@ function grantOptions(cmd: Command): Command {
     .option('--depth <n>', 'how many further delegations it allows', intArg(0));
 }
 
-async function grantInput(session: CliSession, to: string, o: GrantOptions): Promise<GrantInput> {
+async function grantInput(
+  session: CliSession,
+  actor: Actor,
+  to: string,
+  o: GrantOptions,
+): Promise<GrantInput> {
   const actions = o.actions
     .split(',')
     .map((a) => a.trim())
     .filter(Boolean);
   if (actions.length === 0)
     throw usage('--actions: name at least one action, e.g. --actions read,write.');
-  const input: GrantInput = { to: await session.idOf(to), resource: o.resource, actions };
+  const input: GrantInput = {
+    to: await session.idOf(to),
+    resource: await fullResource(actor, o.resource),
+    actions,
+  };
   if (o.expires !== undefined) input.expiresAt = o.expires;
   if (o.notBefore !== undefined) input.notBefore = o.notBefore;
   if (o.maxUses !== undefined) input.maxUses = o.maxUses;
@@ -124,6 +174,22 @@ function printDecision(
   out.line(`  ${d.reason}`);
   return d.approval ? EXIT.APPROVAL_REQUIRED : EXIT.FORBIDDEN;
 }
+
+/** What `baton grant --help` shows: the grants an agent needs for the usual story. */
+const GRANT_EXAMPLES = `
+Examples:
+  # An agent that drafts, asks questions and hands work back. Asking needs comment:
+  # questions (offer --question, baton question) are ContextLog entries about the artifacts.
+  baton grant drafter --resource 'artifact:*' --actions read,create,write,comment,handoff
+
+  # Questions about no artifact (baton ask, baton question without --about) and handoffs
+  # of no artifact need comment and handoff on the workspace:
+  baton grant drafter --resource workspace --actions comment,handoff
+
+  # Publishing only after your yes:
+  baton grant drafter --resource 'artifact:*' --actions publish --approval publish
+
+Whoever answers a question needs comment on what it is about too (owners have every grant).`;
 
 /** `id …`, `grant`, `delegate`, `revoke`, `grants`, `can`, `do`, `record`. */
 export function registerIdentityCommands(program: Command, run: Runner): void {
@@ -177,8 +243,12 @@ export function registerIdentityCommands(program: Command, run: Runner): void {
             ...(after ? { after } : {}),
           }),
         );
+        const short = await shortener(
+          actor,
+          items.map((i) => i.id),
+        );
         out.show(items, () => {
-          for (const who of items) out.line(describeIdentity(out, who));
+          for (const who of items) out.line(describeIdentity(out, who, short));
         });
         return EXIT.OK;
       }),
@@ -230,7 +300,7 @@ export function registerIdentityCommands(program: Command, run: Runner): void {
   const issue = (verb: 'grant' | 'delegate') =>
     run(async ({ session, out }, to: string, o: GrantOptions) => {
       const actor = await session.actor();
-      const g = await actor.capabilities.grant(await grantInput(session, to, o));
+      const g = await actor.capabilities.grant(await grantInput(session, actor, to, o));
       const name = await namer(session);
       out.show(g, () => {
         out.line(`${out.c.green('✓')} ${describeGrant(out, g, name)}`);
@@ -244,7 +314,8 @@ export function registerIdentityCommands(program: Command, run: Runner): void {
   grantOptions(
     program
       .command('grant')
-      .description('Give an identity a capability: actions on resources, with bounds.'),
+      .description('Give an identity a capability: actions on resources, with bounds.')
+      .addHelpText('after', GRANT_EXAMPLES),
   ).action(issue('grant'));
 
   grantOptions(
@@ -264,7 +335,7 @@ export function registerIdentityCommands(program: Command, run: Runner): void {
       run(async ({ session, out }, grantId: string, o: { reason?: string }) => {
         const actor = await session.actor();
         const g = await actor.capabilities.revoke(
-          grantId,
+          await fullId(actor, grantId, ['grant']),
           o.reason !== undefined ? { reason: o.reason } : undefined,
         );
         out.show(g, () => out.line(`${out.c.green('✓')} Revoked ${g.id}.`));
@@ -285,9 +356,13 @@ export function registerIdentityCommands(program: Command, run: Runner): void {
           await actor.capabilities.list({ audience: who, includeRevoked: o.all === true })
         ).items;
         const name = await namer(session);
+        const short = await shortener(
+          actor,
+          grants.map((g) => g.id),
+        );
         out.show(grants, () => {
           if (grants.length === 0) out.line(out.c.dim('No grants.'));
-          for (const g of grants) out.line(describeGrant(out, g, name));
+          for (const g of grants) out.line(describeGrant(out, g, name, short));
         });
         return EXIT.OK;
       }),
@@ -296,20 +371,26 @@ export function registerIdentityCommands(program: Command, run: Runner): void {
   program
     .command('can')
     .description(
-      'May you do <action> on <resource> now? Prints the allowing chain, or the exact reason. Exits 4 if not, 5 if it needs approval.',
+      'May you (or, with --for, another identity) do <action> on <resource> now? Prints the allowing chain, or the exact reason. Exits 4 if not, 5 if it needs approval.',
     )
     .argument('<action>', "e.g. 'write', 'email.send'")
     .argument('<resource>', "e.g. 'artifact:art_…', 'email:launch'")
+    .option(
+      '--for <identity>',
+      'ask about this identity instead of you (id or name; needs read on grant:*, as owners have)',
+    )
     .action(
-      run(async ({ session, out }, action: string, resource: string) => {
+      run(async ({ session, out }, action: string, resource: string, o: { for?: string }) => {
         const actor = await session.actor();
-        const d = await actor.can(action, resource);
+        const who = o.for !== undefined ? await session.identity(o.for, actor) : undefined;
+        const r = await fullResource(actor, resource);
+        const d = await actor.can(action, r, who ? { for: who.id } : undefined);
         const name = await namer(session);
         if (out.json) {
           out.data(d);
           return d.allowed ? EXIT.OK : d.approval ? EXIT.APPROVAL_REQUIRED : EXIT.FORBIDDEN;
         }
-        return printDecision(out, d, name, `${action} on ${resource}`);
+        return printDecision(out, d, name, `${who ? `${who.name}: ` : ''}${action} on ${r}`);
       }),
     );
 
@@ -326,7 +407,7 @@ export function registerIdentityCommands(program: Command, run: Runner): void {
         const actor = await session.actor();
         const a = await actor.authorize(
           action,
-          resource,
+          await fullResource(actor, resource),
           o.summary !== undefined ? { summary: o.summary } : undefined,
         );
         out.show(a, () => {

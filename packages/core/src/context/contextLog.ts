@@ -7,7 +7,7 @@ import { derivedId, randomId } from '../crypto/ids.js';
 import { BatonError, ErrorCode } from '../errors.js';
 import { encodeCursor } from '../store/keys.js';
 import type { Page } from '../store/store.js';
-import { idString, parseInput, timeInput, utf8String } from '../validation.js';
+import { idString, jsonValue, parseInput, timeInput, utf8String } from '../validation.js';
 import { erasedText, type Workspace } from '../workspace.js';
 import {
   CONTEXT_TYPES,
@@ -391,6 +391,106 @@ export class ContextLog {
       }
     }
     return [...lines.values()].sort((a, b) => b.costUsd - a.costUsd || a.key.localeCompare(b.key));
+  }
+
+  /**
+   * Answers a question — any of them, by one call: a `question` entry of the ContextLog
+   * (`ctx_…`: recorded with `record`, one of a work handoff's `questions`, or the entry of an
+   * `ask`), a question handoff (`ho_…` from `ask`), or a work handoff with exactly one open
+   * question. Records an `answer` entry about what the question is about, so the asker's
+   * next briefing shows the answer and no longer lists the question as open; a question
+   * handoff asked of this actor is answered with it (`handoff.answered`).
+   *
+   * @remarks
+   * Needs `comment` on what the question is about (`workspace` when it is about no artifact)
+   * — the same grant asking it needed; a question handoff is answered by its recipient.
+   * `value` is the answer: text, or JSON (kept as JSON text in the entry). A question with
+   * `options` takes one of them.
+   *
+   * @returns The `answer` entry.
+   * @throws BatonError `NOT_FOUND` when there is no such question (or it may not be read);
+   *   `INVALID_STATE` when it is answered already; `VALIDATION` for a value outside its options,
+   *   or a handoff with no or several open questions (naming them).
+   */
+  async answer(id: string, value: JsonValue): Promise<ContextEntry> {
+    const qid = parseInput(idString, id, 'context.answer(id)');
+    const v = parseInput(jsonValue, value, 'context.answer(value)');
+    await this.#ws._catchUp();
+    let entry = qid;
+    if (qid.startsWith('ho_')) {
+      const h = await this.#actor.handoffs.get(qid);
+      if (h.kind === 'question') {
+        await this.#actor.handoffs.answer(qid, v);
+        const answered = await this.#actor.handoffs.get(qid);
+        return this.get(answered.answer!.entry);
+      }
+      if (h.openQuestions.length !== 1)
+        throw new BatonError(
+          ErrorCode.VALIDATION,
+          h.openQuestions.length === 0
+            ? `context.answer: handoff ${qid} has no open question.`
+            : `context.answer: handoff ${qid} has ${h.openQuestions.length} open questions (${h.openQuestions.join(', ')}); give the id of the one answered.`,
+          { details: { field: 'id', candidates: h.openQuestions } },
+        );
+      entry = h.openQuestions[0]!;
+    }
+    const asked = await this.#actor.handoffs._questionFor(entry);
+    if (asked) return this.answer(asked, v);
+    const text = typeof v === 'string' ? v : JSON.stringify(v);
+    const bytes = utf8(JSON.stringify({ text }));
+    if (bytes.length > MAX_CONTEXT_BODY)
+      throw new BatonError(
+        ErrorCode.VALIDATION,
+        `context.answer: the answer takes ${bytes.length} bytes; the limit is ${MAX_CONTEXT_BODY}.`,
+        { details: { field: 'value' } },
+      );
+    const body = sha256b64(bytes);
+    const [event] = await this.#actor._commit({
+      plan: async (_view, ids) => {
+        const q = (await this.#ws.store.get('context', entry)) as unknown as ContextRow | undefined;
+        if (!q || !this.#readable(q))
+          throw new BatonError(
+            ErrorCode.NOT_FOUND,
+            `context.answer: no question ${entry}, or ${this.#actor.id} may not read it.`,
+            { details: { id: entry } },
+          );
+        if (q.type !== 'question')
+          throw new BatonError(
+            ErrorCode.VALIDATION,
+            `context.answer: ${entry} is a ${q.type} entry, not a question.`,
+            { details: { field: 'id' } },
+          );
+        if (q.open === false)
+          throw new BatonError(
+            ErrorCode.INVALID_STATE,
+            `context.answer: question ${entry} is answered already${q.answeredBy ? ` (${q.answeredBy})` : ''}.`,
+            { details: { id: entry, answer: q.answeredBy ?? null } },
+          );
+        const options = q.fields.options;
+        if (options?.length && !(typeof v === 'string' && options.includes(v)))
+          throw new BatonError(
+            ErrorCode.VALIDATION,
+            `context.answer: the answer must be one of ${options.map((o) => JSON.stringify(o)).join(', ')}.`,
+            { details: { field: 'value', options } },
+          );
+        return [
+          {
+            type: 'context.recorded',
+            data: {
+              id: ids.next('ctx'),
+              type: 'answer',
+              about: q.about,
+              body,
+              fields: {},
+              answers: entry,
+            },
+            refs: [...q.about, entry, q.actor],
+          },
+        ];
+      },
+      blobs: [{ hash: body, bytes }],
+    });
+    return this.get((event!.data as { id: string }).id);
   }
 
   /** Questions about `about` still waiting for an answer. */

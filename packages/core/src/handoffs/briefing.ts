@@ -6,6 +6,7 @@ import type { ContextRow } from '../context/contextEvents.js';
 import type { ContextEntry } from '../context/contextLog.js';
 import { isBatonError } from '../errors.js';
 import type { Workspace } from '../workspace.js';
+import type { HandoffRow } from './handoffEvents.js';
 import type { Handoff } from './handoffs.js';
 
 /**
@@ -39,9 +40,17 @@ export interface Briefing {
     version: number;
     changes: ArtifactChange[];
   }[];
-  /** Questions about the work answered by the time of the offer, with their answers. */
+  /**
+   * Questions answered by the time of the offer, with their answers: those about the work,
+   * the handoff's own, and the recipient's own questions to the offerer (asked in handoffs
+   * the recipient offered it earlier, about anything) — so an asker's next briefing from
+   * whoever it asked carries the answers.
+   */
   answered: { question: ContextEntry; answer: ContextEntry }[];
-  /** Questions still open at the time of the offer. */
+  /**
+   * The same questions still open at the time of the offer. Each entry's `id` is what
+   * `context.answer(id, …)` (or `baton answer <id>`) takes; `toMarkdown` lists them with it.
+   */
   questions: ContextEntry[];
   decisions: ContextEntry[];
   learnings: ContextEntry[];
@@ -147,6 +156,25 @@ export async function buildBriefing(ws: Workspace, actor: Actor, h: Handoff): Pr
       for (const r of unreadable) withhold(r).entries++;
     }
   }
+  // The recipient's own questions to the offerer — asked in handoffs the recipient offered it,
+  // about anything — come back with their answers, or stay listed as open.
+  for (const q of await questionsAsked(ws, recipient, h)) {
+    if (entries.some((e) => e.id === q)) continue;
+    const row = (await ws.store.get('context', q)) as unknown as ContextRow | undefined;
+    if (!row || row.seq > h.offerSeq) continue;
+    const entry = await actor.context.get(q).catch(notFound);
+    if (!entry) continue;
+    entries.push(entry);
+    if (row.answeredBy) {
+      const a = (await ws.store.get('context', row.answeredBy)) as unknown as
+        | ContextRow
+        | undefined;
+      if (a && a.seq <= h.offerSeq) {
+        const answer = await actor.context.get(a.id).catch(notFound);
+        if (answer) entries.push(answer);
+      }
+    }
+  }
   const answers = entries.filter((e) => e.type === 'answer' && e.answers !== undefined);
   const answered: Briefing['answered'] = [];
   const open: ContextEntry[] = [];
@@ -173,6 +201,36 @@ export async function buildBriefing(ws: Workspace, actor: Actor, h: Handoff): Pr
   };
   if (h.noteText !== undefined) b.note = h.noteText;
   return { ...b, toMarkdown: (o) => toMarkdown(b, o?.maxTokens ?? 2_000, name) };
+}
+
+function notFound(err: unknown): undefined {
+  if (isBatonError(err) && err.code === 'NOT_FOUND') return undefined;
+  throw err;
+}
+
+/**
+ * The questions `asker` put to the offerer of `h` — in work handoffs and `ask`s it offered
+ * them before `h` — read from the `from` index of the asker's handoffs.
+ */
+async function questionsAsked(ws: Workspace, asker: string, h: Handoff): Promise<string[]> {
+  if (asker === h.from) return [];
+  const out: string[] = [];
+  let after: string | undefined;
+  do {
+    const page = await ws.store.query(
+      'handoffs',
+      'from',
+      { prefix: `${asker}\u0000` },
+      { limit: 200, after },
+    );
+    for (const { value } of page.items) {
+      const row = value as unknown as HandoffRow;
+      if (row.offerSeq >= h.offerSeq) continue;
+      if (row.to.includes(h.from)) out.push(...row.questions);
+    }
+    after = page.next;
+  } while (after);
+  return out;
 }
 
 /** How many versions of `a` after the recipient's seen one, up to the offer's head, others made. */
@@ -244,8 +302,13 @@ function toMarkdown(
       'answer',
       `- Q (${name(question.actor)}): ${question.text}\n  A (${name(answer.actor)}): ${answer.text}`,
     );
-  if (b.questions.length) add(3, 'heading', '## Open questions');
-  for (const q of b.questions) add(3, 'question', `- ${q.text} (asked by ${name(q.actor)})`);
+  if (b.questions.length) add(3, 'heading', '## Open questions (answer by id)');
+  for (const q of b.questions)
+    add(
+      3,
+      'question',
+      `- ${q.id}: ${q.text}${q.options?.length ? ` [${q.options.join(' / ')}]` : ''} (asked by ${name(q.actor)})`,
+    );
   if (b.decisions.length) add(4, 'heading', '## Decisions');
   for (const d of b.decisions)
     add(4, 'decision', `- ${d.text}${d.why ? ` — because ${d.why}` : ''} (${name(d.actor)})`);

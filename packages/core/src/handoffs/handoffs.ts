@@ -37,6 +37,15 @@ export interface Handoff extends Omit<HandoffRow, 'status'> {
   questionText?: string;
   /** For approvals decided with an edited payload: that payload. */
   approvedPayload?: JsonValue;
+  /** For approval requests: the payload asked to be approved, as requested. */
+  requestedPayload?: JsonValue;
+  /** For approval requests: the grant whose `requiresApproval` gates the action (what authorized the request). */
+  grant?: string;
+  /**
+   * Its questions (ContextLog entry ids) still waiting for an answer now — answer each with
+   * `context.answer(id, …)`.
+   */
+  openQuestions: string[];
 }
 
 /** Input of {@link Handoffs.offer}. */
@@ -152,6 +161,16 @@ export function approvalDigest(
   );
 }
 
+/**
+ * The id of a handoff's `i`-th question entry. Derived from the handoff's id rather than
+ * counted from the clock: the questions of one offer are made in the same millisecond, and
+ * clock-ordered ids would then differ only in their last characters — these differ from the
+ * start, so a short prefix names each.
+ */
+function questionId(ws: string, handoff: string, i: number): string {
+  return derivedId('ctx', [ws, handoff, 'question', String(i)]);
+}
+
 function body(text: string): BlobWrite {
   const bytes = utf8(text);
   return { hash: sha256b64(bytes), bytes };
@@ -191,7 +210,7 @@ export class Handoffs {
         operation: 'handoffs.offer',
         input: request as JsonValue,
       },
-      plan: async (view, ids) => {
+      plan: async (view) => {
         if (!view.identity(a.to))
           throw new BatonError(
             ErrorCode.NOT_FOUND,
@@ -215,8 +234,8 @@ export class Handoffs {
         const drafts: Draft[] = [];
         const questions: string[] = [];
         blobs.length = 0;
-        for (const q of a.questions ?? []) {
-          const qid = ids.next('ctx');
+        for (const [i, q] of (a.questions ?? []).entries()) {
+          const qid = questionId(this.#ws.id ?? '', id, i);
           const b = body(JSON.stringify({ text: q }));
           blobs.push(b);
           questions.push(qid);
@@ -471,13 +490,13 @@ export class Handoffs {
     const id = randomId('ho');
     const blobs: BlobWrite[] = [];
     await this.#actor._commit({
-      plan: (view, ids) => {
+      plan: (view) => {
         if (!view.identity(a.to))
           throw new BatonError(
             ErrorCode.NOT_FOUND,
             `handoffs.ask: \`to\` names no identity (${a.to}).`,
           );
-        const entry = ids.next('ctx');
+        const entry = questionId(this.#ws.id ?? '', id, 0);
         const b = body(JSON.stringify({ text: a.question }));
         blobs.length = 0;
         blobs.push(b);
@@ -510,9 +529,28 @@ export class Handoffs {
     return this.get(id);
   }
 
-  /** Answers a question handed to you; the answer is validated and also lands in the ContextLog. */
+  /**
+   * Answers a question handoff asked of you (`handoffs.ask`); the answer is validated against
+   * its options or schema and also lands in the ContextLog. Given the id of the question's
+   * ContextLog entry instead, answers the handoff that asked it.
+   *
+   * @remarks
+   * To answer any question — one asked with `ask`, one of a work handoff's `questions`, or a
+   * `question` entry recorded in the ContextLog — by one call, use
+   * {@link ContextLog.answer | context.answer}: it takes either id.
+   */
   async answer(id: string, value: JsonValue): Promise<Handoff> {
     parseInput(idString, id, 'handoffs.answer(id)');
+    if (id.startsWith('ctx_')) {
+      await this.#ws._catchUp();
+      const asked = await this._questionFor(id);
+      if (!asked)
+        throw new BatonError(
+          ErrorCode.NOT_FOUND,
+          `handoffs.answer: no question handoff waiting on ${this.#actor.id} asks ${id}. Answer a ContextLog question with context.answer(${id}, …).`,
+        );
+      id = asked;
+    }
     const v = parseInput(jsonValue, value, 'handoffs.answer(value)');
     const blobs: BlobWrite[] = [];
     await this.#actor._commit({
@@ -654,6 +692,29 @@ export class Handoffs {
     return page.next ? { items, next: page.next } : { items };
   }
 
+  /**
+   * @internal The open question handoff waiting on this actor whose question is entry `entry`,
+   * if any: looked for in this actor's inbox only.
+   */
+  async _questionFor(entry: string): Promise<string | undefined> {
+    let after: string | undefined;
+    do {
+      const page = await this.#ws.store.query(
+        'handoffs',
+        'inbox',
+        { prefix: `${this.#actor.id}\u0000` },
+        { limit: 200, after },
+      );
+      for (const { value } of page.items) {
+        const row = value as unknown as HandoffRow;
+        if (row.kind === 'question' && row.status === 'offered' && row.question?.entry === entry)
+          return row.id;
+      }
+      after = page.next;
+    } while (after);
+    return undefined;
+  }
+
   /** @internal */
   _readable(row: HandoffRow): boolean {
     return this.#party(row) || this.#actor._canNow('read', `handoff:${row.id}`);
@@ -735,7 +796,11 @@ export class Handoffs {
         ? 'denied'
         : 'expired'
       : row.status;
-    const h: Handoff = { ...row, status };
+    const h: Handoff = { ...row, status, openQuestions: [] };
+    for (const q of row.questions) {
+      const entry = (await this.#ws.store.get('context', q)) as { open?: boolean } | undefined;
+      if (entry?.open !== false) h.openQuestions.push(q);
+    }
     if (row.note) h.noteText = await this.#ws.text(row.note);
     if (row.question) {
       const entry = (await this.#ws.store.get('context', row.question.entry)) as
@@ -751,6 +816,14 @@ export class Handoffs {
         });
         if (e) h.questionText = e.text;
       }
+    }
+    if (row.approval) {
+      if (row.approval.payload) {
+        const b = await this.#ws.blob(row.approval.payload);
+        if (b && 'bytes' in b) h.requestedPayload = JSON.parse(fromUtf8(b.bytes)) as JsonValue;
+      }
+      for await (const e of this.#ws.store.read({ stream: `handoff/${row.id}`, limit: 1 }))
+        if (e.auth !== undefined) h.grant = e.auth;
     }
     if (row.decision?.payload) {
       const b = await this.#ws.blob(row.decision.payload);

@@ -203,6 +203,22 @@ const blobErased = z.object({
 });
 
 /** The id of an owner's root grant. */
+/** The identity whose name is `name` ignoring case, if any (the first one, in an old log with several). */
+function identityNamed(view: ViewTx, name: string): Identity | undefined {
+  const key = nameKey(name);
+  for (const map of [view.identities, view.base.identities])
+    for (const who of map.values()) if (nameKey(who.name) === key) return who;
+  return undefined;
+}
+
+/**
+ * The form names are compared in: Unicode-normalized (NFKC) and case-folded, so "Drafter",
+ * "drafter" and "ＤＲＡＦＴＥＲ" are one name.
+ */
+export function nameKey(name: string): string {
+  return name.normalize('NFKC').toLowerCase();
+}
+
 export function rootGrantId(ownerId: string): string {
   if (typeof ownerId !== 'string') {
     throw new BatonError(ErrorCode.VALIDATION, 'rootGrantId: `ownerId` must be an identity id.');
@@ -237,7 +253,7 @@ const defs: EventTypeDef<never>[] = [
     schema: bootstrapped,
     stream: () => 'workspace',
     authorize: () => ({ kind: 'none', why: 'bootstrap' }),
-    check(e, view) {
+    check(e, view, admission) {
       if (view.workspace || view.seq > 0) {
         throw new BatonError(ErrorCode.INVALID_STATE, 'This workspace is bootstrapped already.');
       }
@@ -246,6 +262,14 @@ const defs: EventTypeDef<never>[] = [
       }
       if (new Set(e.data.owners.map((o) => o.id)).size !== e.data.owners.length) {
         throw new BatonError(ErrorCode.VALIDATION, 'Owner ids must be distinct.');
+      }
+      const names = e.data.owners.map((o) => nameKey(o.name));
+      if (admission.now !== undefined && new Set(names).size !== names.length) {
+        throw new BatonError(
+          ErrorCode.VALIDATION,
+          'Owner names must be distinct, whatever their case: every identity in a workspace has its own name.',
+          { details: { field: 'owners' } },
+        );
       }
     },
     apply(e, view) {
@@ -282,9 +306,22 @@ const defs: EventTypeDef<never>[] = [
     schema: identityCreated,
     stream: (d) => `identity/${d.id}`,
     authorize: (e) => rules.needs('create', `identity:${e.data.id}`),
-    check(e, view) {
+    check(e, view, admission) {
       if (view.identity(e.data.id)) {
         throw new BatonError(ErrorCode.INVALID_STATE, `Identity ${e.data.id} exists already.`);
+      }
+      // Names are unique, case-insensitively. Judged for new commits only: a log written
+      // before the rule may hold two identities of one name, and still verifies (they are
+      // told apart by id).
+      if (admission.now !== undefined) {
+        const taken = identityNamed(view, e.data.name);
+        if (taken) {
+          throw new BatonError(
+            ErrorCode.INVALID_STATE,
+            `An identity named "${taken.name}" exists already (${taken.id}); names are unique in a workspace, whatever their case. Choose another name.`,
+            { details: { field: 'name', existing: taken.id } },
+          );
+        }
       }
       if (e.data.owner !== undefined) {
         const owner = mustIdentity(view, e.data.owner);

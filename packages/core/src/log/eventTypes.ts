@@ -79,8 +79,14 @@ export interface EventTypeDef<D = JsonValue> {
   stream(data: D): string;
   /** What authorizes it. */
   authorize(e: EventOf<D>, view: ViewTx): AuthRule;
-  /** State rules (e.g. "the grant exists and is not revoked"); throws `INVALID_STATE` / `NOT_FOUND`. */
-  check?(e: EventOf<D>, view: ViewTx): void;
+  /**
+   * State rules (e.g. "the grant exists and is not revoked"); throws `INVALID_STATE` /
+   * `NOT_FOUND`. `admission.now` is the committer's clock when the event is being committed
+   * now (commands, `submit`) and absent on replay (`verify`, `ingest`, catch-up, `import`): a
+   * rule added after logs were written (say, unique names) judges only new commits with it,
+   * so older logs still verify.
+   */
+  check?(e: EventOf<D>, view: ViewTx, admission: { now?: number }): void;
   /**
    * State rules that need projection rows or bodies ("the version follows the artifact's
    * head", "the entry it answers exists"); throws the `BatonError` a caller should see.
@@ -398,7 +404,7 @@ export class EventTypes {
     }
     if (def.check) {
       ev.auth = e.auth;
-      def.check(ev, view);
+      def.check(ev, view, options.now !== undefined ? { now: options.now } : {});
     }
     return data;
   }
