@@ -22,7 +22,14 @@ const DRAFT = 'Launch post\n\nWe launch soon.\nIt is fast.\n';
 /** Ada's workspace with an agent, "drafter", allowed to draft, comment, hand off and (with her yes) publish. */
 async function setUp(cli: CliDir): Promise<{ ada: Identity; drafter: Identity }> {
   const init = await cli.json<{ identity: Identity }>(['init', '--name', 'Ada']);
-  const drafter = await cli.json<Identity>(['id', 'create', 'drafter', '--kind', 'agent']);
+  const drafter = await cli.json<Identity>([
+    'id',
+    'create',
+    'drafter',
+    '--kind',
+    'agent',
+    '--key-here',
+  ]);
   await cli.json<Grant>([
     'grant',
     'drafter',
