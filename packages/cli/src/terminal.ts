@@ -34,7 +34,7 @@ function escapeChar(ch: string): string {
  * stay (multi-line content reads as written); so does a zero-width joiner between two
  * pictographs, which only joins an emoji sequence (👩‍💻).
  *
- * @param options.oneLine - Show newline, CR and tab as `\n`, `\r`, `\t` too: for a value in one
+ * @param options.oneLine - Show newline and tab as `\n` and `\t` too: for a value in one
  *   line or one table cell, which must not start another. Defaults to `false`.
  */
 export function visible(text: string, options: { oneLine?: boolean } = {}): string {
@@ -42,8 +42,7 @@ export function visible(text: string, options: { oneLine?: boolean } = {}): stri
     if (ch === ZWJ && joinsEmoji(whole, at)) return ch;
     return escapeChar(ch);
   });
-  if (options.oneLine)
-    out = out.replace(/[\n\r\t]/g, (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\t'));
+  if (options.oneLine) out = out.replace(/[\n\t]/g, (c) => (c === '\n' ? '\\n' : '\\t'));
   return out;
 }
 
