@@ -131,6 +131,7 @@ describe('text from the workspace on a terminal', () => {
         expect(r.stderr, `${what}: no stack trace`).not.toMatch(/\n\s+at /);
         if ('FORCE_COLOR' in env) {
           // Baton's own colour stays; nothing else that starts with ESC gets through.
+          // biome-ignore lint/suspicious/noControlCharactersInRegex: Baton's colour codes are taken out
           const withoutColour = out.replace(/\u001b\[[0-9;]*m/g, '');
           expect(RAW.exec(withoutColour)?.[0], `${what} (colour) let a raw character through`).toBe(
             undefined,
