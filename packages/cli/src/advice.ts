@@ -24,8 +24,11 @@ function needsOf(value: unknown): Need[] {
 /** `baton grant` commands giving `who` every need, one per resource. */
 function grantCommands(who: string, needs: Need[]): string[] {
   const byResource = new Map<string, string[]>();
-  for (const n of needs)
-    byResource.set(n.resource, [...(byResource.get(n.resource) ?? []), n.action]);
+  for (const n of needs) {
+    // Creating names the new thing's id, which no grant can know beforehand: its kind's `*`.
+    const resource = n.action === 'create' ? n.resource.replace(/^(\w+):.*$/, '$1:*') : n.resource;
+    byResource.set(resource, [...(byResource.get(resource) ?? []), n.action]);
+  }
   return [...byResource].map(
     ([resource, actions]) =>
       `baton grant ${shellArg(who)} --resource ${shellArg(resource)} --actions ${[...new Set(actions)].join(',')}`,
