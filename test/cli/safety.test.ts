@@ -118,9 +118,13 @@ describe('text from the workspace on a terminal', () => {
     ['id show', ['id', 'show', agentId]],
     ['grants', ['grants', agentId]],
     ['record', ['record', agentId]],
+    ['whoami as the agent', ['--as', agentId, 'whoami']],
+    ['costs', ['costs']],
     // Errors that quote the agent's name.
     ['an error naming the agent', ['--as', agentId, 'id', 'create', 'x', '--key-here']],
     ['a refused can', ['--as', agentId, 'can', 'admin', 'workspace']],
+    // Last: it changes the handoff (run a second time, it is refused, quoting it again).
+    ['accept', ['accept', offer]],
   ];
 
   it('shows every control and formatting character as an escape, in every command, with and without colour', async () => {
