@@ -26,7 +26,7 @@ export const EXIT = {
   INVALID_STATE: 7,
   /** The log does not check out (`INTEGRITY`): `verify` found tampering. */
   INTEGRITY: 8,
-  /** The database could not be opened, read or written (`STORE`). */
+  /** The database or a key file could not be opened, read or written, or a key file is open to others (`STORE`). */
   STORE: 9,
 } as const;
 
@@ -65,7 +65,12 @@ export const EXIT_CODES: readonly { code: number; name: keyof typeof EXIT; meani
     meaning: 'not valid now: no workspace here, a handoff already closed …',
   },
   { code: EXIT.INTEGRITY, name: 'INTEGRITY', meaning: 'the log does not check out (`verify`)' },
-  { code: EXIT.STORE, name: 'STORE', meaning: 'the database could not be opened, read or written' },
+  {
+    code: EXIT.STORE,
+    name: 'STORE',
+    meaning:
+      'the database or a key file could not be opened, read or written (or is open to others)',
+  },
 ];
 
 const EXIT_OF: Record<ErrorCode, number> = {
