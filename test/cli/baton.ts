@@ -22,10 +22,10 @@ export { TSX_LOADER };
 export interface CliDir {
   dir: string;
   db: string;
-  /** Runs `baton ...args` in the directory; `input` goes to stdin. */
+  /** Runs `baton ...args` in the directory (or in `cwd`); `input` goes to stdin. */
   run(
     args: string[],
-    options?: { input?: string; env?: Record<string, string | undefined> },
+    options?: { input?: string; env?: Record<string, string | undefined>; cwd?: string },
   ): Promise<RunTsResult>;
   /** Runs it and parses stdout as JSON (the command gets `--json`); fails on a non-zero exit. */
   json<T = unknown>(
@@ -49,12 +49,16 @@ export function cliDir(): CliDir {
     NO_COLOR: '1',
     BATON_DB: undefined,
     BATON_AS: undefined,
+    BATON_DIR: undefined,
+    BATON_KEYS: undefined,
+    INIT_CWD: undefined,
+    npm_lifecycle_event: undefined,
     EDITOR: undefined,
     VISUAL: undefined,
   };
   const run: CliDir['run'] = (args, options = {}) =>
     runTs(BATON, args, {
-      cwd: dir,
+      cwd: options.cwd ?? dir,
       env: { ...env, ...options.env },
       input: options.input ?? '',
       timeoutMs: 60_000,

@@ -22,7 +22,14 @@ const DRAFT = 'Launch post\n\nWe launch soon.\nIt is fast.\n';
 /** Ada's workspace with an agent, "drafter", allowed to draft, comment, hand off and (with her yes) publish. */
 async function setUp(cli: CliDir): Promise<{ ada: Identity; drafter: Identity }> {
   const init = await cli.json<{ identity: Identity }>(['init', '--name', 'Ada']);
-  const drafter = await cli.json<Identity>(['id', 'create', 'drafter', '--kind', 'agent']);
+  const drafter = await cli.json<Identity>([
+    'id',
+    'create',
+    'drafter',
+    '--kind',
+    'agent',
+    '--key-here',
+  ]);
   await cli.json<Grant>([
     'grant',
     'drafter',
@@ -206,6 +213,11 @@ describe('the baton command', () => {
     expect(conflict.stderr).toContain('Two (Ada)');
     expect(conflict.stderr).toContain('Two (agent)');
     expect(conflict.stderr).toContain('>>>>>>> theirs (version 3)');
+    // The advice is the command to run again, not the library's baseVersion.
+    expect(conflict.stderr).toContain(
+      `Run \`baton edit ${doc.id}\` again: it starts from version 3`,
+    );
+    expect(conflict.stderr).not.toContain('baseVersion');
     // Ada's text is kept for her, and only the agent's edit was written.
     const kept = /Your edited text is kept in (\S+)\./.exec(conflict.stderr)?.[1];
     expect(kept && readFileSync(kept, 'utf8')).toBe('one\nTwo (Ada)\nthree\n');

@@ -4,9 +4,13 @@ import { registerContextCommands } from './commands/context.js';
 import { registerHandoffCommands } from './commands/handoffs.js';
 import { registerIdentityCommands } from './commands/identities.js';
 import { registerLogCommands } from './commands/log.js';
-import { registerTrustCommands, registerWorkspaceCommands } from './commands/workspace.js';
+import {
+  registerKeyCommands,
+  registerTrustCommands,
+  registerWorkspaceCommands,
+} from './commands/workspace.js';
 import { type CliIo, EXIT, EXIT_CODES, Output } from './output.js';
-import { CliSession, DEFAULT_DB, type GlobalOptions } from './session.js';
+import { CliSession, callerDir, DB_FILE, type GlobalOptions, WORKSPACE_DIR } from './session.js';
 import { VERSION } from './version.js';
 
 /** What a command's body gets: the session (files, workspace, identity) and the output. */
@@ -40,15 +44,26 @@ export function collect(value: string, previous: string[] = []): string[] {
  * Runs `baton` with `argv` (without the node and script paths) against `io`, and resolves
  * with the exit code. Never calls `process.exit`.
  */
-export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+export async function runCli(argv: readonly string[], given: CliIo): Promise<number> {
+  // Relative paths and the workspace search start where the user is (see callerDir).
+  const io = { ...given, cwd: callerDir(given) };
   const out = new Output(io);
+  // Under --json even a usage error (found before any command runs) is a JSON object.
+  const end = argv.indexOf('--');
+  out.json = (end < 0 ? argv : argv.slice(0, end)).includes('--json');
+  let usageError: string | undefined;
   let code: number = EXIT.OK;
   // Help wraps to the terminal; elsewhere (pipes, tests, the generated reference) to 100 columns.
   const width = () => (io.isTTY && 'columns' in io.stdout ? Number(io.stdout.columns) || 100 : 100);
   const output = {
-    writeOut: (s: string) => io.stdout.write(s),
-    writeErr: (s: string) => io.stderr.write(s),
-    outputError: (s: string, write: (s: string) => void) => write(out.c.red(s)),
+    writeOut: (s: string) => out.io.stdout.write(s),
+    // Under --json, commander's text (the error, "(add --help for usage)") is kept back and
+    // the error printed as JSON instead.
+    writeErr: (s: string) => (out.json ? undefined : out.io.stderr.write(s)),
+    outputError: (s: string, write: (s: string) => void) => {
+      if (out.json) usageError ??= s.trim().replace(/^error: /, '');
+      else write(out.c.red(s));
+    },
     getOutHelpWidth: width,
     getErrHelpWidth: width,
   };
@@ -57,12 +72,22 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .description(
       'Take part in a Baton workspace from a terminal: see what waits on you, read the briefing, edit with reasons, hand back, approve.',
     )
-    .option('--db <path>', `the workspace database (env BATON_DB; default ./${DEFAULT_DB})`)
+    .option(
+      '--dir <path>',
+      `the workspace directory (env BATON_DIR; default: the nearest ${WORKSPACE_DIR}/ here or above)`,
+    )
+    .option('--db <path>', `the workspace database (env BATON_DB; default <dir>/${DB_FILE})`)
+    .option('--keys <dir>', 'the key directory to sign with (env BATON_KEYS; default <dir>/keys)')
     .option(
       '--as <identity>',
       'act as this identity (id or name; env BATON_AS; default: `baton use`)',
     )
-    .option('--json', 'print machine-readable JSON instead of text')
+    .option(
+      '--busy-timeout <ms>',
+      'wait this long for a database another process holds locked (env BATON_BUSY_TIMEOUT_MS; default 5000)',
+      intArg(0),
+    )
+    .option('--json', 'print machine-readable JSON instead of text (errors as JSON on stderr)')
     .exitOverride()
     .showHelpAfterError('(add --help for usage)')
     .configureOutput(output)
@@ -77,18 +102,20 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       const command = args.at(-1) as Command;
       const globals = command.optsWithGlobals() as GlobalOptions;
       out.json = globals.json === true;
-      const session = new CliSession(io, globals);
+      let session: CliSession | undefined;
       try {
-        code = (await body({ session, out, io }, ...(args as never))) ?? EXIT.OK;
+        session = new CliSession(out.io, globals);
+        code = (await body({ session, out, io: out.io }, ...(args as never))) ?? EXIT.OK;
       } catch (err) {
-        code = out.error(err);
+        code = out.error(err, (id) => session?.nameOf(id) ?? id);
       } finally {
-        await session.close().catch(() => undefined);
+        await session?.close().catch(() => undefined);
       }
     };
 
   registerWorkspaceCommands(program, run);
   registerIdentityCommands(program, run);
+  registerKeyCommands(program, run);
   registerArtifactCommands(program, run);
   registerHandoffCommands(program, run);
   registerContextCommands(program, run);
@@ -116,7 +143,16 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   } catch (err) {
     if (err instanceof CommanderError) {
       // `--help` and `--version` end here with exit code 0; usage errors with 1 → USAGE.
-      return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+      if (err.exitCode === 0) return EXIT.OK;
+      if (out.json) {
+        const message =
+          usageError ??
+          (err.code === 'commander.help' || err.message === '(outputHelp)'
+            ? 'This command needs a subcommand: add --help to see them.'
+            : err.message.replace(/^error: /, ''));
+        out.jsonError({ code: 'VALIDATION', message, details: { usage: err.code } });
+      }
+      return EXIT.USAGE;
     }
     return out.error(err);
   }

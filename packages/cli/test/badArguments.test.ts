@@ -40,7 +40,7 @@ let doc: string;
 let handoff: string;
 beforeAll(async () => {
   expect((await baton(['init', '--name', 'Ada'])).code).toBe(0);
-  expect((await baton(['id', 'create', 'drafter'])).code).toBe(0);
+  expect((await baton(['id', 'create', 'drafter', '--key-here'])).code).toBe(0);
   const g = await baton([
     'grant',
     'drafter',
@@ -71,8 +71,12 @@ const CASES: [string[], RegExp][] = [
   [['id'], /Usage: baton id/],
   [['id', 'create'], /missing required argument 'name'/],
   [['id', 'create', 'x', '--kind', 'robot'], /--kind must be human, agent or service/],
-  [['id', 'create', ''], /`name`/],
-  [['--as', 'drafter', 'id', 'create', 'helper'], /may not create/],
+  [['id', 'create', 'x'], /Say where x's private key lives/],
+  [['id', 'create', 'x', '--key-here', '--key-dir', 'k'], /one of --key, --key-dir and --key-here/],
+  [['keygen'], /--keys <dir>/],
+  [['keygen', 'extra'], /too many arguments/],
+  [['id', 'create', '', '--key-here'], /`name`/],
+  [['--as', 'drafter', 'id', 'create', 'helper', '--key-here'], /may not create/],
   [['id', 'list', '--kind', 'robot'], /kind/],
   [['id', 'show', 'nobody'], /No identity "nobody"/],
   [['id', 'suspend'], /missing required argument 'identity'/],

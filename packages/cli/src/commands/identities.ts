@@ -11,6 +11,7 @@ import {
 } from '@baton/core';
 import type { Command } from 'commander';
 import { collect, intArg, type Runner } from '../cli.js';
+import { createIdentity, type NewKeyOptions } from '../newIdentity.js';
 import { EXIT, type Output, usage } from '../output.js';
 import { allPages } from '../pages.js';
 import type { CliSession } from '../session.js';
@@ -199,7 +200,7 @@ export function registerIdentityCommands(program: Command, run: Runner): void {
 
   id.command('create')
     .description(
-      'Create an identity. Its key is made here (keys/, so this terminal can act as it), unless --key gives a public key made by its own process.',
+      "Create an identity. Its key: --key registers a public key made in the identity's own process (`baton keygen`); --key-dir makes it in a directory of its own to hand over; --key-here keeps it in this workspace's keys/ on purpose.",
     )
     .argument('<name>', 'its display name')
     .option('--kind <kind>', 'human, agent or service', 'agent')
@@ -208,24 +209,32 @@ export function registerIdentityCommands(program: Command, run: Runner): void {
       '--key <did>',
       "a did:key made by the identity's own process (its private key stays there)",
     )
+    .option('--key-dir <dir>', "make its key in this directory (its own, not this workspace's)")
+    .option('--key-here', "keep its key in this workspace's keys/, so this terminal can act as it")
     .action(
       run(
         async (
           { session, out },
           name: string,
-          o: { kind: string; owner?: string; key?: string },
+          o: { kind: string; owner?: string } & NewKeyOptions,
         ) => {
           const actor = await session.actor();
           if (!['human', 'agent', 'service'].includes(o.kind))
             throw usage(`--kind must be human, agent or service, not "${o.kind}".`);
-          const who = await actor.identities.create({
-            kind: o.kind as Identity['kind'],
-            name,
-            ...(o.owner !== undefined ? { owner: await session.idOf(o.owner) } : {}),
-            // Without --key the key goes to keys/ on purpose: that is what this command says it does.
-            ...(o.key !== undefined ? { key: o.key } : { generateKey: true }),
+          const { identity: who, steps } = await createIdentity(
+            session,
+            actor,
+            {
+              kind: o.kind as Identity['kind'],
+              name,
+              ...(o.owner !== undefined ? { owner: await session.idOf(o.owner) } : {}),
+            },
+            o,
+          );
+          out.show(who, () => {
+            out.line(`${out.c.green('✓')} ${describeIdentity(out, who)}`);
+            for (const step of steps) out.line(`  ${step}`);
           });
-          out.show(who, () => out.line(`${out.c.green('✓')} ${describeIdentity(out, who)}`));
           return EXIT.OK;
         },
       ),

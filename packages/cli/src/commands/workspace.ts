@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
@@ -7,6 +8,7 @@ import { finished } from 'node:stream/promises';
 import { BatonError, type Checkpoint, ErrorCode } from '@baton/core';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
+import { shellArg } from '../advice.js';
 import type { Runner } from '../cli.js';
 import { EXIT, usage } from '../output.js';
 import { describeIdentity } from './identities.js';
@@ -25,12 +27,13 @@ export function registerWorkspaceCommands(program: Command, run: Runner): void {
     .option('--workspace <name>', 'the workspace\'s name (default: "<name>\'s workspace")')
     .action(
       run(async ({ session, out }, opts: { name: string; workspace?: string }) => {
+        session.createHere();
         if (session.exists()) {
           const ws = await session.open({ create: true });
           if (ws.info) {
             throw new BatonError(
               ErrorCode.INVALID_STATE,
-              `${session.db} holds the workspace "${ws.info.name}" already. Use it (\`baton whoami\`), or pass --db for a new one.`,
+              `${session.db} holds the workspace "${ws.info.name}" already. Use it (\`baton whoami\`), or pass --dir (or --db) for a new one.`,
             );
           }
         }
@@ -89,6 +92,45 @@ export function registerWorkspaceCommands(program: Command, run: Runner): void {
     );
 }
 
+/** `keygen`: an identity's key, made in its own process before the identity exists. */
+export function registerKeyCommands(program: Command, run: Runner): void {
+  program
+    .command('keygen')
+    .description(
+      "Make a key pair in this process's own key directory (--keys or BATON_KEYS) and print its public key, for an owner to register with `baton id create <name> --key <did>`. The private key never leaves the directory.",
+    )
+    .action(
+      run(async ({ session, out, io }) => {
+        if (session.options.keys === undefined && !io.env.BATON_KEYS) {
+          throw usage(
+            "Say where the key goes with --keys <dir> (or BATON_KEYS): this identity's own key directory, which no other identity's process uses — e.g. `baton --keys ~/.drafter-keys keygen`.",
+          );
+        }
+        const dir = session.keys.path;
+        // Filed under a provisional name, then under its did:key until the identity exists;
+        // the first command run as that identity files it under the identity's id.
+        const provisional = `pending-${randomUUID()}`;
+        const did = await session.keys.generate(provisional);
+        await session.keys.assign(provisional, did);
+        const file = session.keys.fileOf(did);
+        out.show({ key: did, keys: dir, file }, () => {
+          out.line(did);
+          out.note(
+            [
+              `${out.c.green('✓')} A new key pair; the private key is in ${file} (0600) and nowhere else.`,
+              '  Next:',
+              `  1. Send the public key above to the workspace's owner, who runs: baton id create <name> --key ${did}`,
+              '     and tells you the new id (id_…).',
+              `  2. Act with this key directory: baton --keys ${shellArg(dir)} --as <id> inbox`,
+              '     (or in a program: new KeyDirectory({ path }) as the keyring, then ws.as(id)).',
+            ].join('\n'),
+          );
+        });
+        return EXIT.OK;
+      }),
+    );
+}
+
 /** `verify`, `checkpoint`, `export`, `import`, `erase`. */
 export function registerTrustCommands(program: Command, run: Runner): void {
   program
@@ -103,6 +145,8 @@ export function registerTrustCommands(program: Command, run: Runner): void {
     .action(
       run(async ({ session, out, io }, opts: { from?: string }) => {
         const ws = await session.open();
+        // The bar moves the cursor: it is Baton's own output, written as is.
+        const stderr = out.raw.stderr;
         let from: Checkpoint | undefined;
         if (opts.from !== undefined) from = await readCheckpoint(resolve(io.cwd, opts.from));
         const head = await ws.store.head();
@@ -110,7 +154,7 @@ export function registerTrustCommands(program: Command, run: Runner): void {
         const bar = showBar
           ? new SingleBar({
               format: 'verifying {bar} {percentage}% · {value}/{total} events · {eta}s left',
-              stream: io.stderr as NodeJS.WriteStream,
+              stream: stderr as NodeJS.WriteStream,
               hideCursor: true,
               clearOnComplete: true,
               // `io.isTTY` decided a bar is wanted; draw it whatever the stream says of itself.
@@ -182,9 +226,8 @@ export function registerTrustCommands(program: Command, run: Runner): void {
       run(async ({ session, out, io }, file: string | undefined) => {
         const actor = await session.actor();
         if (file === undefined) {
-          for await (const line of actor.export()) {
-            if (!io.stdout.write(`${line}\n`)) await once(io.stdout, 'drain');
-          }
+          // A reader that goes away (\`| head\`) ends the export quietly (StdoutClosed).
+          for await (const line of actor.export()) await out.write(`${line}\n`);
           return EXIT.OK;
         }
         // Written under a temporary name and renamed when complete: a failed export never
@@ -224,6 +267,7 @@ export function registerTrustCommands(program: Command, run: Runner): void {
       run(async ({ session, out, io }, file: string) => {
         const path = resolve(io.cwd, file);
         if (!existsSync(path)) throw usage(`No file ${file}.`);
+        session.createHere();
         const ws = await session.open({ create: true });
         const lines = createInterface({
           input: createReadStream(path),
