@@ -123,7 +123,7 @@ describe('answering an agent from the terminal', () => {
   it('answers a question recorded in the ContextLog and one asked with `ask`, by either id', async () => {
     const cli = fresh();
     await cli.json(['init', '--name', 'Ada']);
-    await cli.json(['id', 'create', 'drafter', '--kind', 'agent']);
+    await cli.json(['id', 'create', 'drafter', '--kind', 'agent', '--key-here']);
     await cli.json(['grant', 'drafter', '--resource', 'workspace', '--actions', 'comment,handoff']);
     const q = await cli.json<ContextEntry>(['--as', 'drafter', 'question', 'Who signs off?']);
     const open = await cli.run(['context', '--open']);
@@ -178,8 +178,8 @@ describe('ids and names in the terminal', () => {
   it('refuses a second identity whose name differs only in case, and finds names whatever their case', async () => {
     const cli = fresh();
     await cli.json(['init', '--name', 'Ada']);
-    const drafter = await cli.json<Identity>(['id', 'create', 'drafter']);
-    const dup = await cli.run(['id', 'create', 'Drafter']);
+    const drafter = await cli.json<Identity>(['id', 'create', 'drafter', '--key-here']);
+    const dup = await cli.run(['id', 'create', 'Drafter', '--key-here']);
     expect(dup.code).toBe(7);
     expect(dup.stderr).toMatch(/An identity named "drafter" exists already .*whatever their case/);
     expect((await cli.json<Identity[]>(['id', 'list'])).map((i) => i.name)).toEqual([
@@ -196,7 +196,7 @@ describe('smaller things the terminal shows', () => {
   it('lets an owner ask what another identity may do, and refuses the agent asking about the owner', async () => {
     const cli = fresh();
     await cli.json(['init', '--name', 'Ada']);
-    await cli.json(['id', 'create', 'drafter']);
+    await cli.json(['id', 'create', 'drafter', '--key-here']);
     await cli.json(['grant', 'drafter', '--resource', 'artifact:*', '--actions', 'read']);
     const yes = await cli.run(['can', 'read', 'artifact:x', '--for', 'drafter']);
     expect(yes.code).toBe(0);
@@ -219,7 +219,7 @@ describe('smaller things the terminal shows', () => {
   it('refuses to offer a handoff with nothing in it, writing nothing', async () => {
     const cli = fresh();
     await cli.json(['init', '--name', 'Ada']);
-    await cli.json(['id', 'create', 'drafter']);
+    await cli.json(['id', 'create', 'drafter', '--key-here']);
     const before = await cli.json<unknown[]>(['log']);
     const r = await cli.run(['offer', '--to', 'drafter']);
     expect(r.code).toBe(2);
@@ -230,7 +230,7 @@ describe('smaller things the terminal shows', () => {
   it('shows exactly what an approval decides on brief, show and approve', async () => {
     const cli = fresh();
     await cli.json(['init', '--name', 'Ada']);
-    await cli.json(['id', 'create', 'drafter']);
+    await cli.json(['id', 'create', 'drafter', '--key-here']);
     const g = await cli.json<{ id: string }>([
       'grant',
       'drafter',

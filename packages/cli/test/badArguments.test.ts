@@ -148,7 +148,7 @@ const CASES: [string[], RegExp][] = [
   [['answer', 'HANDOFF', ' '], /<answer> is empty/],
   [['can', 'read', 'workspace', '--for', 'nobody'], /No identity "nobody"/],
   [['--as', 'drafter', 'can', 'read', 'workspace', '--for', 'Ada'], /needs read on grant:\*/],
-  [['id', 'create', 'DRAFTER'], /named "drafter" exists already/],
+  [['id', 'create', 'DRAFTER', '--key-here'], /named "drafter" exists already/],
   [['note'], /missing required argument 'text'/],
   [['decide', 'x'], /required option '--why <text>'/],
   [['question'], /missing required argument 'text'/],
