@@ -20,10 +20,9 @@
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { pnpmCommand, ROOT, toolEnv } from './pnpm.mjs';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const say = (line) => process.stderr.write(`setup: ${line}\n`);
 
 function fail(message) {
@@ -35,31 +34,7 @@ const [major, minor] = process.versions.node.split('.').map(Number);
 if (major < 20 || (major === 20 && minor < 19))
   fail(`Baton needs Node 20.19 or newer; this is ${process.version}. Install a newer Node.`);
 
-const env = { ...process.env };
-if (!env.npm_config_nodedir) {
-  const prefix = resolve(dirname(process.execPath), '..');
-  if (existsSync(join(prefix, 'include', 'node', 'node.h'))) env.npm_config_nodedir = prefix;
-}
-
-const pinned = /^pnpm@(\d+\.\d+\.\d+)/.exec(
-  JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).packageManager ?? '',
-)?.[1];
-if (!pinned) fail('the root package.json has no "packageManager": "pnpm@x.y.z".');
-
-/** The command that runs the pinned pnpm: the one on PATH if it is that version, else npx. */
-function pnpmCommand() {
-  const onPath = spawnSync('pnpm', ['--version'], { encoding: 'utf8', env });
-  if (onPath.status === 0 && onPath.stdout.trim() === pinned) return ['pnpm'];
-  return ['npx', '--yes', `pnpm@${pinned}`];
-}
-
-function pnpm(args) {
-  const [command, ...pre] = pnpmCommand();
-  say(`${[command, ...pre, ...args].join(' ')}`);
-  const r = spawnSync(command, [...pre, ...args], { cwd: ROOT, env, stdio: ['ignore', 2, 2] });
-  if (r.status !== 0)
-    fail(`\`pnpm ${args.join(' ')}\` failed (${r.error?.message ?? `exit ${r.status}`}).`);
-}
+const env = toolEnv();
 
 // 1. The locked dependencies. pnpm keeps a copy of the lockfile it installed from.
 const read = (path) => (existsSync(path) ? readFileSync(path, 'utf8') : undefined);
