@@ -36,6 +36,14 @@ if (major < 20 || (major === 20 && minor < 19))
 
 const env = toolEnv();
 
+function pnpm(args) {
+  const [command, ...pre] = pnpmCommand(env);
+  say(`${[command, ...pre, ...args].join(' ')}`);
+  const r = spawnSync(command, [...pre, ...args], { cwd: ROOT, env, stdio: ['ignore', 2, 2] });
+  if (r.status !== 0)
+    fail(`\`pnpm ${args.join(' ')}\` failed (${r.error?.message ?? `exit ${r.status}`}).`);
+}
+
 // 1. The locked dependencies. pnpm keeps a copy of the lockfile it installed from.
 const read = (path) => (existsSync(path) ? readFileSync(path, 'utf8') : undefined);
 const installed = read(join(ROOT, 'node_modules', '.pnpm', 'lock.yaml'));

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, statSync, symlinkSync } from 'node:fs';
-import { delimiter, dirname, join, resolve } from 'node:path';
+import { delimiter, dirname, join, resolve, sep } from 'node:path';
 
 /** How a command ended, with everything it printed. */
 export interface RunResult {
@@ -58,16 +58,21 @@ const NOT_ON_A_BARE_MACHINE = new Set(['pnpm', 'pnpx', 'corepack']);
 /**
  * The environment of a person's shell on a machine with Node and npm but no pnpm:
  * {@link cleanEnv}, with PATH replaced by `binDir` (created here), which links every command
- * of the current PATH but pnpm's. The running Node's directory comes first, so `node` is the
+ * of the current PATH but pnpm's (and but those in node_modules/.bin folders). The running Node's directory comes first, so `node` is the
  * one the test runs on.
  */
 export function bareEnv(binDir: string): NodeJS.ProcessEnv {
   mkdirSync(binDir, { recursive: true });
-  const dirs = [dirname(process.execPath), ...(process.env.PATH ?? '').split(delimiter)];
+  // Not the node_modules/.bin folders npm and pnpm put on PATH for their scripts either.
+  const dirs = [dirname(process.execPath), ...(process.env.PATH ?? '').split(delimiter)].filter(
+    (dir) => dir && !dir.split(sep).includes('node_modules'),
+  );
+  const linked = new Set<string>();
   for (const dir of dirs) {
-    if (!dir || !existsSync(dir) || !statSync(dir).isDirectory()) continue;
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) continue;
     for (const name of readdirSync(dir)) {
-      if (NOT_ON_A_BARE_MACHINE.has(name) || existsSync(join(binDir, name))) continue;
+      if (NOT_ON_A_BARE_MACHINE.has(name) || linked.has(name)) continue;
+      linked.add(name);
       symlinkSync(join(dir, name), join(binDir, name));
     }
   }
