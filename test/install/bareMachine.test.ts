@@ -5,7 +5,7 @@
  * built for this Node), then run. The clone is of this checkout's HEAD commit, so the test
  * checks what is committed.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -38,11 +38,22 @@ async function freshClone(name: string): Promise<string> {
 }
 
 /** `text` without its colours. */
-const plain = (text: string) => text.replace(/\x1b\[[0-9;]*m/g, '');
+const COLOUR = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
+const plain = (text: string) => text.replace(COLOUR, '');
 
 const npm = (cwd: string, args: string[]) => run('npm', args, { cwd, env, timeoutMs: 400_000 });
 
 describe('the README commands on a machine with only Node and npm', () => {
+  it('are `npm run demo` and `npm test`, and `.ci/run` runs that same test command', () => {
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+    const commands = /```sh\n([\s\S]*?)```/.exec(readme)![1]!;
+    const run = commands.split('\n').map((line) => line.replace(/\s+#.*$/, '').trim());
+    expect(run.filter(Boolean)).toEqual(['npm run demo', 'npm test']);
+    const ci = readFileSync(join(REPO_ROOT, '.ci/run'), 'utf8');
+    expect(ci).toMatch(/\bnpm test\b/);
+    expect(ci).not.toMatch(/^\s*pnpm test\b/m);
+  });
+
   it('has no pnpm on the PATH it runs them with', async () => {
     const r = await run('sh', ['-c', 'command -v pnpm || echo none'], {
       cwd: root,
