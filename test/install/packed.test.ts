@@ -124,6 +124,20 @@ describe('Baton packed into tarballs and installed with npm outside the reposito
     expect(existsSync(join(dir, 'baton.db'))).toBe(true);
   });
 
+  it('runs the durable-storage snippet as CommonJS, with require', async () => {
+    const dir = join(app, 'durable-cjs');
+    mkdirSync(dir);
+    const program = asCommonJs(readmeBlock('## Durable storage'));
+    expect(program).toContain("const { SqliteStore } = require('@baton/sqlite');");
+    writeFileSync(join(dir, 'durable.cjs'), program);
+    for (const pass of ['first', 'second']) {
+      const r = await node(['durable.cjs'], dir);
+      expect(r.stderr, pass).toBe('');
+      expect(r.code, pass).toBe(0);
+      expect(r.stdout, pass).toBe("Ada's workspace true\n");
+    }
+  });
+
   it('installs the baton command, which shows its help, creates a workspace and reads the inbox', async () => {
     const bin = join(app, 'node_modules', '.bin', 'baton');
     const dir = join(app, 'cli');
