@@ -17,8 +17,10 @@ describe('the guides in docs/', () => {
     expect(guides()).toEqual(
       expect.arrayContaining([
         'docs/README.md',
+        'docs/agents.md',
         'docs/cli.md',
         'docs/concepts.md',
+        'docs/notifications.md',
         'docs/operations.md',
         'docs/security.md',
         'docs/storage.md',
@@ -129,6 +131,29 @@ describe('the example programs the guides quote', () => {
     expect(out).toContain('verify after erasure: ok=true, erased: leaked API key');
     expect(out).toMatch(/after revocation: grant \S+ \(in the chain of \S+\) was revoked/);
     expect(out).toContain('earlier events still verify: true');
+  }, 90_000);
+
+  it("show an agent's loop: its own key, waiting for work, asking, approval, tool calls and usage, handing back", async () => {
+    const out = await run('agentLoop.ts');
+    expect(out).toContain('took the work from Ada: Make it shine');
+    expect(out).toContain('asked; answer: "Today"');
+    expect(out).toContain('published under approval yes');
+    expect(out).toContain('handed back; run-1 cost $0.004 for 300 tokens out');
+    expect(out).toContain("Ada's inbox: work: Published; pricing line added");
+    expect(out).toContain('tool calls Ada sees: web.search: searched the pricing page');
+  }, 90_000);
+
+  it('show signed webhooks received once, a failed delivery retried after backoff, and an escalation', async () => {
+    const out = await run('notifications.ts');
+    expect(out).toMatch(/^webhook: Ada handed you work \(ho_\w+\)$/m);
+    expect(out).toContain('tick: queued 1, failed 1');
+    expect(out).toMatch(/^pager: attempt 2: Ada handed you work/m);
+    expect(out).toContain('retry: delivered 1');
+    expect(out).toMatch(/^webhook: Past due and escalated to you: ho_\w+$/m);
+    expect(out).toContain('escalated: 1');
+    expect(out).toContain('review: expired, escalated to Ada');
+    // Each notification reached the webhook once.
+    expect(out.match(/^webhook: /gm)).toHaveLength(2);
   }, 90_000);
 
   it('show cross-connection watch, rebuilt projections, export/import and a newer file refused', async () => {

@@ -3,7 +3,7 @@
 // makes three edits with reasons, answers its question and hands it back; the agent, in a
 // new process, is briefed with exactly her edits and her answer. Nothing is pasted.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +12,8 @@ import { KeyDirectory } from '@baton/core/node';
 import { SqliteStore } from '@baton/sqlite';
 
 const dir = mkdtempSync(join(tmpdir(), 'baton-quickstart-'));
+// The story's files go when it ends, however it ends.
+process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 const db = join(dir, 'workspace.db');
 const agentKeys = join(dir, 'agent-keys');
 const agentScript = fileURLToPath(new URL('./agent.ts', import.meta.url));

@@ -3,7 +3,7 @@
  * in a temporary directory: the workspace is `./.baton/workspace.db` there, as for a user.
  */
 
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -44,8 +44,12 @@ export interface CliDir {
 /** A fresh directory for `baton` to work in. */
 export function cliDir(): CliDir {
   const dir = mkdtempSync(join(tmpdir(), 'baton-cli-'));
+  mkdirSync(join(dir, '.tmp'));
   // No colour, no inherited identity or database: exactly what a user's fresh shell has.
+  // Its own temp folder inside the directory, so what baton leaves there (a file from
+  // $EDITOR kept after a failed edit) goes with the directory.
   const env = {
+    TMPDIR: join(dir, '.tmp'),
     NO_COLOR: '1',
     BATON_DB: undefined,
     BATON_AS: undefined,

@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { EMPTY_HEAD } from '@baton/core';
 import { conformanceEvents } from '@baton/core/testing';
@@ -24,24 +24,69 @@ function tempDir(): string {
 
 const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 
+/** The smallest part of esbuild's API this file uses. */
+interface Esbuild {
+  build(options: Record<string, unknown>): Promise<unknown>;
+}
+
+/**
+ * test/fixtures/sqliteOpen.ts made runnable by a user who cannot read the checkout (as
+ * when it sits in a `mktemp -d` folder): bundled with the workspace packages into one file
+ * in a fresh temp folder that everyone may read, beside a copy of the better-sqlite3 it
+ * loads (its JavaScript, its build for this Node, and what it requires to find that build).
+ */
+async function fixtureForNobody(): Promise<string> {
+  const dir = tempDir();
+  chmodSync(dir, 0o755);
+  // esbuild comes with tsup; ask for it where tsup finds it.
+  const fromTsup = createRequire(createRequire(import.meta.url).resolve('tsup'));
+  const esbuild = (await import(pathToFileURL(fromTsup.resolve('esbuild')).href)) as Esbuild;
+  const entry = join(dir, 'sqliteOpen.mjs');
+  await esbuild.build({
+    entryPoints: [join(REPO_ROOT, 'test/fixtures/sqliteOpen.ts')],
+    outfile: entry,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    conditions: ['source'],
+    external: ['better-sqlite3'],
+    logLevel: 'silent',
+  });
+  // better-sqlite3 and the packages its require('bindings') needs, each copied whole but for
+  // the compiler's leftovers.
+  const fromSqlite = createRequire(join(REPO_ROOT, 'packages/sqlite/package.json'));
+  const addon = dirname(fromSqlite.resolve('better-sqlite3/package.json'));
+  const fromAddon = createRequire(join(addon, 'package.json'));
+  const bindings = dirname(fromAddon.resolve('bindings/package.json'));
+  const uriToPath = dirname(
+    createRequire(join(bindings, 'package.json')).resolve('file-uri-to-path/package.json'),
+  );
+  const modules = join(dir, 'node_modules');
+  const target = join(modules, 'better-sqlite3');
+  for (const part of ['package.json', 'lib', 'build/Release/better_sqlite3.node'])
+    cpSync(join(addon, part), join(target, part), { recursive: true });
+  cpSync(bindings, join(modules, 'bindings'), { recursive: true });
+  cpSync(uriToPath, join(modules, 'file-uri-to-path'), { recursive: true });
+  return entry;
+}
+
 /**
  * Runs test/fixtures/sqliteOpen.ts as the unprivileged user `nobody`: root ignores file
- * permissions, so a read-only file is only read-only to another user.
+ * permissions, so a read-only file is only read-only to another user. The child runs the
+ * bundle {@link fixtureForNobody} makes, from its folder, so the checkout may sit where
+ * `nobody` cannot read.
  */
-function openAsNobody(path: string): Promise<{ code?: string; message?: string; ok?: boolean }> {
-  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      tsx,
-      '--conditions=source',
-      join(REPO_ROOT, 'test/fixtures/sqliteOpen.ts'),
-      'open',
-      path,
-    ],
-    { cwd: REPO_ROOT, uid: 65534, gid: 65534, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+async function openAsNobody(
+  path: string,
+): Promise<{ code?: string; message?: string; ok?: boolean }> {
+  const entry = await fixtureForNobody();
+  const child = spawn(process.execPath, [entry, 'open', path], {
+    cwd: dirname(entry),
+    uid: 65534,
+    gid: 65534,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout.setEncoding('utf8').on('data', (c: string) => {

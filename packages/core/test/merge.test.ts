@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { createPatch } from 'rfc6902';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { type JsonValue, MAX_JSON_DEPTH, mergeJson, mergeText } from '../src/index.js';
 import { world } from './world.js';
 
@@ -35,6 +35,7 @@ function edits(fresh: () => string) {
 describe('three-way text merge', () => {
   it('agrees with git merge-file on thousands of random edits of documents with unique lines', () => {
     const dir = mkdtempSync(join(tmpdir(), 'baton-merge-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     let uid = 0;
     const fresh = () => `new line ${uid++}`;
     const doc = (l: string[]) => (l.length ? `${l.join('\n')}\n` : '');

@@ -1,7 +1,7 @@
-import { mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { z } from 'zod';
 import {
   type BatonEvent,
@@ -247,6 +247,7 @@ describe('keys', () => {
 
   it('leaves no key behind when creating an identity is refused', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'baton-keys-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const keys = new KeyDirectory({ path: dir });
     const ws = await Workspace.open({ keyring: keys });
     const ada = await ws.bootstrap({ name: 'Ada' });
@@ -284,6 +285,7 @@ describe('keys', () => {
 
   it('gives an agent process only its own key file (0600) so it cannot sign as its owner', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'baton-keys-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const ownerKeys = new KeyDirectory({ path: join(dir, 'owner') });
     const store = new MemoryStore();
     const ws = await Workspace.open({ store, keyring: ownerKeys });
