@@ -149,6 +149,16 @@ describe('Baton packed into tarballs and installed with npm outside the reposito
     expect(help.stdout).toMatch(/^Usage: baton /);
     expect(help.stdout).toMatch(/\binit\b/);
 
+    const version = await baton(['--version']);
+    expect(version.code, version.stderr).toBe(0);
+    expect(version.stdout.trim()).toBe(
+      (
+        JSON.parse(readFileSync(join(REPO_ROOT, 'packages/cli/package.json'), 'utf8')) as {
+          version: string;
+        }
+      ).version,
+    );
+
     const init = await baton(['init', '--name', 'Ada']);
     expect(init.code, init.stderr).toBe(0);
     expect(init.stdout).toContain("Ada's workspace");

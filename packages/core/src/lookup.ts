@@ -10,7 +10,7 @@ export const ID_KINDS = {
   grant: { prefix: 'gr_', collection: 'grants', noun: 'grant' },
 } as const;
 
-/** A kind of id {@link resolveIdIn} resolves: `identity`, `artifact`, `handoff`, `context`, `grant`. */
+/** A kind of id `Actor.resolveId` resolves: `identity`, `artifact`, `handoff`, `context`, `grant`. */
 export type IdKind = keyof typeof ID_KINDS;
 
 /** What a resolved id is: the full id and its kind. */
