@@ -128,11 +128,10 @@ export class CliSession {
 
   /** An identity's name when it names only that identity (else its id): for advice to type. */
   nameOf(id: string): string {
-    const view = this.#ws?._view;
-    const who = view?.identity(id);
-    if (!view || !who) return id;
+    const who = this.#ws?.identity(id);
+    if (!this.#ws || !who) return id;
     const lower = who.name.toLowerCase();
-    const same = [...view.identities.values()].filter((i) => i.name.toLowerCase() === lower);
+    const same = this.#ws.identityList().filter((i) => i.name.toLowerCase() === lower);
     return same.length === 1 ? who.name : id;
   }
 
@@ -219,7 +218,7 @@ export class CliSession {
     });
     // The identity itself is read from the workspace's resident view: whoever holds the
     // database file can read it anyway, and the commands themselves are authorized as usual.
-    return (await actor?.identities.get(id)) ?? ws._view.identity(id)!;
+    return (await actor?.identities.get(id)) ?? ws.identity(id)!;
   }
 
   /** The id of an identity named by id or name. */

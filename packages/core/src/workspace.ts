@@ -512,6 +512,22 @@ export class Workspace {
     return this._view.workspace;
   }
 
+  /**
+   * An identity as this instance knows it (as of its last catch-up), or `undefined` — for
+   * the host that displays the workspace (names for ids). A copy: changing it changes
+   * nothing. Actors read identities through `actor.identities`, which is authorized.
+   */
+  identity(id: string): Identity | undefined {
+    parseInput(idString, id, 'workspace.identity(id)');
+    const who = this._view.identity(id);
+    return who ? structuredClone(who) : undefined;
+  }
+
+  /** Every identity this instance knows (as of its last catch-up), as copies; see {@link Workspace.identity}. */
+  identityList(): Identity[] {
+    return [...this._view.identities.values()].map((i) => structuredClone(i));
+  }
+
   /** The current log head (after catching up with other writers). */
   async head(): Promise<Head> {
     await this._catchUp();

@@ -326,3 +326,18 @@ describe('keys', () => {
     expect((await agentWs.verify()).ok).toBe(true);
   });
 });
+
+describe('identities for the host that displays the workspace', () => {
+  it('gives copies of the identities this instance knows, so changing one changes nothing', async () => {
+    const ws = await Workspace.open({ tickIntervalMs: 0 });
+    const ada = await ws.bootstrap({ name: 'Ada' });
+    const copy = ws.identity(ada.id)!;
+    expect(copy.name).toBe('Ada');
+    copy.name = 'Mallory';
+    expect(ws.identity(ada.id)?.name).toBe('Ada');
+    expect(ws.identityList().map((i) => i.name)).toEqual(['Ada']);
+    expect(ws.identity('id_nobody')).toBeUndefined();
+    expect(() => ws.identity(42 as never)).toThrow(expect.objectContaining({ code: 'VALIDATION' }));
+    await ws.close();
+  });
+});

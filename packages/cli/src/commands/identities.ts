@@ -86,7 +86,7 @@ export async function shortener(
 /** A function naming identities from the workspace's view (falls back to the id). */
 export async function namer(session: CliSession): Promise<(id: string) => string> {
   const ws = await session.open();
-  return (id) => ws._view.identity(id)?.name ?? id;
+  return (id) => ws.identity(id)?.name ?? id;
 }
 
 interface GrantOptions {
