@@ -1,13 +1,8 @@
-// Issue 12, "Nothing applied unverified": every event a process applies from the store —
-// catch-up, open, rebuild, ingest, import — is checked as verify() checks it first.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   type BatonEvent,
   eventHash,
   isBatonError,
-  MemoryKeyring,
+  type MemoryKeyring,
   rootGrantId,
   type SignedFields,
   signingBytes,
@@ -16,20 +11,13 @@ import {
 } from '@baton/core';
 import { SqliteStore } from '@baton/sqlite';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
-
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+import { describe, expect, it } from 'vitest';
+import { sqliteFile } from './sqliteFile.js';
 
 /** A workspace on a new SQLite file: Ada (owner), Bob (a member) and Mallory (an agent with no grants, whose key the attacker holds). */
 async function sqliteWorld() {
-  const dir = mkdtempSync(join(tmpdir(), 'baton-applied-'));
-  dirs.push(dir);
-  const path = join(dir, 'ws.db');
-  const keyring = new MemoryKeyring();
-  const ws = await Workspace.open({ store: new SqliteStore({ path }), keyring, tickIntervalMs: 0 });
+  const { dir, path, keyring, open } = sqliteFile('applied');
+  const ws = await open();
   const ada = await ws.bootstrap({ name: 'Ada' });
   const me = ws.as(ada.id);
   const bob = await me.identities.create({ kind: 'human', name: 'Bob' });
@@ -37,8 +25,6 @@ async function sqliteWorld() {
   const mallory = await me.identities.create({ kind: 'agent', name: 'mallory' });
   await me.context.record({ type: 'note', text: 'first' });
   await me.context.record({ type: 'note', text: 'second' });
-  const open = () =>
-    Workspace.open({ store: new SqliteStore({ path }), keyring, tickIntervalMs: 0 });
   return { dir, path, keyring, ws, ada, me, bob, mallory, open };
 }
 

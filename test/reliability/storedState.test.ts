@@ -1,8 +1,7 @@
 // Issue 12, "Stored state checked": an attacker who can write the store but holds no key
 // cannot make a Baton process authorize anything the signed log does not authorize, and
 // everything else they change in the stored rows is reported by verify().
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   canonicalJson,
@@ -11,19 +10,14 @@ import {
   generateEd25519,
   isBatonError,
   type Logger,
-  MemoryKeyring,
   sha256b64,
   toBase64url,
   Workspace,
 } from '@baton/core';
 import { SqliteStore } from '@baton/sqlite';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
-
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+import { describe, expect, it } from 'vitest';
+import { sqliteFile } from './sqliteFile.js';
 
 /**
  * A workspace on a SQLite file holding one of every kind of row: an artifact with two
@@ -31,11 +25,8 @@ afterEach(() => {
  * note with a body, an idempotent record, a revoked grant, and Mallory (no grants).
  */
 async function richFile() {
-  const dir = mkdtempSync(join(tmpdir(), 'baton-stored-'));
-  dirs.push(dir);
-  const path = join(dir, 'ws.db');
-  const keyring = new MemoryKeyring();
-  const ws = await Workspace.open({ store: new SqliteStore({ path }), keyring, tickIntervalMs: 0 });
+  const { dir, path, keyring, open } = sqliteFile('stored');
+  const ws = await open();
   const ada = await ws.bootstrap({ name: 'Ada' });
   const me = ws.as(ada.id);
   const bob = await me.identities.create({ kind: 'human', name: 'Bob' });
