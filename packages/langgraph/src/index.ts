@@ -1,0 +1,6 @@
+/**
+ * @packageDocumentation
+ * @module @baton/langgraph
+ */
+
+export {};

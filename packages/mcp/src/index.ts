@@ -1,0 +1,6 @@
+/**
+ * @packageDocumentation
+ * @module @baton/mcp
+ */
+
+export {};

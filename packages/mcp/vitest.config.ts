@@ -1,0 +1,3 @@
+import { baseProject } from '../../vitest.shared.js';
+
+export default baseProject('mcp', { include: ['test/**/*.test.ts'] });
