@@ -132,9 +132,12 @@ export class BatonCallbackHandler extends BaseCallbackHandler {
     _chain: Serialized,
     _inputs: ChainValues,
     runId: string,
-    _runType?: string,
+    // The callback manager passes (…, runId, parentRunId, tags, metadata, runType, runName),
+    // whatever the declaration names the parameters.
+    _parentRunId?: string,
     tags?: string[],
     metadata?: Record<string, unknown>,
+    _runType?: string,
     runName?: string,
   ): Promise<void> {
     // A node's own run: named after the node and tagged with its step (its inner runnables

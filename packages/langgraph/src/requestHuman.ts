@@ -333,9 +333,7 @@ export async function resumeHandoff(
   const h = await actor.handoffs.get(id);
   const response = await handoffResponse(run.workspace, h, record.action);
   if (!response) {
-    const who = await Promise.all(
-      h.to.map(async (x) => (await actor.identities.get(x))?.name ?? x),
-    );
+    const who = h.to.map((x) => run.workspace.identity(x)?.name ?? x);
     throw new BatonError(
       ErrorCode.INVALID_STATE,
       `resumeHandoff: handoff ${id} is still ${h.status}, waiting on ${who.join(' or ')}. Resume it once they decided (actor.handoffs.wait('${id}') resolves then).`,
