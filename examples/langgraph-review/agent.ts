@@ -7,8 +7,8 @@ import { Workspace } from '@baton/core';
 import { KeyDirectory } from '@baton/core/node';
 import {
   BatonCallbackHandler,
-  type BatonHumanInterrupt,
   batonConfig,
+  humanInterrupts,
   resumeHandoff,
 } from '@baton/langgraph';
 import { SqliteStore } from '@baton/sqlite';
@@ -35,7 +35,7 @@ if (step === 'start') {
     { messages: [{ role: 'user', content: 'Draft the launch post and publish it.' }] },
     { ...config, callbacks },
   );
-  const [paused] = out.__interrupt__![0]!.value as BatonHumanInterrupt[];
+  const [paused] = humanInterrupts(out);
   console.log(`paused: ${paused!.description}; handoff ${paused!.baton.handoff}`);
   // #endregion start
 } else if (step === 'resume') {

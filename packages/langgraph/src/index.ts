@@ -34,4 +34,10 @@ export type {
   ResumeHandoffOptions,
   ResumeHandoffResult,
 } from './requestHuman.js';
-export { answerHandoff, handoffResponse, requestHuman, resumeHandoff } from './requestHuman.js';
+export {
+  answerHandoff,
+  handoffResponse,
+  humanInterrupts,
+  requestHuman,
+  resumeHandoff,
+} from './requestHuman.js';

@@ -481,3 +481,28 @@ export async function answerHandoff(
   );
   return approved!;
 }
+
+/**
+ * The requests a paused run waits on: the {@link BatonHumanInterrupt}s in what `graph.invoke`
+ * returned (its `__interrupt__`), each naming its handoff. Empty when the run did not pause
+ * on {@link requestHuman}.
+ *
+ * @example
+ * ```ts
+ * const [waiting] = humanInterrupts(await graph.invoke(input, config));
+ * console.log(`waiting on handoff ${waiting.baton.handoff}`);
+ * ```
+ */
+export function humanInterrupts(result: unknown): BatonHumanInterrupt[] {
+  const list = (result as { __interrupt__?: unknown } | null | undefined)?.__interrupt__;
+  if (!Array.isArray(list)) return [];
+  const out: BatonHumanInterrupt[] = [];
+  for (const i of list) {
+    const value = (i as { value?: unknown } | null)?.value;
+    for (const v of Array.isArray(value) ? value : [value]) {
+      const h = (v as Partial<BatonHumanInterrupt> | null)?.baton?.handoff;
+      if (typeof h === 'string') out.push(v as BatonHumanInterrupt);
+    }
+  }
+  return out;
+}
