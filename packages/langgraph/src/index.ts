@@ -1,6 +1,17 @@
 /**
+ * Baton for LangGraph JS: checkpoints and long-term memory in a Baton store.
+ *
+ * @example
+ * ```ts
+ * import { BatonCheckpointSaver } from '@baton/langgraph';
+ * const graph = builder.compile({ checkpointer: new BatonCheckpointSaver({ store: workspace.store }) });
+ * ```
+ *
  * @packageDocumentation
  * @module @baton/langgraph
  */
 
-export {};
+// Types
+export type { BatonCheckpointSaverOptions } from './batonCheckpointSaver.js';
+
+export { BatonCheckpointSaver } from './batonCheckpointSaver.js';
