@@ -1,5 +1,6 @@
 /**
- * Baton for LangGraph JS: checkpoints and long-term memory in a Baton store.
+ * Baton for LangGraph JS: checkpoints ({@link BatonCheckpointSaver}) and long-term memory
+ * ({@link BatonStore}) in a Baton store.
  *
  * @example
  * ```ts
@@ -13,5 +14,6 @@
 
 // Types
 export type { BatonCheckpointSaverOptions } from './batonCheckpointSaver.js';
-
 export { BatonCheckpointSaver } from './batonCheckpointSaver.js';
+export type { BatonStoreOptions } from './batonStore.js';
+export { BatonStore } from './batonStore.js';
