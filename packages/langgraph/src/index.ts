@@ -1,13 +1,15 @@
 /**
- * Baton for LangGraph JS: agents that act as their own identity, pause for people through
- * durable handoffs, and leave what they did in the ContextLog.
+ * Baton for LangGraph JS: checkpoints ({@link BatonCheckpointSaver}) and long-term memory
+ * ({@link BatonStore}) in a Baton store; agents that act as their own identity, pause for
+ * people through durable handoffs ({@link requestHuman}, {@link resumeHandoff}), and leave
+ * what they did in the ContextLog ({@link BatonCallbackHandler}).
  *
  * @example
  * ```ts
- * import { batonConfig, requestHuman, resumeHandoff } from '@baton/langgraph';
- * const answer = await requestHuman({ action: 'publish', resource: `artifact:${id}`, interrupt });
- * // later, any process:
- * await resumeHandoff(graph, handoffId, { workspace, agent: drafter.id });
+ * import { BatonCheckpointSaver, requestHuman, resumeHandoff } from '@baton/langgraph';
+ * const graph = builder.compile({ checkpointer: new BatonCheckpointSaver({ store: workspace.store }) });
+ * // in a node: const answer = await requestHuman({ action: 'publish', resource, interrupt });
+ * // later, any process: await resumeHandoff(graph, handoffId, { workspace, agent: drafter.id });
  * ```
  *
  * @packageDocumentation
@@ -17,8 +19,12 @@
 // Types
 export type { BatonCallbackHandlerOptions, RecordFailure } from './batonCallbackHandler.js';
 export { BatonCallbackHandler } from './batonCallbackHandler.js';
+export type { BatonCheckpointSaverOptions } from './batonCheckpointSaver.js';
+export { BatonCheckpointSaver } from './batonCheckpointSaver.js';
 export type { BatonConfigOptions, BatonRun, RunContext } from './batonRun.js';
 export { batonActor, batonConfig, batonKey } from './batonRun.js';
+export type { BatonStoreOptions } from './batonStore.js';
+export { BatonStore } from './batonStore.js';
 export type {
   BatonToolName,
   BatonToolsOptions,
