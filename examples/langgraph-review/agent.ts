@@ -7,12 +7,12 @@ import { Workspace } from '@baton/core';
 import { KeyDirectory } from '@baton/core/node';
 import {
   BatonCallbackHandler,
+  BatonCheckpointSaver,
   batonConfig,
   humanInterrupts,
   resumeHandoff,
 } from '@baton/langgraph';
 import { SqliteStore } from '@baton/sqlite';
-import { SqliteSaver } from '@langchain/langgraph-checkpoint-sqlite';
 import { reviewGraph } from './graph.js';
 import { paths, THREAD } from './paths.js';
 
@@ -24,8 +24,11 @@ const workspace = await Workspace.open({
   keyring: new KeyDirectory({ path: p.agentKeys }),
   tickIntervalMs: 0,
 });
-const checkpointer = SqliteSaver.fromConnString(p.checkpoints);
+// #region graph
+// The thread's checkpoints live in the workspace's own store, beside the handoff.
+const checkpointer = new BatonCheckpointSaver({ store: workspace.store });
 const graph = reviewGraph(checkpointer, p.outbox);
+// #endregion graph
 const callbacks = [new BatonCallbackHandler({ workspace, agent: drafter })];
 
 if (step === 'start') {
@@ -52,5 +55,4 @@ if (step === 'start') {
   }
   // #endregion resume
 }
-checkpointer.db.close();
 await workspace.close();

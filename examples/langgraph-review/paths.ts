@@ -4,7 +4,6 @@ import { join } from 'node:path';
 export function paths(dir: string) {
   return {
     db: join(dir, 'workspace.db'),
-    checkpoints: join(dir, 'checkpoints.db'),
     adaKeys: join(dir, 'ada-keys'),
     agentKeys: join(dir, 'agent-keys'),
     ids: join(dir, 'ids.json'),

@@ -1,9 +1,17 @@
 import { ErrorCode, isBatonError } from '@baton/core';
-import { Annotation, END, MemorySaver, START, StateGraph } from '@langchain/langgraph';
+import {
+  Annotation,
+  type BaseCheckpointSaver,
+  END,
+  MemorySaver,
+  START,
+  StateGraph,
+} from '@langchain/langgraph';
 import type { HumanInterrupt, HumanResponse } from '@langchain/langgraph/prebuilt';
 import { describe, expect, it } from 'vitest';
 import {
   answerHandoff,
+  BatonCheckpointSaver,
   batonConfig,
   humanInterrupts,
   requestHuman,
@@ -23,7 +31,10 @@ const ask = (action: string): HumanInterrupt => ({
 });
 
 /** A one-node graph whose node asks, counting how often it ran and how often it went past the question. */
-function graph(request: Parameters<typeof requestHuman>[0], checkpointer = new MemorySaver()) {
+function graph(
+  request: Parameters<typeof requestHuman>[0],
+  checkpointer: BaseCheckpointSaver = new MemorySaver(),
+) {
   const counts = { runs: 0, after: 0 };
   const g = new StateGraph(State)
     .addNode('ask', async () => {
@@ -143,7 +154,7 @@ describe('resumeHandoff', () => {
       resource: `artifact:${w.doc.id}`,
       interrupt: ask('publish'),
     };
-    const made = graph(request);
+    const made = graph(request, new BatonCheckpointSaver({ store: w.store }));
     const config = batonConfig({ workspace: w.workspace, agent: w.drafter.id, threadId: 't1' });
     const p = await paused(made.g, config);
     return { w, ...made, config, p, request };
