@@ -9,7 +9,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { paths } from './paths.js';
 
-const decision = process.argv[2] ?? 'approve';
+const decision = process.argv.slice(2).find((a) => a !== '--') ?? 'approve';
+if (!['approve', 'edit', 'reject'].includes(decision)) {
+  console.error(`Say approve, edit or reject, not "${decision}".`);
+  process.exit(2);
+}
 const dir = mkdtempSync(join(tmpdir(), 'baton-langgraph-review-'));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 const run = (script: string, ...args: string[]) =>

@@ -40,6 +40,9 @@ if (step === 'setup') {
   // #endregion grants
   writeFileSync(p.ids, JSON.stringify({ ada: ada.id, drafter: drafter.id }));
   console.log(`set up: Ada ${ada.id}, drafter ${drafter.id}`);
+} else if (!['approve', 'edit', 'reject', 'show'].includes(step!)) {
+  console.error('usage: person.ts setup|approve|edit|reject|show <dir> [handoff]');
+  process.exitCode = 2;
 } else {
   const { ada } = JSON.parse(readFileSync(p.ids, 'utf8')) as { ada: string };
   const me = ws.as(ada);
