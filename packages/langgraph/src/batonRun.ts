@@ -19,9 +19,9 @@ import { z } from 'zod';
  * tools of {@link batonTools} and {@link gatedTool} read it from there.
  */
 export interface BatonRun {
-  /** The workspace the agent acts on. */
+  /** The workspace the agent acts on. Required. */
   workspace: Workspace;
-  /** The agent's identity id: every call is made, and signed, as it. */
+  /** The agent's identity id: every call is made, and signed, as it. Required. */
   agent: string;
   /**
    * Signs for the agent when the workspace's keyring does not hold its key. Defaults to the
@@ -32,7 +32,7 @@ export interface BatonRun {
 
 /** Options of {@link batonConfig}: the {@link BatonRun} and the thread. */
 export interface BatonConfigOptions extends BatonRun {
-  /** The LangGraph thread id: the run's `thread_id`, and its Baton session. */
+  /** The LangGraph thread id: the run's `thread_id`, and its Baton session. Required. */
   threadId: string;
 }
 

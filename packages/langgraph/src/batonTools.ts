@@ -232,19 +232,21 @@ export interface GatedRunContext extends RunContext {
 
 /** Options of {@link gatedTool}. */
 export interface GatedToolOptions<S extends z.ZodObject> {
+  /** The tool's name, as the model calls it. Required. */
   name: string;
+  /** What the tool does, for the model. Required. */
   description: string;
-  /** The tool's arguments. They are the payload an approval binds. */
+  /** The tool's arguments. They are the payload an approval binds. Required. */
   schema: S;
-  /** The action the agent's grants must allow (`'publish'`, `'email.send'`). */
+  /** The action the agent's grants must allow (`'publish'`, `'email.send'`). Required. */
   action: string;
-  /** The resource it acts on, from the arguments (`(a) => \`artifact:${a.id}\``). */
+  /** The resource it acts on, from the arguments (`(a) => \`artifact:${a.id}\``). Required. */
   resource: (args: z.output<S>) => string;
   /** What is about to happen, in words, for the approver. Defaults to `"<name> <args>"`. */
   summary?: (args: z.output<S>) => string;
   /**
    * The side effect. Runs only once Baton authorized it — with the approver's edited
-   * arguments when they edited them — and returns what the model reads.
+   * arguments when they edited them — and returns what the model reads. Required.
    */
   run: (args: z.output<S>, context: GatedRunContext) => Promise<unknown> | unknown;
 }
@@ -313,12 +315,17 @@ export function gatedTool<S extends z.ZodObject>(
           if (response.type === 'edit' && response.args && typeof response.args === 'object')
             payload = response.args.args as JsonValue;
         }
+        // Checked before the approval is used: an edit that does not fit the tool uses nothing.
+        const finalArgs = parseInput(
+          options.schema,
+          payload,
+          `${name}: the approved arguments`,
+        ) as z.output<S>;
         const authorization = await ctx.actor.authorize(action, resource, {
           summary,
           payload,
           ...(key ? { idempotencyKey: key } : {}),
         });
-        const finalArgs = options.schema.parse(payload) as z.output<S>;
         const out = await options.run(finalArgs, {
           ...ctx,
           authorization,

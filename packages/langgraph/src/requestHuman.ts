@@ -21,18 +21,30 @@ import { type BatonRun, keyOf, parseRun, runContext } from './batonRun.js';
  *   agent's grant names for that action (never chosen here), and the decision is bound to
  *   `payload` (defaults to `interrupt.action_request.args`).
  * - With `to` (a person's name or id), it is a **question** to that person: the question
- *   is `interrupt.description`, else `interrupt.action_request.action`.
+ *   is `interrupt.description`, else `interrupt.action_request.action`. Asking needs
+ *   `comment` and `handoff` on `workspace`.
  */
 export type RequestHumanInput =
   | {
+      /** What the person sees (Agent Inbox schema). Required. */
       interrupt: HumanInterrupt;
+      /** The action to approve (`'publish'`). Required for an approval. */
       action: string;
+      /** The resource it acts on (`'artifact:<id>'`). Required for an approval. */
       resource: string;
       /** The exact thing approved. Defaults to `interrupt.action_request.args`. */
       payload?: JsonValue;
       to?: never;
     }
-  | { interrupt: HumanInterrupt; to: string; action?: never; resource?: never; payload?: never };
+  | {
+      /** What the person sees (Agent Inbox schema). Required. */
+      interrupt: HumanInterrupt;
+      /** The person asked, by name or id. Required for a question. */
+      to: string;
+      action?: never;
+      resource?: never;
+      payload?: never;
+    };
 
 /** The value a paused thread shows in `__interrupt__`: the request, with its Baton handoff. */
 export interface BatonHumanInterrupt extends HumanInterrupt {

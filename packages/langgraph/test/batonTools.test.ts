@@ -200,4 +200,26 @@ describe('gatedTool', () => {
     expect(String(refused!.content)).toMatch(/^Refused \(FORBIDDEN\)/);
     expect(log).toEqual(['blog']);
   });
+
+  it('does not run, nor use the approval, when the approver edited the arguments into ones the tool refuses', async () => {
+    const w = await world();
+    const log: string[] = [];
+    const g = agentGraph([publisher(log)] as Tools, [
+      { name: 'publish', args: { id: w.doc.id, channel: 'blog' } },
+    ]);
+    await g.invoke(
+      { messages: [{ role: 'user', content: 'publish' }] },
+      batonConfig({ workspace: w.workspace, agent: w.drafter.id, threadId: 't' }),
+    );
+    const [approval] = (await w.me.inbox({ kinds: ['approval'] })).items;
+    await w.me.handoffs.approve(approval!.id, { payload: { id: w.doc.id, channel: 42 } });
+    const r = await resumeHandoff(g, approval!.id, { workspace: w.workspace, agent: w.drafter.id });
+    const [msg] = toolMessages((r.result as { messages: BaseMessage[] }).messages);
+    expect(msg!.status).toBe('error');
+    expect(String(msg!.content)).toMatch(
+      /^Refused \(VALIDATION\): publish: the approved arguments/,
+    );
+    expect(log).toEqual([]);
+    expect((await w.me.handoffs.get(approval!.id)).status).toBe('approved');
+  });
 });
