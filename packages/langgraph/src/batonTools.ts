@@ -219,6 +219,9 @@ export function batonTools(options: BatonToolsOptions = {}): DynamicStructuredTo
   return names.map((n) => all[n]());
 }
 
+/** Where the kv area keeps what a gated tool call answered once its side effect ran. */
+const DONE_PREFIX = 'langgraph/gated/';
+
 /** What a {@link gatedTool}'s `run` receives besides its arguments. */
 export interface GatedRunContext extends RunContext {
   /** The authorization Baton recorded for this use (its approval, when one was needed). */
@@ -262,7 +265,10 @@ export interface GatedToolOptions<S extends z.ZodObject> {
  * with the edited arguments (the approval binds them); `response` or `ignore` (a denial)
  * does not run it and tells the model why. The authorization is recorded once
  * (`grant.exercised`, consuming the approval) under an idempotency key of the thread, task
- * and tool call, so a re-run of the task does not ask or consume again.
+ * and tool call, so a re-run of the task does not ask or consume again; once `run` finished,
+ * its answer is kept in the store's kv area, so a re-run of the task (after a parallel
+ * call's interrupt, say) answers the same without running it again. A crash between `run`
+ * and that record runs it again: pass `idempotencyKey` on to what it calls.
  */
 export function gatedTool<S extends z.ZodObject>(
   options: GatedToolOptions<S>,
@@ -280,6 +286,11 @@ export function gatedTool<S extends z.ZodObject>(
         const resource = options.resource(args);
         const summary = options.summary?.(args) ?? `${name} ${JSON.stringify(args)}`;
         let payload = args as unknown as JsonValue;
+        // A call whose side effect ran already (its task re-runs after a resume, say for a
+        // parallel call's interrupt) answers with what it said then, and runs nothing again.
+        const doneKey = key ? `${DONE_PREFIX}${key}` : undefined;
+        const done = doneKey ? await ctx.workspace.store.kv.get(doneKey) : undefined;
+        if (typeof done === 'string') return done;
         const decision = await ctx.actor.can(action, resource);
         if (!decision.allowed && decision.approval) {
           const response = await requestHuman(
@@ -331,7 +342,9 @@ export function gatedTool<S extends z.ZodObject>(
           authorization,
           idempotencyKey: key ? `${key}-run` : undefined,
         });
-        return typeof out === 'string' ? out : JSON.stringify(out ?? null);
+        const text = typeof out === 'string' ? out : JSON.stringify(out ?? null);
+        if (doneKey) await ctx.workspace.store.kv.put(doneKey, text);
+        return text;
       }),
     { name, description: options.description, schema: options.schema },
   ) as unknown as DynamicStructuredTool;

@@ -156,7 +156,9 @@ export async function requestHuman(
   const cfg = config ?? getConfig();
   const ctx = runContext(cfg, 'requestHuman');
   const position = positionOf(cfg);
-  const key = keyOf([ctx.thread, ctx.ns, position]);
+  // Parallel tool calls of one task share its interrupt counter: the call id tells them apart.
+  const call = (cfg as { toolCall?: { id?: unknown } }).toolCall?.id;
+  const key = keyOf([ctx.thread, ctx.ns, typeof call === 'string' ? call : '', position]);
   const ia = r.interrupt;
   const text = ia.description ?? ia.action_request.action;
   let h: Handoff;

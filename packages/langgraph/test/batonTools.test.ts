@@ -222,4 +222,38 @@ describe('gatedTool', () => {
     expect(log).toEqual([]);
     expect((await w.me.handoffs.get(approval!.id)).status).toBe('approved');
   });
+
+  it('asks once and runs once for each of two parallel gated calls, however many resumes it takes', async () => {
+    const w = await world();
+    const log: string[] = [];
+    const g = agentGraph([publisher(log)] as Tools, [
+      { name: 'publish', args: { id: w.doc.id, channel: 'blog' } },
+      { name: 'publish', args: { id: w.doc.id, channel: 'news' } },
+    ]);
+    const config = batonConfig({ workspace: w.workspace, agent: w.drafter.id, threadId: 't' });
+    let pending = humanInterrupts(
+      await g.invoke({ messages: [{ role: 'user', content: 'publish both' }] }, config),
+    );
+    for (let round = 0; pending.length > 0 && round < 4; round++) {
+      for (const a of (await w.me.inbox({ kinds: ['approval'] })).items)
+        await w.me.handoffs.approve(a.id);
+      const r = await resumeHandoff(g, pending[0]!.baton.handoff, {
+        workspace: w.workspace,
+        agent: w.drafter.id,
+      });
+      pending = humanInterrupts(r.result);
+    }
+    expect(pending).toEqual([]);
+    expect(log.sort()).toEqual(['blog', 'news']);
+    const asked = (await events(w.store)).filter(
+      (e) =>
+        e.type.startsWith('handoff.offered@') && (e.data as { kind: string }).kind === 'approval',
+    );
+    expect(asked).toHaveLength(2);
+    const messages = (await g.getState(config)).values.messages as BaseMessage[];
+    expect(toolMessages(messages).map((m) => m.content)).toEqual([
+      'published to blog',
+      'published to news',
+    ]);
+  });
 });
