@@ -81,14 +81,15 @@ const jsonValue = z.custom<JsonValue>(
   },
   { message: 'must be plain JSON' },
 );
+// Strict: a request naming both a person (`to`) and an action is refused, not guessed at.
 const requestSchema = z.union([
-  z.object({
+  z.strictObject({
     interrupt: humanInterrupt,
     action: z.string().min(1).max(200),
     resource: z.string().min(1).max(400),
     payload: jsonValue.optional(),
   }),
-  z.object({ interrupt: humanInterrupt, to: z.string().min(1).max(200) }),
+  z.strictObject({ interrupt: humanInterrupt, to: z.string().min(1).max(200) }),
 ]);
 const humanResponse = z.object({
   type: z.enum(['accept', 'ignore', 'response', 'edit']),

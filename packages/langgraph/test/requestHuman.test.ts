@@ -138,6 +138,13 @@ describe('requestHuman', () => {
       interrupt: { action_request: { action: 'x' } } as unknown as HumanInterrupt,
     });
     expect((await refusal(bad.g.invoke({}, config))).code).toBe(ErrorCode.VALIDATION);
+    const both = graph({
+      to: 'Ada',
+      action: 'publish',
+      resource: 'artifact:x',
+      interrupt: ask('x'),
+    } as never);
+    expect((await refusal(both.g.invoke({}, config))).code).toBe(ErrorCode.VALIDATION);
     const nobody = graph({ to: 'Zed', interrupt: ask('x') });
     expect((await refusal(nobody.g.invoke({}, config))).code).toBe(ErrorCode.NOT_FOUND);
     expect(() => batonConfig({ workspace: w.workspace, agent: '', threadId: 't' })).toThrow(
