@@ -109,6 +109,8 @@ interface HumanRecord {
   position: number;
   kind: 'approval' | 'question';
   action: string;
+  /** The graph node that asked (LangGraph's `langgraph_node`), when known. */
+  node?: string;
   /** Set just before `resumeHandoff` resumes the thread. */
   resumedAt?: string;
 }
@@ -198,6 +200,8 @@ export async function requestHuman(
       kind,
       action: ia.action_request.action,
     };
+    const node = cfg.metadata?.langgraph_node;
+    if (typeof node === 'string') record.node = node;
     await kv.put(recordKey, record as unknown as JsonValue);
   }
   const value: BatonHumanInterrupt = { ...ia, baton: { handoff: h.id, kind, to: h.to } };
@@ -355,6 +359,14 @@ export async function resumeHandoff(
       { details: { handoff: id, status: h.status } },
     );
   }
+  // A graph sharing the checkpointer sees the thread too: it must at least have the node.
+  const nodes = (graph as { nodes?: unknown }).nodes;
+  if (record.node && typeof nodes === 'object' && nodes !== null && !(record.node in nodes))
+    throw new BatonError(
+      ErrorCode.VALIDATION,
+      `resumeHandoff: handoff ${id} paused node "${record.node}" of thread ${record.thread}, and this graph has no such node. Resume it with the graph that paused it.`,
+      { details: { field: 'graph', thread: record.thread, node: record.node } },
+    );
   const thread = { configurable: { thread_id: record.thread } };
   const state = await graph.getState(thread);
   if (state.createdAt === undefined)

@@ -219,6 +219,12 @@ describe('resumeHandoff', () => {
     await w.me.handoffs.approve(p.baton.handoff);
     const opts = { workspace: w.workspace, agent: w.drafter.id };
     const someone = await w.me.identities.create({ kind: 'agent', name: 'someone' });
+    // Another graph on the same checkpointer sees thread t1, but has no node "ask".
+    const sharing = new StateGraph(State)
+      .addNode('other', () => ({ after: 1 }))
+      .addEdge(START, 'other')
+      .addEdge('other', END)
+      .compile({ checkpointer: new BatonCheckpointSaver({ store: w.store }) });
     const before = (await events(w.store)).length;
     const unknown = await refusal(resumeHandoff(g, 'ho_nope', opts));
     expect(unknown.code).toBe(ErrorCode.NOT_FOUND);
@@ -235,6 +241,11 @@ describe('resumeHandoff', () => {
     const graphErr = await refusal(resumeHandoff(other, p.baton.handoff, opts));
     expect(graphErr.code).toBe(ErrorCode.VALIDATION);
     expect(graphErr.message).toMatch(/this graph has no thread t1/);
+    const shared = await refusal(resumeHandoff(sharing, p.baton.handoff, opts));
+    expect(shared.code).toBe(ErrorCode.VALIDATION);
+    expect(shared.message).toMatch(
+      /paused node "ask" of thread t1, and this graph has no such node/,
+    );
     const agentErr = await refusal(
       resumeHandoff(g, p.baton.handoff, { ...opts, agent: someone.id }),
     );
