@@ -137,9 +137,25 @@ describe('the three-process review (pause → a person decides → resume)', () 
     expect(events.filter((e) => e.type.startsWith('grant.exercised@'))).toHaveLength(0);
   }, 240_000);
 
-  it('records the run in the ContextLog as the agent, signed by its own key, with costs by actor and session', async () => {
+  it("takes Ada's approval from the baton CLI, and records the run in the ContextLog as the agent, signed by its own key, with costs by actor and session", async () => {
     const { dir, handoff } = await pausedRun();
-    await ok('person', 'approve', dir, handoff);
+    const cli = await runTs(
+      'packages/cli/src/baton.ts',
+      [
+        '--db',
+        join(dir, 'workspace.db'),
+        '--keys',
+        join(dir, 'ada-keys'),
+        '--as',
+        'Ada',
+        'approve',
+        handoff,
+      ],
+      { timeoutMs: 90_000 },
+    );
+    expect(cli.stderr).toBe('');
+    expect(cli.code).toBe(0);
+    expect(cli.stdout).toContain(`${handoff} is approved`);
     await ok('agent', 'resume', dir, handoff);
     const { ids, ws, events } = await inspect(dir);
     try {
