@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type BatonError, ErrorCode, type Workspace } from '@baton/core';
+import { type BatonError, ErrorCode, type JsonValue, type Workspace } from '@baton/core';
 import { RunContext } from '@openai/agents-core';
 import { assistantMessage, functionCall, ScriptedModel } from '@openai/agents-core/testing';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -75,7 +75,7 @@ describe('tools that follow the acting agent’s grants', () => {
       always: true,
       note: 'Go ahead from now on',
     });
-    const grants = await w.ws.as(w.ids.ada).capabilities.list({ to: w.ids.writer });
+    const grants = await w.ws.as(w.ids.ada).capabilities.list({ audience: w.ids.writer });
     const slider = grants.items.find(
       (x) => x.resource === 'site:blog' && !x.constraints?.requiresApproval,
     );
@@ -152,7 +152,7 @@ describe('bad input to resumeHandoff', () => {
     expect(garbage.message).toMatch(/corrupted or belongs to another agent graph/);
 
     const key = `openai-agents/run/${r.runId}`;
-    const record = (await w.ws.store.kv.get(key)) as Record<string, unknown>;
+    const record = (await w.ws.store.kv.get(key)) as Record<string, JsonValue>;
     await w.ws.store.kv.put(key, { ...record, state: `${String(record.state).slice(0, 40)}…` });
     const corrupted = await refusal(g.baton.resumeHandoff({ handoffId, agent: g.writer }));
     expect(corrupted.code).toBe(ErrorCode.VALIDATION);
