@@ -29,6 +29,7 @@ async function setup(): Promise<AgentIds> {
   const agentKeys = new KeyDirectory({ path: join(dir, 'agent-keys') });
   const ws = await open(join(dir, 'keys'));
   const ada = ws.as((await ws.bootstrap({ name: 'Ada' })).id);
+  // #region identities
   const ids = { triage: '', writer: '' };
   for (const name of ['triage', 'writer'] as const) {
     const key = await agentKeys.generate(name);
@@ -52,6 +53,7 @@ async function setup(): Promise<AgentIds> {
     actions: ['publish'],
     requiresApproval: [{ action: 'publish' }],
   });
+  // #endregion identities
   await ws.close();
   writeFileSync(idsFile, JSON.stringify(ids));
   return ids;
@@ -63,6 +65,7 @@ const ws = await open(join(dir, 'agent-keys'));
 const session = new BatonSession({ store: ws.store, sessionId: 'launch-post' });
 try {
   if (step === 'start') {
+    // #region start
     const { baton, triage } = buildAgents(ws, ids, scriptedModels('start'), sitePath(dir));
     const paused = await baton.run(triage, 'Write the launch post and publish it.', { session });
     for (const h of paused.handoffs) {
@@ -70,9 +73,12 @@ try {
       console.log(`  approve: baton --dir ${dir} --as Ada approve ${h.id}`);
       console.log(`  then:    tsx main.ts resume ${h.id}`);
     }
+    // #endregion start
   } else if (step === 'resume' && handoffId) {
+    // #region resume
     const { baton, triage } = buildAgents(ws, ids, scriptedModels('resume'), sitePath(dir));
     const done = await baton.resumeHandoff({ handoffId, agent: triage, session });
+    // #endregion resume
     console.log(`Finished: ${done.result.finalOutput}`);
     const blog = existsSync(sitePath(dir)) ? readFileSync(sitePath(dir), 'utf8').trim() : '';
     console.log(`Blog now holds: ${blog ? blog.split('\n').join(', ') : '(nothing)'}`);

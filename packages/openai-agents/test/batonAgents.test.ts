@@ -71,10 +71,12 @@ describe('tools that follow the acting agent’s grants', () => {
   it('lets a person always allow the call: a narrower grant without the approval rule, signed by them', async () => {
     const w = await world();
     const { handoffId } = await pausedPublish(w);
+    // #region always
     await approveHandoff(w.ws.as(w.ids.ada), handoffId, {
       always: true,
       note: 'Go ahead from now on',
     });
+    // #endregion always
     const grants = await w.ws.as(w.ids.ada).capabilities.list({ audience: w.ids.writer });
     const slider = grants.items.find(
       (x) => x.resource === 'site:blog' && !x.constraints?.requiresApproval,
