@@ -34,7 +34,7 @@ export interface BatonAgentsOptions {
   workspace: Workspace;
   /** SDK agent name → the Baton identity id it acts as. */
   agents: Record<string, string>;
-  /** Defaults for every run's {@link Runner} (model provider, tracing…). Defaults to `{}`. */
+  /** Defaults for every run's SDK `Runner` (model provider, tracing…). Defaults to `{}`. */
   runConfig?: Partial<RunConfig>;
 }
 

@@ -23,5 +23,6 @@ export type {
 export { approveHandoff, BatonAgents, graphDigest } from './batonAgents.js';
 export type { BatonSessionOptions } from './batonSession.js';
 export { BatonSession } from './batonSession.js';
-export type { RecorderHost } from './runRecorder.js';
+export type { RecorderHost, RunTokens } from './runRecorder.js';
 export { RunRecorder } from './runRecorder.js';
+export type { AnyAgent, AnyFunctionTool, AnyRunResult, AnyRunState } from './sdkTypes.js';

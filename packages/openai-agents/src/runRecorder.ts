@@ -9,13 +9,14 @@ export interface RecorderHost {
   readonly refused: Set<string>;
 }
 
-interface Tokens {
+/** Token counts (a run's cumulative usage, as the recorder last attributed it). */
+export interface RunTokens {
   input: number;
   output: number;
 }
 
 /**
- * Listens to one run's {@link Runner} hooks and writes what happened to the ContextLog under
+ * Listens to one run's SDK `Runner` hooks and writes what happened to the ContextLog under
  * the acting agent's identity and the run's session: tool calls (name, args digest, duration,
  * outcome), agent-to-agent handoffs (as Baton handoffs between their identities) and token
  * usage per agent. Writes are queued in hook order; {@link RunRecorder.flush} waits for them.
@@ -26,14 +27,14 @@ export class RunRecorder {
   #queue: Promise<void> = Promise.resolve();
   #errors: unknown[] = [];
   #starts = new Map<string, number>();
-  #last: Tokens;
+  #last: RunTokens;
   #current: string | undefined;
   /** Briefings of SDK handoffs, by receiving agent name, for its instructions. */
   readonly briefings = new Map<string, Briefing>();
   /** The run context the hooks saw first. */
   context: RunContext<unknown> | undefined;
 
-  constructor(host: RecorderHost, session: string, baseline: Tokens, startAgent: string) {
+  constructor(host: RecorderHost, session: string, baseline: RunTokens, startAgent: string) {
     this.#host = host;
     this.#session = session;
     this.#last = baseline;
@@ -98,7 +99,7 @@ export class RunRecorder {
   }
 
   #usage(ctx: RunContext<unknown>, agentName: string | undefined): void {
-    const now: Tokens = { input: ctx.usage.inputTokens, output: ctx.usage.outputTokens };
+    const now: RunTokens = { input: ctx.usage.inputTokens, output: ctx.usage.outputTokens };
     const d = { input: now.input - this.#last.input, output: now.output - this.#last.output };
     this.#last = now;
     if (!agentName || (d.input <= 0 && d.output <= 0)) return;
