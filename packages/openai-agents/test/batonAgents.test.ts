@@ -98,6 +98,27 @@ describe('tools that follow the acting agent’s grants', () => {
   });
 });
 
+describe('SDK handoffs between agents', () => {
+  it('records the handoff between both identities and gives the receiving agent its briefing', async () => {
+    const w = await world();
+    const triage = new ScriptedModel([[functionCall('transfer_to_writer', {}, { callId: 'h1' })]]);
+    const writer = new ScriptedModel([[assistantMessage('On it.')]]);
+    const g = buildGraph(w.ws, w.ids, w.dir, { triage, writer });
+    const r = await g.baton.run(g.triage, 'Write the launch post', { batonSession: 'run-7' });
+    expect(r.result.finalOutput).toBe('On it.');
+    expect(r.result.lastAgent?.name).toBe('writer');
+    const offered: { actor: string; session?: string; to: string[] }[] = [];
+    for await (const e of w.ws.store.read({}))
+      if (e.type.startsWith('handoff.offered'))
+        offered.push({ actor: e.actor, session: e.session, to: (e.data as { to: string[] }).to });
+    expect(offered).toEqual([{ actor: w.ids.triage, session: 'run-7', to: [w.ids.writer] }]);
+    expect(writer.calls[0]!.request.systemInstructions).toMatch(
+      /^You write and publish posts\.\n\n## Briefing from the handoff\n\n# Handoff from triage to writer/,
+    );
+    expect((await w.ws.verify()).ok).toBe(true);
+  });
+});
+
 describe('questions to a person', () => {
   it('pauses on a question handoff and gives the model the answer after resume', async () => {
     const w = await world();

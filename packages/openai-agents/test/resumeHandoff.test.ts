@@ -86,7 +86,7 @@ describe('an interrupted run resumed from another process', () => {
     // The tool call after the handoff is the writer's: authorized, signed and logged as it.
     const log = await events(dir);
     const exercised = log.filter((e) => e.type.startsWith('grant.exercised'));
-    expect(exercised.map((e) => e.actor)).toEqual([ids.writer]);
+    expect(exercised.map((e) => [e.actor, e.session])).toEqual([[ids.writer, 'conv-1']]);
     expect(log.find((e) => e.type.startsWith('handoff.consumed'))?.actor).toBe(ids.writer);
     const sdkHandoff = log.find(
       (e) => e.type.startsWith('handoff.offered') && (e.data as { kind: string }).kind === 'work',
