@@ -2,9 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BatonError, ErrorCode, type JsonValue, type Workspace } from '@baton/core';
-import { RunContext } from '@openai/agents-core';
+import { Agent, RunContext, tool } from '@openai/agents-core';
 import { assistantMessage, functionCall, ScriptedModel } from '@openai/agents-core/testing';
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { z } from 'zod';
 import { approveHandoff, BatonSession } from '../src/index.js';
 import { buildGraph, type Ids, openWorld, published, setupWorld } from './fixtures/world.js';
 
@@ -95,6 +96,57 @@ describe('tools that follow the acting agent’s grants', () => {
     expect(next.handoffs).toEqual([]);
     expect(published(w.dir)).toEqual([`Launch by ${w.ids.writer}`, `Second by ${w.ids.writer}`]);
     expect((await w.ws.verify()).ok).toBe(true);
+  });
+});
+
+/** A session that gets every history transaction twice, as a retry after a lost reply would. */
+class RetriedSession extends BatonSession {
+  transactions = 0;
+  override async applyHistoryTransaction(
+    args: Parameters<BatonSession['applyHistoryTransaction']>[0],
+  ): Promise<void> {
+    this.transactions++;
+    await super.applyHistoryTransaction(args);
+    await super.applyHistoryTransaction(structuredClone(args));
+  }
+}
+
+describe('the conversation under the SDK’s history transactions', () => {
+  it('holds each item once when the SDK’s transaction for a blocked output is retried', async () => {
+    const w = await world();
+    const g = buildGraph(w.ws, w.ids, w.dir, {
+      triage: new ScriptedModel([]),
+      writer: new ScriptedModel([]),
+    });
+    const lookup = tool({
+      name: 'lookup',
+      description: 'Look something up',
+      parameters: z.object({ q: z.string() }),
+      execute: () => 'found it',
+    });
+    const model = new ScriptedModel([
+      [functionCall('lookup', { q: 'pricing' }, { callId: 'l1' })],
+      [assistantMessage('Here is the secret.')],
+    ]);
+    // An output guardrail that trips: the SDK then keeps the turn's tool call through
+    // applyHistoryTransaction({ operationId, … }).
+    const writer = new Agent({
+      name: 'writer',
+      model,
+      tools: [lookup],
+      outputGuardrails: [
+        { name: 'no secrets', execute: async () => ({ tripwireTriggered: true, outputInfo: {} }) },
+      ],
+    });
+    const session = new RetriedSession({ store: w.ws.store, sessionId: 'guarded' });
+    const err = await g.baton.run(writer, 'Find the price', { session }).catch((e: unknown) => e);
+    expect((err as Error).name).toBe('OutputGuardrailTripwireTriggered');
+    expect(session.transactions).toBe(1);
+    const keys = (await session.getItems()).map((i) => {
+      const x = i as { type: string; role?: string; callId?: string };
+      return `${x.type}:${x.callId ?? x.role}`;
+    });
+    expect(keys).toEqual(['message:user', 'function_call:l1', 'function_call_result:l1']);
   });
 });
 
@@ -195,7 +247,6 @@ describe('bad input to resumeHandoff', () => {
       triage: new ScriptedModel([]),
       writer: new ScriptedModel([]),
     });
-    const { Agent } = await import('@openai/agents-core');
     const stranger = new Agent({ name: 'stranger', model: new ScriptedModel([]) });
     const err = await refusal(g.baton.run(stranger, 'hi'));
     expect(err.code).toBe(ErrorCode.VALIDATION);
