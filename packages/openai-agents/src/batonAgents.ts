@@ -235,7 +235,9 @@ export class BatonAgents {
       name: o.name,
       description: o.description,
       parameters: o.parameters as never,
-      isEnabled: async () => {
+      // A tool acts as the agent it was made for: in another agent's hands it stays hidden.
+      isEnabled: async ({ agent }) => {
+        if (agent.name !== o.agent) return false;
         const d = await decide();
         return d.allowed || d.approval !== undefined;
       },
@@ -281,6 +283,7 @@ export class BatonAgents {
         o.description ??
         'Ask a person a question and wait for the answer. Use it when you need a decision or a fact only they have.',
       parameters: askInput,
+      isEnabled: ({ agent }) => agent.name === o.agent,
       needsApproval: true,
       execute: async (_input, ctx, details) => {
         const run = ctx ? this.#runs.get(ctx) : undefined;
@@ -503,7 +506,11 @@ export class BatonAgents {
         );
       throw err;
     }
-    await recorder.flush();
+    // The paused state is saved even when recording failed, so no decision is ever lost.
+    const recorded = await recorder.flush().then(
+      () => undefined,
+      (err: unknown) => err,
+    );
     const handoffs: Handoff[] = [];
     const calls: Record<string, string> = {};
     for (const item of result.interruptions ?? []) {
@@ -523,6 +530,12 @@ export class BatonAgents {
       rev: (c.previous?.rev ?? 0) + 1,
     };
     await this.#putRecord(c.runId, record, c.previous, handoffs);
+    if (recorded !== undefined)
+      throw new BatonError(
+        ErrorCode.FORBIDDEN,
+        `Run ${c.runId} ${status === 'paused' ? 'paused (its handoffs are saved)' : 'finished'}, but recording its tool calls, handoffs or usage failed: ${recorded instanceof Error ? recorded.message : String(recorded)}. Grant the agents comment and handoff on workspace.`,
+        { cause: recorded, details: { runId: c.runId, handoffs: handoffs.map((h) => h.id) } },
+      );
     return { runId: c.runId, result, handoffs };
   }
 

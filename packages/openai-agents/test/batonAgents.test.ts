@@ -2,11 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BatonError, ErrorCode, type JsonValue, type Workspace } from '@baton/core';
-import { Agent, RunContext, tool } from '@openai/agents-core';
+import { Agent, RunContext, tool, Usage } from '@openai/agents-core';
 import { assistantMessage, functionCall, ScriptedModel } from '@openai/agents-core/testing';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { z } from 'zod';
-import { approveHandoff, BatonSession } from '../src/index.js';
+import { approveHandoff, BatonAgents, BatonSession } from '../src/index.js';
 import { buildGraph, type Ids, openWorld, published, setupWorld } from './fixtures/world.js';
 
 async function world(): Promise<{ dir: string; ids: Ids; ws: Workspace }> {
@@ -58,6 +58,10 @@ describe('tools that follow the acting agent’s grants', () => {
     expect(toolNames(intern)).not.toContain('publish');
     await g.baton.run(g.writer, 'Publish it');
     expect(toolNames(writer)).toContain('publish');
+    // The writer's tool in the intern's hands stays hidden: it would act as the writer.
+    const borrowed = new ScriptedModel([[assistantMessage('No.')]]);
+    await g.baton.run(g.intern.clone({ model: borrowed, tools: g.writer.tools }), 'Publish it');
+    expect(toolNames(borrowed)).toEqual([]);
 
     const before = await snapshot(w.ws);
     const forced = g.publishFor('intern');
@@ -168,6 +172,52 @@ describe('SDK handoffs between agents', () => {
       /^You write and publish posts\.\n\n## Briefing from the handoff\n\n# Handoff from triage to writer/,
     );
     expect((await w.ws.verify()).ok).toBe(true);
+  });
+});
+
+describe('recording', () => {
+  it('saves a paused run even when the agent may not write to the ContextLog, then says which grant is missing', async () => {
+    const w = await world();
+    const ada = w.ws.as(w.ids.ada);
+    const mute = await ada.identities.create({ kind: 'agent', name: 'mute', generateKey: true });
+    await ada.capabilities.grant({
+      to: mute.id,
+      resource: 'site:blog',
+      actions: ['publish'],
+      requiresApproval: [{ action: 'publish' }],
+    });
+    const baton = new BatonAgents({
+      workspace: w.ws,
+      agents: { mute: mute.id },
+      runConfig: { tracingDisabled: true },
+    });
+    const publish = baton.tool({
+      agent: 'mute',
+      name: 'publish',
+      description: 'Publish',
+      parameters: z.object({ title: z.string() }),
+      action: 'publish',
+      resource: 'site:blog',
+      execute: () => 'done',
+    });
+    const model = new ScriptedModel([
+      {
+        output: [functionCall('publish', { title: 'x' }, { callId: 'p1' })],
+        usage: new Usage({ requests: 1, inputTokens: 5, outputTokens: 1, totalTokens: 6 }),
+      },
+    ]);
+    const err = await refusal(
+      baton.run(new Agent({ name: 'mute', model, tools: [publish] }), 'Publish', {
+        runId: 'run-mute',
+      }),
+    );
+    expect(err.code).toBe(ErrorCode.FORBIDDEN);
+    expect(err.message).toMatch(
+      /paused \(its handoffs are saved\).*Grant the agents comment and handoff on workspace/,
+    );
+    const [saved] = (err.details as { handoffs: string[] }).handoffs;
+    expect((await ada.handoffs.get(saved!)).kind).toBe('approval');
+    expect(await w.ws.store.kv.get(`openai-agents/handoff/${saved}`)).toEqual({ run: 'run-mute' });
   });
 });
 
