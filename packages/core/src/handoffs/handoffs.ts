@@ -33,6 +33,8 @@ export interface Handoff extends Omit<HandoffRow, 'status'> {
   status: HandoffStatus;
   /** The note's text. */
   noteText?: string;
+  /** For decided approvals: the text of the approver's note (`approve`/`deny` `{ note }`). */
+  decisionNoteText?: string;
   /** For a question: its text (kept in the ContextLog entry it recorded). */
   questionText?: string;
   /** For approvals decided with an edited payload: that payload. */
@@ -883,6 +885,7 @@ export class Handoffs {
       for await (const e of this.#ws.store.read({ stream: `handoff/${row.id}`, limit: 1 }))
         if (e.auth !== undefined) h.grant = e.auth;
     }
+    if (row.decision?.note) h.decisionNoteText = await this.#ws.text(row.decision.note);
     if (row.decision?.payload) {
       const b = await this.#ws.blob(row.decision.payload);
       if (b && 'bytes' in b) h.approvedPayload = JSON.parse(fromUtf8(b.bytes)) as JsonValue;
