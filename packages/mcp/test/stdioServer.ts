@@ -46,6 +46,15 @@ export interface McpWorld {
   remove(): Promise<void>;
 }
 
+/** The environment a client gives the `baton mcp` it spawns: the test's, minus any Baton choice. */
+export function childEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env))
+    if (v !== undefined && !CLEAN.includes(k)) env[k] = v;
+  env.NO_COLOR = '1';
+  return env;
+}
+
 export async function mcpWorld(): Promise<McpWorld> {
   const cli = cliDir();
   const agentKeys = mkdtempSync(join(tmpdir(), 'baton-mcp-agent-'));
