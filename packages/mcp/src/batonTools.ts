@@ -675,7 +675,10 @@ export function registerBatonTools(server: McpServer, scope: ToolScope): void {
       h = await wait(actor, h, a.waitMs ?? scope.waitMs, ctx);
       const v = handoffView(h);
       if (h.status === 'answered')
-        return toolResult(`Answered by ${h.answer?.by}: ${JSON.stringify(h.answer?.value)}`, v);
+        return toolResult(
+          `Answered by ${nameOf(scope, h.answer?.by)}: ${JSON.stringify(h.answer?.value)}`,
+          v,
+        );
       return toolResult(
         h.status === 'offered'
           ? `No answer yet. The question is ${h.id}: call ask_person with questionId "${h.id}" to keep waiting.`
@@ -749,6 +752,12 @@ export function registerBatonTools(server: McpServer, scope: ToolScope): void {
   );
 }
 
+/** An identity's name for a message, else its id. */
+function nameOf(scope: ToolScope, id: string | undefined): string {
+  if (id === undefined) return 'someone';
+  return scope.workspace.identity(id)?.name ?? id;
+}
+
 /** How many artifacts `search_artifacts` looks through at most (its cost stays bounded). */
 const SEARCH_SCAN = 2_000;
 
@@ -818,7 +827,7 @@ async function approval(
     });
     const out = { ...v, status: 'approved', used: auth.event.id };
     return toolResult(
-      `Approved by ${h.decision?.by ?? 'the approver'} (${h.id}); the approval is now used for you — go ahead${h.approvedPayload !== undefined ? ` with the approver's edited payload: ${JSON.stringify(h.approvedPayload)}` : ''}.`,
+      `Approved by ${nameOf(scope, h.decision?.by)} (${h.id}); the approval is now used for you — go ahead${h.approvedPayload !== undefined ? ` with the approver's edited payload: ${JSON.stringify(h.approvedPayload)}` : ''}.`,
       out,
     );
   }
