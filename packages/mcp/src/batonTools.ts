@@ -188,7 +188,7 @@ export function registerBatonTools(server: McpServer, scope: ToolScope): void {
         try {
           return await handler(args, ctx);
         } catch (err) {
-          return toolError(err);
+          return toolError(err, scope.workspace.identity(actor.id)?.name);
         }
       }) as never,
     );
@@ -388,7 +388,7 @@ export function registerBatonTools(server: McpServer, scope: ToolScope): void {
       } catch (err) {
         if (isBatonError(err, ErrorCode.MERGE_CONFLICT)) {
           const e = err as BatonError & { details: Record<string, unknown> };
-          const r = toolError(err);
+          const r = toolError(err, scope.workspace.identity(actor.id)?.name);
           const d = e.details as { theirsVersion?: number; regions?: unknown };
           r.content.push({
             type: 'text',
