@@ -106,9 +106,13 @@ console.log(
   text(await client.callTool({ name: 'accept_handoff', arguments: { handoff: handoff.id } })),
 );
 
-const read = data<{ version: number; content: string }>(
-  await client.callTool({ name: 'read_artifact', arguments: { id: doc.id } }),
-);
+// A model would call read_artifact; a program reads the resource: the content as it is, its
+// version and title beside it.
+const [at] = (await client.readResource({ uri: `baton://artifact/${doc.id}` })).contents as {
+  text: string;
+  _meta: { version: number };
+}[];
+const read = { content: at!.text, version: at!._meta.version };
 const tightened = read.content.replace(
   'We are very excited and happy to announce that we launch today.',
   'We launch today.',

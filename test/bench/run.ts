@@ -549,3 +549,5 @@ await main();
 inOwnProcess('./sqlite.ts');
 inOwnProcess('./briefing.ts');
 inOwnProcess('./verify.ts');
+// 6. MCP tool-call round trip over stdio (issue 16); lives with @baton/mcp, whose SDK it needs.
+inOwnProcess('../../packages/mcp/test/bench/roundTrip.ts');

@@ -161,6 +161,60 @@ async function full(actor: Actor, r: string, kind: IdKind): Promise<string> {
   return actor.resolveId(r, [kind]);
 }
 
+/** How many artifact reads {@link ArtifactReads} keeps. */
+const KEPT_READS = 64;
+
+/**
+ * The artifacts one server has read, each kept with the log head it was read at (the 64
+ * latest). Read again while the store's head is still that head — nothing committed since,
+ * by anyone — the kept copy is returned once `can('read', …)` still allows it (a grant can
+ * expire without a commit). Any commit makes every kept copy stale.
+ *
+ * @remarks
+ * In the MCP bench on this machine a full read costs ~250 µs of store reads (catch-up, row,
+ * version, erasure mark, body); a kept copy ~70 µs (the store head and the grant check).
+ */
+class ArtifactReads {
+  readonly #kept = new Map<string, { head: string; artifact: Artifact }>();
+
+  constructor(
+    readonly workspace: Workspace,
+    readonly actor: Actor,
+  ) {}
+
+  async get(r: string, version?: number): Promise<Artifact> {
+    const key = `${r}@${version ?? 'head'}`;
+    // The head before the read: what is read after it is at least as new, so a copy is
+    // never kept under a head later than the state it shows.
+    const head = (await this.workspace.store.head()).hash;
+    const kept = this.#kept.get(key);
+    if (kept?.head === head) {
+      const d = await this.actor.can('read', `artifact:${kept.artifact.id}`);
+      if (d.allowed) return kept.artifact;
+    }
+    const artifact = await artifactAt(this.actor, r, version);
+    this.#kept.delete(key);
+    this.#kept.set(key, { head, artifact });
+    if (this.#kept.size > KEPT_READS) this.#kept.delete(this.#kept.keys().next().value!);
+    return artifact;
+  }
+}
+
+/**
+ * The artifact `r` names: read by `r` as a full id first, resolved as a prefix only when
+ * that finds nothing. Resolving first would cost a second index read on every call
+ * (~140 µs of a ~650 µs read round trip in the MCP bench), though agents pass full ids.
+ */
+async function artifactAt(actor: Actor, r: string, version?: number): Promise<Artifact> {
+  const options = version !== undefined ? { version } : {};
+  try {
+    return await actor.artifacts.get(r, options);
+  } catch (err) {
+    if (!isBatonError(err, ErrorCode.NOT_FOUND)) throw err;
+  }
+  return actor.artifacts.get(await full(actor, r, 'artifact'), options);
+}
+
 type Handler<S extends z.ZodType> = (
   args: z.output<S>,
   ctx: ServerContext,
@@ -173,6 +227,7 @@ type Handler<S extends z.ZodType> = (
  */
 export function registerBatonTools(server: McpServer, scope: ToolScope): void {
   const { actor } = scope;
+  const reads = new ArtifactReads(scope.workspace, actor);
   const tool = <S extends z.ZodObject>(
     name: string,
     description: string,
@@ -238,21 +293,15 @@ export function registerBatonTools(server: McpServer, scope: ToolScope): void {
     }),
     READ,
     async (a) => {
-      const id = await full(actor, a.id, 'artifact');
-      const art = await actor.artifacts.get(
-        id,
-        a.version !== undefined ? { version: a.version } : {},
-      );
+      const art = await reads.get(a.id, a.version);
       const v = artifactView(art);
       const body = typeof art.content === 'string' ? art.content : json(art.content);
-      const { content: _c, ...meta } = v;
-      return {
-        content: [
-          { type: 'text', text: json(meta) },
-          { type: 'text', text: body },
-        ],
-        structuredContent: v,
-      };
+      // The model reads one text block: a header line, then the content as it is. Programs
+      // get the header's fields as structured content (the content itself is the text
+      // after the header, or the resource baton://artifact/<id>): each byte is sent once.
+      const { content: _content, ...meta } = v;
+      const header = `${art.id} · ${JSON.stringify(art.title)} · ${art.kind} · version ${art.version}${art.version === art.head ? ' (the head)' : ` (head ${art.head})`}`;
+      return { content: [{ type: 'text', text: `${header}\n\n${body}` }], structuredContent: meta };
     },
   );
 

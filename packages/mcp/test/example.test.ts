@@ -17,7 +17,7 @@ describe('examples/mcp-agent', () => {
     const r = await runTs('examples/mcp-agent/embed.ts', [], { timeoutMs: 60_000 });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^edit: Saved art_\S+ as version 2\.$/m);
-    expect(r.stdout).toContain("refused: true Missing grant: `create` on `artifact:");
+    expect(r.stdout).toContain('refused: true Missing grant: `create` on `artifact:');
     expect(r.stdout).toContain("baton grant drafter --resource 'artifact:*' --actions create");
     expect(r.stdout).toContain('head: v2 by drafter');
   }, 90_000);
