@@ -108,11 +108,9 @@ console.log(
 
 // A model would call read_artifact; a program reads the resource: the content as it is, its
 // version and title beside it.
-const [at] = (await client.readResource({ uri: `baton://artifact/${doc.id}` })).contents as {
-  text: string;
-  _meta: { version: number };
-}[];
-const read = { content: at!.text, version: at!._meta.version };
+const [at] = (await client.readResource({ uri: `baton://artifact/${doc.id}` })).contents;
+if (!at || !('text' in at)) throw new Error('the artifact came back without its text');
+const read = { content: at.text, version: Number(at._meta?.version) };
 const tightened = read.content.replace(
   'We are very excited and happy to announce that we launch today.',
   'We launch today.',

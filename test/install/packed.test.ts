@@ -43,7 +43,7 @@ function asCommonJs(esm: string): string {
   return `${requires.join('\n')}\n(async () => {\n${body}\n})().catch((err) => {\n  console.error(err);\n  process.exitCode = 1;\n});\n`;
 }
 
-const TARBALL = /\/baton-(core|sqlite|cli)-\d+\.\d+\.\d+\.tgz$/;
+const TARBALL = /\/baton-(core|sqlite|mcp|cli)-\d+\.\d+\.\d+\.tgz$/;
 
 let root: string;
 let app: string;
@@ -73,10 +73,10 @@ afterAll(() => {
 });
 
 describe('Baton packed into tarballs and installed with npm outside the repository', () => {
-  it('packs core, sqlite and cli into tarballs whose dependencies name versions, not the workspace', () => {
-    expect(tarballs).toHaveLength(3);
+  it('packs core, sqlite, mcp and cli into tarballs whose dependencies name versions, not the workspace', () => {
+    expect(tarballs).toHaveLength(4);
     for (const t of tarballs) expect(t).toMatch(TARBALL);
-    for (const name of ['core', 'sqlite', 'cli']) {
+    for (const name of ['core', 'sqlite', 'mcp', 'cli']) {
       const dir = join(app, 'node_modules', '@baton', name);
       // A copy in the app, not a link back into the repository.
       expect(realpathSync(dir).startsWith(realpathSync(app))).toBe(true);
@@ -167,5 +167,12 @@ describe('Baton packed into tarballs and installed with npm outside the reposito
     const inbox = await baton(['--json', 'inbox']);
     expect(inbox.code, inbox.stderr).toBe(0);
     expect(JSON.parse(inbox.stdout)).toEqual([]);
+
+    // `baton mcp` loads @baton/mcp and the MCP SDK as installed; stdin already at its end
+    // ends the connection at once, with nothing written to stdout.
+    const mcp = await baton(['mcp', '--as', 'Ada']);
+    expect(mcp.code, mcp.stderr).toBe(0);
+    expect(mcp.stdout).toBe('');
+    expect(mcp.stderr).toContain('serving as Ada');
   });
 });

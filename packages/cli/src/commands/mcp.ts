@@ -1,6 +1,5 @@
 import type { Readable } from 'node:stream';
 import { BatonError, ErrorCode, type Keyring, type Signer, Workspace } from '@baton/core';
-import { serveMcpStdio } from '@baton/mcp';
 import { SqliteStore } from '@baton/sqlite';
 import type { Command } from 'commander';
 import { intArg, type Runner } from '../cli.js';
@@ -65,6 +64,8 @@ export function registerMcpCommand(program: Command, run: Runner): void {
           tickIntervalMs: 0,
         });
         try {
+          // Loaded here, not with the CLI: only this command needs the MCP SDK.
+          const { serveMcpStdio } = await import('@baton/mcp');
           const served = await serveMcpStdio({
             workspace: ws,
             as: me.id,
