@@ -407,8 +407,7 @@ export function registerBatonTools(server: McpServer, scope: ToolScope): void {
         .describe('Why you made this change, in a sentence.'),
     }),
     WRITE,
-    async (a, ctx) => {
-      void ctx;
+    async (a) => {
       if ((a.content === undefined) === (a.patch === undefined))
         throw new BatonError(
           ErrorCode.VALIDATION,
