@@ -54,7 +54,12 @@ const node = (args: string[], cwd = app): Promise<RunResult> =>
 
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'baton-install-'));
-  const packed = await node([join(REPO_ROOT, 'scripts/tarballs.mjs'), join(root, 'tarballs')]);
+  // Builds four packages (each with its declarations) before packing: minutes on a busy machine.
+  const packed = await run(
+    process.execPath,
+    [join(REPO_ROOT, 'scripts/tarballs.mjs'), join(root, 'tarballs')],
+    { cwd: root, env: env(), timeoutMs: 300_000 },
+  );
   expect(packed.code, packed.stderr).toBe(0);
   tarballs = packed.stdout.trim().split('\n');
   app = join(root, 'app');
@@ -66,7 +71,7 @@ beforeAll(async () => {
     timeoutMs: 300_000,
   });
   expect(install.code, `npm install failed:\n${install.stdout}\n${install.stderr}`).toBe(0);
-}, 420_000);
+}, 720_000);
 
 afterAll(() => {
   if (root) rmSync(root, { recursive: true, force: true });

@@ -48,7 +48,6 @@ const WRITE: ToolAnnotations = {
   idempotentHint: false,
   openWorldHint: false,
 };
-const WRITE_IDEMPOTENT: ToolAnnotations = { ...WRITE, idempotentHint: true };
 
 const ref = (what: string) =>
   z
@@ -754,7 +753,9 @@ export function registerBatonTools(server: McpServer, scope: ToolScope): void {
       approvalId: ref('An approval requested earlier (to keep waiting for it)').optional(),
       waitMs,
     }),
-    WRITE_IDEMPOTENT,
+    // Not idempotent: asking again while pending returns the same request, but once an
+    // approval was given and used, the same call files a new request.
+    WRITE,
     async (a, ctx) => approval(scope, a, ctx),
   );
 
