@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Builds every package and packs it into a tarball that installs with plain npm:
 // `node scripts/tarballs.mjs [DIR]` (`npm run tarballs`) writes
-// baton-core-<version>.tgz, baton-sqlite-<version>.tgz and baton-cli-<version>.tgz into DIR
+// baton-core-<version>.tgz, baton-sqlite-<version>.tgz, baton-mcp-<version>.tgz and
+// baton-cli-<version>.tgz (the CLI depends on @baton/mcp for `baton mcp`) into DIR
 // (defaults to ./tarballs) and prints their paths, one a line. pnpm pack turns each
 // `workspace:*` dependency into the version it points at and each `catalog:` one into its
 // range, so the tarballs need nothing from this repository.
@@ -10,7 +11,7 @@ import { mkdirSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pnpmCommand, ROOT, toolEnv } from './pnpm.mjs';
 
-const PACKAGES = ['core', 'sqlite', 'cli'];
+const PACKAGES = ['core', 'sqlite', 'mcp', 'cli'];
 const out = resolve(process.argv[2] ?? join(ROOT, 'tarballs'));
 const env = toolEnv();
 const [command, ...pre] = pnpmCommand(env);
@@ -36,4 +37,5 @@ for (const name of PACKAGES) {
   run(['pack', '--pack-destination', out], dir);
 }
 for (const file of readdirSync(out).sort())
-  if (/^baton-(core|sqlite|cli)-.+\.tgz$/.test(file)) process.stdout.write(`${join(out, file)}\n`);
+  if (/^baton-(core|sqlite|mcp|cli)-.+\.tgz$/.test(file))
+    process.stdout.write(`${join(out, file)}\n`);

@@ -17,6 +17,8 @@ export default defineConfig({
     'better-sqlite3',
     '@baton/core',
     '@baton/sqlite',
+    '@baton/mcp',
+    /^@modelcontextprotocol\//,
     'zod',
     'commander',
     'picocolors',

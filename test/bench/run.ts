@@ -550,3 +550,5 @@ inOwnProcess('./sqlite.ts');
 inOwnProcess('./briefing.ts');
 inOwnProcess('./verify.ts');
 inOwnProcess('../../packages/openai-agents/bench/sessionBench.ts');
+// 6. MCP tool-call round trip over stdio (issue 16); lives with @baton/mcp, whose SDK it needs.
+inOwnProcess('../../packages/mcp/test/bench/roundTrip.ts');

@@ -43,7 +43,7 @@ function asCommonJs(esm: string): string {
   return `${requires.join('\n')}\n(async () => {\n${body}\n})().catch((err) => {\n  console.error(err);\n  process.exitCode = 1;\n});\n`;
 }
 
-const TARBALL = /\/baton-(core|sqlite|cli)-\d+\.\d+\.\d+\.tgz$/;
+const TARBALL = /\/baton-(core|sqlite|mcp|cli)-\d+\.\d+\.\d+\.tgz$/;
 
 let root: string;
 let app: string;
@@ -54,7 +54,12 @@ const node = (args: string[], cwd = app): Promise<RunResult> =>
 
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'baton-install-'));
-  const packed = await node([join(REPO_ROOT, 'scripts/tarballs.mjs'), join(root, 'tarballs')]);
+  // Builds four packages (each with its declarations) before packing: minutes on a busy machine.
+  const packed = await run(
+    process.execPath,
+    [join(REPO_ROOT, 'scripts/tarballs.mjs'), join(root, 'tarballs')],
+    { cwd: root, env: env(), timeoutMs: 300_000 },
+  );
   expect(packed.code, packed.stderr).toBe(0);
   tarballs = packed.stdout.trim().split('\n');
   app = join(root, 'app');
@@ -66,17 +71,17 @@ beforeAll(async () => {
     timeoutMs: 300_000,
   });
   expect(install.code, `npm install failed:\n${install.stdout}\n${install.stderr}`).toBe(0);
-}, 420_000);
+}, 720_000);
 
 afterAll(() => {
   if (root) rmSync(root, { recursive: true, force: true });
 });
 
 describe('Baton packed into tarballs and installed with npm outside the repository', () => {
-  it('packs core, sqlite and cli into tarballs whose dependencies name versions, not the workspace', () => {
-    expect(tarballs).toHaveLength(3);
+  it('packs core, sqlite, mcp and cli into tarballs whose dependencies name versions, not the workspace', () => {
+    expect(tarballs).toHaveLength(4);
     for (const t of tarballs) expect(t).toMatch(TARBALL);
-    for (const name of ['core', 'sqlite', 'cli']) {
+    for (const name of ['core', 'sqlite', 'mcp', 'cli']) {
       const dir = join(app, 'node_modules', '@baton', name);
       // A copy in the app, not a link back into the repository.
       expect(realpathSync(dir).startsWith(realpathSync(app))).toBe(true);
@@ -167,5 +172,12 @@ describe('Baton packed into tarballs and installed with npm outside the reposito
     const inbox = await baton(['--json', 'inbox']);
     expect(inbox.code, inbox.stderr).toBe(0);
     expect(JSON.parse(inbox.stdout)).toEqual([]);
+
+    // `baton mcp` loads @baton/mcp and the MCP SDK as installed; stdin already at its end
+    // ends the connection at once, with nothing written to stdout.
+    const mcp = await baton(['mcp', '--as', 'Ada']);
+    expect(mcp.code, mcp.stderr).toBe(0);
+    expect(mcp.stdout).toBe('');
+    expect(mcp.stderr).toContain('serving as Ada');
   });
 });

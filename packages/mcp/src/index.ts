@@ -20,3 +20,5 @@ export { MAX_WAIT_MS } from './batonTools.js';
 // Types
 export type { CreateMcpServerOptions } from './createMcpServer.js';
 export { createMcpServer, DEFAULT_WAIT_MS } from './createMcpServer.js';
+export type { McpStdioServer, ServeMcpStdioOptions } from './serveMcpStdio.js';
+export { serveMcpStdio } from './serveMcpStdio.js';

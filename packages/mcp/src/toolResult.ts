@@ -25,15 +25,21 @@ function missing(details: Record<string, unknown>): { action: string; resource: 
  * Turns a failure into a tool error (`isError: true`) the model can act on: the Baton error
  * code, core's message (what was wrong, what to do) and, for refusals, the grant that is
  * missing. Never rethrows: a refused or failed call is a result, not a protocol error.
+ *
+ * @param identity - The acting identity's name, for the advice. Defaults to `<identity>`.
  */
-export function toolError(err: unknown): CallToolResult {
+export function toolError(err: unknown, identity = '<identity>'): CallToolResult {
   if (isBatonError(err)) {
     const details = (err as { details?: Record<string, unknown> }).details ?? {};
     const lines = [`${err.code}: ${err.message}`];
     const needs = missing(details);
     if (needs.length > 0) {
+      const first = needs[0]!;
+      // Creating names a new id: the grant to ask for covers the kind (`artifact:*`).
+      const resource =
+        first.action === 'create' ? first.resource.replace(/:.*$/, ':*') : first.resource;
       lines.push(
-        `Missing grant: ${needs.map((n) => `\`${n.action}\` on \`${n.resource}\``).join(', ')}. Ask the workspace owner to grant it (\`baton grant <identity> --resource ${needs[0]!.resource} --actions ${needs[0]!.action}\`).`,
+        `Missing grant: ${needs.map((n) => `\`${n.action}\` on \`${n.resource}\``).join(', ')}. Ask a workspace owner to grant it (\`baton grant ${identity} --resource '${resource}' --actions ${first.action}\`).`,
       );
     }
     return {

@@ -1,4 +1,4 @@
-import { isBatonError } from '@baton/core';
+import { isBatonError, MemoryKeyring, MemoryStore, Workspace } from '@baton/core';
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMcpServer } from '../src/index.js';
@@ -108,6 +108,38 @@ describe('createMcpServer', () => {
     const page = await ws.as(ada.id).log({ types: ['artifact.edited', 'context.recorded'] });
     expect(page.items.map((e) => e.actor)).toEqual([drafter.id, drafter.id]);
     expect((await ws.verify()).ok).toBe(true);
+  });
+
+  it('reads the artifact as it stands after any commit, and refuses a read once the grant expired', async () => {
+    let now = Date.now();
+    const ws = await Workspace.open({
+      store: new MemoryStore(),
+      keyring: new MemoryKeyring(),
+      tickIntervalMs: 0,
+      clock: () => now,
+    });
+    const ada = await ws.bootstrap({ name: 'Ada' });
+    const me = ws.as(ada.id);
+    const reader = await me.identities.create({ kind: 'agent', name: 'reader' });
+    await me.capabilities.grant({
+      to: reader.id,
+      resource: 'artifact:*',
+      actions: ['read'],
+      expiresAt: new Date(now + 60_000).toISOString(),
+    });
+    const doc = await me.artifacts.create({ kind: 'text', title: 'Doc', content: 'one\n' });
+    const conn = await connect({ workspace: ws, as: reader.id });
+    closers.push(conn.close, () => ws.close());
+    const read = () => conn.client.callTool({ name: 'read_artifact', arguments: { id: doc.id } });
+    expect(textOf(await read())).toContain('one');
+    expect(textOf(await read())).toContain('one');
+    await me.artifacts.edit(doc.id, { baseVersion: 1, content: 'two\n', reason: 'r' });
+    expect(textOf(await read())).toContain('two');
+    expect((await read()).structuredContent).toMatchObject({ version: 2 });
+    now += 120_000; // past the grant's expiry, with nothing committed
+    const refused = await read();
+    expect(refused.isError).toBe(true);
+    expect(textOf(refused)).toMatch(/NOT_FOUND|FORBIDDEN/);
   });
 
   it('merges an edit made from an old version, and returns a conflict the agent can act on without writing', async () => {

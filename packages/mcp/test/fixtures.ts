@@ -54,3 +54,9 @@ export function textOf(r: unknown): string {
   const content = (r as { content?: { type: string; text?: string }[] }).content ?? [];
   return content.map((c) => c.text ?? '').join('\n');
 }
+
+/** The text of a resource read's first contents. */
+export function resourceText(r: { contents: unknown[] }): string {
+  const first = r.contents[0] as { text?: unknown } | undefined;
+  return typeof first?.text === 'string' ? first.text : '';
+}

@@ -1,0 +1,93 @@
+import type { Readable } from 'node:stream';
+import { BatonError, ErrorCode, type Keyring, type Signer, Workspace } from '@baton/core';
+import { SqliteStore } from '@baton/sqlite';
+import type { Command } from 'commander';
+import { intArg, type Runner } from '../cli.js';
+import { EXIT } from '../output.js';
+
+/**
+ * A keyring that gives out only the keys of the identities named — so the server, however
+ * many keys the directory holds, can sign as those and no one else.
+ */
+class OnlyKeys implements Keyring {
+  constructor(
+    readonly inner: Keyring,
+    readonly ids: ReadonlySet<string>,
+  ) {}
+
+  async generate(): Promise<string> {
+    throw new BatonError(ErrorCode.FORBIDDEN, '`baton mcp` makes no keys.');
+  }
+
+  async signer(identity: string, publicKey?: string): Promise<Signer | undefined> {
+    return this.ids.has(identity) ? this.inner.signer(identity, publicKey) : undefined;
+  }
+}
+
+/** `mcp`: the workspace as an MCP server on stdio, as one identity. */
+export function registerMcpCommand(program: Command, run: Runner): void {
+  program
+    .command('mcp')
+    .description(
+      'Serve the workspace to an MCP client (Claude Code, Cursor, …) over stdio, as one identity (--as): every tool call is signed with that identity’s key, and only that key is used. stdout carries only MCP messages.',
+    )
+    .option(
+      '--approver <identity>',
+      'the person at the client: approvals they may give are asked in the client (if it can show a form), signed with their key, which must be in the key directory too',
+    )
+    .option(
+      '--wait <ms>',
+      'how long request_approval / ask_person wait for a person by default (at most 55000; default 25000)',
+      intArg(0),
+    )
+    .action(
+      run(async ({ session, io }, o: { approver?: string; wait?: number }) => {
+        await session.open();
+        const me = await session.me();
+        const ids = new Set([me.id]);
+        let approver: string | undefined;
+        if (o.approver !== undefined) {
+          const who = await session.identity(o.approver);
+          await session.requireKey(who);
+          approver = who.id;
+          ids.add(who.id);
+        }
+        // A workspace of its own on the same file whose keyring holds only those keys.
+        const busy = session.options.busyTimeout;
+        const ws = await Workspace.open({
+          store: new SqliteStore({
+            path: session.db,
+            ...(busy !== undefined ? { busyTimeoutMs: busy } : {}),
+          }),
+          keyring: new OnlyKeys(session.keys, ids),
+          // Escalations are written by a service identity's host, never by this process.
+          tickIntervalMs: 0,
+        });
+        try {
+          // Loaded here, not with the CLI: only this command needs the MCP SDK.
+          const { serveMcpStdio } = await import('@baton/mcp');
+          const served = await serveMcpStdio({
+            workspace: ws,
+            as: me.id,
+            ...(approver !== undefined ? { approver } : {}),
+            ...(o.wait !== undefined ? { waitMs: Math.min(o.wait, 55_000) } : {}),
+            stdin: io.stdin as Readable,
+            stdout: io.stdout,
+          });
+          io.stderr.write(`baton mcp: serving as ${me.name} (${me.id}) on stdio\n`);
+          const stop = () => void served.close();
+          process.once('SIGINT', stop);
+          process.once('SIGTERM', stop);
+          try {
+            await served.closed;
+          } finally {
+            process.off('SIGINT', stop);
+            process.off('SIGTERM', stop);
+          }
+        } finally {
+          await ws.close();
+        }
+        return EXIT.OK;
+      }),
+    );
+}
