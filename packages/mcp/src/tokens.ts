@@ -146,7 +146,7 @@ const revokeSchema = z.object({ as: refString, token: z.string().min(1).max(200)
 const listSchema = z.object({ as: refString, identity: refString.optional() });
 const optionsSchema = z.object({
   workspace: z.custom<Workspace>(
-    (w) => typeof w === 'object' && w !== null && 'store' in w && typeof w.as === 'function',
+    (w) => typeof w === 'object' && w !== null && 'store' in w && 'keyring' in w,
     { message: 'must be a Workspace' },
   ),
   now: z.custom<() => number>((f) => typeof f === 'function', 'must be a function').optional(),
@@ -364,7 +364,7 @@ export class Tokens {
     if (token === undefined || token === '')
       return refuse('missing', 'A bearer token is required: send `Authorization: Bearer <token>`.');
     const id = typeof token === 'string' ? tokenIdOf(token) : undefined;
-    if (!id) return refuse('malformed', 'This is not a Baton token (baton_…).');
+    if (!id) return refuse('malformed', 'This is not a Baton token (they start with baton_).');
     const record = await this.#record(id);
     if (!record || !sameHash(record.hash, sha256b64(token)))
       return refuse(

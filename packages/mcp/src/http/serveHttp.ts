@@ -348,7 +348,8 @@ async function send(res: ServerResponse, response: Response): Promise<void> {
 
 /** The header value RFC 6750 asks for, with words safe inside a quoted string. */
 function challenge(check: TokenCheck & { ok: false }): string {
-  const words = check.message.replace(/["\\\r\n]/g, "'");
+  // A header carries printable ASCII only, and names (from the workspace) are untrusted.
+  const words = check.message.replace(/[^\x20-\x7e]/g, '?').replace(/["\\]/g, "'");
   if (check.status === 403)
     return `Bearer realm="${REALM}", error="insufficient_scope", error_description="${words}"`;
   // No token at all: a bare challenge (RFC 6750 §3.1).
