@@ -17,6 +17,7 @@ export default defineConfig({
     'better-sqlite3',
     '@baton/core',
     '@baton/sqlite',
+    '@baton/mcp',
     'zod',
     'commander',
     'picocolors',

@@ -4,6 +4,7 @@ import { registerContextCommands } from './commands/context.js';
 import { registerHandoffCommands } from './commands/handoffs.js';
 import { registerIdentityCommands } from './commands/identities.js';
 import { registerLogCommands } from './commands/log.js';
+import { registerTokenCommands } from './commands/token.js';
 import {
   registerKeyCommands,
   registerTrustCommands,
@@ -121,6 +122,7 @@ export async function runCli(argv: readonly string[], given: CliIo): Promise<num
   registerContextCommands(program, run);
   registerLogCommands(program, run);
   registerTrustCommands(program, run);
+  registerTokenCommands(program, run);
   // Every subcommand prints errors and help the same way, and never exits the process.
   const configure = (cmd: Command) => {
     for (const sub of cmd.commands) {
