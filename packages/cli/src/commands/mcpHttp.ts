@@ -1,0 +1,73 @@
+import type { Workspace } from '@baton/core';
+import type { McpServerFor } from '@baton/mcp';
+import type { CommandContext } from '../cli.js';
+import { EXIT } from '../output.js';
+
+/** Options of `baton mcp --http <port>`. */
+export interface McpHttpOptions {
+  /** The port (`0`: any free one, printed). */
+  port: number;
+  /** The address to listen on. Defaults to `'127.0.0.1'`. */
+  host?: string;
+  /** Only these identities (ids or names). Defaults to every identity whose key is here. */
+  serve?: string[];
+  /** Stops the server (else SIGINT or SIGTERM do). */
+  signal?: AbortSignal;
+}
+
+/** Makes the MCP server one session talks to, acting as `as`. */
+export type McpServerMaker = (workspace: Workspace, as: string) => ReturnType<McpServerFor>;
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+/**
+ * `baton mcp --http <port>`: serves the workspace over Streamable HTTP to every identity
+ * whose key is in the key directory and which holds a live token (`baton token create`),
+ * until SIGINT or SIGTERM.
+ */
+export async function serveMcpHttp(
+  { session, out }: CommandContext,
+  o: McpHttpOptions,
+  createServer: McpServerMaker,
+): Promise<number> {
+  const ws = await session.open();
+  const { serveHttp } = await import('@baton/mcp');
+  const only = o.serve ? await Promise.all(o.serve.map((ref) => session.idOf(ref))) : undefined;
+  const host = o.host ?? '127.0.0.1';
+  const serving = await serveHttp({
+    workspace: ws,
+    port: o.port,
+    host,
+    ...(only ? { identities: only } : {}),
+    createServer: (as) => createServer(ws, as),
+  });
+  // Who can be served: the identities whose keys this process holds (the trust model).
+  const held: string[] = [];
+  for (const who of ws.identityList())
+    if ((only === undefined || only.includes(who.id)) && (await ws.keyring.signer(who.id)))
+      held.push(who.name);
+  const info = { url: serving.url.href, port: serving.port, serves: held, keys: session.keys.path };
+  out.show(info, () => {
+    out.note(`Serving MCP over Streamable HTTP at ${serving.url.href}`);
+    out.note(
+      `  For a client holding a live token (baton token create <identity>) of: ${held.join(', ') || 'nobody yet'} — the identities whose keys are in ${session.keys.path}. Ctrl-C stops.`,
+    );
+    if (!LOOPBACK.has(host))
+      out.note(
+        `  Listening on ${host}: others on the network can reach it. Put TLS in front; a bearer token is all that stands between them and these keys.`,
+      );
+  });
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    if (o.signal?.aborted) return stop();
+    o.signal?.addEventListener('abort', stop, { once: true });
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await serving.close();
+  return EXIT.OK;
+}
