@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { type BatonEvent, signingBytes, verifySignature, type Workspace } from '@baton/core';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -40,7 +41,7 @@ async function serve(ws: Workspace, extra: { recheckMs?: number } = {}): Promise
   return serving;
 }
 
-async function connect(url: URL, token: string | undefined, line: 'v1' | 'v2' = 'v2') {
+async function connect(url: URL, token: string | undefined, line: 'v1' | 'v2' | 'v2-auto' = 'v2') {
   const headers: Record<string, string> =
     token !== undefined ? { Authorization: `Bearer ${token}` } : {};
   if (line === 'v1') {
@@ -54,7 +55,10 @@ async function connect(url: URL, token: string | undefined, line: 'v1' | 'v2' = 
       sessionId: () => transport.sessionId,
     };
   }
-  const client = new Client({ name: 'test-v2', version: '1.0.0' });
+  const client = new Client(
+    { name: 'test-v2', version: '1.0.0' },
+    line === 'v2-auto' ? { versionNegotiation: { mode: 'auto' } } : {},
+  );
   const transport = new StreamableHTTPClientTransport(url, { requestInit: { headers } });
   await client.connect(transport);
   onTestFinished(() => client.close());
@@ -113,6 +117,39 @@ describe('serveHttp', () => {
     expect(serving.url.pathname).toBe('/mcp');
   });
 
+  it('refuses a request naming another host, as a DNS-rebinding page would', async () => {
+    const { ws, ada, drafter } = await tempWorkspace();
+    const { token } = await new Tokens({ workspace: ws }).issue({
+      as: ada.id,
+      identity: drafter.id,
+    });
+    const serving = await serve(ws);
+    const status = (hostHeader: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = request(
+          {
+            host: '127.0.0.1',
+            port: serving.port,
+            path: '/mcp',
+            method: 'POST',
+            headers: {
+              Host: hostHeader,
+              Authorization: `Bearer ${token}`,
+              'Content-Type': 'application/json',
+            },
+          },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
+        req.on('error', reject);
+        req.end(JSON.stringify(initialize));
+      });
+    expect(await status('evil.example:80')).toBe(403);
+    expect(await status(`localhost:${serving.port}`)).not.toBe(403);
+  });
+
   it('serves two identities over two connections and attributes each tool call to its own identity', async () => {
     const { ws, path, ada, drafter, reviewer } = await tempWorkspace();
     const tokens = new Tokens({ workspace: ws });
@@ -141,6 +178,17 @@ describe('serveHttp', () => {
       const bytes = existsSync(file) ? readFileSync(file).toString('latin1') : '';
       for (const t of [d.token, r.token]) expect(bytes.includes(t.split('.')[1]!)).toBe(false);
     }
+  });
+
+  it('serves a client of the newer line that probes for the 2026 protocol first', async () => {
+    const { ws, ada, drafter } = await tempWorkspace();
+    const { token } = await new Tokens({ workspace: ws }).issue({
+      as: ada.id,
+      identity: drafter.id,
+    });
+    const serving = await serve(ws);
+    const client = await connect(serving.url, token, 'v2-auto');
+    expect(await client.call('whoami')).toBe(drafter.id);
   });
 
   it('refuses a missing, malformed, unknown or expired token with 401 and a Bearer challenge', async () => {

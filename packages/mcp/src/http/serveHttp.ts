@@ -39,6 +39,13 @@ export interface ServeHttpOptions {
    * closes too (every request is checked regardless). `0` turns it off. Defaults to `10_000`.
    */
   recheckMs?: number;
+  /**
+   * The host names a request's `Host` header may name (the port aside): the defence against
+   * DNS rebinding, where a web page's script reaches a local server under a name of the
+   * page's choosing. Defaults to `localhost`, `127.0.0.1` and `[::1]` when listening on a
+   * loopback address, and to no check otherwise.
+   */
+  allowedHosts?: string[];
   /** Largest request body accepted, in bytes. Defaults to `4_194_304` (4 MiB). */
   maxBodyBytes?: number;
   /** The tokens checker. Defaults to `new Tokens({ workspace })`. */
@@ -81,11 +88,13 @@ const optionsSchema = z.object({
     .optional(),
   identities: z.array(z.string().min(1)).optional(),
   recheckMs: z.number().int().min(0).optional(),
+  allowedHosts: z.array(z.string().min(1).max(255)).optional(),
   maxBodyBytes: z.number().int().min(1).optional(),
   tokens: z.instanceof(Tokens).optional(),
 });
 
 const REALM = 'baton';
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 /**
  * Serves the workspace over MCP's Streamable HTTP transport to several identities at once,
@@ -117,6 +126,11 @@ export async function serveHttp(options: ServeHttpOptions): Promise<HttpServing>
   const path = o.path ?? '/mcp';
   const maxBody = o.maxBodyBytes ?? 4 * 1024 * 1024;
   const served = o.identities ? new Set(o.identities) : undefined;
+  const allowedHosts = o.allowedHosts
+    ? new Set(o.allowedHosts.map((h) => h.toLowerCase()))
+    : LOOPBACK.has(host)
+      ? new Set(['localhost', '127.0.0.1', '[::1]'])
+      : undefined;
   const sessions = new Map<string, Session>();
 
   const endSession = async (s: Session) => {
@@ -133,7 +147,14 @@ export async function serveHttp(options: ServeHttpOptions): Promise<HttpServing>
     (await ws.keyring.signer(identity)) !== undefined;
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    const url = new URL(req.url ?? '/', `http://${req.headers.host ?? host}`);
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', `http://${req.headers.host ?? host}`);
+    } catch {
+      return plain(res, 400, 'Bad request: the Host header or the path is not valid.');
+    }
+    if (allowedHosts && !allowedHosts.has(url.hostname.toLowerCase()))
+      return plain(res, 403, `Host ${url.hostname} is not allowed here.`);
     if (url.pathname !== path) return plain(res, 404, `Not found. The MCP endpoint is ${path}.`);
 
     const check = await tokens.authenticate(bearerOf(req.headers.authorization));
