@@ -53,6 +53,7 @@ async function connect(url: URL, token: string | undefined, line: 'v1' | 'v2' | 
       call: async (name: string, args: Record<string, unknown> = {}) =>
         textOf(await client.callTool({ name, arguments: args })),
       sessionId: () => transport.sessionId,
+      end: () => transport.terminateSession(),
     };
   }
   const client = new Client(
@@ -66,6 +67,7 @@ async function connect(url: URL, token: string | undefined, line: 'v1' | 'v2' | 
     call: async (name: string, args: Record<string, unknown> = {}) =>
       textOf(await client.callTool({ name, arguments: args })),
     sessionId: () => transport.sessionId,
+    end: () => transport.terminateSession(),
   };
 }
 
@@ -288,6 +290,21 @@ describe('serveHttp', () => {
     expect((await post(serving.url, a.token, listTools, 'no-such-session')).status).toBe(404);
     expect((await post(serving.url, a.token, listTools)).status).toBe(400);
     expect(await client.call('whoami')).toBe(drafter.id);
+  });
+
+  it('ends a session the client terminates', async () => {
+    const { ws, ada, drafter } = await tempWorkspace();
+    const { token } = await new Tokens({ workspace: ws }).issue({
+      as: ada.id,
+      identity: drafter.id,
+    });
+    const serving = await serve(ws);
+    const client = await connect(serving.url, token);
+    const sessionId = client.sessionId()!;
+    expect(serving.sessions()).toBe(1);
+    await client.end();
+    expect(serving.sessions()).toBe(0);
+    expect((await post(serving.url, token, listTools, sessionId)).status).toBe(404);
   });
 
   it('refuses a live token of an identity whose key the server does not hold', async () => {

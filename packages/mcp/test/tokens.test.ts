@@ -63,13 +63,11 @@ describe('Tokens', () => {
   it('lets whoever holds admin on the identity issue, and voids its tokens when that grant is revoked', async () => {
     const { ws, ada, drafter, reviewer } = await tempWorkspace();
     const tokens = new Tokens({ workspace: ws });
-    const g = await ws
-      .as(ada.id)
-      .capabilities.grant({
-        to: reviewer.id,
-        resource: `identity:${drafter.id}`,
-        actions: ['admin'],
-      });
+    const g = await ws.as(ada.id).capabilities.grant({
+      to: reviewer.id,
+      resource: `identity:${drafter.id}`,
+      actions: ['admin'],
+    });
     const { token } = await tokens.issue({ as: reviewer.id, identity: drafter.id });
     expect(await tokens.authenticate(token)).toMatchObject({ ok: true, identity: drafter.id });
     await ws.as(ada.id).capabilities.revoke(g.id);
