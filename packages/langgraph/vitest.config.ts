@@ -1,3 +1,6 @@
 import { baseProject } from '../../vitest.shared.js';
 
-export default baseProject('langgraph', { include: ['test/**/*.test.ts'] });
+export default baseProject('langgraph', {
+  include: ['test/**/*.test.ts'],
+  exclude: ['test/validation.test.ts'],
+});

@@ -182,6 +182,33 @@ describe('serveHttp', () => {
     }
   });
 
+  it('serves the Baton tools by default, each connection signing as its own identity', async () => {
+    const { ws, ada, drafter, reviewer } = await tempWorkspace();
+    const tokens = new Tokens({ workspace: ws });
+    const serving = await serveHttp({ workspace: ws, port: 0 });
+    onTestFinished(() => serving.close());
+    const made: Record<string, string> = {};
+    for (const [who, line] of [
+      [drafter, 'v1'],
+      [reviewer, 'v2'],
+    ] as const) {
+      const { token } = await tokens.issue({ as: ada.id, identity: who.id });
+      const client = await connect(serving.url, token, line);
+      expect(JSON.parse(await client.call('whoami'))).toMatchObject({ id: who.id, name: who.name });
+      const created = await client.call('create_artifact', {
+        title: `by ${who.name}`,
+        content: 'hi\n',
+        reason: 'over HTTP',
+      });
+      made[who.id] = /Created (\S+)/.exec(created)![1]!;
+    }
+    for (const who of [drafter, reviewer]) {
+      const e = await eventOf(ws, made[who.id]!);
+      expect(e.actor).toBe(who.id);
+      expect(await verifySignature(who.keys[0]!.key, e.sig, signingBytes(e))).toBe(true);
+    }
+  });
+
   it('serves a client of the newer line that probes for the 2026 protocol first', async () => {
     const { ws, ada, drafter } = await tempWorkspace();
     const { token } = await new Tokens({ workspace: ws }).issue({

@@ -8,6 +8,7 @@ import {
   WebStandardStreamableHTTPServerTransport,
 } from '@modelcontextprotocol/server';
 import { z } from 'zod';
+import { createMcpServer } from '../createMcpServer.js';
 import { type TokenCheck, Tokens } from '../tokens.js';
 
 /** Makes the MCP server a connection talks to, acting as `identity` (one per session). */
@@ -17,8 +18,11 @@ export type McpServerFor = (identity: string) => McpServer | Promise<McpServer>;
 export interface ServeHttpOptions {
   /** The open workspace served; its keyring holds the keys of the identities served. */
   workspace: Workspace;
-  /** Makes one MCP server per session, acting as the identity the session's token names. */
-  createServer: McpServerFor;
+  /**
+   * Makes one MCP server per session, acting as the identity the session's token names.
+   * Defaults to `createMcpServer({ workspace, as })`.
+   */
+  createServer?: McpServerFor;
   /** The TCP port. `0` picks a free one (read it from the result). */
   port: number;
   /**
@@ -77,9 +81,11 @@ const optionsSchema = z.object({
     (w) => typeof w === 'object' && w !== null && 'store' in w && 'keyring' in w,
     { message: 'must be an open Workspace' },
   ),
-  createServer: z.custom<McpServerFor>((f) => typeof f === 'function', {
-    message: 'must be a function (identity) => McpServer',
-  }),
+  createServer: z
+    .custom<McpServerFor>((f) => typeof f === 'function', {
+      message: 'must be a function (identity) => McpServer',
+    })
+    .optional(),
   port: z.number().int().min(0).max(65_535),
   host: z.string().min(1).max(255).optional(),
   path: z
@@ -113,8 +119,7 @@ const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
  *
  * @example
  * ```ts
- * const serving = await serveHttp({ workspace, port: 7777,
- *   createServer: (as) => createMcpServer({ workspace, as }) });
+ * const serving = await serveHttp({ workspace, port: 7777 });
  * // clients connect to serving.url with `Authorization: Bearer baton_…`
  * ```
  */
@@ -132,6 +137,7 @@ export async function serveHttp(options: ServeHttpOptions): Promise<HttpServing>
       ? new Set(['localhost', '127.0.0.1', '[::1]'])
       : undefined;
   const sessions = new Map<string, Session>();
+  const makeServer: McpServerFor = (as) => createMcpServer({ workspace: ws, as });
 
   const endSession = async (s: Session) => {
     if (!sessions.delete(s.id)) return;
@@ -224,7 +230,7 @@ export async function serveHttp(options: ServeHttpOptions): Promise<HttpServing>
 
   const openSession = async (check: TokenCheck & { ok: true }): Promise<Session> => {
     const id = randomUUID();
-    const server = await o.createServer(check.identity);
+    const server = await (o.createServer ?? makeServer)(check.identity);
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => id,
       onsessioninitialized: () => {

@@ -1,0 +1,520 @@
+import {
+  BatonError,
+  ErrorCode,
+  type KvValue,
+  parseInput,
+  type Store,
+  sha256b64,
+} from '@baton/core';
+import type { RunnableConfig } from '@langchain/core/runnables';
+import {
+  BaseCheckpointSaver,
+  type ChannelVersions,
+  type Checkpoint,
+  type CheckpointListOptions,
+  type CheckpointMetadata,
+  type CheckpointPendingWrite,
+  type CheckpointTuple,
+  compareWritesSortKeys,
+  maxChannelVersion,
+  type PendingWrite,
+  type SerializerProtocol,
+  TASKS,
+  WRITES_IDX_MAP,
+  writesSortKey,
+} from '@langchain/langgraph-checkpoint';
+import { z } from 'zod';
+import { damaged, frame, isWellFormed, keyPart, unframe } from './kvRecords.js';
+
+/** Options of {@link BatonCheckpointSaver}. */
+export interface BatonCheckpointSaverOptions {
+  /**
+   * The Baton store whose `kv` area holds the checkpoints — any `Store`, e.g.
+   * `workspace.store`, a `MemoryStore` or a `SqliteStore`. Required.
+   */
+  store: Store;
+  /**
+   * How checkpoints, metadata, channel values and writes become bytes. Defaults to
+   * LangGraph's `JsonPlusSerializer` (what every official saver uses).
+   */
+  serde?: SerializerProtocol;
+}
+
+/** Every key this saver writes starts with this, so other users of `kv` never collide. */
+const PREFIX = 'lg/';
+/** Page size when walking keys (list, deleteThread, pending writes). */
+const PAGE = 100;
+/**
+ * Characters of the base64url SHA-256 kept in a channel value's key: 192 bits, far beyond
+ * any chance of two values of one thread colliding, and 11 bytes shorter per key (keys are
+ * stored twice in SQLite: in the row and in the primary-key index).
+ */
+const HASH_CHARS = 32;
+
+const storeSchema = z.custom<Store>(
+  (v) =>
+    typeof v === 'object' &&
+    v !== null &&
+    typeof (v as Store).kv === 'object' &&
+    (v as Store).kv !== null &&
+    ['get', 'put', 'delete', 'list'].every(
+      (m) => typeof (v as unknown as { kv: Record<string, unknown> }).kv[m] === 'function',
+    ),
+  { message: 'must be a Baton Store (an object with a kv area: get, put, delete, list)' },
+);
+const serdeSchema = z.custom<SerializerProtocol>(
+  (v) =>
+    typeof v === 'object' &&
+    v !== null &&
+    typeof (v as SerializerProtocol).dumpsTyped === 'function' &&
+    typeof (v as SerializerProtocol).loadsTyped === 'function',
+  { message: 'must be a SerializerProtocol (dumpsTyped and loadsTyped)' },
+);
+const optionsSchema = z.object({ store: storeSchema, serde: serdeSchema.optional() });
+
+const wellFormed = (what: string) =>
+  z.string().refine(isWellFormed, { message: `${what} must not contain a lone surrogate` });
+const threadId = wellFormed('thread_id').min(1);
+const configurable = z.looseObject({
+  thread_id: threadId.optional(),
+  checkpoint_ns: z.string().optional(),
+  checkpoint_id: wellFormed('checkpoint_id').optional(),
+});
+const configSchema = z.looseObject({ configurable: configurable.optional() });
+const version = z.union([z.number(), z.string()]);
+const checkpointSchema = z.looseObject({
+  v: z.number().int(),
+  id: wellFormed('checkpoint.id').min(1),
+  ts: z.string(),
+  channel_values: z.record(z.string(), z.unknown()),
+  channel_versions: z.record(z.string(), version),
+  versions_seen: z.record(z.string(), z.record(z.string(), version)),
+});
+const metadataSchema = z.record(z.string(), z.unknown());
+const versionsSchema = z.record(z.string(), version);
+const writesSchema = z.array(z.tuple([z.string(), z.unknown()]));
+const listOptionsSchema = z
+  .object({
+    limit: z.number().int().nonnegative().optional(),
+    before: configSchema.optional(),
+    filter: z.record(z.string(), z.unknown()).optional(),
+  })
+  .optional();
+
+/** What a checkpoint record's header holds (the skeleton and metadata are its segments). */
+const recordHeader = z.object({
+  t: z.string(),
+  n: z.string(),
+  id: z.string(),
+  p: z.string().nullable(),
+  ct: z.string(),
+  mt: z.string(),
+  /** channel → [version, content hash of its value]. */
+  ch: z.record(z.string(), z.tuple([version, z.string()])),
+});
+type RecordHeader = z.infer<typeof recordHeader>;
+const writeHeader = z.object({
+  k: z.string(),
+  i: z.number().int(),
+  c: z.string(),
+  t: z.string(),
+  p: z.string(),
+});
+type WriteHeader = z.infer<typeof writeHeader>;
+const blobHeader = z.object({ t: z.string() });
+
+interface Loaded {
+  header: RecordHeader;
+  skeleton: Uint8Array;
+  metadata: Uint8Array;
+}
+
+/**
+ * A LangGraph checkpointer on a Baton store's `kv` area: memory and SQLite now, every
+ * other Baton store as it lands. Passes the official `@langchain/langgraph-checkpoint-validation`
+ * suite on `MemoryStore` and `SqliteStore`.
+ *
+ * @remarks
+ * Channel values are stored content-addressed, once per thread: a checkpoint records, for
+ * each channel, its version and the SHA-256 of its serialized value, and a channel whose
+ * version did not change since the parent checkpoint (absent from `newVersions`) reuses
+ * the parent's value — so a value that did not change between checkpoints is stored once,
+ * as the official Postgres saver's per-version blobs are. Keys are laid out per thread and
+ * namespace with checkpoint ids last, so the latest checkpoint is one reverse range read
+ * and `list` reads only the thread (or namespace) asked for. `deleteThread` deletes every
+ * checkpoint, write and value of the thread.
+ *
+ * Every input is checked first; a bad config (a non-string `thread_id`, a missing
+ * `checkpoint_id` for writes) throws `BatonError` `VALIDATION`, and a record written by a
+ * newer `@baton/langgraph` throws `INVALID_STATE` (upgrade to read it) — in both cases
+ * before anything is written. Ids may be any string; lone surrogates (which UTF-8 stores
+ * cannot hold) are refused in checkpoint ids and escaped elsewhere.
+ *
+ * @example
+ * ```ts
+ * import { BatonCheckpointSaver } from '@baton/langgraph';
+ * const checkpointer = new BatonCheckpointSaver({ store: workspace.store });
+ * const graph = builder.compile({ checkpointer });
+ * await graph.invoke(input, { configurable: { thread_id: 'review-42' } });
+ * ```
+ */
+export class BatonCheckpointSaver extends BaseCheckpointSaver {
+  readonly #kv: Store['kv'];
+
+  /**
+   * @param options - The store to keep checkpoints in, and optionally a serializer.
+   * @throws BatonError `VALIDATION` when `store` is not a Baton store or `serde` not a serializer.
+   */
+  constructor(options: BatonCheckpointSaverOptions) {
+    const o = parseInput(optionsSchema, options, 'new BatonCheckpointSaver(options)');
+    super(o.serde);
+    this.#kv = o.store.kv;
+  }
+
+  /**
+   * The checkpoint `config` names (its `checkpoint_id`), or the thread's latest in its
+   * namespace, with its metadata, parent and pending writes; `undefined` when there is none
+   * or `config` names no thread.
+   *
+   * @throws BatonError `VALIDATION` for a malformed config, `INVALID_STATE` for a record a
+   *   newer version wrote.
+   */
+  async getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
+    const c = parseInput(configSchema, config, 'BatonCheckpointSaver.getTuple(config)');
+    const thread = c.configurable?.thread_id;
+    if (thread === undefined) return undefined;
+    const ns = c.configurable?.checkpoint_ns ?? '';
+    const id = c.configurable?.checkpoint_id || stringOrEmpty(c.configurable?.thread_ts);
+    let value: KvValue | undefined;
+    if (id) value = await this.#kv.get(checkpointKey(thread, ns, id));
+    else {
+      const page = await this.#kv.list(checkpointPrefix(thread, ns), { reverse: true, limit: 1 });
+      value = page.items[0]?.value;
+    }
+    if (value === undefined) return undefined;
+    const loaded = decodeRecord(value);
+    const tuple = await this.#tuple(loaded);
+    // Keep the caller's config when it named the checkpoint, as the official savers do.
+    if (id) tuple.config = config;
+    return tuple;
+  }
+
+  /**
+   * The checkpoints `config` selects, newest first within a thread and namespace: of one
+   * thread (or all, without `thread_id`), of one namespace (or all, without
+   * `checkpoint_ns`).
+   *
+   * @param options - `limit` (default: all), `before` (only ids below its `checkpoint_id`),
+   *   `filter` (metadata entries that must be equal; `undefined` values are ignored).
+   * @throws BatonError `VALIDATION` for a malformed config or options.
+   */
+  async *list(
+    config: RunnableConfig,
+    options?: CheckpointListOptions,
+  ): AsyncGenerator<CheckpointTuple> {
+    const c = parseInput(configSchema, config, 'BatonCheckpointSaver.list(config)');
+    const o = parseInput(listOptionsSchema, options, 'BatonCheckpointSaver.list(options)') ?? {};
+    const thread = c.configurable?.thread_id;
+    const ns = c.configurable?.checkpoint_ns;
+    const onlyId = c.configurable?.checkpoint_id;
+    const before = o.before?.configurable?.checkpoint_id;
+    const filter = Object.entries(o.filter ?? {}).filter(([, v]) => v !== undefined);
+    let remaining = o.limit ?? Number.POSITIVE_INFINITY;
+    if (remaining <= 0) return;
+    const prefix =
+      thread === undefined
+        ? `${PREFIX}c/`
+        : ns === undefined
+          ? `${PREFIX}c/${keyPart(thread)}/`
+          : checkpointPrefix(thread, ns);
+    let after: string | undefined;
+    do {
+      const page = await this.#kv.list(prefix, { reverse: true, limit: PAGE, after });
+      after = page.next;
+      for (const item of page.items) {
+        const loaded = decodeRecord(item.value);
+        const h = loaded.header;
+        if (ns !== undefined && h.n !== ns) continue;
+        if (onlyId && h.id !== onlyId) continue;
+        if (before !== undefined && !(h.id < before)) continue;
+        if (filter.length > 0) {
+          const metadata = (await this.serde.loadsTyped(h.mt, loaded.metadata)) as Record<
+            string,
+            unknown
+          >;
+          if (!filter.every(([k, v]) => sameJson(metadata?.[k], v))) continue;
+        }
+        yield await this.#tuple(loaded);
+        if (--remaining <= 0) return;
+      }
+    } while (after !== undefined);
+  }
+
+  /**
+   * Saves a checkpoint under `config`'s thread and namespace, its parent being
+   * `config`'s `checkpoint_id`. Only the channels in `newVersions` are written; the others
+   * keep the value the parent checkpoint has for the same version.
+   *
+   * @returns The config of the saved checkpoint (`thread_id`, `checkpoint_ns`, `checkpoint_id`).
+   * @throws BatonError `VALIDATION` for a config without `thread_id` or a malformed
+   *   checkpoint; `INVALID_STATE` when the parent or the checkpoint itself was written by a
+   *   newer version. Nothing is written then.
+   */
+  async put(
+    config: RunnableConfig,
+    checkpoint: Checkpoint,
+    metadata: CheckpointMetadata,
+    newVersions: ChannelVersions,
+  ): Promise<RunnableConfig> {
+    const where = 'BatonCheckpointSaver.put';
+    const c = parseInput(configSchema, config, `${where}(config)`);
+    const thread = c.configurable?.thread_id;
+    if (c.configurable === undefined || thread === undefined) throw missing(where, 'thread_id');
+    const cp = parseInput(checkpointSchema, checkpoint, `${where}(checkpoint)`);
+    parseInput(metadataSchema, metadata, `${where}(metadata)`);
+    const versions = parseInput(versionsSchema, newVersions, `${where}(newVersions)`);
+    const ns = c.configurable.checkpoint_ns ?? '';
+    const parentId = c.configurable.checkpoint_id || undefined;
+    const key = checkpointKey(thread, ns, cp.id);
+
+    const [parentValue, existing] = await Promise.all([
+      parentId === undefined ? undefined : this.#kv.get(checkpointKey(thread, ns, parentId)),
+      this.#kv.get(key),
+    ]);
+    // Either throws when a newer version wrote it, before anything is written.
+    const parent = parentValue === undefined ? undefined : decodeRecord(parentValue).header;
+    if (existing !== undefined) decodeRecord(existing);
+
+    const { channel_values: values, ...rest } = cp;
+    const refs: RecordHeader['ch'] = {};
+    const known = new Set<string>();
+    for (const [channel, [v, hash]] of Object.entries(parent?.ch ?? {})) {
+      known.add(hash);
+      if (!(channel in versions) && cp.channel_versions[channel] === v) refs[channel] = [v, hash];
+    }
+    const changed = Object.keys(versions).filter((ch) => values[ch] !== undefined);
+    const [[ct, skeleton], [mt, meta], ...blobs] = await Promise.all([
+      this.serde.dumpsTyped({ ...rest, channel_values: {} }),
+      this.serde.dumpsTyped(metadata),
+      ...changed.map((ch) => this.serde.dumpsTyped(values[ch])),
+    ]);
+    const puts: Promise<void>[] = [];
+    changed.forEach((channel, i) => {
+      const [type, bytes] = blobs[i]!;
+      const blob = frame({ t: type }, [bytes]);
+      const hash = sha256b64(blob).slice(0, HASH_CHARS);
+      refs[channel] = [versions[channel]!, hash];
+      if (!known.has(hash)) {
+        known.add(hash);
+        puts.push(this.#kv.put(blobKey(thread, hash), blob));
+      }
+    });
+    // Values first, the record last: a record is never visible before what it refers to.
+    await Promise.all(puts);
+    const header: RecordHeader = {
+      t: thread,
+      n: ns,
+      id: cp.id,
+      p: parentId ?? null,
+      ct,
+      mt,
+      ch: refs,
+    };
+    await this.#kv.put(key, frame(header, [skeleton, meta]));
+    return { configurable: { thread_id: thread, checkpoint_ns: ns, checkpoint_id: cp.id } };
+  }
+
+  /**
+   * Saves writes of task `taskId` against the checkpoint `config` names. A regular write
+   * already stored at the same index is kept; the special channels (errors, interrupts,
+   * scheduled, resume) have fixed negative indexes and are overwritten.
+   *
+   * @param taskPath - The task's path, by which `pendingWrites` are ordered. Defaults to `""`.
+   * @throws BatonError `VALIDATION` for a config without `thread_id` or `checkpoint_id`, or
+   *   malformed writes. Nothing is written then.
+   */
+  async putWrites(
+    config: RunnableConfig,
+    writes: PendingWrite[],
+    taskId: string,
+    taskPath?: string,
+  ): Promise<void> {
+    const where = 'BatonCheckpointSaver.putWrites';
+    const c = parseInput(configSchema, config, `${where}(config)`);
+    const thread = c.configurable?.thread_id;
+    const id = c.configurable?.checkpoint_id;
+    if (thread === undefined) throw missing(where, 'thread_id');
+    if (!id) throw missing(where, 'checkpoint_id');
+    const w = parseInput(writesSchema, writes, `${where}(writes)`);
+    const task = parseInput(z.string(), taskId, `${where}(taskId)`);
+    const path = parseInput(z.string().optional(), taskPath, `${where}(taskPath)`) ?? '';
+    const ns = c.configurable?.checkpoint_ns ?? '';
+    const planned = w.map(([channel, value], i) => {
+      const idx = WRITES_IDX_MAP[channel] ?? i;
+      return { channel, value, idx, key: writeKey(thread, ns, id, task, idx) };
+    });
+    const existing = await Promise.all(planned.map((p) => this.#kv.get(p.key)));
+    for (const e of existing) if (e !== undefined) decodeWrite(e);
+    const todo = planned.filter((p, i) => p.idx < 0 || existing[i] === undefined);
+    const encoded = await Promise.all(todo.map((p) => this.serde.dumpsTyped(p.value)));
+    await Promise.all(
+      todo.map((p, i) => {
+        const [type, bytes] = encoded[i]!;
+        const header: WriteHeader = { k: task, i: p.idx, c: p.channel, t: type, p: path };
+        return this.#kv.put(p.key, frame(header, [bytes]));
+      }),
+    );
+  }
+
+  /**
+   * Deletes every checkpoint, pending write and channel value of the thread, in every
+   * namespace. Deleting a thread that has none is a no-op.
+   *
+   * @throws BatonError `VALIDATION` when `threadId` is not a non-empty string.
+   */
+  async deleteThread(threadId: string): Promise<void> {
+    const thread = parseInput(
+      threadIdSchema,
+      threadId,
+      'BatonCheckpointSaver.deleteThread(threadId)',
+    );
+    // Records first: a reader never finds a checkpoint whose values are already gone.
+    for (const kind of ['c', 'w', 'b']) {
+      const prefix = `${PREFIX}${kind}/${keyPart(thread)}/`;
+      for (;;) {
+        const page = await this.#kv.list(prefix, { limit: PAGE });
+        if (page.items.length === 0) break;
+        for (const item of page.items) await this.#kv.delete(item.key);
+      }
+    }
+  }
+
+  async #tuple(loaded: Loaded): Promise<CheckpointTuple> {
+    const h = loaded.header;
+    const channels = Object.entries(h.ch);
+    const [skeleton, metadata, values, pendingWrites] = await Promise.all([
+      this.serde.loadsTyped(h.ct, loaded.skeleton) as Promise<Checkpoint>,
+      this.serde.loadsTyped(h.mt, loaded.metadata) as Promise<CheckpointMetadata>,
+      Promise.all(channels.map(([, [, hash]]) => this.#value(h.t, hash, h.id))),
+      this.#writes(h.t, h.n, h.id),
+    ]);
+    const checkpoint: Checkpoint = { ...skeleton, channel_values: {} };
+    channels.forEach(([channel], i) => {
+      checkpoint.channel_values[channel] = values[i];
+    });
+    if (checkpoint.v < 4 && h.p !== null) await this.#migratePendingSends(checkpoint, h);
+    const tuple: CheckpointTuple = {
+      config: { configurable: { thread_id: h.t, checkpoint_ns: h.n, checkpoint_id: h.id } },
+      checkpoint,
+      metadata,
+      pendingWrites: pendingWrites.map((w) => [w.k, w.c, w.value] as CheckpointPendingWrite),
+    };
+    if (h.p !== null) {
+      tuple.parentConfig = {
+        configurable: { thread_id: h.t, checkpoint_ns: h.n, checkpoint_id: h.p },
+      };
+    }
+    return tuple;
+  }
+
+  /** Checkpoints before format 4 kept pending sends as writes of the parent: move them in. */
+  async #migratePendingSends(checkpoint: Checkpoint, h: RecordHeader): Promise<void> {
+    const sends = (await this.#writes(h.t, h.n, h.p!)).filter((w) => w.c === TASKS);
+    checkpoint.channel_values[TASKS] = sends.map((w) => w.value);
+    const versions = Object.values(checkpoint.channel_versions);
+    checkpoint.channel_versions[TASKS] =
+      versions.length > 0 ? maxChannelVersion(...versions) : this.getNextVersion(undefined);
+  }
+
+  async #value(thread: string, hash: string, id: string): Promise<unknown> {
+    const stored = await this.#kv.get(blobKey(thread, hash));
+    if (stored === undefined) {
+      throw new BatonError(
+        ErrorCode.INTEGRITY,
+        `Checkpoint ${id} of thread ${JSON.stringify(thread)} refers to a channel value that is not in the store (deleted under it?). Delete the thread with deleteThread() or restore the store from a backup.`,
+      );
+    }
+    const { header, segments } = unframe(stored, `The channel value ${hash}`);
+    const b = blobHeader.safeParse(header);
+    if (!b.success || segments.length !== 1) throw damaged(`The channel value ${hash}`);
+    return this.serde.loadsTyped(b.data.t, segments[0]!);
+  }
+
+  /** The writes stored against one checkpoint, deserialized, in `writesSortKey` order. */
+  async #writes(thread: string, ns: string, id: string) {
+    const prefix = `${PREFIX}w/${keyPart(thread)}/${keyPart(ns)}/${keyPart(id)}/`;
+    const found: { h: WriteHeader; bytes: Uint8Array }[] = [];
+    let after: string | undefined;
+    do {
+      const page = await this.#kv.list(prefix, { limit: PAGE, after });
+      after = page.next;
+      for (const item of page.items) found.push(decodeWrite(item.value));
+    } while (after !== undefined);
+    found.sort((a, b) =>
+      compareWritesSortKeys(writesSortKey(a.h.p, a.h.k, a.h.i), writesSortKey(b.h.p, b.h.k, b.h.i)),
+    );
+    return Promise.all(
+      found.map(async ({ h, bytes }) => ({ ...h, value: await this.serde.loadsTyped(h.t, bytes) })),
+    );
+  }
+}
+
+const threadIdSchema = threadId;
+
+function checkpointPrefix(thread: string, ns: string): string {
+  return `${PREFIX}c/${keyPart(thread)}/${keyPart(ns)}/`;
+}
+
+/** The id goes in unescaped, last: key order is then checkpoint id order. */
+function checkpointKey(thread: string, ns: string, id: string): string {
+  return checkpointPrefix(thread, ns) + id;
+}
+
+function writeKey(thread: string, ns: string, id: string, task: string, idx: number): string {
+  return `${PREFIX}w/${keyPart(thread)}/${keyPart(ns)}/${keyPart(id)}/${keyPart(task)}/${idx}`;
+}
+
+function blobKey(thread: string, hash: string): string {
+  return `${PREFIX}b/${keyPart(thread)}/${hash}`;
+}
+
+function decodeRecord(value: KvValue): Loaded {
+  const what = 'A checkpoint record';
+  const { header, segments } = unframe(value, what);
+  const h = recordHeader.safeParse(header);
+  if (!h.success || segments.length !== 2) throw damaged(what);
+  return { header: h.data, skeleton: segments[0]!, metadata: segments[1]! };
+}
+
+function decodeWrite(value: KvValue): { h: WriteHeader; bytes: Uint8Array } {
+  const what = 'A pending write';
+  const { header, segments } = unframe(value, what);
+  const h = writeHeader.safeParse(header);
+  if (!h.success || segments.length !== 1) throw damaged(what);
+  return { h: h.data, bytes: segments[0]! };
+}
+
+function missing(where: string, field: string): BatonError {
+  return new BatonError(
+    ErrorCode.VALIDATION,
+    `${where}: config.configurable.${field} is missing. Pass { configurable: { thread_id: "…"${field === 'checkpoint_id' ? ', checkpoint_id: "…"' : ''} } } — the config LangGraph hands the checkpointer has it.`,
+    { details: { field: `config.configurable.${field}` } },
+  );
+}
+
+function stringOrEmpty(v: unknown): string {
+  return typeof v === 'string' ? v : '';
+}
+
+/** Equality of JSON-like values (metadata filters compare by value, like the SQL savers). */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  return ka.every((k) =>
+    sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]),
+  );
+}

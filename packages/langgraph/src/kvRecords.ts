@@ -1,0 +1,116 @@
+import { BatonError, ErrorCode } from '@baton/core';
+
+/**
+ * The record format this library writes. A record whose first byte is higher was written
+ * by a newer `@baton/langgraph` and is refused (read or overwritten) rather than guessed at.
+ */
+export const RECORD_FORMAT = 1;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/**
+ * Escapes one key component so that it contains no `/` and no lone surrogate (SQLite
+ * stores text as UTF-8, which cannot hold one), and so that no escaped component is a
+ * prefix of another's escape followed by `/`. `%` is escaped first, so the escape is
+ * reversible and injective.
+ */
+export function keyPart(text: string): string {
+  let out = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x25) out += '%25';
+    else if (c === 0x2f) out += '%2F';
+    else if (c >= 0xd800 && c <= 0xdbff) {
+      const d = text.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        out += text[i]! + text[i + 1]!;
+        i++;
+      } else out += `%u${c.toString(16)}`;
+    } else if (c >= 0xdc00 && c <= 0xdfff) out += `%u${c.toString(16)}`;
+    else out += text[i]!;
+  }
+  return out;
+}
+
+/** True when `text` holds no lone surrogate (so it survives a round trip through UTF-8). */
+export function isWellFormed(text: string): boolean {
+  return !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(text);
+}
+
+/**
+ * Frames a JSON header and byte segments as one value: `[format][u32 header length][header
+ * JSON][segments…]`. The header carries the segment lengths (`s`).
+ */
+export function frame(header: Record<string, unknown>, segments: Uint8Array[]): Uint8Array {
+  const head = encoder.encode(JSON.stringify({ ...header, s: segments.map((s) => s.length) }));
+  let size = 5 + head.length;
+  for (const s of segments) size += s.length;
+  const out = new Uint8Array(size);
+  out[0] = RECORD_FORMAT;
+  new DataView(out.buffer).setUint32(1, head.length);
+  out.set(head, 5);
+  let at = 5 + head.length;
+  for (const s of segments) {
+    out.set(s, at);
+    at += s.length;
+  }
+  return out;
+}
+
+/** A framed value taken apart: its header (still unchecked) and its segments. */
+export interface Unframed {
+  header: Record<string, unknown>;
+  segments: Uint8Array[];
+}
+
+/**
+ * Takes a value made by {@link frame} apart.
+ *
+ * @throws BatonError `INVALID_STATE` when it was written by a newer format, `INTEGRITY`
+ *   when it is not a framed record at all.
+ */
+export function unframe(value: unknown, what: string): Unframed {
+  if (!(value instanceof Uint8Array) || value.length < 5) throw damaged(what);
+  if (value[0]! > RECORD_FORMAT) throw newerFormat(what, value[0]!);
+  if (value[0] !== RECORD_FORMAT) throw damaged(what);
+  const view = new DataView(value.buffer, value.byteOffset, value.byteLength);
+  const headLength = view.getUint32(1);
+  if (5 + headLength > value.length) throw damaged(what);
+  let header: unknown;
+  try {
+    header = JSON.parse(decoder.decode(value.subarray(5, 5 + headLength)));
+  } catch {
+    throw damaged(what);
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw damaged(what);
+  const lengths = (header as { s?: unknown }).s;
+  if (!Array.isArray(lengths) || !lengths.every((n) => Number.isSafeInteger(n) && n >= 0)) {
+    throw damaged(what);
+  }
+  const segments: Uint8Array[] = [];
+  let at = 5 + headLength;
+  for (const n of lengths as number[]) {
+    if (at + n > value.length) throw damaged(what);
+    segments.push(value.subarray(at, at + n));
+    at += n;
+  }
+  return { header: header as Record<string, unknown>, segments };
+}
+
+/** The error for a record a newer `@baton/langgraph` wrote. */
+export function newerFormat(what: string, format: number): BatonError {
+  return new BatonError(
+    ErrorCode.INVALID_STATE,
+    `${what} was written by a newer @baton/langgraph (record format ${format}; this version reads up to ${RECORD_FORMAT}). Upgrade @baton/langgraph to read it; nothing was changed.`,
+    { details: { format, supported: RECORD_FORMAT } },
+  );
+}
+
+/** The error for a record that is not one this library wrote. */
+export function damaged(what: string): BatonError {
+  return new BatonError(
+    ErrorCode.INTEGRITY,
+    `${what} is not a record @baton/langgraph wrote (damaged, or written by something else under its keys). Delete the thread with deleteThread() or restore the store from a backup.`,
+  );
+}
