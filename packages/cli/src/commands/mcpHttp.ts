@@ -1,5 +1,3 @@
-import type { Workspace } from '@baton/core';
-import type { McpServerFor } from '@baton/mcp';
 import type { CommandContext } from '../cli.js';
 import { EXIT } from '../output.js';
 
@@ -11,12 +9,11 @@ export interface McpHttpOptions {
   host?: string;
   /** Only these identities (ids or names). Defaults to every identity whose key is here. */
   serve?: string[];
+  /** How long `request_approval` / `ask_person` wait by default, in ms. Defaults to the server's. */
+  waitMs?: number;
   /** Stops the server (else SIGINT or SIGTERM do). */
   signal?: AbortSignal;
 }
-
-/** Makes the MCP server one session talks to, acting as `as`. */
-export type McpServerMaker = (workspace: Workspace, as: string) => ReturnType<McpServerFor>;
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
@@ -28,10 +25,9 @@ const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 export async function serveMcpHttp(
   { session, out }: CommandContext,
   o: McpHttpOptions,
-  createServer: McpServerMaker,
 ): Promise<number> {
   const ws = await session.open();
-  const { serveHttp } = await import('@baton/mcp');
+  const { createMcpServer, serveHttp } = await import('@baton/mcp');
   const only = o.serve ? await Promise.all(o.serve.map((ref) => session.idOf(ref))) : undefined;
   const host = o.host ?? '127.0.0.1';
   const serving = await serveHttp({
@@ -39,7 +35,12 @@ export async function serveMcpHttp(
     port: o.port,
     host,
     ...(only ? { identities: only } : {}),
-    createServer: (as) => createServer(ws, as),
+    createServer: (as) =>
+      createMcpServer({
+        workspace: ws,
+        as,
+        ...(o.waitMs !== undefined ? { waitMs: o.waitMs } : {}),
+      }),
   });
   // Who can be served: the identities whose keys this process holds (the trust model).
   const held: string[] = [];
