@@ -52,6 +52,7 @@ describe('baton mcp --http', () => {
       'create',
       'drafter',
     ]);
+    const ownerToken = await cli.json<{ token: string }>(['token', 'create', 'Ada']);
     const stdout = new MemoryWritable();
     const io = {
       stdout,
@@ -70,8 +71,9 @@ describe('baton mcp --http', () => {
       await expect.poll(() => stdout.text, { timeout: 20_000 }).toContain('"url"');
       const info = JSON.parse(stdout.text) as { url: string; serves: string[] };
       expect(info.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
-      expect(info.serves).toEqual(expect.arrayContaining(['Ada', 'drafter']));
-      const init = await rpc(info.url, token, {
+      // The owner's key is in the directory too, but an owner is served only when named.
+      expect(info.serves).toEqual(['drafter']);
+      const initialize = {
         jsonrpc: '2.0',
         id: 1,
         method: 'initialize',
@@ -80,7 +82,9 @@ describe('baton mcp --http', () => {
           capabilities: {},
           clientInfo: { name: 't', version: '1' },
         },
-      });
+      };
+      expect((await rpc(info.url, ownerToken.token, initialize)).status).toBe(403);
+      const init = await rpc(info.url, token, initialize);
       expect(init.status).toBe(200);
       const call = {
         jsonrpc: '2.0',

@@ -1,3 +1,12 @@
+import {
+  BatonError,
+  ErrorCode,
+  type Identity,
+  type Keyring,
+  type Signer,
+  Workspace,
+} from '@baton/core';
+import { SqliteStore } from '@baton/sqlite';
 import type { CommandContext } from '../cli.js';
 import { EXIT } from '../output.js';
 
@@ -7,7 +16,10 @@ export interface McpHttpOptions {
   port: number;
   /** The address to listen on. Defaults to `'127.0.0.1'`. */
   host?: string;
-  /** Only these identities (ids or names). Defaults to every identity whose key is here. */
+  /**
+   * Only these identities (ids or names). Defaults to every identity whose key is here except
+   * the workspace's owners: an owner is served only when named.
+   */
   serve?: string[];
   /** How long `request_approval` / `ask_person` wait by default, in ms. Defaults to the server's. */
   waitMs?: number;
@@ -18,6 +30,28 @@ export interface McpHttpOptions {
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 /**
+ * The keys the HTTP server may sign with: those of the identities named, or else of every
+ * identity but the owners — so a token issued for an owner opens nothing unless the owner
+ * chose to be served.
+ */
+class ServedKeys implements Keyring {
+  constructor(
+    readonly inner: Keyring,
+    readonly who: (id: string) => Identity | undefined,
+    readonly only: ReadonlySet<string> | undefined,
+  ) {}
+
+  async generate(): Promise<string> {
+    throw new BatonError(ErrorCode.FORBIDDEN, '`baton mcp --http` makes no keys.');
+  }
+
+  async signer(identity: string, publicKey?: string): Promise<Signer | undefined> {
+    const served = this.only ? this.only.has(identity) : this.who(identity)?.isOwner === false;
+    return served ? this.inner.signer(identity, publicKey) : undefined;
+  }
+}
+
+/**
  * `baton mcp --http <port>`: serves the workspace over Streamable HTTP to every identity
  * whose key is in the key directory and which holds a live token (`baton token create`),
  * until SIGINT or SIGTERM.
@@ -26,15 +60,45 @@ export async function serveMcpHttp(
   { session, out }: CommandContext,
   o: McpHttpOptions,
 ): Promise<number> {
-  const ws = await session.open();
+  await session.open();
   const { createMcpServer, serveHttp } = await import('@baton/mcp');
   const only = o.serve ? await Promise.all(o.serve.map((ref) => session.idOf(ref))) : undefined;
   const host = o.host ?? '127.0.0.1';
+  // A workspace of its own on the same file, whose keyring gives out only the served keys.
+  const busy = session.options.busyTimeout;
+  let ws: Workspace | undefined;
+  ws = await Workspace.open({
+    store: new SqliteStore({
+      path: session.db,
+      ...(busy !== undefined ? { busyTimeoutMs: busy } : {}),
+    }),
+    keyring: new ServedKeys(
+      session.keys,
+      (id) => ws?.identity(id),
+      only ? new Set(only) : undefined,
+    ),
+    // Escalations and notifications are a service host's job, not this server's.
+    tickIntervalMs: 0,
+  });
+  try {
+    return await serveOn(ws, { session, out }, o, host, createMcpServer, serveHttp);
+  } finally {
+    await ws.close();
+  }
+}
+
+async function serveOn(
+  ws: Workspace,
+  { session, out }: Pick<CommandContext, 'session' | 'out'>,
+  o: McpHttpOptions,
+  host: string,
+  createMcpServer: typeof import('@baton/mcp').createMcpServer,
+  serveHttp: typeof import('@baton/mcp').serveHttp,
+): Promise<number> {
   const serving = await serveHttp({
     workspace: ws,
     port: o.port,
     host,
-    ...(only ? { identities: only } : {}),
     createServer: (as) =>
       createMcpServer({
         workspace: ws,
@@ -44,9 +108,7 @@ export async function serveMcpHttp(
   });
   // Who can be served: the identities whose keys this process holds (the trust model).
   const held: string[] = [];
-  for (const who of ws.identityList())
-    if ((only === undefined || only.includes(who.id)) && (await ws.keyring.signer(who.id)))
-      held.push(who.name);
+  for (const who of ws.identityList()) if (await ws.keyring.signer(who.id)) held.push(who.name);
   const info = { url: serving.url.href, port: serving.port, serves: held, keys: session.keys.path };
   out.show(info, () => {
     out.note(`Serving MCP over Streamable HTTP at ${serving.url.href}`);
