@@ -549,3 +549,4 @@ await main();
 inOwnProcess('./sqlite.ts');
 inOwnProcess('./briefing.ts');
 inOwnProcess('./verify.ts');
+inOwnProcess('../../packages/openai-agents/bench/sessionBench.ts');

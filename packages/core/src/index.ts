@@ -148,6 +148,7 @@ export {
   encodeCursor,
   inRange,
 } from './store/keys.js';
+export { checkKvBatch, kvConflict, kvValueEquals, MAX_KV_BATCH } from './store/kvBatch.js';
 export { MemoryStore } from './store/memoryStore.js';
 export type {
   AppendBatch,
@@ -155,7 +156,10 @@ export type {
   BlobWrite,
   IndexRange,
   KvArea,
+  KvBatchOptions,
+  KvExpectation,
   KvValue,
+  KvWrite,
   Page,
   PageOptions,
   ProjectionRow,

@@ -248,6 +248,14 @@ describe('approvals', () => {
     expect(denied).toMatchObject({ status: 'denied', decision: { by: w.ada.id } });
   });
 
+  it("gives the requester the text of the approver's decision note", async () => {
+    const w = await story();
+    const d = await w.agent.handoffs.requestApproval({ action: 'publish', resource: 'artifact:c' });
+    expect(d.decisionNoteText).toBeUndefined();
+    await w.me.handoffs.deny(d.id, { note: 'Fix the title first' });
+    expect((await w.agent.handoffs.get(d.id)).decisionNoteText).toBe('Fix the title first');
+  });
+
   it('refuses an approval request that names its own approver, even signed and submitted directly', async () => {
     const w = await story();
     const friend = await w.me.identities.create({ kind: 'agent', name: 'friend' });

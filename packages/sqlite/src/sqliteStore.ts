@@ -6,6 +6,7 @@ import {
   type BatonEvent,
   type BlobArea,
   ConflictError,
+  checkKvBatch,
   EMPTY_HEAD,
   ErrorCode,
   findNonJson,
@@ -14,7 +15,11 @@ import {
   isBatonError,
   type JsonValue,
   type KvArea,
+  type KvExpectation,
   type KvValue,
+  type KvWrite,
+  kvConflict,
+  kvValueEquals,
   type Page,
   type PageOptions,
   PRIMARY_INDEX,
@@ -106,6 +111,9 @@ export class SqliteStore implements Store {
   readonly #statements = new Map<string, Statement>();
   readonly #watchers = new Set<(seq: number) => void>();
   readonly #appendTx: Database.Transaction<(batch: AppendBatch) => Head>;
+  readonly #kvBatchTx: Database.Transaction<
+    (writes: readonly KvWrite[], expect: readonly KvExpectation[]) => void
+  >;
   #timer: ReturnType<typeof setInterval> | undefined;
   #dataVersion = 0;
   #seenSeq = 0;
@@ -146,6 +154,9 @@ export class SqliteStore implements Store {
     this.#db = db;
     this.#seenSeq = this.#headNow().seq;
     this.#appendTx = db.transaction((batch: AppendBatch) => this.#write(batch));
+    this.#kvBatchTx = db.transaction((w: readonly KvWrite[], e: readonly KvExpectation[]) =>
+      this.#kvBatch(w, e),
+    );
   }
 
   async append(batch: AppendBatch): Promise<Head> {
@@ -422,7 +433,26 @@ export class SqliteStore implements Store {
         cursor: [x.key],
       }));
     },
+    batch: async (writes, options) => {
+      const b = checkKvBatch(writes, options);
+      this.#run('kv.batch', () => this.#kvBatchTx.immediate(b.writes, b.options.expect ?? []));
+    },
   };
+
+  /** The body of one `kv.batch`, inside its `BEGIN IMMEDIATE` transaction. */
+  #kvBatch(writes: readonly KvWrite[], expect: readonly KvExpectation[]): void {
+    const read = this.#sql('SELECT value FROM baton_kv WHERE key = ?');
+    for (const e of expect) {
+      const row = read.get(e.key) as { value: string | Uint8Array } | undefined;
+      if (!kvValueEquals(row && kvValue(row.value), e.value)) throw kvConflict(e.key);
+    }
+    const put = this.#sql('INSERT OR REPLACE INTO baton_kv (key, value) VALUES (?, ?)');
+    const del = this.#sql('DELETE FROM baton_kv WHERE key = ?');
+    for (const w of writes) {
+      if (w.value === undefined) del.run(w.key);
+      else put.run(w.key, w.value instanceof Uint8Array ? w.value : JSON.stringify(w.value));
+    }
+  }
 
   watch(onCommit: (seq: number) => void): () => void {
     this.#live();

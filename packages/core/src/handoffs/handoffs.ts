@@ -33,6 +33,8 @@ export interface Handoff extends Omit<HandoffRow, 'status'> {
   status: HandoffStatus;
   /** The note's text. */
   noteText?: string;
+  /** For decided approvals: the text of the approver's note (`approve`/`deny` `{ note }`). */
+  decisionNoteText?: string;
   /** For a question: its text (kept in the ContextLog entry it recorded). */
   questionText?: string;
   /** For approvals decided with an edited payload: that payload. */
@@ -72,6 +74,14 @@ export interface ApprovalInput {
   due?: string | Date | number;
   /** What a request past due becomes. Defaults to `'expire'`. */
   onTimeout?: 'expire' | 'deny';
+  /**
+   * Makes a retried call return the request the first call made — pending, decided or
+   * consumed — instead of asking again (e.g. a LangGraph interrupt id: a node re-runs from
+   * its top on resume). The request's id derives from it. Reusing a key for a different
+   * request is `VALIDATION`. Defaults to none: a pending request for the same payload is
+   * returned, a decided one is not.
+   */
+  idempotencyKey?: string;
 }
 
 /** Input of {@link Handoffs.ask}. */
@@ -85,6 +95,12 @@ export interface AskInput {
   about?: string[];
   due?: string | Date | number;
   priority?: Priority;
+  /**
+   * Makes a retried call return the question the first call asked, answered or not. The
+   * handoff's id derives from it. Reusing a key for a different question is `VALIDATION`.
+   * Defaults to none.
+   */
+  idempotencyKey?: string;
 }
 
 /** Options of `actor.inbox`. */
@@ -120,6 +136,7 @@ const approvalSchema = z.object({
   payload: jsonValue.optional(),
   due: timeInput.optional(),
   onTimeout: z.enum(['expire', 'deny']).optional(),
+  idempotencyKey: idString.optional(),
 });
 const askSchema = z.object({
   to: idString,
@@ -129,6 +146,7 @@ const askSchema = z.object({
   about: z.array(idString).max(64).optional(),
   due: timeInput.optional(),
   priority: priority.optional(),
+  idempotencyKey: idString.optional(),
 });
 const noteSchema = z.object({ note: z.string().max(100_000).optional() }).optional();
 const decideSchema = z.object({
@@ -341,11 +359,23 @@ export class Handoffs {
     a: Omit<ApprovalInput, 'action' | 'resource'>,
   ): Promise<Handoff> {
     const digest = approvalDigest(this.#actor.id, action, resource, a.payload);
+    const key = a.idempotencyKey;
+    await this.#ws._catchUp();
+    const id = key ? derivedId('ho', [this.#ws.id ?? '', this.#actor.id, key]) : randomId('ho');
+    if (key) {
+      const first = await this.#keyed(id, key, (row) => row.approval?.digest === digest);
+      if (first) return first;
+    }
     const existing = await this.#byDigest(digest);
     if (existing) return existing;
-    const id = randomId('ho');
     const blobs: BlobWrite[] = [];
+    const { idempotencyKey: _key, ...request } = a;
     await this.#actor._commit({
+      idempotency: {
+        key,
+        operation: 'handoffs.requestApproval',
+        input: { action, resource, ...request } as JsonValue,
+      },
       plan: async (view, _ids, at) => {
         if (await this.#byDigest(digest)) return [];
         const d: Decision = evaluate(view, this.#actor.id, [{ action, resource }], at);
@@ -487,9 +517,19 @@ export class Handoffs {
         `handoffs.ask: no schema "${a.schema}" is registered. Pass it in Workspace.open({ schemas }).`,
       );
     }
-    const id = randomId('ho');
+    const key = a.idempotencyKey;
+    await this.#ws._catchUp();
+    const id = key ? derivedId('ho', [this.#ws.id ?? '', this.#actor.id, key]) : randomId('ho');
+    const { idempotencyKey: _key, ...request } = a;
+    if (key) {
+      const same = (row: HandoffRow) =>
+        row.kind === 'question' && row.to.length === 1 && row.to[0] === a.to;
+      const first = await this.#keyed(id, key, same);
+      if (first) return first;
+    }
     const blobs: BlobWrite[] = [];
     await this.#actor._commit({
+      idempotency: { key, operation: 'handoffs.ask', input: request as JsonValue },
       plan: (view) => {
         if (!view.identity(a.to))
           throw new BatonError(
@@ -762,6 +802,26 @@ export class Handoffs {
     return this.get(id);
   }
 
+  /**
+   * The handoff a call with idempotency key `key` made before (its id is `id`), or
+   * `undefined` when there is none; `VALIDATION` when that one was a different request.
+   */
+  async #keyed(
+    id: string,
+    key: string,
+    same: (row: HandoffRow) => boolean,
+  ): Promise<Handoff | undefined> {
+    const row = (await this.#ws.store.get('handoffs', id)) as unknown as HandoffRow | undefined;
+    if (!row) return undefined;
+    if (row.from !== this.#actor.id || !same(row))
+      throw new BatonError(
+        ErrorCode.VALIDATION,
+        `idempotencyKey "${key}" was used before for a different request. Use a new key for a new request.`,
+        { details: { field: 'idempotencyKey', handoff: id } },
+      );
+    return this.#view(row);
+  }
+
   async #row(id: string): Promise<HandoffRow> {
     const row = (await this.#ws.store.get('handoffs', id)) as unknown as HandoffRow | undefined;
     if (!row) throw new BatonError(ErrorCode.NOT_FOUND, `Handoff ${id} does not exist.`);
@@ -825,6 +885,7 @@ export class Handoffs {
       for await (const e of this.#ws.store.read({ stream: `handoff/${row.id}`, limit: 1 }))
         if (e.auth !== undefined) h.grant = e.auth;
     }
+    if (row.decision?.note) h.decisionNoteText = await this.#ws.text(row.decision.note);
     if (row.decision?.payload) {
       const b = await this.#ws.blob(row.decision.payload);
       if (b && 'bytes' in b) h.approvedPayload = JSON.parse(fromUtf8(b.bytes)) as JsonValue;

@@ -9,6 +9,7 @@ import {
   encodeCursor,
   inRange,
 } from './keys.js';
+import { checkKvBatch, kvConflict, kvValueEquals } from './kvBatch.js';
 import {
   type AppendBatch,
   type BlobArea,
@@ -222,6 +223,16 @@ export class MemoryStore implements Store {
       const out: Page<{ key: string; value: KvValue }> = { items };
       if (keys.length > limit) out.next = encodeCursor([slice.at(-1)!]);
       return out;
+    },
+    batch: async (writes, options) => {
+      const b = checkKvBatch(writes, options);
+      const kv = this.#open().kv;
+      for (const e of b.options.expect ?? [])
+        if (!kvValueEquals(kv.get(e.key), e.value)) throw kvConflict(e.key);
+      for (const w of b.writes) {
+        if (w.value === undefined) kv.delete(w.key);
+        else kv.set(w.key, w.value instanceof Uint8Array ? w.value.slice() : copyJson(w.value));
+      }
     },
   };
 

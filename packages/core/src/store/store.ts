@@ -96,6 +96,38 @@ export interface KvArea {
   delete(key: string): Promise<void>;
   /** Entries whose key starts with `prefix`, in key order. */
   list(prefix: string, page?: PageOptions): Promise<Page<{ key: string; value: KvValue }>>;
+  /**
+   * Puts and deletes several keys atomically — all or nothing — and, with `expect`, only when
+   * each expected key still holds the expected value (compare-and-set).
+   *
+   * @remarks
+   * An expectation without `value` (or with `value: undefined`) means "the key is absent".
+   * JSON values compare by canonical JSON, bytes byte by byte. When any expectation fails it
+   * throws a `BatonError` with code `CONFLICT` (details: the `key`) and writes nothing; another
+   * process's batch on the same storage is seen whole or not at all. Validate with
+   * {@link checkKvBatch}.
+   */
+  batch(writes: readonly KvWrite[], options?: KvBatchOptions): Promise<void>;
+}
+
+/** One write of {@link KvArea.batch}: a put when it has a `value`, a delete when it has none. */
+export interface KvWrite {
+  key: string;
+  /** The value to put. Defaults to none: the key is deleted. */
+  value?: KvValue;
+}
+
+/** What {@link KvArea.batch} requires of the current values before it writes. */
+export interface KvExpectation {
+  key: string;
+  /** The value the key must hold. Defaults to none: the key must be absent. */
+  value?: KvValue;
+}
+
+/** Options of {@link KvArea.batch}. */
+export interface KvBatchOptions {
+  /** Conditions checked in the same transaction as the writes. Defaults to none. */
+  expect?: readonly KvExpectation[];
 }
 
 /** The content-addressed body area (artifact content, context text). */

@@ -1372,6 +1372,24 @@ export function runStoreConformance(init: StoreConformanceInit): void {
         expect(await peer.blobs.has(blob.hash)).toBe(false);
       });
 
+      test('lets exactly one of two handles win a kv compare-and-set on the same key', async (h) => {
+        const peer = await h.peer();
+        await h.store.kv.put('lock', { rev: 1 });
+        const results = await Promise.allSettled([
+          h.store.kv.batch([{ key: 'lock', value: { rev: 2, by: 'a' } }], {
+            expect: [{ key: 'lock', value: { rev: 1 } }],
+          }),
+          peer.kv.batch([{ key: 'lock', value: { rev: 2, by: 'b' } }], {
+            expect: [{ key: 'lock', value: { rev: 1 } }],
+          }),
+        ]);
+        expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+        const lost = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+        expect((lost.reason as BatonError).code).toBe(ErrorCode.CONFLICT);
+        const won = await peer.kv.get('lock');
+        expect(await h.store.kv.get('lock')).toEqual(won);
+      });
+
       test('keeps a handle working after a peer handle closes', async (h) => {
         const peer = await h.peer();
         await appendEvents(peer, 1);
@@ -1900,6 +1918,53 @@ export function runStoreConformance(init: StoreConformanceInit): void {
         await store.kv.delete('k');
         await store.kv.delete('never');
         expect(await listAll(store.kv, '')).toEqual([]);
+      });
+
+      test('puts and deletes several keys in one batch, all or nothing', async ({ store }) => {
+        await store.kv.put('gone', 1);
+        await store.kv.batch([
+          { key: 'a', value: { n: 1 } },
+          { key: 'b', value: new Uint8Array([1, 2]) },
+          { key: 'gone' },
+        ]);
+        expect(await store.kv.get('a')).toEqual({ n: 1 });
+        expect(await store.kv.get('b')).toStrictEqual(new Uint8Array([1, 2]));
+        expect(await store.kv.get('gone')).toBeUndefined();
+        const bad = await store.kv
+          .batch([{ key: 'a', value: 2 }, { key: 'c', value: undefined as never }, { key: '' }])
+          .catch((e: unknown) => e);
+        expect((bad as BatonError).code).toBe(ErrorCode.VALIDATION);
+        expect(await store.kv.get('a')).toEqual({ n: 1 });
+      });
+
+      test('writes a batch only when every expectation holds, else throws CONFLICT and writes nothing', async ({
+        store,
+      }) => {
+        await store.kv.put('meta', { rev: 1, list: [1, 2] });
+        await store.kv.batch([{ key: 'x', value: 'x' }], {
+          expect: [{ key: 'meta', value: { list: [1, 2], rev: 1 } }, { key: 'absent' }],
+        });
+        expect(await store.kv.get('x')).toBe('x');
+        for (const expect_ of [
+          [{ key: 'meta', value: { rev: 2 } }],
+          [{ key: 'x' }],
+          [
+            { key: 'meta', value: { rev: 1, list: [1, 2] } },
+            { key: 'missing', value: 1 },
+          ],
+        ]) {
+          const err = await store.kv
+            .batch([{ key: 'y', value: 'y' }, { key: 'x' }], { expect: expect_ })
+            .catch((e: unknown) => e);
+          expect((err as BatonError).code).toBe(ErrorCode.CONFLICT);
+        }
+        expect(await store.kv.get('y')).toBeUndefined();
+        expect(await store.kv.get('x')).toBe('x');
+        await store.kv.put('bytes', new Uint8Array([9]));
+        await store.kv.batch([{ key: 'bytes' }], {
+          expect: [{ key: 'bytes', value: new Uint8Array([9]) }],
+        });
+        expect(await store.kv.get('bytes')).toBeUndefined();
       });
 
       test('returns JSON values and byte arrays as stored, keeping their types', async ({

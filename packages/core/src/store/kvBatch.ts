@@ -1,0 +1,72 @@
+import { canonicalJson, findNonJson, type JsonValue } from '../crypto/canonical.js';
+import { BatonError, ErrorCode } from '../errors.js';
+import type { KvBatchOptions, KvValue, KvWrite } from './store.js';
+
+/** Most keys one {@link KvArea.batch} may touch: a batch is one transaction, kept small. */
+export const MAX_KV_BATCH = 10_000;
+
+function field(where: string, message: string): BatonError {
+  return new BatonError(ErrorCode.VALIDATION, `store.kv.batch: ${where} ${message}`, {
+    details: { field: where },
+  });
+}
+
+function checkValue(where: string, value: unknown): void {
+  if (value instanceof Uint8Array) return;
+  const bad = findNonJson(value);
+  if (bad) throw field(where, `must be plain JSON or a Uint8Array: ${bad}.`);
+}
+
+/**
+ * Validates the arguments of {@link KvArea.batch} — what every store checks before it opens
+ * its transaction, so a bad batch writes nothing.
+ *
+ * @throws `BatonError` `VALIDATION` naming the bad field.
+ */
+export function checkKvBatch(
+  writes: unknown,
+  options: unknown,
+): {
+  writes: KvWrite[];
+  options: KvBatchOptions;
+} {
+  if (!Array.isArray(writes)) throw field('writes', 'must be an array of { key, value? }.');
+  const o = (options ?? {}) as KvBatchOptions;
+  if (typeof o !== 'object' || o === null) throw field('options', 'must be an object.');
+  const expect = o.expect ?? [];
+  if (!Array.isArray(expect)) throw field('options.expect', 'must be an array of { key, value? }.');
+  if (writes.length + expect.length > MAX_KV_BATCH)
+    throw field('writes', `may hold at most ${MAX_KV_BATCH} keys with its expectations; split it.`);
+  const check = (list: readonly unknown[], name: string) =>
+    list.forEach((w, i) => {
+      const at = `${name}[${i}]`;
+      if (typeof w !== 'object' || w === null) throw field(at, 'must be { key, value? }.');
+      const { key, value } = w as { key?: unknown; value?: unknown };
+      if (typeof key !== 'string' || key === '')
+        throw field(`${at}.key`, 'must be a non-empty string.');
+      if (value !== undefined) checkValue(`${at}.value`, value);
+    });
+  check(writes, 'writes');
+  check(expect, 'options.expect');
+  return { writes: writes as KvWrite[], options: { expect } };
+}
+
+/** Whether two kv values are the same: JSON by canonical JSON, bytes byte by byte. */
+export function kvValueEquals(a: KvValue | undefined, b: KvValue | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  if (a instanceof Uint8Array || b instanceof Uint8Array) {
+    if (!(a instanceof Uint8Array && b instanceof Uint8Array) || a.length !== b.length)
+      return false;
+    return a.every((x, i) => x === b[i]);
+  }
+  return canonicalJson(a as JsonValue) === canonicalJson(b as JsonValue);
+}
+
+/** The `CONFLICT` error a failed {@link KvArea.batch} expectation throws. */
+export function kvConflict(key: string): BatonError {
+  return new BatonError(
+    ErrorCode.CONFLICT,
+    `store.kv.batch: ${JSON.stringify(key)} no longer holds the expected value, so nothing was written. Read it again and retry.`,
+    { details: { key } },
+  );
+}
