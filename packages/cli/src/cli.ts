@@ -5,6 +5,7 @@ import { registerHandoffCommands } from './commands/handoffs.js';
 import { registerIdentityCommands } from './commands/identities.js';
 import { registerLogCommands } from './commands/log.js';
 import { registerMcpCommand } from './commands/mcp.js';
+import { registerTokenCommands } from './commands/token.js';
 import {
   registerKeyCommands,
   registerTrustCommands,
@@ -123,6 +124,7 @@ export async function runCli(argv: readonly string[], given: CliIo): Promise<num
   registerLogCommands(program, run);
   registerTrustCommands(program, run);
   registerMcpCommand(program, run);
+  registerTokenCommands(program, run);
   // Every subcommand prints errors and help the same way, and never exits the process.
   const configure = (cmd: Command) => {
     for (const sub of cmd.commands) {

@@ -20,5 +20,18 @@ export { MAX_WAIT_MS } from './batonTools.js';
 // Types
 export type { CreateMcpServerOptions } from './createMcpServer.js';
 export { createMcpServer, DEFAULT_WAIT_MS } from './createMcpServer.js';
+export type { HttpServing, McpServerFor, ServeHttpOptions } from './http/serveHttp.js';
+export { serveHttp } from './http/serveHttp.js';
 export type { McpStdioServer, ServeMcpStdioOptions } from './serveMcpStdio.js';
 export { serveMcpStdio } from './serveMcpStdio.js';
+export type {
+  IssuedToken,
+  IssueTokenInput,
+  ListTokensOptions,
+  RevokeTokenInput,
+  TokenCheck,
+  TokenInfo,
+  TokenRefusal,
+  TokensOptions,
+} from './tokens.js';
+export { TOKEN_KV_PREFIX, TOKEN_PREFIX, Tokens, tokenIdOf } from './tokens.js';
