@@ -103,6 +103,50 @@ describe('tools that follow the acting agent’s grants', () => {
   });
 });
 
+describe('approvals decided with edited arguments', () => {
+  it('runs the tool once with the arguments the person approved, not the model’s', async () => {
+    const w = await world();
+    const { handoffId } = await pausedPublish(w);
+    await approveHandoff(w.ws.as(w.ids.ada), handoffId, {
+      arguments: { title: 'Launch day (edited)' },
+    });
+    const approved = await w.ws.as(w.ids.ada).handoffs.get(handoffId);
+    expect(approved.approvedPayload).toEqual({
+      tool: 'publish',
+      callId: 'c1',
+      arguments: { title: 'Launch day (edited)' },
+    });
+    const writer = new ScriptedModel([[assistantMessage('Published.')]]);
+    const g = buildGraph(w.ws, w.ids, w.dir, { triage: new ScriptedModel([]), writer });
+    const done = await g.baton.resumeHandoff({ handoffId, agent: g.writer });
+    expect(done.result.finalOutput).toBe('Published.');
+    expect(published(w.dir)).toEqual([`Launch day (edited) by ${w.ids.writer}`]);
+    const input = writer.calls[0]!.request.input as { type: string; output?: unknown }[];
+    expect(JSON.stringify(input.find((i) => i.type === 'function_call_result'))).toContain(
+      'Published \\"Launch day (edited)\\"',
+    );
+    expect((await w.ws.verify()).ok).toBe(true);
+  });
+
+  it('refuses to resume with an edited payload the tool cannot take, running and changing nothing', async () => {
+    const w = await world();
+    const { g, handoffId } = await pausedPublish(w);
+    const ada = w.ws.as(w.ids.ada);
+    const notATitle = await refusal(approveHandoff(ada, 'ho_nope', { arguments: { title: 'x' } }));
+    expect(notATitle.code).toBe(ErrorCode.NOT_FOUND);
+    await ada.handoffs.approve(handoffId, {
+      payload: { tool: 'publish', callId: 'c1', arguments: { title: 42 } },
+    });
+    const before = await snapshot(w.ws);
+    const err = await refusal(g.baton.resumeHandoff({ handoffId, agent: g.writer }));
+    expect(err.code).toBe(ErrorCode.VALIDATION);
+    expect(err.message).toMatch(/edited payload that has arguments the tool refuses/);
+    expect(err.details).toMatchObject({ field: 'approvedPayload' });
+    expect(await snapshot(w.ws)).toEqual(before);
+    expect(published(w.dir)).toEqual([]);
+  });
+});
+
 /** A session that gets every history transaction twice, as a retry after a lost reply would. */
 class RetriedSession extends BatonSession {
   transactions = 0;
