@@ -44,7 +44,7 @@ const optionsSchema = z.object({
 });
 
 const itemsSchema = z.array(z.looseObject({ type: z.string().optional() })).max(10_000);
-const limitSchema = z.number().int().positive().optional();
+const limitSchema = z.number().int().nonnegative().optional();
 const transactionSchema = z.object({
   operationId: z.string().min(1).max(1_000),
   transaction: z.discriminatedUnion('type', [
@@ -111,12 +111,14 @@ export class BatonSession implements SessionHistoryTransactionAwareSession {
   }
 
   /**
-   * The conversation's items in order; with `limit`, the most recent `limit` of them.
+   * The conversation's items in order; with `limit`, the most recent `limit` of them (still
+   * oldest first), as the SDK's `Session` contract says; `0` gives none.
    *
-   * @param limit - Defaults to all items.
+   * @param limit - A whole number ≥ 0. Defaults to all items.
    */
   async getItems(limit?: number): Promise<AgentInputItem[]> {
     const n = parseInput(limitSchema, limit, 'BatonSession.getItems(limit)');
+    if (n === 0) return [];
     const rows = await this.#itemRows(n);
     return rows.map((r) => r.value as unknown as AgentInputItem);
   }

@@ -39,6 +39,8 @@ describe('BatonSession', () => {
     const again = new BatonSession({ store: reopened, sessionId: 'conv' });
     expect(said(await again.getItems())).toEqual(['a', 'b', 'c']);
     expect(said(await again.getItems(2))).toEqual(['b', 'c']);
+    expect(said(await again.getItems(5))).toEqual(['a', 'b', 'c']);
+    expect(await again.getItems(0)).toEqual([]);
     expect(
       said(await new BatonSession({ store: reopened, sessionId: 'other' }).getItems()),
     ).toEqual([]);
@@ -138,7 +140,8 @@ describe('BatonSession', () => {
     for (const bad of [
       s.addItems('nope' as never),
       s.addItems([42 as never]),
-      s.getItems(0),
+      s.getItems(-1),
+      s.getItems(1.5),
       s.applyHistoryTransaction({
         operationId: '',
         transaction: { type: 'append_items', items: [] },
