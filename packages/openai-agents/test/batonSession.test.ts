@@ -131,6 +131,44 @@ describe('BatonSession', () => {
     await two.close();
   });
 
+  it('sees every change another handle made, though it keeps what it read', async () => {
+    const path = sqlitePath();
+    const one = new SqliteStore({ path });
+    const two = new SqliteStore({ path });
+    const a = new BatonSession({ store: one, sessionId: 'conv' });
+    const b = new BatonSession({ store: two, sessionId: 'conv' });
+    await a.addItems([user('a1')]);
+    expect(said(await a.getItems())).toEqual(['a1']);
+    await b.addItems([user('b1')]);
+    expect(said(await a.getItems())).toEqual(['a1', 'b1']);
+    // a's next write expects what it saw last; b moved the session, so a re-reads and appends.
+    await b.addItems([user('b2')]);
+    await a.addItems([user('a2')]);
+    expect(said(await b.getItems())).toEqual(['a1', 'b1', 'b2', 'a2']);
+    expect(said(await a.getItems())).toEqual(['a1', 'b1', 'b2', 'a2']);
+    expect(said([(await b.popItem())!])).toEqual(['a2']);
+    expect(said(await a.getItems(2))).toEqual(['b1', 'b2']);
+    await a.applyHistoryTransaction({
+      operationId: 'op-1',
+      transaction: {
+        type: 'replace_suffix',
+        expectedSuffix: [user('b2')],
+        replacement: [user('B2'), user('a3')],
+      },
+    });
+    expect(said(await b.getItems())).toEqual(['a1', 'b1', 'B2', 'a3']);
+    await b.clearSession();
+    expect(await a.getItems()).toEqual([]);
+    await a.addItems([user('new')]);
+    expect(said(await b.getItems())).toEqual(['new']);
+    // What getItems returns is the caller's to change: the session keeps its own copy.
+    const mine = await a.getItems();
+    (mine[0] as { content: string }).content = 'tampered';
+    expect(said(await a.getItems())).toEqual(['new']);
+    await one.close();
+    await two.close();
+  });
+
   it('refuses bad input with a BatonError naming the field, writing nothing', async () => {
     const store = new MemoryStore();
     expect(
