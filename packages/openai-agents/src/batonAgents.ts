@@ -134,6 +134,30 @@ const resumeSchema = z.object({
   session: z.custom<Session>((s) => typeof (s as Session)?.getSessionId === 'function').optional(),
   maxTurns: z.number().int().positive().optional(),
 });
+const toolName = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1–64 letters, digits, _ or - (the model API’s rule)');
+const toolSchema = z.object({
+  agent: idLike,
+  name: toolName,
+  description: z.string().min(1).max(4_000),
+  parameters: z.custom<z.ZodObject>(
+    (p) => p instanceof z.ZodObject,
+    'must be a zod object schema, e.g. z.object({ title: z.string() })',
+  ),
+  action: idLike,
+  resource: idLike,
+  execute: z.custom<(...a: unknown[]) => unknown>(
+    (f) => typeof f === 'function',
+    'must be a function (input, call) => result',
+  ),
+});
+const askToolSchema = z.object({
+  agent: idLike,
+  to: idLike,
+  name: toolName.optional(),
+  description: z.string().min(1).max(4_000).optional(),
+});
 const askInput = z.object({
   question: z.string().min(1).max(4_000).describe('The question, in full'),
 });
@@ -234,6 +258,7 @@ export class BatonAgents {
    * used exactly once and only for the call's exact arguments.
    */
   tool<P extends z.ZodObject>(options: BatonToolOptions<P>): AnyFunctionTool<P> {
+    parseInput(toolSchema, options, 'BatonAgents.tool');
     const o = options;
     this.identityOf(o.agent);
     this.#gates.set(gateKey(o.agent, o.name), {
@@ -291,6 +316,7 @@ export class BatonAgents {
    * continues the run and the model receives the answer as the tool's result.
    */
   askTool(options: AskToolOptions): AnyFunctionTool<typeof askInput, string> {
+    parseInput(askToolSchema, options, 'BatonAgents.askTool');
     const o = options;
     this.identityOf(o.agent);
     const name = o.name ?? 'ask_person';

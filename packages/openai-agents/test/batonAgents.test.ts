@@ -272,7 +272,8 @@ describe('questions to a person', () => {
       [functionCall('ask_person', { question: 'Which date goes in the title?' }, { callId: 'q1' })],
     ]);
     const g = buildGraph(w.ws, w.ids, w.dir, { triage: new ScriptedModel([]), writer });
-    const session = new BatonSession({ store: w.ws.store, sessionId: 'ask' });
+    // Every history transaction is delivered twice, as a retry after a lost reply would be.
+    const session = new RetriedSession({ store: w.ws.store, sessionId: 'ask' });
     const r = await g.baton.run(g.writer, 'Draft the title', { session });
     const [h] = r.handoffs;
     expect(h).toMatchObject({ kind: 'question', from: w.ids.writer, to: [w.ids.ada] });
@@ -333,6 +334,38 @@ describe('bad input to resumeHandoff', () => {
     const ok = await g.baton.resumeHandoff({ handoffId, agent: g.writer });
     expect(ok.handoffs).toEqual([]);
     expect(published(w.dir)).toHaveLength(1);
+  });
+
+  it('refuses malformed tool options, naming the field', async () => {
+    const w = await world();
+    const g = buildGraph(w.ws, w.ids, w.dir, {
+      triage: new ScriptedModel([]),
+      writer: new ScriptedModel([]),
+    });
+    const good = {
+      agent: 'writer',
+      name: 'publish',
+      description: 'Publish',
+      parameters: z.object({ title: z.string() }),
+      action: 'publish',
+      resource: 'site:blog',
+      execute: () => 'ok',
+    };
+    for (const [bad, field] of [
+      [{ ...good, name: 'has spaces' }, 'name'],
+      [{ ...good, parameters: { title: 'string' } }, 'parameters'],
+      [{ ...good, resource: '' }, 'resource'],
+      [{ ...good, execute: 'publish' }, 'execute'],
+    ] as const) {
+      const err = await refusal(Promise.resolve().then(() => g.baton.tool(bad as never)));
+      expect(err.code).toBe(ErrorCode.VALIDATION);
+      expect(err.details).toMatchObject({ field });
+      expect(err.message).toMatch(/^BatonAgents\.tool: /);
+    }
+    const ask = await refusal(
+      Promise.resolve().then(() => g.baton.askTool({ agent: 'writer', to: '' })),
+    );
+    expect(ask.details).toMatchObject({ field: 'to' });
   });
 
   it('refuses a run for an SDK agent that has no Baton identity', async () => {

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BatonEvent } from '@baton/core';
+import { type BatonEvent, sha256b64 } from '@baton/core';
 import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { killSpawned, runTs } from '../../../test/helpers/spawnTs.js';
 import { BatonSession } from '../src/index.js';
@@ -104,8 +104,11 @@ describe('an interrupted run resumed from another process', () => {
       actor: ids.writer,
       session: 'conv-1',
       outcome: 'succeeded',
-      tool: { name: 'publish' },
+      tool: { name: 'publish', argsDigest: sha256b64('{"title":"Launch"}') },
     });
+    expect(tools.items[0]!.tool!.durationMs).toBeGreaterThanOrEqual(0);
+    const usage = await ada.context.query({ types: ['usage'] });
+    expect(new Set(usage.items.map((u) => u.session))).toEqual(new Set(['conv-1']));
     const costs = await ada.context.costs({ by: 'actor' });
     const by = Object.fromEntries(costs.map((c) => [c.key, [c.inputTokens, c.outputTokens]]));
     expect(by).toEqual({ [ids.triage]: [10, 2], [ids.writer]: [50, 8] });
