@@ -423,7 +423,9 @@ export class BatonAgents {
     if (record.status !== 'paused')
       throw new BatonError(
         ErrorCode.INVALID_STATE,
-        `The run behind handoff ${o.handoffId} was already resumed${record.status === 'resuming' ? ' (another process is running it)' : ''}. Nothing to do.`,
+        record.status === 'resuming'
+          ? `The run behind handoff ${o.handoffId} was already taken by another resume, which is running it. Nothing to do; if that process died, the run cannot be taken over (nothing runs twice): start a new run.`
+          : `The run behind handoff ${o.handoffId} was already resumed. Nothing to do.`,
         { details: { status: record.status } },
       );
     if (graphDigest(o.agent) !== record.graph)

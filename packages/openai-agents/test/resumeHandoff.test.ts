@@ -116,6 +116,32 @@ describe('an interrupted run resumed from another process', () => {
     await ws2.close();
   }, 120_000);
 
+  it('leaves a run whose resuming process died taken: later resumes are refused and the tool never runs twice', async () => {
+    const dir = tempWorld();
+    const ids = await setupWorld(dir);
+    const [handoffId] = (await agent('start', dir)).handoffs as string[];
+    const ws = await openWorld(dir);
+    await ws.as(ids.ada).handoffs.approve(handoffId!);
+    await ws.close();
+
+    const crashed = await runTs(AGENT, ['resume', dir, handoffId!], {
+      timeoutMs: 60_000,
+      env: { BATON_TEST_CRASH_AFTER_PUBLISH: '1' },
+    });
+    expect(crashed.signal).toBe('SIGKILL');
+    expect(published(dir)).toEqual([`Launch by ${ids.writer}`]);
+
+    const after = await agent('resume', dir, handoffId!);
+    expect(after.error).toMatchObject({ code: 'INVALID_STATE' });
+    expect((after.error as { message: string }).message).toMatch(
+      /if that process died, the run cannot be taken over \(nothing runs twice\): start a new run/,
+    );
+    expect(published(dir)).toEqual([`Launch by ${ids.writer}`]);
+    const ws2 = await openWorld(dir);
+    expect((await ws2.verify()).ok).toBe(true);
+    await ws2.close();
+  }, 120_000);
+
   it('never runs a rejected tool, and the model receives the person’s message', async () => {
     const dir = tempWorld();
     const ids = await setupWorld(dir);
