@@ -399,8 +399,8 @@ export class BatonAgents {
    *
    * @throws `BatonError`: `NOT_FOUND` (no paused run waits on the id), `INVALID_STATE` (not
    *   decided yet, or already resumed — by another process too: only one resume wins),
-   *   `VALIDATION` (the kept state is corrupted or belongs to another agent graph). Nothing is
-   *   changed when it throws.
+   *   `VALIDATION` (the kept state is corrupted or belongs to another agent graph, or the
+   *   approver's edited payload does not fit the tool). Nothing is changed when it throws.
    */
   async resumeHandoff(options: ResumeHandoffOptions): Promise<BatonRunResult> {
     const o = parseInput(resumeSchema, options, 'BatonAgents.resumeHandoff');
@@ -677,7 +677,13 @@ export interface ApproveHandoffOptions {
  * A person approves an approval handoff a run paused on — optionally moving the autonomy
  * slider: with `always`, they also grant the requesting agent the same action on the same
  * resource without `requiresApproval`, signed as their own act, so the SDK's `alwaysApprove`
- * applies when the run resumes and later calls need no approval.
+ * applies when the run resumes and later calls need no approval. With `arguments`, they approve
+ * the call with other arguments: the approval binds `{ tool, callId, arguments }` (core's edited
+ * payload) and the resumed tool runs with exactly those.
+ *
+ * @throws `BatonError` `VALIDATION` for bad options or `arguments` on a handoff that is no
+ *   BatonAgents tool call, `INVALID_STATE` when it is no approval request or was decided
+ *   already, `NOT_FOUND` for an unknown id; nothing is written then.
  */
 export async function approveHandoff(
   person: Actor,
