@@ -704,6 +704,19 @@ export async function approveHandoff(
     throw new BatonError(ErrorCode.INVALID_STATE, `${handoffId} is not an approval request.`, {
       details: { field: 'handoffId' },
     });
+  if (o.always) {
+    // Checked first, so that a slider the person may not move leaves the approval undecided.
+    const { action, resource } = h.approval;
+    for (const need of ['grant', action]) {
+      const d = await person.can(need, resource);
+      if (!d.allowed)
+        throw new BatonError(
+          ErrorCode.FORBIDDEN,
+          `approveHandoff: ${person.id} may not grant ${action} on ${resource} (${d.reason}), so "always" cannot move the slider. Approve without \`always\`, or ask the owner for grant and ${action} on ${resource}.`,
+          { details: { field: 'always' } },
+        );
+    }
+  }
   const decision: { note?: string; payload?: JsonValue } = {};
   if (o.note !== undefined) decision.note = o.note;
   if (o.arguments !== undefined) {

@@ -103,6 +103,32 @@ describe('tools that follow the acting agent’s grants', () => {
   });
 });
 
+describe('always allow by an approver who may not grant', () => {
+  it('refuses "always" before deciding anything, and the approval stays open', async () => {
+    const w = await world();
+    const ada = w.ws.as(w.ids.ada);
+    const bob = (await ada.identities.create({ kind: 'human', name: 'Bob', generateKey: true })).id;
+    await ada.capabilities.grant({ to: bob, resource: 'site:blog', actions: ['approve'] });
+    const pub = await ada.capabilities.list({ audience: w.ids.writer });
+    for (const g of pub.items.filter((x) => x.resource === 'site:blog'))
+      await ada.capabilities.revoke(g.id);
+    await ada.capabilities.grant({
+      to: w.ids.writer,
+      resource: 'site:blog',
+      actions: ['publish'],
+      requiresApproval: [{ action: 'publish', approvers: [bob] }],
+    });
+    const { handoffId } = await pausedPublish(w);
+    const before = await snapshot(w.ws);
+    const err = await refusal(approveHandoff(w.ws.as(bob), handoffId, { always: true }));
+    expect(err.code).toBe(ErrorCode.FORBIDDEN);
+    expect(err.message).toMatch(/cannot move the slider\. Approve without `always`/);
+    expect(await snapshot(w.ws)).toEqual(before);
+    expect((await ada.handoffs.get(handoffId)).status).toBe('offered');
+    expect((await approveHandoff(w.ws.as(bob), handoffId)).status).toBe('approved');
+  });
+});
+
 describe('approvals decided with edited arguments', () => {
   it('runs the tool once with the arguments the person approved, not the model’s', async () => {
     const w = await world();
