@@ -111,7 +111,8 @@ export class BatonSession implements SessionHistoryTransactionAwareSession {
     const o = parseInput(optionsSchema, options, 'new BatonSession');
     this.#store = o.store;
     this.#id = o.sessionId ?? `sess_${crypto.randomUUID()}`;
-    this.#base = `${o.prefix ?? 'openai-agents/session/'}${this.#id}/`;
+    // Encoded, so that no session id's keys fall under another's (`a` and `a/item`).
+    this.#base = `${o.prefix ?? 'openai-agents/session/'}${encodeURIComponent(this.#id)}/`;
   }
 
   /** The conversation's id. */

@@ -47,6 +47,17 @@ describe('BatonSession', () => {
     await reopened.close();
   });
 
+  it('keeps sessions whose ids nest apart', async () => {
+    const store = new MemoryStore();
+    const outer = new BatonSession({ store, sessionId: 'a' });
+    const inner = new BatonSession({ store, sessionId: 'a/item' });
+    await inner.addItems([user('inner')]);
+    await outer.addItems([user('outer')]);
+    expect(said(await outer.getItems())).toEqual(['outer']);
+    await outer.clearSession();
+    expect(said(await inner.getItems())).toEqual(['inner']);
+  });
+
   it('pops the latest item and clears the whole conversation', async () => {
     const s = new BatonSession({ store: new MemoryStore(), sessionId: 'conv' });
     await s.addItems([user('a'), user('b')]);
