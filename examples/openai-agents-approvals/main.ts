@@ -1,7 +1,7 @@
-// The approvals example, in three processes:
-//   tsx main.ts start            set the workspace up (first time), run until the run pauses
-//   baton --dir .baton --as Ada approve <id>        the person says yes (or deny --note …)
-//   tsx main.ts resume <id>      another process continues the run: the post is published once
+// The approvals example, in three processes (from this directory; see README.md):
+//   pnpm start                   set the workspace up (first time), run until the run pauses
+//   pnpm baton --dir .baton --as Ada approve <id>   the person says yes (or deny <id> --note …)
+//   pnpm resume <id>             another process continues the run: the post is published once
 // The workspace lives in $BATON_DIR (default ./.baton). The agents' process holds only the
 // agents' keys (.baton/agent-keys); Ada's key stays in .baton/keys, where the CLI finds it.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -70,8 +70,8 @@ try {
     const paused = await baton.run(triage, 'Write the launch post and publish it.', { session });
     for (const h of paused.handoffs) {
       console.log(`Paused: ${h.approval?.summary ?? h.questionText}`);
-      console.log(`  approve: baton --dir ${dir} --as Ada approve ${h.id}`);
-      console.log(`  then:    tsx main.ts resume ${h.id}`);
+      console.log(`  approve: pnpm baton --dir ${dir} --as Ada approve ${h.id}`);
+      console.log(`  then:    pnpm resume ${h.id}`);
     }
     // #endregion start
   } else if (step === 'resume' && handoffId) {
@@ -83,7 +83,7 @@ try {
     const blog = existsSync(sitePath(dir)) ? readFileSync(sitePath(dir), 'utf8').trim() : '';
     console.log(`Blog now holds: ${blog ? blog.split('\n').join(', ') : '(nothing)'}`);
   } else {
-    console.error('usage: tsx main.ts start | tsx main.ts resume <handoff id>');
+    console.error('usage: pnpm start | pnpm resume <handoff id>');
     process.exitCode = 2;
   }
 } catch (err) {

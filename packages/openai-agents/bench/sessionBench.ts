@@ -112,7 +112,9 @@ async function main() {
     return [
       name,
       fmt(quantile(s.get, 0.5)),
+      fmt(quantile(s.get, 0.99)),
       fmt(quantile(s.add, 0.5)),
+      fmt(quantile(s.add, 0.99)),
       fmt(p50),
       fmt(p99),
       `${(p50 / quantile(base.turn, 0.5)).toFixed(1)}×`,
@@ -123,7 +125,9 @@ async function main() {
   const head = [
     'backend',
     'getItems p50',
+    'getItems p99',
     'addItems p50',
+    'addItems p99',
     'turn p50',
     'turn p99',
     'p50 ratio',

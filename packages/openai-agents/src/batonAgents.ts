@@ -134,6 +134,30 @@ const resumeSchema = z.object({
   session: z.custom<Session>((s) => typeof (s as Session)?.getSessionId === 'function').optional(),
   maxTurns: z.number().int().positive().optional(),
 });
+const toolName = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1–64 letters, digits, _ or - (the model API’s rule)');
+const toolSchema = z.object({
+  agent: idLike,
+  name: toolName,
+  description: z.string().min(1).max(4_000),
+  parameters: z.custom<z.ZodObject>(
+    (p) => p instanceof z.ZodObject,
+    'must be a zod object schema, e.g. z.object({ title: z.string() })',
+  ),
+  action: idLike,
+  resource: idLike,
+  execute: z.custom<(...a: unknown[]) => unknown>(
+    (f) => typeof f === 'function',
+    'must be a function (input, call) => result',
+  ),
+});
+const askToolSchema = z.object({
+  agent: idLike,
+  to: idLike,
+  name: toolName.optional(),
+  description: z.string().min(1).max(4_000).optional(),
+});
 const askInput = z.object({
   question: z.string().min(1).max(4_000).describe('The question, in full'),
 });
@@ -158,6 +182,14 @@ interface Gate {
   action?: string;
   resource?: string;
   to?: string;
+  /** A gated tool's input schema: what an approver's edited arguments must satisfy. */
+  parameters?: z.ZodType;
+}
+
+/** An approved call whose approver edited the payload: what the tool then runs with. */
+interface Edit {
+  payload: JsonValue;
+  input: unknown;
 }
 
 /**
@@ -183,7 +215,10 @@ export class BatonAgents {
   /** Gated tools and ask tools, by `<agent>\u0000<tool>`. */
   readonly #gates = new Map<string, Gate>();
   /** Live runs' recorders and ids, by the SDK run context they run in. */
-  readonly #runs = new WeakMap<object, { recorder: RunRecorder; runId: string; session: string }>();
+  readonly #runs = new WeakMap<
+    object,
+    { recorder: RunRecorder; runId: string; session: string; edits: Map<string, Edit> }
+  >();
   /** Call ids a Baton tool refused (nothing was written for them). */
   readonly refused = new Set<string>();
 
@@ -223,12 +258,14 @@ export class BatonAgents {
    * used exactly once and only for the call's exact arguments.
    */
   tool<P extends z.ZodObject>(options: BatonToolOptions<P>): AnyFunctionTool<P> {
+    parseInput(toolSchema, options, 'BatonAgents.tool');
     const o = options;
     this.identityOf(o.agent);
     this.#gates.set(gateKey(o.agent, o.name), {
       kind: 'approval',
       action: o.action,
       resource: o.resource,
+      parameters: o.parameters,
     });
     const decide = () => this.actorFor(o.agent).can(o.action, o.resource);
     return tool({
@@ -251,18 +288,24 @@ export class BatonAgents {
         const call = details?.toolCall;
         const run = ctx ? this.#runs.get(ctx) : undefined;
         const actor = this.actorFor(o.agent, run?.session);
+        // An approver who edited the payload approved exactly that: the call runs with it.
+        const edit = call?.callId ? run?.edits.get(call.callId) : undefined;
         let approval: string | undefined;
         try {
           const auth = await actor.authorize(o.action, o.resource, {
             summary: `${o.agent} calls ${o.name}`,
-            payload: callPayload(o.name, call?.callId, call?.arguments),
+            payload: edit?.payload ?? callPayload(o.name, call?.callId, call?.arguments),
           });
           approval = auth.approval;
         } catch (err) {
           if (call?.callId) this.refused.add(call.callId);
           throw err;
         }
-        return o.execute(input as z.infer<P>, { actor, callId: call?.callId, approval });
+        return o.execute((edit ? edit.input : input) as z.infer<P>, {
+          actor,
+          callId: call?.callId,
+          approval,
+        });
       },
     }) as AnyFunctionTool<P>;
   }
@@ -273,6 +316,7 @@ export class BatonAgents {
    * continues the run and the model receives the answer as the tool's result.
    */
   askTool(options: AskToolOptions): AnyFunctionTool<typeof askInput, string> {
+    parseInput(askToolSchema, options, 'BatonAgents.askTool');
     const o = options;
     this.identityOf(o.agent);
     const name = o.name ?? 'ask_person';
@@ -355,8 +399,8 @@ export class BatonAgents {
    *
    * @throws `BatonError`: `NOT_FOUND` (no paused run waits on the id), `INVALID_STATE` (not
    *   decided yet, or already resumed — by another process too: only one resume wins),
-   *   `VALIDATION` (the kept state is corrupted or belongs to another agent graph). Nothing is
-   *   changed when it throws.
+   *   `VALIDATION` (the kept state is corrupted or belongs to another agent graph, or the
+   *   approver's edited payload does not fit the tool). Nothing is changed when it throws.
    */
   async resumeHandoff(options: ResumeHandoffOptions): Promise<BatonRunResult> {
     const o = parseInput(resumeSchema, options, 'BatonAgents.resumeHandoff');
@@ -379,7 +423,9 @@ export class BatonAgents {
     if (record.status !== 'paused')
       throw new BatonError(
         ErrorCode.INVALID_STATE,
-        `The run behind handoff ${o.handoffId} was already resumed${record.status === 'resuming' ? ' (another process is running it)' : ''}. Nothing to do.`,
+        record.status === 'resuming'
+          ? `The run behind handoff ${o.handoffId} was already taken by another resume, which is running it. Nothing to do; if that process died, the run cannot be taken over (nothing runs twice): start a new run.`
+          : `The run behind handoff ${o.handoffId} was already resumed. Nothing to do.`,
         { details: { status: record.status } },
       );
     if (graphDigest(o.agent) !== record.graph)
@@ -390,10 +436,11 @@ export class BatonAgents {
       );
     const state = await this.restoreState(o.agent, record.state);
     const decisions: [RunToolApprovalItem, Handoff][] = [];
+    const edits = new Map<string, Edit>();
     for (const item of state.getInterruptions()) {
       const callId = callIdOfItem(item);
       const hid = callId ? record.calls[callId] : undefined;
-      if (!hid) continue;
+      if (!callId || !hid) continue;
       const h = await this.actorFor(item.agent.name).handoffs.get(hid);
       if (
         h.status === 'approved' ||
@@ -402,6 +449,8 @@ export class BatonAgents {
         h.status === 'expired'
       )
         decisions.push([item, h]);
+      if (h.status === 'approved' && h.approvedPayload !== undefined)
+        edits.set(callId, this.#edit(item, callId, h));
     }
     if (!decisions.some(([, h]) => h.id === o.handoffId))
       throw new BatonError(
@@ -441,6 +490,7 @@ export class BatonAgents {
       sdkSession: o.session,
       maxTurns: o.maxTurns,
       previous: taken,
+      edits,
       baseline: { input: state.usage.inputTokens, output: state.usage.outputTokens },
     });
   }
@@ -462,6 +512,28 @@ export class BatonAgents {
     }
   }
 
+  /**
+   * The edited payload an approver approved for `item`'s call, checked before the run is
+   * taken: it must keep the tool and call id and give arguments the tool accepts.
+   */
+  #edit(item: RunToolApprovalItem, callId: string, h: Handoff): Edit {
+    const gate = this.#gates.get(gateKey(item.agent.name, item.name ?? ''));
+    const p = h.approvedPayload as { tool?: unknown; callId?: unknown; arguments?: unknown };
+    const fail = (why: string) =>
+      new BatonError(
+        ErrorCode.VALIDATION,
+        `Approval ${h.id} was approved with an edited payload that ${why}. An edited payload must be { tool: ${JSON.stringify(item.name)}, callId: ${JSON.stringify(callId)}, arguments } with arguments the tool accepts (approveHandoff(person, id, { arguments }) builds it). Nothing was run; start a new run for this request.`,
+        { details: { field: 'approvedPayload', handoffId: h.id } },
+      );
+    if (gate?.kind !== 'approval' || !gate.parameters)
+      throw fail('belongs to no Baton tool of this agent graph');
+    if (typeof p !== 'object' || p === null || Array.isArray(p)) throw fail('is not an object');
+    if (p.tool !== item.name || p.callId !== callId) throw fail('names another tool or tool call');
+    const parsed = gate.parameters.safeParse(p.arguments);
+    if (!parsed.success) throw fail(`has arguments the tool refuses (${parsed.error.message})`);
+    return { payload: h.approvedPayload as JsonValue, input: parsed.data };
+  }
+
   async #record(runId: string): Promise<RunRecord | undefined> {
     return (await this.#ws.store.kv.get(`${KV}run/${runId}`)) as RunRecord | undefined;
   }
@@ -476,6 +548,7 @@ export class BatonAgents {
       maxTurns?: number;
       previous?: RunRecord;
       baseline?: { input: number; output: number };
+      edits?: Map<string, Edit>;
     },
   ): Promise<BatonRunResult> {
     const runner = new Runner(this.#runConfig);
@@ -487,7 +560,7 @@ export class BatonAgents {
       startName,
     );
     recorder.attach(runner);
-    const runInfo = { recorder, runId: c.runId, session: c.session };
+    const runInfo = { recorder, runId: c.runId, session: c.session, edits: c.edits ?? new Map() };
     runner.on('agent_start', (ctx) => this.#runs.set(ctx, runInfo));
     runner.on('agent_tool_start', (ctx) => this.#runs.set(ctx, runInfo));
     let result: AnyRunResult;
@@ -587,6 +660,13 @@ export interface ApproveHandoffOptions {
   /** For the requester. Defaults to none. */
   note?: string;
   /**
+   * Approve the call with these arguments instead of the ones the model gave: the approval
+   * binds them (core's edited payload), and when the run resumes the tool runs with exactly
+   * these arguments — which must satisfy the tool's parameters, else the resume refuses.
+   * Defaults to the requested arguments.
+   */
+  arguments?: JsonValue;
+  /**
    * "Always allow": also grant the requester the action on the resource without the approval
    * rule, as the approver's own act. Defaults to `false`.
    */
@@ -597,7 +677,13 @@ export interface ApproveHandoffOptions {
  * A person approves an approval handoff a run paused on — optionally moving the autonomy
  * slider: with `always`, they also grant the requesting agent the same action on the same
  * resource without `requiresApproval`, signed as their own act, so the SDK's `alwaysApprove`
- * applies when the run resumes and later calls need no approval.
+ * applies when the run resumes and later calls need no approval. With `arguments`, they approve
+ * the call with other arguments: the approval binds `{ tool, callId, arguments }` (core's edited
+ * payload) and the resumed tool runs with exactly those.
+ *
+ * @throws `BatonError` `VALIDATION` for bad options or `arguments` on a handoff that is no
+ *   BatonAgents tool call, `INVALID_STATE` when it is no approval request or was decided
+ *   already, `NOT_FOUND` for an unknown id; nothing is written then.
  */
 export async function approveHandoff(
   person: Actor,
@@ -605,7 +691,11 @@ export async function approveHandoff(
   options?: ApproveHandoffOptions,
 ): Promise<Handoff> {
   const o = parseInput(
-    z.object({ note: z.string().max(4_000).optional(), always: z.boolean().optional() }),
+    z.object({
+      note: z.string().max(4_000).optional(),
+      always: z.boolean().optional(),
+      arguments: z.json().optional(),
+    }),
     options ?? {},
     'approveHandoff',
   );
@@ -614,10 +704,36 @@ export async function approveHandoff(
     throw new BatonError(ErrorCode.INVALID_STATE, `${handoffId} is not an approval request.`, {
       details: { field: 'handoffId' },
     });
-  const [done] = await person.handoffs.approve(
-    handoffId,
-    o.note === undefined ? {} : { note: o.note },
-  );
+  if (o.always) {
+    // Checked first, so that a slider the person may not move leaves the approval undecided.
+    const { action, resource } = h.approval;
+    for (const need of ['grant', action]) {
+      const d = await person.can(need, resource);
+      if (!d.allowed)
+        throw new BatonError(
+          ErrorCode.FORBIDDEN,
+          `approveHandoff: ${person.id} may not grant ${action} on ${resource} (${d.reason}), so "always" cannot move the slider. Approve without \`always\`, or ask the owner for grant and ${action} on ${resource}.`,
+          { details: { field: 'always' } },
+        );
+    }
+  }
+  const decision: { note?: string; payload?: JsonValue } = {};
+  if (o.note !== undefined) decision.note = o.note;
+  if (o.arguments !== undefined) {
+    const asked = h.requestedPayload as { tool?: JsonValue; callId?: JsonValue } | undefined;
+    if (typeof asked?.tool !== 'string')
+      throw new BatonError(
+        ErrorCode.VALIDATION,
+        `approveHandoff: ${handoffId} is not a tool call of a BatonAgents run, so its arguments cannot be edited. Approve it without \`arguments\`.`,
+        { details: { field: 'arguments' } },
+      );
+    decision.payload = {
+      tool: asked.tool,
+      callId: asked.callId ?? null,
+      arguments: o.arguments as JsonValue,
+    };
+  }
+  const [done] = await person.handoffs.approve(handoffId, decision);
   if (o.always)
     await person.capabilities.grant({
       to: h.from,

@@ -44,7 +44,7 @@ const optionsSchema = z.object({
 });
 
 const itemsSchema = z.array(z.looseObject({ type: z.string().optional() })).max(10_000);
-const limitSchema = z.number().int().positive().optional();
+const limitSchema = z.number().int().nonnegative().optional();
 const transactionSchema = z.object({
   operationId: z.string().min(1).max(1_000),
   transaction: z.discriminatedUnion('type', [
@@ -70,6 +70,8 @@ interface Meta {
   [k: string]: JsonValue;
 }
 
+type Row = { key: string; value: KvValue };
+
 /** Items as plain JSON (drops `undefined` fields the SDK may leave). */
 function plain(items: readonly AgentInputItem[]): JsonValue[] {
   return items.map((i) => JSON.parse(JSON.stringify(i)) as JsonValue);
@@ -85,7 +87,9 @@ function plain(items: readonly AgentInputItem[]): JsonValue[] {
  * retried operation is applied exactly once; reusing an id for another transaction, or a
  * `replace_suffix` whose expected suffix no longer matches, throws and changes nothing. Every
  * write is a compare-and-set on the session's revision, so concurrent writers from several
- * processes never lose or duplicate an item (a loser re-reads and retries).
+ * processes never lose or duplicate an item (a loser re-reads and retries). A handle keeps the
+ * items it last read under the revision it read them at: `getItems` then costs one kv read
+ * while no one changed the session, and a write expects that revision without reading it.
  *
  * @example
  * ```ts
@@ -97,12 +101,18 @@ export class BatonSession implements SessionHistoryTransactionAwareSession {
   readonly #store: Store;
   readonly #id: string;
   readonly #base: string;
+  /**
+   * The conversation as this handle last saw it, valid while the stored meta still holds
+   * `meta` (every change bumps its `rev`, under compare-and-set): a read then costs one kv get.
+   */
+  #cache: { meta: Meta; rows: Row[] } | undefined;
 
   constructor(options: BatonSessionOptions) {
     const o = parseInput(optionsSchema, options, 'new BatonSession');
     this.#store = o.store;
     this.#id = o.sessionId ?? `sess_${crypto.randomUUID()}`;
-    this.#base = `${o.prefix ?? 'openai-agents/session/'}${this.#id}/`;
+    // Encoded, so that no session id's keys fall under another's (`a` and `a/item`).
+    this.#base = `${o.prefix ?? 'openai-agents/session/'}${encodeURIComponent(this.#id)}/`;
   }
 
   /** The conversation's id. */
@@ -111,14 +121,36 @@ export class BatonSession implements SessionHistoryTransactionAwareSession {
   }
 
   /**
-   * The conversation's items in order; with `limit`, the most recent `limit` of them.
+   * The conversation's items in order; with `limit`, the most recent `limit` of them (still
+   * oldest first), as the SDK's `Session` contract says; `0` gives none.
    *
-   * @param limit - Defaults to all items.
+   * @param limit - A whole number ≥ 0. Defaults to all items.
    */
   async getItems(limit?: number): Promise<AgentInputItem[]> {
     const n = parseInput(limitSchema, limit, 'BatonSession.getItems(limit)');
-    const rows = await this.#itemRows(n);
-    return rows.map((r) => r.value as unknown as AgentInputItem);
+    if (n === 0) return [];
+    const rows = await this.#allRows();
+    return (n === undefined ? rows : rows.slice(-n)).map(
+      (r) => structuredClone(r.value) as unknown as AgentInputItem,
+    );
+  }
+
+  /** Every item row, from the cache when the stored meta shows no change since. */
+  async #allRows(): Promise<Row[]> {
+    const metaKey = `${this.#base}meta`;
+    let stored = (await this.#store.kv.get(metaKey)) as Meta | undefined;
+    for (let attempt = 1; ; attempt++) {
+      if (!stored) return [];
+      if (this.#cache && this.#cache.meta.rev === stored.rev) return this.#cache.rows;
+      const rows = await this.#itemRows();
+      const after = (await this.#store.kv.get(metaKey)) as Meta | undefined;
+      // Cached only when no writer moved the session while it was listed.
+      if (after?.rev === stored.rev || attempt >= MAX_ATTEMPTS) {
+        if (after?.rev === stored.rev) this.#cache = { meta: stored, rows };
+        return rows;
+      }
+      stored = after;
+    }
   }
 
   /** Appends items to the conversation. */
@@ -238,8 +270,12 @@ export class BatonSession implements SessionHistoryTransactionAwareSession {
     ) => Promise<{ writes: KvWrite[]; meta: Meta; expect?: KvExpectation[] } | undefined>,
   ): Promise<void> {
     const metaKey = `${this.#base}meta`;
+    // The first attempt expects the meta this handle last saw (no read); a conflict re-reads.
+    let cached = this.#cache;
     for (let attempt = 1; ; attempt++) {
-      const stored = (await this.#store.kv.get(metaKey)) as Meta | undefined;
+      const stored = cached
+        ? cached.meta
+        : ((await this.#store.kv.get(metaKey)) as Meta | undefined);
       const meta: Meta = stored ? { ...stored } : { rev: 0, next: 0 };
       const p = await plan(meta);
       if (!p) return;
@@ -248,13 +284,31 @@ export class BatonSession implements SessionHistoryTransactionAwareSession {
         await this.#store.kv.batch([...p.writes, { key: metaKey, value: next }], {
           expect: [{ key: metaKey, value: stored }, ...(p.expect ?? [])],
         });
-        return;
       } catch (err) {
         if (!isBatonError(err) || err.code !== ErrorCode.CONFLICT || attempt >= MAX_ATTEMPTS)
           throw err;
+        if (cached) this.#cache = undefined;
+        cached = undefined;
+        continue;
       }
+      this.#cache = cached
+        ? { meta: next, rows: applied(cached.rows, p.writes, this.#base) }
+        : undefined;
+      return;
     }
   }
+}
+
+/** `rows` after `writes` (deletes and item puts; item keys sort in conversation order). */
+function applied(rows: Row[], writes: KvWrite[], base: string): Row[] {
+  const gone = new Set(writes.filter((w) => w.value === undefined).map((w) => w.key));
+  const prefix = `${base}item/`;
+  const added = writes
+    .filter((w) => w.value !== undefined && w.key.startsWith(prefix))
+    .map((w) => ({ key: w.key, value: w.value as KvValue }));
+  const out = rows.filter((r) => !gone.has(r.key));
+  out.push(...added);
+  return out.sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0));
 }
 
 function plainTransaction(t: SessionHistoryTransaction): JsonValue {

@@ -103,6 +103,76 @@ describe('tools that follow the acting agent’s grants', () => {
   });
 });
 
+describe('always allow by an approver who may not grant', () => {
+  it('refuses "always" before deciding anything, and the approval stays open', async () => {
+    const w = await world();
+    const ada = w.ws.as(w.ids.ada);
+    const bob = (await ada.identities.create({ kind: 'human', name: 'Bob', generateKey: true })).id;
+    await ada.capabilities.grant({ to: bob, resource: 'site:blog', actions: ['approve'] });
+    const pub = await ada.capabilities.list({ audience: w.ids.writer });
+    for (const g of pub.items.filter((x) => x.resource === 'site:blog'))
+      await ada.capabilities.revoke(g.id);
+    await ada.capabilities.grant({
+      to: w.ids.writer,
+      resource: 'site:blog',
+      actions: ['publish'],
+      requiresApproval: [{ action: 'publish', approvers: [bob] }],
+    });
+    const { handoffId } = await pausedPublish(w);
+    const before = await snapshot(w.ws);
+    const err = await refusal(approveHandoff(w.ws.as(bob), handoffId, { always: true }));
+    expect(err.code).toBe(ErrorCode.FORBIDDEN);
+    expect(err.message).toMatch(/cannot move the slider\. Approve without `always`/);
+    expect(await snapshot(w.ws)).toEqual(before);
+    expect((await ada.handoffs.get(handoffId)).status).toBe('offered');
+    expect((await approveHandoff(w.ws.as(bob), handoffId)).status).toBe('approved');
+  });
+});
+
+describe('approvals decided with edited arguments', () => {
+  it('runs the tool once with the arguments the person approved, not the model’s', async () => {
+    const w = await world();
+    const { handoffId } = await pausedPublish(w);
+    await approveHandoff(w.ws.as(w.ids.ada), handoffId, {
+      arguments: { title: 'Launch day (edited)' },
+    });
+    const approved = await w.ws.as(w.ids.ada).handoffs.get(handoffId);
+    expect(approved.approvedPayload).toEqual({
+      tool: 'publish',
+      callId: 'c1',
+      arguments: { title: 'Launch day (edited)' },
+    });
+    const writer = new ScriptedModel([[assistantMessage('Published.')]]);
+    const g = buildGraph(w.ws, w.ids, w.dir, { triage: new ScriptedModel([]), writer });
+    const done = await g.baton.resumeHandoff({ handoffId, agent: g.writer });
+    expect(done.result.finalOutput).toBe('Published.');
+    expect(published(w.dir)).toEqual([`Launch day (edited) by ${w.ids.writer}`]);
+    const input = writer.calls[0]!.request.input as { type: string; output?: unknown }[];
+    expect(JSON.stringify(input.find((i) => i.type === 'function_call_result'))).toContain(
+      'Published \\"Launch day (edited)\\"',
+    );
+    expect((await w.ws.verify()).ok).toBe(true);
+  });
+
+  it('refuses to resume with an edited payload the tool cannot take, running and changing nothing', async () => {
+    const w = await world();
+    const { g, handoffId } = await pausedPublish(w);
+    const ada = w.ws.as(w.ids.ada);
+    const notATitle = await refusal(approveHandoff(ada, 'ho_nope', { arguments: { title: 'x' } }));
+    expect(notATitle.code).toBe(ErrorCode.NOT_FOUND);
+    await ada.handoffs.approve(handoffId, {
+      payload: { tool: 'publish', callId: 'c1', arguments: { title: 42 } },
+    });
+    const before = await snapshot(w.ws);
+    const err = await refusal(g.baton.resumeHandoff({ handoffId, agent: g.writer }));
+    expect(err.code).toBe(ErrorCode.VALIDATION);
+    expect(err.message).toMatch(/edited payload that has arguments the tool refuses/);
+    expect(err.details).toMatchObject({ field: 'approvedPayload' });
+    expect(await snapshot(w.ws)).toEqual(before);
+    expect(published(w.dir)).toEqual([]);
+  });
+});
+
 /** A session that gets every history transaction twice, as a retry after a lost reply would. */
 class RetriedSession extends BatonSession {
   transactions = 0;
@@ -228,7 +298,8 @@ describe('questions to a person', () => {
       [functionCall('ask_person', { question: 'Which date goes in the title?' }, { callId: 'q1' })],
     ]);
     const g = buildGraph(w.ws, w.ids, w.dir, { triage: new ScriptedModel([]), writer });
-    const session = new BatonSession({ store: w.ws.store, sessionId: 'ask' });
+    // Every history transaction is delivered twice, as a retry after a lost reply would be.
+    const session = new RetriedSession({ store: w.ws.store, sessionId: 'ask' });
     const r = await g.baton.run(g.writer, 'Draft the title', { session });
     const [h] = r.handoffs;
     expect(h).toMatchObject({ kind: 'question', from: w.ids.writer, to: [w.ids.ada] });
@@ -289,6 +360,38 @@ describe('bad input to resumeHandoff', () => {
     const ok = await g.baton.resumeHandoff({ handoffId, agent: g.writer });
     expect(ok.handoffs).toEqual([]);
     expect(published(w.dir)).toHaveLength(1);
+  });
+
+  it('refuses malformed tool options, naming the field', async () => {
+    const w = await world();
+    const g = buildGraph(w.ws, w.ids, w.dir, {
+      triage: new ScriptedModel([]),
+      writer: new ScriptedModel([]),
+    });
+    const good = {
+      agent: 'writer',
+      name: 'publish',
+      description: 'Publish',
+      parameters: z.object({ title: z.string() }),
+      action: 'publish',
+      resource: 'site:blog',
+      execute: () => 'ok',
+    };
+    for (const [bad, field] of [
+      [{ ...good, name: 'has spaces' }, 'name'],
+      [{ ...good, parameters: { title: 'string' } }, 'parameters'],
+      [{ ...good, resource: '' }, 'resource'],
+      [{ ...good, execute: 'publish' }, 'execute'],
+    ] as const) {
+      const err = await refusal(Promise.resolve().then(() => g.baton.tool(bad as never)));
+      expect(err.code).toBe(ErrorCode.VALIDATION);
+      expect(err.details).toMatchObject({ field });
+      expect(err.message).toMatch(/^BatonAgents\.tool: /);
+    }
+    const ask = await refusal(
+      Promise.resolve().then(() => g.baton.askTool({ agent: 'writer', to: '' })),
+    );
+    expect(ask.details).toMatchObject({ field: 'to' });
   });
 
   it('refuses a run for an SDK agent that has no Baton identity', async () => {

@@ -39,10 +39,23 @@ describe('BatonSession', () => {
     const again = new BatonSession({ store: reopened, sessionId: 'conv' });
     expect(said(await again.getItems())).toEqual(['a', 'b', 'c']);
     expect(said(await again.getItems(2))).toEqual(['b', 'c']);
+    expect(said(await again.getItems(5))).toEqual(['a', 'b', 'c']);
+    expect(await again.getItems(0)).toEqual([]);
     expect(
       said(await new BatonSession({ store: reopened, sessionId: 'other' }).getItems()),
     ).toEqual([]);
     await reopened.close();
+  });
+
+  it('keeps sessions whose ids nest apart', async () => {
+    const store = new MemoryStore();
+    const outer = new BatonSession({ store, sessionId: 'a' });
+    const inner = new BatonSession({ store, sessionId: 'a/item' });
+    await inner.addItems([user('inner')]);
+    await outer.addItems([user('outer')]);
+    expect(said(await outer.getItems())).toEqual(['outer']);
+    await outer.clearSession();
+    expect(said(await inner.getItems())).toEqual(['inner']);
   });
 
   it('pops the latest item and clears the whole conversation', async () => {
@@ -129,6 +142,44 @@ describe('BatonSession', () => {
     await two.close();
   });
 
+  it('sees every change another handle made, though it keeps what it read', async () => {
+    const path = sqlitePath();
+    const one = new SqliteStore({ path });
+    const two = new SqliteStore({ path });
+    const a = new BatonSession({ store: one, sessionId: 'conv' });
+    const b = new BatonSession({ store: two, sessionId: 'conv' });
+    await a.addItems([user('a1')]);
+    expect(said(await a.getItems())).toEqual(['a1']);
+    await b.addItems([user('b1')]);
+    expect(said(await a.getItems())).toEqual(['a1', 'b1']);
+    // a's next write expects what it saw last; b moved the session, so a re-reads and appends.
+    await b.addItems([user('b2')]);
+    await a.addItems([user('a2')]);
+    expect(said(await b.getItems())).toEqual(['a1', 'b1', 'b2', 'a2']);
+    expect(said(await a.getItems())).toEqual(['a1', 'b1', 'b2', 'a2']);
+    expect(said([(await b.popItem())!])).toEqual(['a2']);
+    expect(said(await a.getItems(2))).toEqual(['b1', 'b2']);
+    await a.applyHistoryTransaction({
+      operationId: 'op-1',
+      transaction: {
+        type: 'replace_suffix',
+        expectedSuffix: [user('b2')],
+        replacement: [user('B2'), user('a3')],
+      },
+    });
+    expect(said(await b.getItems())).toEqual(['a1', 'b1', 'B2', 'a3']);
+    await b.clearSession();
+    expect(await a.getItems()).toEqual([]);
+    await a.addItems([user('new')]);
+    expect(said(await b.getItems())).toEqual(['new']);
+    // What getItems returns is the caller's to change: the session keeps its own copy.
+    const mine = await a.getItems();
+    (mine[0] as { content: string }).content = 'tampered';
+    expect(said(await a.getItems())).toEqual(['new']);
+    await one.close();
+    await two.close();
+  });
+
   it('refuses bad input with a BatonError naming the field, writing nothing', async () => {
     const store = new MemoryStore();
     expect(
@@ -138,7 +189,8 @@ describe('BatonSession', () => {
     for (const bad of [
       s.addItems('nope' as never),
       s.addItems([42 as never]),
-      s.getItems(0),
+      s.getItems(-1),
+      s.getItems(1.5),
       s.applyHistoryTransaction({
         operationId: '',
         transaction: { type: 'append_items', items: [] },

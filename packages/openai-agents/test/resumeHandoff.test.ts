@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BatonEvent } from '@baton/core';
+import { type BatonEvent, sha256b64 } from '@baton/core';
 import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { killSpawned, runTs } from '../../../test/helpers/spawnTs.js';
 import { BatonSession } from '../src/index.js';
@@ -104,11 +104,40 @@ describe('an interrupted run resumed from another process', () => {
       actor: ids.writer,
       session: 'conv-1',
       outcome: 'succeeded',
-      tool: { name: 'publish' },
+      tool: { name: 'publish', argsDigest: sha256b64('{"title":"Launch"}') },
     });
+    expect(tools.items[0]!.tool!.durationMs).toBeGreaterThanOrEqual(0);
+    const usage = await ada.context.query({ types: ['usage'] });
+    expect(new Set(usage.items.map((u) => u.session))).toEqual(new Set(['conv-1']));
     const costs = await ada.context.costs({ by: 'actor' });
     const by = Object.fromEntries(costs.map((c) => [c.key, [c.inputTokens, c.outputTokens]]));
     expect(by).toEqual({ [ids.triage]: [10, 2], [ids.writer]: [50, 8] });
+    expect((await ws2.verify()).ok).toBe(true);
+    await ws2.close();
+  }, 120_000);
+
+  it('leaves a run whose resuming process died taken: later resumes are refused and the tool never runs twice', async () => {
+    const dir = tempWorld();
+    const ids = await setupWorld(dir);
+    const [handoffId] = (await agent('start', dir)).handoffs as string[];
+    const ws = await openWorld(dir);
+    await ws.as(ids.ada).handoffs.approve(handoffId!);
+    await ws.close();
+
+    const crashed = await runTs(AGENT, ['resume', dir, handoffId!], {
+      timeoutMs: 60_000,
+      env: { BATON_TEST_CRASH_AFTER_PUBLISH: '1' },
+    });
+    expect(crashed.signal).toBe('SIGKILL');
+    expect(published(dir)).toEqual([`Launch by ${ids.writer}`]);
+
+    const after = await agent('resume', dir, handoffId!);
+    expect(after.error).toMatchObject({ code: 'INVALID_STATE' });
+    expect((after.error as { message: string }).message).toMatch(
+      /if that process died, the run cannot be taken over \(nothing runs twice\): start a new run/,
+    );
+    expect(published(dir)).toEqual([`Launch by ${ids.writer}`]);
+    const ws2 = await openWorld(dir);
     expect((await ws2.verify()).ok).toBe(true);
     await ws2.close();
   }, 120_000);
