@@ -169,6 +169,8 @@ const CASES: [string[], RegExp][] = [
   [['erase', 'abc'], /required option '--reason <text>'/],
   [['erase', 'abc', '--reason', 'oops'], /body hash/],
   [['--as', 'nobody', 'inbox'], /No identity "nobody"/],
+  [['mcp', '--wait', '-1'], /--wait.*whole number ≥ 0/],
+  [['mcp', '--approver', 'nobody'], /No identity "nobody"/],
 ];
 
 describe('baton given bad arguments', () => {

@@ -112,6 +112,43 @@ describe('baton mcp over stdio', () => {
     expect(reader.id).toBeTruthy();
   });
 
+  it('writes only MCP messages to stdout, one JSON-RPC message a line', async () => {
+    const w = await world();
+    const input = [
+      {
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: {
+          protocolVersion: '2025-06-18',
+          capabilities: {},
+          clientInfo: { name: 'raw', version: '1' },
+        },
+      },
+      { jsonrpc: '2.0', method: 'notifications/initialized' },
+      { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'whoami', arguments: {} } },
+      {
+        jsonrpc: '2.0',
+        id: 3,
+        method: 'tools/call',
+        params: { name: 'read_artifact', arguments: { id: 'art_missing' } },
+      },
+    ]
+      .map((m) => JSON.stringify(m))
+      .join('\n');
+    const p = w.cli.spawn(['--keys', w.agentKeys, 'mcp', '--as', 'drafter']);
+    p.child.stdin!.write(`${input}\n`);
+    await p.waitForLine((l) => l.includes('"id":3'), 60_000);
+    p.child.stdin!.end();
+    const r = await p.exited;
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.split('\n').filter((l) => l !== '');
+    const messages = lines.map((l) => JSON.parse(l) as { jsonrpc: string; id?: number });
+    for (const m of messages) expect(m.jsonrpc).toBe('2.0');
+    expect(messages.map((m) => m.id)).toEqual([1, 2, 3]);
+    expect(r.stderr).toContain('serving as drafter');
+  });
+
   it('refuses to serve as an identity whose key is not in the key directory, with stdout left empty', async () => {
     const w = await world();
     const r = await w.cli.run(['--keys', w.agentKeys, 'mcp', '--as', 'Ada'], { input: '' });
