@@ -12,7 +12,8 @@
  * rows of each table are timed in alternating rounds so that load from other processes
  * falls on all of them alike. Results are printed and written to
  * test/bench/results/latest.json. Then the SQLite (S1–S3), briefing and verify benches run,
- * each in a process of its own (sqlite.ts, briefing.ts, verify.ts), so none measures with
+ * each in a process of its own (sqlite.ts, briefing.ts, verify.ts, and the LangGraph
+ * checkpointer's packages/langgraph/test/bench/checkpointSaver.ts), so none measures with
  * the heap another left behind.
  */
 
@@ -549,3 +550,5 @@ await main();
 inOwnProcess('./sqlite.ts');
 inOwnProcess('./briefing.ts');
 inOwnProcess('./verify.ts');
+// Beside its package, so it resolves the LangGraph packages that package depends on.
+inOwnProcess('../../packages/langgraph/test/bench/checkpointSaver.ts');

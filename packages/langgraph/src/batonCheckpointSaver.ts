@@ -1,11 +1,4 @@
-import {
-  BatonError,
-  ErrorCode,
-  type KvValue,
-  parseInput,
-  type Store,
-  sha256b64,
-} from '@baton/core';
+import { BatonError, ErrorCode, type KvValue, parseInput, type Store } from '@baton/core';
 import type { RunnableConfig } from '@langchain/core/runnables';
 import {
   BaseCheckpointSaver,
@@ -44,12 +37,6 @@ export interface BatonCheckpointSaverOptions {
 const PREFIX = 'lg/';
 /** Page size when walking keys (list, deleteThread, pending writes). */
 const PAGE = 100;
-/**
- * Characters of the base64url SHA-256 kept in a channel value's key: 192 bits, far beyond
- * any chance of two values of one thread colliding, and 11 bytes shorter per key (keys are
- * stored twice in SQLite: in the row and in the primary-key index).
- */
-const HASH_CHARS = 32;
 
 const storeSchema = z.custom<Store>(
   (v) =>
@@ -74,7 +61,7 @@ const optionsSchema = z.object({ store: storeSchema, serde: serdeSchema.optional
 
 const wellFormed = (what: string) =>
   z.string().refine(isWellFormed, { message: `${what} must not contain a lone surrogate` });
-const threadId = wellFormed('thread_id').min(1);
+const threadId = z.string().min(1);
 const configurable = z.looseObject({
   thread_id: threadId.optional(),
   checkpoint_ns: z.string().optional(),
@@ -101,7 +88,10 @@ const listOptionsSchema = z
   })
   .optional();
 
-/** What a checkpoint record's header holds (the skeleton and metadata are its segments). */
+/**
+ * What a checkpoint record's header holds. Its segments are the skeleton (the checkpoint
+ * without channel values), the metadata, then the values this checkpoint introduced.
+ */
 const recordHeader = z.object({
   t: z.string(),
   n: z.string(),
@@ -109,24 +99,33 @@ const recordHeader = z.object({
   p: z.string().nullable(),
   ct: z.string(),
   mt: z.string(),
-  /** channel → [version, content hash of its value]. */
-  ch: z.record(z.string(), z.tuple([version, z.string()])),
+  /**
+   * channel → [version, serializer type, segment, holder]: the value is segment `segment`
+   * of this record (holder `null`) or of the record of checkpoint `holder` — the one that
+   * introduced that version (same thread and namespace).
+   */
+  ch: z.record(z.string(), z.tuple([version, z.string(), z.number().int(), z.string().nullable()])),
 });
 type RecordHeader = z.infer<typeof recordHeader>;
-const writeHeader = z.object({
+/** One task's writes against one checkpoint: [idx, channel, serializer type] per segment. */
+const writesHeader = z.object({
   k: z.string(),
-  i: z.number().int(),
-  c: z.string(),
-  t: z.string(),
   p: z.string(),
+  w: z.array(z.tuple([z.number().int(), z.string(), z.string()])),
 });
-type WriteHeader = z.infer<typeof writeHeader>;
-const blobHeader = z.object({ t: z.string() });
+type WritesHeader = z.infer<typeof writesHeader>;
+interface StoredWrite {
+  task: string;
+  path: string;
+  idx: number;
+  channel: string;
+  type: string;
+  bytes: Uint8Array;
+}
 
 interface Loaded {
   header: RecordHeader;
-  skeleton: Uint8Array;
-  metadata: Uint8Array;
+  segments: Uint8Array[];
 }
 
 /**
@@ -135,14 +134,16 @@ interface Loaded {
  * suite on `MemoryStore` and `SqliteStore`.
  *
  * @remarks
- * Channel values are stored content-addressed, once per thread: a checkpoint records, for
- * each channel, its version and the SHA-256 of its serialized value, and a channel whose
- * version did not change since the parent checkpoint (absent from `newVersions`) reuses
- * the parent's value — so a value that did not change between checkpoints is stored once,
- * as the official Postgres saver's per-version blobs are. Keys are laid out per thread and
- * namespace with checkpoint ids last, so the latest checkpoint is one reverse range read
- * and `list` reads only the thread (or namespace) asked for. `deleteThread` deletes every
- * checkpoint, write and value of the thread.
+ * Each channel value is stored once per (thread, namespace, channel, version), as the
+ * official Postgres saver's per-version blobs are: a checkpoint's record holds the values
+ * it introduced (the channels in `newVersions`), and a channel whose version did not
+ * change since the parent checkpoint points at the record that holds that version — so a
+ * value that did not change between checkpoints is stored once, and a checkpoint with its
+ * new values is one kv write. Forks stay apart (a pointer names the record, not just the
+ * version). One task's writes against a checkpoint are one kv entry. Keys are laid out
+ * per thread and namespace with checkpoint ids last, so the latest checkpoint is one
+ * reverse range read and `list` reads only the thread (or namespace) asked for.
+ * `deleteThread` deletes every checkpoint and write of the thread, in every namespace.
  *
  * Every input is checked first; a bad config (a non-string `thread_id`, a missing
  * `checkpoint_id` for writes) throws `BatonError` `VALIDATION`, and a record written by a
@@ -160,6 +161,7 @@ interface Loaded {
  */
 export class BatonCheckpointSaver extends BaseCheckpointSaver {
   readonly #kv: Store['kv'];
+  readonly #locks = new Map<string, Promise<void>>();
 
   /**
    * @param options - The store to keep checkpoints in, and optionally a serializer.
@@ -238,7 +240,7 @@ export class BatonCheckpointSaver extends BaseCheckpointSaver {
         if (onlyId && h.id !== onlyId) continue;
         if (before !== undefined && !(h.id < before)) continue;
         if (filter.length > 0) {
-          const metadata = (await this.serde.loadsTyped(h.mt, loaded.metadata)) as Record<
+          const metadata = (await this.serde.loadsTyped(h.mt, loaded.segments[1]!)) as Record<
             string,
             unknown
           >;
@@ -287,30 +289,25 @@ export class BatonCheckpointSaver extends BaseCheckpointSaver {
 
     const { channel_values: values, ...rest } = cp;
     const refs: RecordHeader['ch'] = {};
-    const known = new Set<string>();
-    for (const [channel, [v, hash]] of Object.entries(parent?.ch ?? {})) {
-      known.add(hash);
-      if (!(channel in versions) && cp.channel_versions[channel] === v) refs[channel] = [v, hash];
+    // Unchanged channels point at the record that holds their version's value.
+    for (const [channel, [v, type, segment, holder]] of Object.entries(parent?.ch ?? {})) {
+      if (!(channel in versions) && cp.channel_versions[channel] === v) {
+        refs[channel] = [v, type, segment, holder ?? parentId!];
+      }
     }
     const changed = Object.keys(versions).filter((ch) => values[ch] !== undefined);
-    const [[ct, skeleton], [mt, meta], ...blobs] = await Promise.all([
+    const [[ct, skeleton], [mt, meta], ...encoded] = await Promise.all([
       this.serde.dumpsTyped({ ...rest, channel_values: {} }),
       this.serde.dumpsTyped(metadata),
       ...changed.map((ch) => this.serde.dumpsTyped(values[ch])),
     ]);
-    const puts: Promise<void>[] = [];
+    const segments = [skeleton, meta];
     changed.forEach((channel, i) => {
-      const [type, bytes] = blobs[i]!;
-      const blob = frame({ t: type }, [bytes]);
-      const hash = sha256b64(blob).slice(0, HASH_CHARS);
-      refs[channel] = [versions[channel]!, hash];
-      if (!known.has(hash)) {
-        known.add(hash);
-        puts.push(this.#kv.put(blobKey(thread, hash), blob));
-      }
+      const [type, bytes] = encoded[i]!;
+      refs[channel] = [versions[channel]!, type, segments.length, null];
+      segments.push(bytes);
     });
-    // Values first, the record last: a record is never visible before what it refers to.
-    await Promise.all(puts);
+    // One write: the checkpoint and the values it introduced land together or not at all.
     const header: RecordHeader = {
       t: thread,
       n: ns,
@@ -320,7 +317,7 @@ export class BatonCheckpointSaver extends BaseCheckpointSaver {
       mt,
       ch: refs,
     };
-    await this.#kv.put(key, frame(header, [skeleton, meta]));
+    await this.#kv.put(key, frame(header, segments));
     return { configurable: { thread_id: thread, checkpoint_ns: ns, checkpoint_id: cp.id } };
   }
 
@@ -349,21 +346,52 @@ export class BatonCheckpointSaver extends BaseCheckpointSaver {
     const task = parseInput(z.string(), taskId, `${where}(taskId)`);
     const path = parseInput(z.string().optional(), taskPath, `${where}(taskPath)`) ?? '';
     const ns = c.configurable?.checkpoint_ns ?? '';
-    const planned = w.map(([channel, value], i) => {
-      const idx = WRITES_IDX_MAP[channel] ?? i;
-      return { channel, value, idx, key: writeKey(thread, ns, id, task, idx) };
-    });
-    const existing = await Promise.all(planned.map((p) => this.#kv.get(p.key)));
-    for (const e of existing) if (e !== undefined) decodeWrite(e);
-    const todo = planned.filter((p, i) => p.idx < 0 || existing[i] === undefined);
-    const encoded = await Promise.all(todo.map((p) => this.serde.dumpsTyped(p.value)));
-    await Promise.all(
-      todo.map((p, i) => {
+    const key = writesKey(thread, ns, id, task);
+    const encoded = await Promise.all(w.map(([, value]) => this.serde.dumpsTyped(value)));
+    await this.#locked(key, async () => {
+      const before = await this.#kv.get(key);
+      const stored = before === undefined ? [] : decodeWrites(before);
+      const byIdx = new Map(stored.map((x) => [x.idx, x]));
+      w.forEach(([channel], i) => {
+        const idx = WRITES_IDX_MAP[channel] ?? i;
+        // A regular write already stored at its index is kept; special channels overwrite.
+        if (idx >= 0 && byIdx.has(idx)) return;
         const [type, bytes] = encoded[i]!;
-        const header: WriteHeader = { k: task, i: p.idx, c: p.channel, t: type, p: path };
-        return this.#kv.put(p.key, frame(header, [bytes]));
-      }),
+        byIdx.set(idx, { task, path, idx, channel, type, bytes });
+      });
+      const all = [...byIdx.values()];
+      const header: WritesHeader = {
+        k: task,
+        p: path,
+        w: all.map((x) => [x.idx, x.channel, x.type]),
+      };
+      await this.#kv.put(
+        key,
+        frame(
+          header,
+          all.map((x) => x.bytes),
+        ),
+      );
+    });
+  }
+
+  /**
+   * Runs `fn` after every earlier call for the same key in this saver has settled: the
+   * read-modify-write of one task's writes must not interleave with another for that task.
+   */
+  async #locked(key: string, fn: () => Promise<void>): Promise<void> {
+    const prev = this.#locks.get(key) ?? Promise.resolve();
+    const run = prev.then(fn, fn);
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
     );
+    this.#locks.set(key, settled);
+    try {
+      await run;
+    } finally {
+      if (this.#locks.get(key) === settled) this.#locks.delete(key);
+    }
   }
 
   /**
@@ -379,7 +407,7 @@ export class BatonCheckpointSaver extends BaseCheckpointSaver {
       'BatonCheckpointSaver.deleteThread(threadId)',
     );
     // Records first: a reader never finds a checkpoint whose values are already gone.
-    for (const kind of ['c', 'w', 'b']) {
+    for (const kind of ['c', 'w']) {
       const prefix = `${PREFIX}${kind}/${keyPart(thread)}/`;
       for (;;) {
         const page = await this.#kv.list(prefix, { limit: PAGE });
@@ -393,9 +421,9 @@ export class BatonCheckpointSaver extends BaseCheckpointSaver {
     const h = loaded.header;
     const channels = Object.entries(h.ch);
     const [skeleton, metadata, values, pendingWrites] = await Promise.all([
-      this.serde.loadsTyped(h.ct, loaded.skeleton) as Promise<Checkpoint>,
-      this.serde.loadsTyped(h.mt, loaded.metadata) as Promise<CheckpointMetadata>,
-      Promise.all(channels.map(([, [, hash]]) => this.#value(h.t, hash, h.id))),
+      this.serde.loadsTyped(h.ct, loaded.segments[0]!) as Promise<Checkpoint>,
+      this.serde.loadsTyped(h.mt, loaded.segments[1]!) as Promise<CheckpointMetadata>,
+      this.#values(loaded),
       this.#writes(h.t, h.n, h.id),
     ]);
     const checkpoint: Checkpoint = { ...skeleton, channel_values: {} };
@@ -407,7 +435,9 @@ export class BatonCheckpointSaver extends BaseCheckpointSaver {
       config: { configurable: { thread_id: h.t, checkpoint_ns: h.n, checkpoint_id: h.id } },
       checkpoint,
       metadata,
-      pendingWrites: pendingWrites.map((w) => [w.k, w.c, w.value] as CheckpointPendingWrite),
+      pendingWrites: pendingWrites.map(
+        (w) => [w.task, w.channel, w.value] as CheckpointPendingWrite,
+      ),
     };
     if (h.p !== null) {
       tuple.parentConfig = {
@@ -417,44 +447,62 @@ export class BatonCheckpointSaver extends BaseCheckpointSaver {
     return tuple;
   }
 
+  /** The channel values of a checkpoint, in `header.ch` order, from it and the records holding them. */
+  async #values(loaded: Loaded): Promise<unknown[]> {
+    const h = loaded.header;
+    const holders = new Map<string, Promise<Uint8Array[]>>();
+    for (const [, , , holder] of Object.values(h.ch)) {
+      if (holder === null || holders.has(holder)) continue;
+      holders.set(
+        holder,
+        this.#kv.get(checkpointKey(h.t, h.n, holder)).then((v) => {
+          if (v === undefined) {
+            throw new BatonError(
+              ErrorCode.INTEGRITY,
+              `Checkpoint ${h.id} of thread ${JSON.stringify(h.t)} takes channel values from checkpoint ${holder}, which is not in the store (deleted under it?). Delete the thread with deleteThread() or restore the store from a backup.`,
+            );
+          }
+          return decodeRecord(v).segments;
+        }),
+      );
+    }
+    return Promise.all(
+      Object.values(h.ch).map(async ([, type, segment, holder]) => {
+        const segments = holder === null ? loaded.segments : await holders.get(holder)!;
+        const bytes = segments[segment];
+        if (bytes === undefined || segment < 2) throw damaged('A checkpoint record');
+        return this.serde.loadsTyped(type, bytes);
+      }),
+    );
+  }
+
   /** Checkpoints before format 4 kept pending sends as writes of the parent: move them in. */
   async #migratePendingSends(checkpoint: Checkpoint, h: RecordHeader): Promise<void> {
-    const sends = (await this.#writes(h.t, h.n, h.p!)).filter((w) => w.c === TASKS);
+    const sends = (await this.#writes(h.t, h.n, h.p!)).filter((w) => w.channel === TASKS);
     checkpoint.channel_values[TASKS] = sends.map((w) => w.value);
     const versions = Object.values(checkpoint.channel_versions);
     checkpoint.channel_versions[TASKS] =
       versions.length > 0 ? maxChannelVersion(...versions) : this.getNextVersion(undefined);
   }
 
-  async #value(thread: string, hash: string, id: string): Promise<unknown> {
-    const stored = await this.#kv.get(blobKey(thread, hash));
-    if (stored === undefined) {
-      throw new BatonError(
-        ErrorCode.INTEGRITY,
-        `Checkpoint ${id} of thread ${JSON.stringify(thread)} refers to a channel value that is not in the store (deleted under it?). Delete the thread with deleteThread() or restore the store from a backup.`,
-      );
-    }
-    const { header, segments } = unframe(stored, `The channel value ${hash}`);
-    const b = blobHeader.safeParse(header);
-    if (!b.success || segments.length !== 1) throw damaged(`The channel value ${hash}`);
-    return this.serde.loadsTyped(b.data.t, segments[0]!);
-  }
-
   /** The writes stored against one checkpoint, deserialized, in `writesSortKey` order. */
   async #writes(thread: string, ns: string, id: string) {
     const prefix = `${PREFIX}w/${keyPart(thread)}/${keyPart(ns)}/${keyPart(id)}/`;
-    const found: { h: WriteHeader; bytes: Uint8Array }[] = [];
+    const found: StoredWrite[] = [];
     let after: string | undefined;
     do {
       const page = await this.#kv.list(prefix, { limit: PAGE, after });
       after = page.next;
-      for (const item of page.items) found.push(decodeWrite(item.value));
+      for (const item of page.items) found.push(...decodeWrites(item.value));
     } while (after !== undefined);
     found.sort((a, b) =>
-      compareWritesSortKeys(writesSortKey(a.h.p, a.h.k, a.h.i), writesSortKey(b.h.p, b.h.k, b.h.i)),
+      compareWritesSortKeys(
+        writesSortKey(a.path, a.task, a.idx),
+        writesSortKey(b.path, b.task, b.idx),
+      ),
     );
     return Promise.all(
-      found.map(async ({ h, bytes }) => ({ ...h, value: await this.serde.loadsTyped(h.t, bytes) })),
+      found.map(async (w) => ({ ...w, value: await this.serde.loadsTyped(w.type, w.bytes) })),
     );
   }
 }
@@ -470,28 +518,32 @@ function checkpointKey(thread: string, ns: string, id: string): string {
   return checkpointPrefix(thread, ns) + id;
 }
 
-function writeKey(thread: string, ns: string, id: string, task: string, idx: number): string {
-  return `${PREFIX}w/${keyPart(thread)}/${keyPart(ns)}/${keyPart(id)}/${keyPart(task)}/${idx}`;
-}
-
-function blobKey(thread: string, hash: string): string {
-  return `${PREFIX}b/${keyPart(thread)}/${hash}`;
+/** One entry per task and checkpoint holds all of that task's writes. */
+function writesKey(thread: string, ns: string, id: string, task: string): string {
+  return `${PREFIX}w/${keyPart(thread)}/${keyPart(ns)}/${keyPart(id)}/${keyPart(task)}`;
 }
 
 function decodeRecord(value: KvValue): Loaded {
   const what = 'A checkpoint record';
   const { header, segments } = unframe(value, what);
   const h = recordHeader.safeParse(header);
-  if (!h.success || segments.length !== 2) throw damaged(what);
-  return { header: h.data, skeleton: segments[0]!, metadata: segments[1]! };
+  if (!h.success || segments.length < 2) throw damaged(what);
+  return { header: h.data, segments };
 }
 
-function decodeWrite(value: KvValue): { h: WriteHeader; bytes: Uint8Array } {
-  const what = 'A pending write';
+function decodeWrites(value: KvValue): StoredWrite[] {
+  const what = 'The pending writes of a task';
   const { header, segments } = unframe(value, what);
-  const h = writeHeader.safeParse(header);
-  if (!h.success || segments.length !== 1) throw damaged(what);
-  return { h: h.data, bytes: segments[0]! };
+  const h = writesHeader.safeParse(header);
+  if (!h.success || segments.length !== h.data.w.length) throw damaged(what);
+  return h.data.w.map(([idx, channel, type], i) => ({
+    task: h.data.k,
+    path: h.data.p,
+    idx,
+    channel,
+    type,
+    bytes: segments[i]!,
+  }));
 }
 
 function missing(where: string, field: string): BatonError {
