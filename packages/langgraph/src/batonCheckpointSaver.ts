@@ -17,7 +17,7 @@ import {
   writesSortKey,
 } from '@langchain/langgraph-checkpoint';
 import { z } from 'zod';
-import { damaged, frame, isWellFormed, keyPart, unframe } from './kvRecords.js';
+import { damaged, frame, isWellFormed, keyPart, type Unframed, unframe } from './kvRecords.js';
 
 /** Options of {@link BatonCheckpointSaver}. */
 export interface BatonCheckpointSaverOptions {
@@ -35,8 +35,17 @@ export interface BatonCheckpointSaverOptions {
 
 /** Every key this saver writes starts with this, so other users of `kv` never collide. */
 const PREFIX = 'lg/';
+/** Separates a checkpoint's key from the task of a writes entry stored after it. */
+const WRITES_MARK = '\u0001';
+/**
+ * Entries read per page when looking for the latest checkpoint: its writes come first in a
+ * reverse read (usually none or one entry per task), then the record.
+ */
+const LATEST_PAGE = 2;
 /** Page size when walking keys (list, deleteThread, pending writes). */
 const PAGE = 100;
+/** Record headers a saver remembers of its own writes (a few hundred bytes each). */
+const REMEMBERED = 256;
 
 const storeSchema = z.custom<Store>(
   (v) =>
@@ -60,30 +69,44 @@ const serdeSchema = z.custom<SerializerProtocol>(
 const optionsSchema = z.object({ store: storeSchema, serde: serdeSchema.optional() });
 
 const wellFormed = (what: string) =>
-  z.string().refine(isWellFormed, { message: `${what} must not contain a lone surrogate` });
+  z
+    .string()
+    .refine(isWellFormed, { message: `${what} must not contain a lone surrogate` })
+    .refine((id) => !/[\u0000\u0001]/.test(id), {
+      message: `${what} must not contain U+0000 or U+0001`,
+    });
 const threadId = z.string().min(1);
-const configurable = z.looseObject({
+const configurable = z.object({
   thread_id: threadId.optional(),
   checkpoint_ns: z.string().optional(),
   checkpoint_id: wellFormed('checkpoint_id').optional(),
+  thread_ts: z.unknown().optional(),
 });
-const configSchema = z.looseObject({ configurable: configurable.optional() });
+const configSchema = z.object({ configurable: configurable.optional() });
+/**
+ * An object whose values are not looked into (channel values are the serializer's
+ * business): checked in O(1), where `z.record` would walk and copy it on every put.
+ */
+const objectOf = z.custom<Record<string, unknown>>(
+  (v) => typeof v === 'object' && v !== null && !Array.isArray(v),
+  { message: 'must be an object' },
+);
 const version = z.union([z.number(), z.string()]);
 const checkpointSchema = z.looseObject({
   v: z.number().int(),
   id: wellFormed('checkpoint.id').min(1),
   ts: z.string(),
-  channel_values: z.record(z.string(), z.unknown()),
+  channel_values: objectOf,
   channel_versions: z.record(z.string(), version),
   versions_seen: z.record(z.string(), z.record(z.string(), version)),
 });
-const metadataSchema = z.record(z.string(), z.unknown());
+const metadataSchema = objectOf;
 const versionsSchema = z.record(z.string(), version);
 const writesSchema = z.array(z.tuple([z.string(), z.unknown()]));
 const listOptionsSchema = z
   .object({
     limit: z.number().int().nonnegative().optional(),
-    before: configSchema.optional(),
+    before: z.unknown().optional(),
     filter: z.record(z.string(), z.unknown()).optional(),
   })
   .optional();
@@ -128,6 +151,11 @@ interface Loaded {
   segments: Uint8Array[];
 }
 
+interface Found {
+  loaded: Loaded;
+  writes: StoredWrite[];
+}
+
 /**
  * A LangGraph checkpointer on a Baton store's `kv` area: memory and SQLite now, every
  * other Baton store as it lands. Passes the official `@langchain/langgraph-checkpoint-validation`
@@ -162,6 +190,13 @@ interface Loaded {
 export class BatonCheckpointSaver extends BaseCheckpointSaver {
   readonly #kv: Store['kv'];
   readonly #locks = new Map<string, Promise<void>>();
+  /**
+   * Headers of the records this saver wrote last, by key: a put's parent is nearly always
+   * the checkpoint the same saver put just before, and reading it back (values and all)
+   * was a fifth of a put's time in the bench. Only this saver's own writes go in, so an
+   * entry is what the store holds unless another process overwrote the same checkpoint id.
+   */
+  readonly #written = new Map<string, RecordHeader>();
 
   /**
    * @param options - The store to keep checkpoints in, and optionally a serializer.
@@ -182,20 +217,16 @@ export class BatonCheckpointSaver extends BaseCheckpointSaver {
    *   newer version wrote.
    */
   async getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
-    const c = parseInput(configSchema, config, 'BatonCheckpointSaver.getTuple(config)');
+    const c = parseConfig(config, 'BatonCheckpointSaver.getTuple(config)');
     const thread = c.configurable?.thread_id;
     if (thread === undefined) return undefined;
     const ns = c.configurable?.checkpoint_ns ?? '';
     const id = c.configurable?.checkpoint_id || stringOrEmpty(c.configurable?.thread_ts);
-    let value: KvValue | undefined;
-    if (id) value = await this.#kv.get(checkpointKey(thread, ns, id));
-    else {
-      const page = await this.#kv.list(checkpointPrefix(thread, ns), { reverse: true, limit: 1 });
-      value = page.items[0]?.value;
-    }
-    if (value === undefined) return undefined;
-    const loaded = decodeRecord(value);
-    const tuple = await this.#tuple(loaded);
+    const found = id
+      ? await this.#one(checkpointKey(thread, ns, id))
+      : await this.#latest(thread, ns);
+    if (found === undefined) return undefined;
+    const tuple = await this.#tuple(found.loaded, found.writes);
     // Keep the caller's config when it named the checkpoint, as the official savers do.
     if (id) tuple.config = config;
     return tuple;
@@ -214,12 +245,16 @@ export class BatonCheckpointSaver extends BaseCheckpointSaver {
     config: RunnableConfig,
     options?: CheckpointListOptions,
   ): AsyncGenerator<CheckpointTuple> {
-    const c = parseInput(configSchema, config, 'BatonCheckpointSaver.list(config)');
+    const c = parseConfig(config, 'BatonCheckpointSaver.list(config)');
     const o = parseInput(listOptionsSchema, options, 'BatonCheckpointSaver.list(options)') ?? {};
     const thread = c.configurable?.thread_id;
     const ns = c.configurable?.checkpoint_ns;
     const onlyId = c.configurable?.checkpoint_id;
-    const before = o.before?.configurable?.checkpoint_id;
+    const before =
+      o.before === undefined
+        ? undefined
+        : parseConfig(o.before, 'BatonCheckpointSaver.list(options.before)').configurable
+            ?.checkpoint_id;
     const filter = Object.entries(o.filter ?? {}).filter(([, v]) => v !== undefined);
     let remaining = o.limit ?? Number.POSITIVE_INFINITY;
     if (remaining <= 0) return;
@@ -229,27 +264,21 @@ export class BatonCheckpointSaver extends BaseCheckpointSaver {
         : ns === undefined
           ? `${PREFIX}c/${keyPart(thread)}/`
           : checkpointPrefix(thread, ns);
-    let after: string | undefined;
-    do {
-      const page = await this.#kv.list(prefix, { reverse: true, limit: PAGE, after });
-      after = page.next;
-      for (const item of page.items) {
-        const loaded = decodeRecord(item.value);
-        const h = loaded.header;
-        if (ns !== undefined && h.n !== ns) continue;
-        if (onlyId && h.id !== onlyId) continue;
-        if (before !== undefined && !(h.id < before)) continue;
-        if (filter.length > 0) {
-          const metadata = (await this.serde.loadsTyped(h.mt, loaded.segments[1]!)) as Record<
-            string,
-            unknown
-          >;
-          if (!filter.every(([k, v]) => sameJson(metadata?.[k], v))) continue;
-        }
-        yield await this.#tuple(loaded);
-        if (--remaining <= 0) return;
+    for await (const { loaded, writes } of this.#scan(prefix, PAGE)) {
+      const h = loaded.header;
+      if (ns !== undefined && h.n !== ns) continue;
+      if (onlyId && h.id !== onlyId) continue;
+      if (before !== undefined && !(h.id < before)) continue;
+      if (filter.length > 0) {
+        const metadata = (await this.serde.loadsTyped(h.mt, loaded.segments[1]!)) as Record<
+          string,
+          unknown
+        >;
+        if (!filter.every(([k, v]) => sameJson(metadata?.[k], v))) continue;
       }
-    } while (after !== undefined);
+      yield await this.#tuple(loaded, writes);
+      if (--remaining <= 0) return;
+    }
   }
 
   /**
@@ -269,7 +298,7 @@ export class BatonCheckpointSaver extends BaseCheckpointSaver {
     newVersions: ChannelVersions,
   ): Promise<RunnableConfig> {
     const where = 'BatonCheckpointSaver.put';
-    const c = parseInput(configSchema, config, `${where}(config)`);
+    const c = parseConfig(config, `${where}(config)`);
     const thread = c.configurable?.thread_id;
     if (c.configurable === undefined || thread === undefined) throw missing(where, 'thread_id');
     const cp = parseInput(checkpointSchema, checkpoint, `${where}(checkpoint)`);
@@ -279,13 +308,13 @@ export class BatonCheckpointSaver extends BaseCheckpointSaver {
     const parentId = c.configurable.checkpoint_id || undefined;
     const key = checkpointKey(thread, ns, cp.id);
 
-    const [parentValue, existing] = await Promise.all([
-      parentId === undefined ? undefined : this.#kv.get(checkpointKey(thread, ns, parentId)),
-      this.#kv.get(key),
-    ]);
-    // Either throws when a newer version wrote it, before anything is written.
-    const parent = parentValue === undefined ? undefined : decodeRecord(parentValue).header;
-    if (existing !== undefined) decodeRecord(existing);
+    const parentKey = parentId === undefined ? undefined : checkpointKey(thread, ns, parentId);
+    const cached = parentKey === undefined ? undefined : this.#written.get(parentKey);
+    const parentValue =
+      parentKey === undefined || cached !== undefined ? undefined : await this.#kv.get(parentKey);
+    // Throws when a newer version wrote the parent, before anything is written.
+    const parent =
+      cached ?? (parentValue === undefined ? undefined : decodeRecord(parentValue).header);
 
     const { channel_values: values, ...rest } = cp;
     const refs: RecordHeader['ch'] = {};
@@ -318,6 +347,7 @@ export class BatonCheckpointSaver extends BaseCheckpointSaver {
       ch: refs,
     };
     await this.#kv.put(key, frame(header, segments));
+    this.#remember(key, header);
     return { configurable: { thread_id: thread, checkpoint_ns: ns, checkpoint_id: cp.id } };
   }
 
@@ -337,7 +367,7 @@ export class BatonCheckpointSaver extends BaseCheckpointSaver {
     taskPath?: string,
   ): Promise<void> {
     const where = 'BatonCheckpointSaver.putWrites';
-    const c = parseInput(configSchema, config, `${where}(config)`);
+    const c = parseConfig(config, `${where}(config)`);
     const thread = c.configurable?.thread_id;
     const id = c.configurable?.checkpoint_id;
     if (thread === undefined) throw missing(where, 'thread_id');
@@ -406,25 +436,83 @@ export class BatonCheckpointSaver extends BaseCheckpointSaver {
       threadId,
       'BatonCheckpointSaver.deleteThread(threadId)',
     );
-    // Records first: a reader never finds a checkpoint whose values are already gone.
-    for (const kind of ['c', 'w']) {
-      const prefix = `${PREFIX}${kind}/${keyPart(thread)}/`;
-      for (;;) {
-        const page = await this.#kv.list(prefix, { limit: PAGE });
-        if (page.items.length === 0) break;
-        for (const item of page.items) await this.#kv.delete(item.key);
-      }
+    this.#written.clear();
+    const prefix = `${PREFIX}c/${keyPart(thread)}/`;
+    for (;;) {
+      const page = await this.#kv.list(prefix, { limit: PAGE });
+      if (page.items.length === 0) break;
+      for (const item of page.items) await this.#kv.delete(item.key);
     }
   }
 
-  async #tuple(loaded: Loaded): Promise<CheckpointTuple> {
+  /**
+   * Checkpoint records under `prefix`, newest key first, each with the writes stored
+   * against it — which sort right after it (see {@link writesKey}), so one range read
+   * returns both.
+   */
+  async *#scan(prefix: string, limit: number): AsyncGenerator<Found> {
+    let pending: { key: string; writes: StoredWrite[] }[] = [];
+    let after: string | undefined;
+    do {
+      const page = await this.#kv.list(prefix, { reverse: true, limit, after });
+      after = page.next;
+      for (const item of page.items) {
+        const entry = decodeEntry(item.value);
+        if (entry.kind === 'writes') {
+          pending.push({ key: item.key, writes: entry.writes });
+          continue;
+        }
+        const mark = item.key + WRITES_MARK;
+        const writes = pending.filter((p) => p.key.startsWith(mark)).flatMap((p) => p.writes);
+        // Writes left over belong to no checkpoint (putWrites against a missing one).
+        pending = [];
+        yield { loaded: entry.loaded, writes };
+      }
+    } while (after !== undefined);
+  }
+
+  /** The latest checkpoint of a thread's namespace: one short reverse range read. */
+  async #latest(thread: string, ns: string): Promise<Found | undefined> {
+    for await (const found of this.#scan(checkpointPrefix(thread, ns), LATEST_PAGE)) return found;
+    return undefined;
+  }
+
+  /** The checkpoint stored under `key`, with its writes: one forward range read. */
+  async #one(key: string): Promise<Found | undefined> {
+    const mark = key + WRITES_MARK;
+    let loaded: Loaded | undefined;
+    const writes: StoredWrite[] = [];
+    let after: string | undefined;
+    do {
+      const page = await this.#kv.list(key, { limit: PAGE, after });
+      after = page.next;
+      for (const item of page.items) {
+        // Longer ids that start with this one share the prefix: skip them.
+        if (item.key !== key && !item.key.startsWith(mark)) continue;
+        const entry = decodeEntry(item.value);
+        if (entry.kind === 'writes') writes.push(...entry.writes);
+        else loaded = entry.loaded;
+      }
+    } while (after !== undefined);
+    return loaded === undefined ? undefined : { loaded, writes };
+  }
+
+  #remember(key: string, header: RecordHeader): void {
+    this.#written.delete(key);
+    this.#written.set(key, header);
+    if (this.#written.size > REMEMBERED) {
+      this.#written.delete(this.#written.keys().next().value as string);
+    }
+  }
+
+  async #tuple(loaded: Loaded, writes: StoredWrite[]): Promise<CheckpointTuple> {
     const h = loaded.header;
     const channels = Object.entries(h.ch);
     const [skeleton, metadata, values, pendingWrites] = await Promise.all([
       this.serde.loadsTyped(h.ct, loaded.segments[0]!) as Promise<Checkpoint>,
       this.serde.loadsTyped(h.mt, loaded.segments[1]!) as Promise<CheckpointMetadata>,
       this.#values(loaded),
-      this.#writes(h.t, h.n, h.id),
+      this.#loadWrites(writes),
     ]);
     const checkpoint: Checkpoint = { ...skeleton, channel_values: {} };
     channels.forEach(([channel], i) => {
@@ -478,23 +566,16 @@ export class BatonCheckpointSaver extends BaseCheckpointSaver {
 
   /** Checkpoints before format 4 kept pending sends as writes of the parent: move them in. */
   async #migratePendingSends(checkpoint: Checkpoint, h: RecordHeader): Promise<void> {
-    const sends = (await this.#writes(h.t, h.n, h.p!)).filter((w) => w.channel === TASKS);
+    const parent = await this.#one(checkpointKey(h.t, h.n, h.p!));
+    const sends = (await this.#loadWrites(parent?.writes ?? [])).filter((w) => w.channel === TASKS);
     checkpoint.channel_values[TASKS] = sends.map((w) => w.value);
     const versions = Object.values(checkpoint.channel_versions);
     checkpoint.channel_versions[TASKS] =
       versions.length > 0 ? maxChannelVersion(...versions) : this.getNextVersion(undefined);
   }
 
-  /** The writes stored against one checkpoint, deserialized, in `writesSortKey` order. */
-  async #writes(thread: string, ns: string, id: string) {
-    const prefix = `${PREFIX}w/${keyPart(thread)}/${keyPart(ns)}/${keyPart(id)}/`;
-    const found: StoredWrite[] = [];
-    let after: string | undefined;
-    do {
-      const page = await this.#kv.list(prefix, { limit: PAGE, after });
-      after = page.next;
-      for (const item of page.items) found.push(...decodeWrites(item.value));
-    } while (after !== undefined);
+  /** Writes deserialized, in `writesSortKey` order. */
+  async #loadWrites(found: StoredWrite[]) {
     found.sort((a, b) =>
       compareWritesSortKeys(
         writesSortKey(a.path, a.task, a.idx),
@@ -509,6 +590,23 @@ export class BatonCheckpointSaver extends BaseCheckpointSaver {
 
 const threadIdSchema = threadId;
 
+/**
+ * The fields of a `RunnableConfig` the saver reads, picked out before parsing: LangGraph's
+ * configs carry large internal objects (callbacks, the checkpointer, scratchpads) that an
+ * object schema would walk and copy on every call — a third of a put's time in the bench.
+ */
+function pickConfig(config: unknown): unknown {
+  if (typeof config !== 'object' || config === null) return config;
+  const c = (config as { configurable?: unknown }).configurable;
+  if (typeof c !== 'object' || c === null) return { configurable: c };
+  const { thread_id, checkpoint_ns, checkpoint_id, thread_ts } = c as Record<string, unknown>;
+  return { configurable: { thread_id, checkpoint_ns, checkpoint_id, thread_ts } };
+}
+
+function parseConfig(config: unknown, where: string) {
+  return parseInput(configSchema, pickConfig(config), where);
+}
+
 function checkpointPrefix(thread: string, ns: string): string {
   return `${PREFIX}c/${keyPart(thread)}/${keyPart(ns)}/`;
 }
@@ -518,22 +616,42 @@ function checkpointKey(thread: string, ns: string, id: string): string {
   return checkpointPrefix(thread, ns) + id;
 }
 
-/** One entry per task and checkpoint holds all of that task's writes. */
+/**
+ * One entry per task and checkpoint holds all of that task's writes, keyed right after the
+ * checkpoint's own record (its key, {@link WRITES_MARK}, the task): ids hold no character
+ * at or below the mark, so the writes of a checkpoint sort between it and the next id.
+ */
 function writesKey(thread: string, ns: string, id: string, task: string): string {
-  return `${PREFIX}w/${keyPart(thread)}/${keyPart(ns)}/${keyPart(id)}/${keyPart(task)}`;
+  return checkpointKey(thread, ns, id) + WRITES_MARK + keyPart(task);
+}
+
+type Entry = { kind: 'record'; loaded: Loaded } | { kind: 'writes'; writes: StoredWrite[] };
+
+/** A checkpoint record or a task's writes, told apart by their header. */
+function decodeEntry(value: KvValue): Entry {
+  const u = unframe(value, 'A checkpoint entry');
+  return 'w' in u.header
+    ? { kind: 'writes', writes: writesOf(u) }
+    : { kind: 'record', loaded: recordOf(u) };
 }
 
 function decodeRecord(value: KvValue): Loaded {
+  return recordOf(unframe(value, 'A checkpoint record'));
+}
+
+function recordOf({ header, segments }: Unframed): Loaded {
   const what = 'A checkpoint record';
-  const { header, segments } = unframe(value, what);
   const h = recordHeader.safeParse(header);
   if (!h.success || segments.length < 2) throw damaged(what);
   return { header: h.data, segments };
 }
 
 function decodeWrites(value: KvValue): StoredWrite[] {
+  return writesOf(unframe(value, 'The pending writes of a task'));
+}
+
+function writesOf({ header, segments }: Unframed): StoredWrite[] {
   const what = 'The pending writes of a task';
-  const { header, segments } = unframe(value, what);
   const h = writesHeader.safeParse(header);
   if (!h.success || segments.length !== h.data.w.length) throw damaged(what);
   return h.data.w.map(([idx, channel, type], i) => ({

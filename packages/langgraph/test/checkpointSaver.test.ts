@@ -313,15 +313,17 @@ describe.each(backends)('BatonCheckpointSaver on %s', (_name, make) => {
     newer[0] = 9;
     await store.kv.put(record!.key, newer);
     const before = await allKv(store);
+    // A saver that did not write it (another process, as after an upgrade of the other).
+    const reader = new BatonCheckpointSaver({ store });
     const calls: (() => Promise<unknown>)[] = [
-      () => saver.getTuple(config),
-      () => saver.getTuple({ configurable: { thread_id: 't' } }),
+      () => reader.getTuple(config),
+      () => reader.getTuple({ configurable: { thread_id: 't' } }),
       async () => {
-        for await (const _ of saver.list({ configurable: { thread_id: 't' } })) {
+        for await (const _ of reader.list({ configurable: { thread_id: 't' } })) {
           // nothing
         }
       },
-      () => saver.put(config, checkpoint({ a: 2 }, { a: 2 }), meta(1), { a: 2 }),
+      () => reader.put(config, checkpoint({ a: 2 }, { a: 2 }), meta(1), { a: 2 }),
     ];
     for (const call of calls) {
       const err = await call().catch((e: unknown) => e);
