@@ -39,9 +39,10 @@ const PREFIX = 'lg/';
 const WRITES_MARK = '\u0001';
 /**
  * Entries read per page when looking for the latest checkpoint: its writes come first in a
- * reverse read (usually none or one entry per task), then the record.
+ * reverse read (none once a run has finished, one entry per task while it runs), then the
+ * record. One: every entry more is a page of older values read for nothing.
  */
-const LATEST_PAGE = 2;
+const LATEST_PAGE = 1;
 /** Page size when walking keys (list, deleteThread, pending writes). */
 const PAGE = 100;
 /** Record headers a saver remembers of its own writes (a few hundred bytes each). */
@@ -112,8 +113,9 @@ const listOptionsSchema = z
   .optional();
 
 /**
- * What a checkpoint record's header holds. Its segments are the skeleton (the checkpoint
- * without channel values), the metadata, then the values this checkpoint introduced.
+ * What a checkpoint record's header holds. Its segments are `[skeleton, metadata]` (the
+ * skeleton: the checkpoint without channel values), serialized together as type `ct`, then
+ * the values this checkpoint introduced.
  */
 const recordHeader = z.object({
   t: z.string(),
@@ -121,7 +123,6 @@ const recordHeader = z.object({
   id: z.string(),
   p: z.string().nullable(),
   ct: z.string(),
-  mt: z.string(),
   /**
    * channel → [version, serializer type, segment, holder]: the value is segment `segment`
    * of this record (holder `null`) or of the record of checkpoint `holder` — the one that
@@ -270,10 +271,10 @@ export class BatonCheckpointSaver extends BaseCheckpointSaver {
       if (onlyId && h.id !== onlyId) continue;
       if (before !== undefined && !(h.id < before)) continue;
       if (filter.length > 0) {
-        const metadata = (await this.serde.loadsTyped(h.mt, loaded.segments[1]!)) as Record<
-          string,
-          unknown
-        >;
+        const [, metadata] = (await this.serde.loadsTyped(h.ct, loaded.segments[0]!)) as [
+          unknown,
+          Record<string, unknown>,
+        ];
         if (!filter.every(([k, v]) => sameJson(metadata?.[k], v))) continue;
       }
       yield await this.#tuple(loaded, writes);
@@ -325,12 +326,11 @@ export class BatonCheckpointSaver extends BaseCheckpointSaver {
       }
     }
     const changed = Object.keys(versions).filter((ch) => values[ch] !== undefined);
-    const [[ct, skeleton], [mt, meta], ...encoded] = await Promise.all([
-      this.serde.dumpsTyped({ ...rest, channel_values: {} }),
-      this.serde.dumpsTyped(metadata),
+    const [[ct, head], ...encoded] = await Promise.all([
+      this.serde.dumpsTyped([{ ...rest, channel_values: {} }, metadata]),
       ...changed.map((ch) => this.serde.dumpsTyped(values[ch])),
     ]);
-    const segments = [skeleton, meta];
+    const segments = [head];
     changed.forEach((channel, i) => {
       const [type, bytes] = encoded[i]!;
       refs[channel] = [versions[channel]!, type, segments.length, null];
@@ -343,7 +343,6 @@ export class BatonCheckpointSaver extends BaseCheckpointSaver {
       id: cp.id,
       p: parentId ?? null,
       ct,
-      mt,
       ch: refs,
     };
     await this.#kv.put(key, frame(header, segments));
@@ -508,9 +507,8 @@ export class BatonCheckpointSaver extends BaseCheckpointSaver {
   async #tuple(loaded: Loaded, writes: StoredWrite[]): Promise<CheckpointTuple> {
     const h = loaded.header;
     const channels = Object.entries(h.ch);
-    const [skeleton, metadata, values, pendingWrites] = await Promise.all([
-      this.serde.loadsTyped(h.ct, loaded.segments[0]!) as Promise<Checkpoint>,
-      this.serde.loadsTyped(h.mt, loaded.segments[1]!) as Promise<CheckpointMetadata>,
+    const [[skeleton, metadata], values, pendingWrites] = await Promise.all([
+      this.serde.loadsTyped(h.ct, loaded.segments[0]!) as Promise<[Checkpoint, CheckpointMetadata]>,
       this.#values(loaded),
       this.#loadWrites(writes),
     ]);
@@ -558,7 +556,7 @@ export class BatonCheckpointSaver extends BaseCheckpointSaver {
       Object.values(h.ch).map(async ([, type, segment, holder]) => {
         const segments = holder === null ? loaded.segments : await holders.get(holder)!;
         const bytes = segments[segment];
-        if (bytes === undefined || segment < 2) throw damaged('A checkpoint record');
+        if (bytes === undefined || segment < 1) throw damaged('A checkpoint record');
         return this.serde.loadsTyped(type, bytes);
       }),
     );
@@ -642,7 +640,7 @@ function decodeRecord(value: KvValue): Loaded {
 function recordOf({ header, segments }: Unframed): Loaded {
   const what = 'A checkpoint record';
   const h = recordHeader.safeParse(header);
-  if (!h.success || segments.length < 2) throw damaged(what);
+  if (!h.success || segments.length < 1) throw damaged(what);
   return { header: h.data, segments };
 }
 
