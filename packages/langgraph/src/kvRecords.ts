@@ -42,7 +42,7 @@ export function isWellFormed(text: string): boolean {
  * Frames a JSON header and byte segments as one value: `[format][u32 header length][header
  * JSON][segments…]`. The header carries the segment lengths (`s`).
  */
-export function frame(header: Record<string, unknown>, segments: Uint8Array[]): Uint8Array {
+export function frame(header: object, segments: Uint8Array[]): Uint8Array {
   const head = encoder.encode(JSON.stringify({ ...header, s: segments.map((s) => s.length) }));
   let size = 5 + head.length;
   for (const s of segments) size += s.length;
