@@ -1,4 +1,11 @@
-import { BatonError, ErrorCode, type KvValue, parseInput, type Store } from '@baton/core';
+import {
+  BatonError,
+  ErrorCode,
+  type KvValue,
+  parseInput,
+  type Store,
+  sha256b64,
+} from '@baton/core';
 import type { RunnableConfig } from '@langchain/core/runnables';
 import {
   BaseCheckpointSaver,
@@ -17,7 +24,16 @@ import {
   writesSortKey,
 } from '@langchain/langgraph-checkpoint';
 import { z } from 'zod';
-import { damaged, frame, isWellFormed, keyPart, type Unframed, unframe } from './kvRecords.js';
+import {
+  arrayElements,
+  damaged,
+  frame,
+  isWellFormed,
+  joinRuns,
+  keyPart,
+  type Unframed,
+  unframe,
+} from './kvRecords.js';
 
 /** Options of {@link BatonCheckpointSaver}. */
 export interface BatonCheckpointSaverOptions {
@@ -43,6 +59,20 @@ const WRITES_MARK = '\u0001';
  * record. One: every entry more is a page of older values read for nothing.
  */
 const LATEST_PAGE = 1;
+/**
+ * JSON arrays at least this long (serialized) are stored in runs of elements, so the
+ * elements a checkpoint shares with its parent — a growing message list — are stored once.
+ * Below it, the whole value: a run's bookkeeping would cost more than it saves.
+ */
+const RUNS_FROM_BYTES = 1_024;
+/**
+ * Most runs one array value is kept in; a checkpoint that would need more stores the array
+ * whole again. Bounds a read to this many records (and the bytes stored to about 1/MAX_RUNS
+ * of full copies, for a list that grows every step).
+ */
+const MAX_RUNS = 4;
+/** Base64url characters of SHA-256 kept to compare runs: 132 bits. */
+const HASH_CHARS = 22;
 /** Page size when walking keys (list, deleteThread, pending writes). */
 const PAGE = 100;
 /** Record headers a saver remembers of its own writes (a few hundred bytes each). */
@@ -141,8 +171,21 @@ interface RecordHeader {
    * of this record (holder `null`) or of the record of checkpoint `holder` — the one that
    * introduced that version (same thread and namespace).
    */
-  ch: Record<string, [string | number, string, number, string | null]>;
+  ch: Record<string, ChannelRef>;
 }
+/**
+ * Where a channel's value is: `[version, type, segment, holder]`, or, for a JSON array
+ * stored in runs, `[version, type, -1, null, runs]`.
+ */
+type ChannelRef =
+  | [string | number, string, number, string | null]
+  | [string | number, string, number, null, Run[]];
+/**
+ * Consecutive elements of an array value, as text joined by commas: segment `segment` of
+ * this record (holder `null`) or of checkpoint `holder`'s; `count` elements; `hash` of the
+ * text, by which the next checkpoint sees they did not change.
+ */
+type Run = [holder: string | null, segment: number, count: number, hash: string];
 /** One task's writes against one checkpoint: [idx, channel, serializer type] per segment. */
 interface WritesHeader {
   k: string;
@@ -163,12 +206,23 @@ function isRecordHeader(h: Record<string, unknown>): h is Record<string, unknown
     Object.values(h.ch).every(
       (r) =>
         Array.isArray(r) &&
-        r.length === 4 &&
+        (r.length === 4 || (r.length === 5 && Array.isArray(r[4]) && r[4].every(isRun))) &&
         (typeof r[0] === 'number' || typeof r[0] === 'string') &&
         typeof r[1] === 'string' &&
         Number.isInteger(r[2]) &&
         (r[3] === null || typeof r[3] === 'string'),
     )
+  );
+}
+
+function isRun(r: unknown): boolean {
+  return (
+    Array.isArray(r) &&
+    r.length === 4 &&
+    (r[0] === null || typeof r[0] === 'string') &&
+    Number.isInteger(r[1]) &&
+    Number.isInteger(r[2]) &&
+    typeof r[3] === 'string'
   );
 }
 
@@ -369,9 +423,11 @@ export class BatonCheckpointSaver extends BaseCheckpointSaver {
     const { channel_values: values, ...rest } = cp;
     const refs: RecordHeader['ch'] = {};
     // Unchanged channels point at the record that holds their version's value.
-    for (const [channel, [v, type, segment, holder]] of Object.entries(parent?.ch ?? {})) {
-      if (!(channel in versions) && cp.channel_versions[channel] === v) {
-        refs[channel] = [v, type, segment, holder ?? parentId!];
+    const inherited: RecordHeader['ch'] = {};
+    for (const [channel, ref] of Object.entries(parent?.ch ?? {})) {
+      inherited[channel] = fromParent(ref, parentId!);
+      if (!(channel in versions) && cp.channel_versions[channel] === ref[0]) {
+        refs[channel] = inherited[channel]!;
       }
     }
     const changed = Object.keys(versions).filter((ch) => values[ch] !== undefined);
@@ -382,8 +438,19 @@ export class BatonCheckpointSaver extends BaseCheckpointSaver {
     const segments = [head];
     changed.forEach((channel, i) => {
       const [type, bytes] = encoded[i]!;
-      refs[channel] = [versions[channel]!, type, segments.length, null];
-      segments.push(bytes);
+      const elements = bytes.length >= RUNS_FROM_BYTES ? arrayElements(bytes) : undefined;
+      if (type !== 'json' || elements === undefined || elements.length === 0) {
+        refs[channel] = [versions[channel]!, type, segments.length, null];
+        segments.push(bytes);
+        return;
+      }
+      refs[channel] = [
+        versions[channel]!,
+        type,
+        -1,
+        null,
+        runsFor(bytes, elements, inherited[channel], segments),
+      ];
     });
     // One write: the checkpoint and the values it introduced land together or not at all.
     const header: RecordHeader = {
@@ -586,8 +653,8 @@ export class BatonCheckpointSaver extends BaseCheckpointSaver {
   async #values(loaded: Loaded): Promise<unknown[]> {
     const h = loaded.header;
     const holders = new Map<string, Promise<Uint8Array[]>>();
-    for (const [, , , holder] of Object.values(h.ch)) {
-      if (holder === null || holders.has(holder)) continue;
+    const need = (holder: string | null) => {
+      if (holder === null || holders.has(holder)) return;
       holders.set(
         holder,
         this.#kv.get(checkpointKey(h.t, h.n, holder)).then((v) => {
@@ -600,13 +667,25 @@ export class BatonCheckpointSaver extends BaseCheckpointSaver {
           return decodeRecord(v).segments;
         }),
       );
+    };
+    for (const ref of Object.values(h.ch)) {
+      need(ref[3]);
+      for (const run of ref[4] ?? []) need(run[0]);
     }
+    const segment = async (holder: string | null, at: number) => {
+      const segments = holder === null ? loaded.segments : await holders.get(holder)!;
+      const bytes = segments[at];
+      if (bytes === undefined || at < 1) throw damaged('A checkpoint record');
+      return bytes;
+    };
     return Promise.all(
-      Object.values(h.ch).map(async ([, type, segment, holder]) => {
-        const segments = holder === null ? loaded.segments : await holders.get(holder)!;
-        const bytes = segments[segment];
-        if (bytes === undefined || segment < 1) throw damaged('A checkpoint record');
-        return this.serde.loadsTyped(type, bytes);
+      Object.values(h.ch).map(async (ref) => {
+        const runs = ref[4];
+        const bytes =
+          runs === undefined
+            ? await segment(ref[3], ref[2])
+            : joinRuns(await Promise.all(runs.map((r) => segment(r[0], r[1]))));
+        return this.serde.loadsTyped(ref[1], bytes);
       }),
     );
   }
@@ -652,6 +731,57 @@ function pickConfig(config: unknown): unknown {
 
 function parseConfig(config: unknown, where: string) {
   return parseInput(configSchema, pickConfig(config), where);
+}
+
+/** A parent's channel reference as its child sees it: "this record" becomes the parent. */
+function fromParent(ref: ChannelRef, parentId: string): ChannelRef {
+  const runs = ref[4];
+  if (runs === undefined) return [ref[0], ref[1], ref[2], ref[3] ?? parentId];
+  return [
+    ref[0],
+    ref[1],
+    -1,
+    null,
+    runs.map(([holder, seg, count, hash]) => [holder ?? parentId, seg, count, hash]),
+  ];
+}
+
+/**
+ * The runs of a JSON array value: the parent's runs whose elements did not change (same
+ * text, checked by hash), then one new run, stored in `segments`, of the elements after
+ * them. After {@link MAX_RUNS} runs the whole array is stored again as one, so a read
+ * never gathers more than that many pieces.
+ */
+function runsFor(
+  bytes: Uint8Array,
+  elements: [number, number][],
+  parent: ChannelRef | undefined,
+  segments: Uint8Array[],
+): Run[] {
+  const runs: Run[] = [];
+  let at = 0;
+  for (const run of parent?.[4] ?? []) {
+    const count = run[2];
+    if (count < 1 || at + count > elements.length) break;
+    const text = bytes.subarray(elements[at]![0], elements[at + count - 1]![1]);
+    if (hashOf(text) !== run[3]) break;
+    runs.push(run);
+    at += count;
+  }
+  if (runs.length >= MAX_RUNS) {
+    runs.length = 0;
+    at = 0;
+  }
+  if (at < elements.length) {
+    const text = bytes.subarray(elements[at]![0], elements.at(-1)![1]);
+    runs.push([null, segments.length, elements.length - at, hashOf(text)]);
+    segments.push(text);
+  }
+  return runs;
+}
+
+function hashOf(bytes: Uint8Array): string {
+  return sha256b64(bytes).slice(0, HASH_CHARS);
 }
 
 function checkpointPrefix(thread: string, ns: string): string {

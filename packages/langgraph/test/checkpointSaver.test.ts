@@ -97,6 +97,44 @@ describe.each(backends)('BatonCheckpointSaver on %s', (_name, make) => {
     }
   });
 
+  it('stores the elements a growing list shares with its parent once, and reads every version back whole', async () => {
+    const store = make();
+    const saver = new BatonCheckpointSaver({ store });
+    const item = (i: number) => ({
+      role: 'ai',
+      text: `MSG-${i} ${'words, "quoted" [and] {braced} '.repeat(8)}`,
+    });
+    const expected: unknown[][] = [];
+    let list: unknown[] = [];
+    let config = { configurable: { thread_id: 't' } } as Parameters<typeof saver.put>[0];
+    for (let step = 0; step < 12; step++) {
+      if (step === 6)
+        list = [item(100), ...list.slice(1)]; // an edit at the head
+      else if (step === 9)
+        list = list.slice(0, 4); // a removal
+      else list = [...list, item(step)];
+      expected.push(list);
+      config = await saver.put(config, checkpoint({ list }, { list: step + 1 }), meta(step), {
+        list: step + 1,
+      });
+    }
+    const got: unknown[][] = [];
+    for await (const t of saver.list({ configurable: { thread_id: 't' } })) {
+      got.unshift(t.checkpoint.channel_values.list as unknown[]);
+    }
+    expect(got).toEqual(expected);
+    // A reader that did not write them (another process) reads the same.
+    const other = new BatonCheckpointSaver({ store });
+    expect((await other.getTuple(config))?.checkpoint.channel_values.list).toEqual(list);
+    // Far fewer copies of each element than one per checkpoint that holds it.
+    const values = (await allKv(store)).map((e) => e.value);
+    const held = expected.reduce((n, l) => n + l.length, 0);
+    let stored = 0;
+    for (let i = 0; i < 12; i++) stored += countOccurrences(values, `MSG-${i} `);
+    stored += countOccurrences(values, 'MSG-100 ');
+    expect(stored).toBeLessThan(held / 2);
+  });
+
   it('keeps forks apart: a version reused on another branch reads its own value', async () => {
     const saver = new BatonCheckpointSaver({ store: make() });
     const root = await saver.put(
@@ -111,6 +149,22 @@ describe.each(backends)('BatonCheckpointSaver on %s', (_name, make) => {
     const b2 = await saver.put(b, checkpoint({ v: 'b' }, { v: 2 }), meta(2), {});
     expect((await saver.getTuple(a2))?.checkpoint.channel_values).toEqual({ v: 'a' });
     expect((await saver.getTuple(b2))?.checkpoint.channel_values).toEqual({ v: 'b' });
+    // The same for lists long enough to be stored in runs.
+    const big = (tag: string, n: number) =>
+      Array.from({ length: n }, (_, i) => `${tag}-${i}-${'x'.repeat(200)}`);
+    const base = await saver.put(
+      { configurable: { thread_id: 'l' } },
+      checkpoint({ l: big('base', 6) }, { l: 1 }),
+      meta(0),
+      { l: 1 },
+    );
+    const left = [...big('base', 6), ...big('left', 2)];
+    const right = [...big('base', 6), ...big('right', 3)];
+    const la = await saver.put(base, checkpoint({ l: left }, { l: 2 }), meta(1), { l: 2 });
+    const rb = await saver.put(base, checkpoint({ l: right }, { l: 2 }), meta(1), { l: 2 });
+    const la2 = await saver.put(la, checkpoint({ l: left }, { l: 2 }), meta(2), {});
+    expect((await saver.getTuple(la2))?.checkpoint.channel_values.l).toEqual(left);
+    expect((await saver.getTuple(rb))?.checkpoint.channel_values.l).toEqual(right);
   });
 
   it('returns pending writes in writesSortKey order, keeps regular writes and overwrites special ones', async () => {
