@@ -54,12 +54,6 @@ const PREFIX = 'lg/';
 /** Separates a checkpoint's key from the task of a writes entry stored after it. */
 const WRITES_MARK = '\u0001';
 /**
- * Entries read per page when looking for the latest checkpoint: its writes come first in a
- * reverse read (none once a run has finished, one entry per task while it runs), then the
- * record. One: every entry more is a page of older values read for nothing.
- */
-const LATEST_PAGE = 1;
-/**
  * JSON arrays at least this long (serialized) are stored in runs of elements, so the
  * elements a checkpoint shares with its parent — a growing message list — are stored once.
  * Below it, the whole value: a run's bookkeeping would cost more than it saves.
@@ -73,6 +67,13 @@ const RUNS_FROM_BYTES = 1_024;
 const MAX_RUNS = 4;
 /** Base64url characters of SHA-256 kept to compare runs: 132 bits. */
 const HASH_CHARS = 22;
+/**
+ * Entries read per page when looking for the latest checkpoint: its writes come first in a
+ * reverse read (none once a run has finished, one entry per task while it runs), then the
+ * record, then the records before it — which hold the earlier runs of its lists (a list
+ * grows over at most {@link MAX_RUNS} consecutive checkpoints), so they come in the same read.
+ */
+const LATEST_PAGE = MAX_RUNS;
 /** Page size when walking keys (list, deleteThread, pending writes). */
 const PAGE = 100;
 /** Record headers a saver remembers of its own writes (a few hundred bytes each). */
@@ -258,6 +259,8 @@ interface Loaded {
 interface Found {
   loaded: Loaded;
   writes: StoredWrite[];
+  /** Records read along with it (same page), by checkpoint id: holders found for free. */
+  nearby?: Map<string, Uint8Array[]>;
 }
 
 /**
@@ -330,7 +333,7 @@ export class BatonCheckpointSaver extends BaseCheckpointSaver {
       ? await this.#one(checkpointKey(thread, ns, id))
       : await this.#latest(thread, ns);
     if (found === undefined) return undefined;
-    const tuple = await this.#tuple(found.loaded, found.writes);
+    const tuple = await this.#tuple(found);
     // Keep the caller's config when it named the checkpoint, as the official savers do.
     if (id) tuple.config = config;
     return tuple;
@@ -368,7 +371,8 @@ export class BatonCheckpointSaver extends BaseCheckpointSaver {
         : ns === undefined
           ? `${PREFIX}c/${keyPart(thread)}/`
           : checkpointPrefix(thread, ns);
-    for await (const { loaded, writes } of this.#scan(prefix, PAGE)) {
+    for await (const found of this.#scan(prefix, PAGE)) {
+      const { loaded } = found;
       const h = loaded.header;
       if (ns !== undefined && h.n !== ns) continue;
       if (onlyId && h.id !== onlyId) continue;
@@ -380,7 +384,7 @@ export class BatonCheckpointSaver extends BaseCheckpointSaver {
         ];
         if (!filter.every(([k, v]) => sameJson(metadata?.[k], v))) continue;
       }
-      yield await this.#tuple(loaded, writes);
+      yield await this.#tuple(found);
       if (--remaining <= 0) return;
     }
   }
@@ -571,17 +575,21 @@ export class BatonCheckpointSaver extends BaseCheckpointSaver {
     do {
       const page = await this.#kv.list(prefix, { reverse: true, limit, after });
       after = page.next;
-      for (const item of page.items) {
-        const entry = decodeEntry(item.value);
+      const entries = page.items.map((item) => ({ key: item.key, entry: decodeEntry(item.value) }));
+      const nearby = new Map<string, Uint8Array[]>();
+      for (const { entry } of entries) {
+        if (entry.kind === 'record') nearby.set(entry.loaded.header.id, entry.loaded.segments);
+      }
+      for (const { key, entry } of entries) {
         if (entry.kind === 'writes') {
-          pending.push({ key: item.key, writes: entry.writes });
+          pending.push({ key, writes: entry.writes });
           continue;
         }
-        const mark = item.key + WRITES_MARK;
+        const mark = key + WRITES_MARK;
         const writes = pending.filter((p) => p.key.startsWith(mark)).flatMap((p) => p.writes);
         // Writes left over belong to no checkpoint (putWrites against a missing one).
         pending = [];
-        yield { loaded: entry.loaded, writes };
+        yield { loaded: entry.loaded, writes, nearby };
       }
     } while (after !== undefined);
   }
@@ -620,12 +628,12 @@ export class BatonCheckpointSaver extends BaseCheckpointSaver {
     }
   }
 
-  async #tuple(loaded: Loaded, writes: StoredWrite[]): Promise<CheckpointTuple> {
+  async #tuple({ loaded, writes, nearby }: Found): Promise<CheckpointTuple> {
     const h = loaded.header;
     const channels = Object.entries(h.ch);
     const [[skeleton, metadata], values, pendingWrites] = await Promise.all([
       this.serde.loadsTyped(h.ct, loaded.segments[0]!) as Promise<[Checkpoint, CheckpointMetadata]>,
-      this.#values(loaded),
+      this.#values(loaded, nearby),
       this.#loadWrites(writes),
     ]);
     const checkpoint: Checkpoint = { ...skeleton, channel_values: {} };
@@ -650,11 +658,16 @@ export class BatonCheckpointSaver extends BaseCheckpointSaver {
   }
 
   /** The channel values of a checkpoint, in `header.ch` order, from it and the records holding them. */
-  async #values(loaded: Loaded): Promise<unknown[]> {
+  async #values(loaded: Loaded, nearby?: Map<string, Uint8Array[]>): Promise<unknown[]> {
     const h = loaded.header;
     const holders = new Map<string, Promise<Uint8Array[]>>();
     const need = (holder: string | null) => {
       if (holder === null || holders.has(holder)) return;
+      const near = nearby?.get(holder);
+      if (near !== undefined) {
+        holders.set(holder, Promise.resolve(near));
+        return;
+      }
       holders.set(
         holder,
         this.#kv.get(checkpointKey(h.t, h.n, holder)).then((v) => {

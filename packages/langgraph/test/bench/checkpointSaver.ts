@@ -38,7 +38,7 @@ import { BatonCheckpointSaver } from '../../src/index.js';
 const STEPS = 20;
 const THREADS = 5;
 /** Latest-getTuple reads per thread and saver (after the run). */
-const READS = 200;
+const READS = 300;
 
 type Call =
   | {
