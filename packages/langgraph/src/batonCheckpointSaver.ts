@@ -409,9 +409,14 @@ export class BatonCheckpointSaver extends BaseCheckpointSaver {
     const c = parseConfig(config, `${where}(config)`);
     const thread = c.configurable?.thread_id;
     if (c.configurable === undefined || thread === undefined) throw missing(where, 'thread_id');
-    const cp = parseInput(checkpointSchema, checkpoint, `${where}(checkpoint)`);
-    parseInput(metadataSchema, metadata, `${where}(metadata)`);
-    const versions = parseInput(versionsSchema, newVersions, `${where}(newVersions)`);
+    // The common case by plain code, as parseConfig does; anything else through the schemas.
+    const cp = looksLikeCheckpoint(checkpoint)
+      ? (checkpoint as z.infer<typeof checkpointSchema>)
+      : parseInput(checkpointSchema, checkpoint, `${where}(checkpoint)`);
+    if (!isObject(metadata)) parseInput(metadataSchema, metadata, `${where}(metadata)`);
+    const versions = isVersions(newVersions)
+      ? (newVersions as Record<string, string | number>)
+      : parseInput(versionsSchema, newVersions, `${where}(newVersions)`);
     const ns = c.configurable.checkpoint_ns ?? '';
     const parentId = c.configurable.checkpoint_id || undefined;
     const key = checkpointKey(thread, ns, cp.id);
@@ -761,6 +766,26 @@ function pickConfig(config: unknown): unknown {
 
 type ParsedConfig = z.infer<typeof configSchema>;
 
+/** Ids of the shape LangGraph makes (uuid6) and the like: no check beyond this needed. */
+const PLAIN_ID = /^[\w.:-]*$/;
+
+/** True for a checkpoint {@link checkpointSchema} accepts, checked without copying it. */
+function looksLikeCheckpoint(cp: unknown): boolean {
+  if (!isObject(cp)) return false;
+  const { v, id, ts, channel_values, channel_versions, versions_seen } = cp;
+  return (
+    Number.isInteger(v) &&
+    typeof id === 'string' &&
+    id !== '' &&
+    PLAIN_ID.test(id) &&
+    typeof ts === 'string' &&
+    isObject(channel_values) &&
+    isVersions(channel_versions) &&
+    isObject(versions_seen) &&
+    Object.values(versions_seen).every(isVersions)
+  );
+}
+
 /**
  * The picked config, checked. The common case — strings where strings go — is checked by
  * plain code (the zod parse cost a twentieth of a read in the bench); anything else goes
@@ -776,7 +801,7 @@ function parseConfig(config: unknown, where: string): ParsedConfig {
       ((c.thread_id === undefined || (typeof c.thread_id === 'string' && c.thread_id !== '')) &&
         (c.checkpoint_ns === undefined || typeof c.checkpoint_ns === 'string') &&
         (c.checkpoint_id === undefined ||
-          (typeof c.checkpoint_id === 'string' && /^[\w.:-]*$/.test(c.checkpoint_id)))))
+          (typeof c.checkpoint_id === 'string' && PLAIN_ID.test(c.checkpoint_id)))))
   ) {
     return picked as ParsedConfig;
   }
