@@ -64,16 +64,22 @@ const RUNS_FROM_BYTES = 1_024;
  * whole again. Bounds a read to this many records (and the bytes stored to about 1/MAX_RUNS
  * of full copies, for a list that grows every step).
  */
-const MAX_RUNS = 4;
+const MAX_RUNS = 12;
 /** Base64url characters of SHA-256 kept to compare runs: 132 bits. */
 const HASH_CHARS = 22;
 /**
  * Entries read per page when looking for the latest checkpoint: its writes come first in a
  * reverse read (none once a run has finished, one entry per task while it runs), then the
- * record, then the records before it — which hold the earlier runs of its lists (a list
- * grows over at most {@link MAX_RUNS} consecutive checkpoints), so they come in the same read.
+ * record, then the records before it, which often hold the earlier runs of its lists. A
+ * few: each entry more may be a record of older values read for nothing.
  */
-const LATEST_PAGE = MAX_RUNS;
+const LATEST_PAGE = 4;
+/**
+ * Entries read, per record holding earlier runs of the latest checkpoint's lists, in the
+ * one read that follows it back: the holders are the checkpoints just before it, each
+ * followed by its writes (one entry per task).
+ */
+const ENTRIES_PER_HOLDER = 3;
 /** Page size when walking keys (list, deleteThread, pending writes). */
 const PAGE = 100;
 /** Record headers a saver remembers of its own writes (a few hundred bytes each). */
@@ -601,8 +607,44 @@ export class BatonCheckpointSaver extends BaseCheckpointSaver {
 
   /** The latest checkpoint of a thread's namespace: one short reverse range read. */
   async #latest(thread: string, ns: string): Promise<Found | undefined> {
-    for await (const found of this.#scan(checkpointPrefix(thread, ns), LATEST_PAGE)) return found;
-    return undefined;
+    const prefix = checkpointPrefix(thread, ns);
+    const writes: { key: string; writes: StoredWrite[] }[] = [];
+    let after: string | undefined;
+    let found: Found | undefined;
+    do {
+      const page = await this.#kv.list(prefix, { reverse: true, limit: LATEST_PAGE, after });
+      after = page.next;
+      for (const item of page.items) {
+        const entry = decodeEntry(item.value);
+        if (entry.kind === 'writes') writes.push({ key: item.key, writes: entry.writes });
+        else if (found === undefined) {
+          const mark = item.key + WRITES_MARK;
+          const own = writes.filter((w) => w.key.startsWith(mark)).flatMap((w) => w.writes);
+          found = { loaded: entry.loaded, writes: own, nearby: new Map() };
+        } else found.nearby!.set(entry.loaded.header.id, entry.loaded.segments);
+      }
+    } while (found === undefined && after !== undefined);
+    if (found === undefined) return undefined;
+    // The records holding earlier runs of its lists are the ones just before it: one read.
+    const holders = new Set<string>();
+    const want = (id: string | null) => {
+      if (id !== null && !found.nearby!.has(id)) holders.add(id);
+    };
+    for (const ref of Object.values(found.loaded.header.ch)) {
+      want(ref[3]);
+      for (const run of ref[4] ?? []) want(run[0]);
+    }
+    if (holders.size > 0 && after !== undefined) {
+      const limit = holders.size * ENTRIES_PER_HOLDER;
+      const page = await this.#kv.list(prefix, { reverse: true, limit, after });
+      for (const item of page.items) {
+        const entry = decodeEntry(item.value);
+        if (entry.kind === 'record' && holders.has(entry.loaded.header.id)) {
+          found.nearby!.set(entry.loaded.header.id, entry.loaded.segments);
+        }
+      }
+    }
+    return found;
   }
 
   /** The checkpoint stored under `key`, with its writes: one forward range read. */

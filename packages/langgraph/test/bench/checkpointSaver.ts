@@ -27,6 +27,7 @@ import {
   type ChannelVersions,
   type Checkpoint,
   type CheckpointMetadata,
+  copyCheckpoint,
   MemorySaver,
   type PendingWrite,
   TASKS,
@@ -68,7 +69,8 @@ class RecordingSaver extends MemorySaver {
     this.calls.push({
       kind: 'put',
       config,
-      checkpoint: structuredClone(checkpoint),
+      // copyCheckpoint, not structuredClone: that would turn the messages into plain objects.
+      checkpoint: copyCheckpoint(checkpoint),
       metadata,
       versions,
     });
