@@ -284,16 +284,21 @@ interface Found {
  * change since the parent checkpoint points at the record that holds that version — so a
  * value that did not change between checkpoints is stored once, and a checkpoint with its
  * new values is one kv write. Forks stay apart (a pointer names the record, not just the
- * version). One task's writes against a checkpoint are one kv entry. Keys are laid out
- * per thread and namespace with checkpoint ids last, so the latest checkpoint is one
- * reverse range read and `list` reads only the thread (or namespace) asked for.
+ * version). A JSON array of 1 KB or more (a growing message list) goes further: it is
+ * kept in runs of elements, and the elements a checkpoint shares with its parent (same
+ * text, checked by SHA-256) are not stored again; after 12 runs the whole list is stored
+ * once more, so a read gathers at most 12 pieces. One task's writes against a checkpoint
+ * are one kv entry, keyed right after the checkpoint. Keys are laid out per thread and
+ * namespace with checkpoint ids last, so the latest checkpoint (with its writes and the
+ * records holding its runs) is one reverse range read, and `list` reads only the thread
+ * (or namespace) asked for.
  * `deleteThread` deletes every checkpoint and write of the thread, in every namespace.
  *
  * Every input is checked first; a bad config (a non-string `thread_id`, a missing
  * `checkpoint_id` for writes) throws `BatonError` `VALIDATION`, and a record written by a
  * newer `@baton/langgraph` throws `INVALID_STATE` (upgrade to read it) — in both cases
- * before anything is written. Ids may be any string; lone surrogates (which UTF-8 stores
- * cannot hold) are refused in checkpoint ids and escaped elsewhere.
+ * before anything is written. Thread ids, namespaces and task ids may be any string (they
+ * are escaped in keys); checkpoint ids may not hold lone surrogates, U+0000 or U+0001.
  *
  * @example
  * ```ts
