@@ -12,8 +12,10 @@
  * rows of each table are timed in alternating rounds so that load from other processes
  * falls on all of them alike. Results are printed and written to
  * test/bench/results/latest.json. Then the SQLite (S1–S3), briefing and verify benches run,
- * each in a process of its own (sqlite.ts, briefing.ts, verify.ts), so none measures with
- * the heap another left behind.
+ * each in a process of its own (sqlite.ts, briefing.ts, verify.ts, and the adapters' benches
+ * beside their packages: the LangGraph checkpointer's checkpointSaver.ts, the OpenAI Agents
+ * session's sessionBench.ts, the MCP round trip's roundTrip.ts), so none measures with the
+ * heap another left behind.
  */
 
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -549,6 +551,8 @@ await main();
 inOwnProcess('./sqlite.ts');
 inOwnProcess('./briefing.ts');
 inOwnProcess('./verify.ts');
+// Beside its package, so it resolves the LangGraph packages that package depends on.
+inOwnProcess('../../packages/langgraph/test/bench/checkpointSaver.ts');
 inOwnProcess('../../packages/openai-agents/bench/sessionBench.ts');
 // 6. MCP tool-call round trip over stdio (issue 16); lives with @baton/mcp, whose SDK it needs.
 inOwnProcess('../../packages/mcp/test/bench/roundTrip.ts');

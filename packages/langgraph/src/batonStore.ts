@@ -1,4 +1,11 @@
-import { BatonError, ErrorCode, findNonJson, parseInput, type Store } from '@baton/core';
+import {
+  BatonError,
+  ErrorCode,
+  findNonJson,
+  type KvValue,
+  parseInput,
+  type Store,
+} from '@baton/core';
 import {
   BaseStore,
   type GetOperation,
@@ -173,7 +180,7 @@ export class BatonStore extends BaseStore {
         c: old?.c ?? now,
         u: now,
       };
-      await this.#kv.put(key, item);
+      await this.#kv.put(key, item as unknown as KvValue);
     }
     return results as OperationResults<Op>;
   }

@@ -42,7 +42,7 @@ export function isWellFormed(text: string): boolean {
  * Frames a JSON header and byte segments as one value: `[format][u32 header length][header
  * JSON][segments…]`. The header carries the segment lengths (`s`).
  */
-export function frame(header: Record<string, unknown>, segments: Uint8Array[]): Uint8Array {
+export function frame(header: object, segments: Uint8Array[]): Uint8Array {
   const head = encoder.encode(JSON.stringify({ ...header, s: segments.map((s) => s.length) }));
   let size = 5 + head.length;
   for (const s of segments) size += s.length;
@@ -113,4 +113,50 @@ export function damaged(what: string): BatonError {
     ErrorCode.INTEGRITY,
     `${what} is not a record @baton/langgraph wrote (damaged, or written by something else under its keys). Delete the thread with deleteThread() or restore the store from a backup.`,
   );
+}
+
+/**
+ * The `[start, end)` byte ranges of the top-level elements of a JSON array, or `undefined`
+ * when `bytes` is not one (strings and nesting are skipped over; the text is not otherwise
+ * checked — the serializer made it).
+ */
+export function arrayElements(bytes: Uint8Array): [number, number][] | undefined {
+  const n = bytes.length;
+  if (n < 2 || bytes[0] !== 0x5b || bytes[n - 1] !== 0x5d) return undefined;
+  const out: [number, number][] = [];
+  let depth = 0;
+  let start = 1;
+  let inString = false;
+  for (let i = 1; i < n - 1; i++) {
+    const c = bytes[i]!;
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) depth++;
+    else if (c === 0x5d || c === 0x7d) depth--;
+    else if (c === 0x2c && depth === 0) {
+      out.push([start, i]);
+      start = i + 1;
+    }
+  }
+  if (inString || depth !== 0) return undefined;
+  if (start < n - 1) out.push([start, n - 1]);
+  return out;
+}
+
+/** A JSON array made of runs of elements, each run its elements' text joined by commas. */
+export function joinRuns(runs: Uint8Array[]): Uint8Array {
+  let size = 2 + Math.max(0, runs.length - 1);
+  for (const r of runs) size += r.length;
+  const out = new Uint8Array(size);
+  out[0] = 0x5b;
+  let at = 1;
+  runs.forEach((r, i) => {
+    if (i > 0) out[at++] = 0x2c;
+    out.set(r, at);
+    at += r.length;
+  });
+  out[at] = 0x5d;
+  return out;
 }

@@ -27,6 +27,7 @@ import {
   type ChannelVersions,
   type Checkpoint,
   type CheckpointMetadata,
+  copyCheckpoint,
   MemorySaver,
   type PendingWrite,
   TASKS,
@@ -38,7 +39,7 @@ import { BatonCheckpointSaver } from '../../src/index.js';
 const STEPS = 20;
 const THREADS = 5;
 /** Latest-getTuple reads per thread and saver (after the run). */
-const READS = 200;
+const READS = 300;
 
 type Call =
   | {
@@ -63,12 +64,13 @@ class RecordingSaver extends MemorySaver {
     config: RunnableConfig,
     checkpoint: Checkpoint,
     metadata: CheckpointMetadata,
-    versions: ChannelVersions,
+    versions: ChannelVersions = {},
   ): Promise<RunnableConfig> {
     this.calls.push({
       kind: 'put',
       config,
-      checkpoint: structuredClone(checkpoint),
+      // copyCheckpoint, not structuredClone: that would turn the messages into plain objects.
+      checkpoint: copyCheckpoint(checkpoint),
       metadata,
       versions,
     });
@@ -170,6 +172,7 @@ async function main(): Promise<void> {
     await official.deleteThread('warmup');
 
     const puts = { baton: [] as number[], official: [] as number[] };
+    const serializeMs: number[] = [];
     let lastSize = 0;
     for (let t = 0; t < THREADS; t++) {
       const thread = `thread-${t}`;
@@ -182,6 +185,11 @@ async function main(): Promise<void> {
         for (const [saver, into] of pair) {
           const ms = await replay(saver, call, thread);
           if (ms >= 0) into.push(ms);
+        }
+        if (call.kind === 'put') {
+          const t0 = performance.now();
+          await official.serde.dumpsTyped(call.checkpoint);
+          serializeMs.push(performance.now() - t0);
         }
       }
       const latest = await official.getTuple({ configurable: { thread_id: thread } });
@@ -261,6 +269,9 @@ async function main(): Promise<void> {
           verdict(ratios.bytes <= 0.5),
         ],
       ],
+    );
+    console.log(
+      `\n  serializing the checkpoint alone (median): ${fmtUs(median(serializeMs) * 1e6)}`,
     );
     console.log(
       `\n  (The Baton file's ${fmtInt(emptyBaton)} B include the empty Baton schema — log, projections, blobs — that every store file has.)`,
