@@ -191,6 +191,7 @@ describe('gatedTool', () => {
     expect(toolMessages(ok.messages).map((m) => m.status)).toEqual(['success']);
     expect(log).toEqual(['blog']);
     const nobody = await w.me.identities.create({ kind: 'agent', name: 'nobody' });
+    const before = (await events(w.store)).length;
     const no = await agentGraph([publisher(log)] as Tools, call).invoke(
       { messages: [{ role: 'user', content: 'go' }] },
       batonConfig({ workspace: w.workspace, agent: nobody.id, threadId: 't' }),
@@ -199,6 +200,9 @@ describe('gatedTool', () => {
     expect(refused!.status).toBe('error');
     expect(String(refused!.content)).toMatch(/^Refused \(FORBIDDEN\)/);
     expect(log).toEqual(['blog']);
+    // Nothing written (no approval asked, no use recorded), and the graph went on.
+    expect((await events(w.store)).length).toBe(before);
+    expect(no.messages.at(-1)!.content).toBe('done');
   });
 
   it('does not run, nor use the approval, when the approver edited the arguments into ones the tool refuses', async () => {
