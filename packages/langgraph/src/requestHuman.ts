@@ -526,20 +526,22 @@ export async function resumeHandoff(
   };
   let result: unknown;
   try {
-    result = await graph.invoke(new Command({ resume: { [waiting]: [response] } }), config);
-  } catch (err) {
-    // The thread did not move on: release the claim, so the resume can be retried.
-    await kv
-      .batch([{ key: recordKey, value: unclaimed as unknown as JsonValue }], {
-        expect: [{ key: recordKey, value: claimed as unknown as JsonValue }],
-      })
-      .catch(() => undefined);
-    throw err;
+    try {
+      result = await graph.invoke(new Command({ resume: { [waiting]: [response] } }), config);
+    } catch (err) {
+      // The thread did not move on: release the claim, so the resume can be retried.
+      await kv
+        .batch([{ key: recordKey, value: unclaimed as unknown as JsonValue }], {
+          expect: [{ key: recordKey, value: claimed as unknown as JsonValue }],
+        })
+        .catch(() => undefined);
+      throw err;
+    }
+    const done: HumanRecord = { ...claimed, resumedAt: new Date().toISOString() };
+    await kv.put(recordKey, done as unknown as JsonValue);
   } finally {
     ownClaims.delete(claim.id);
   }
-  const done: HumanRecord = { ...claimed, resumedAt: new Date().toISOString() };
-  await kv.put(recordKey, done as unknown as JsonValue);
   return { resumed: true, threadId: record.thread, response, result };
 }
 

@@ -1,15 +1,25 @@
 import { ErrorCode, isBatonError } from '@baton/core';
+import { AIMessage, type BaseMessage } from '@langchain/core/messages';
+import { fakeModel } from '@langchain/core/testing';
+import { tool } from '@langchain/core/tools';
 import {
   Annotation,
   type BaseCheckpointSaver,
   Command,
   END,
   MemorySaver,
+  MessagesAnnotation,
   START,
   StateGraph,
 } from '@langchain/langgraph';
-import type { HumanInterrupt, HumanResponse } from '@langchain/langgraph/prebuilt';
+import {
+  type HumanInterrupt,
+  type HumanResponse,
+  ToolNode,
+  toolsCondition,
+} from '@langchain/langgraph/prebuilt';
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import {
   answerHandoff,
   BatonCheckpointSaver,
@@ -227,6 +237,7 @@ describe('resumeHandoff', () => {
       .addEdge('other', END)
       .compile({ checkpointer: new BatonCheckpointSaver({ store: w.store }) });
     const before = (await events(w.store)).length;
+    const kvBefore = (await w.store.kv.list('')).items;
     const unknown = await refusal(resumeHandoff(g, 'ho_nope', opts));
     expect(unknown.code).toBe(ErrorCode.NOT_FOUND);
     expect(unknown.message).toMatch(/no LangGraph thread paused on handoff ho_nope/);
@@ -259,8 +270,10 @@ describe('resumeHandoff', () => {
     expect(
       (await refusal(resumeHandoff(g, p.baton.handoff, { agent: w.drafter.id } as never))).code,
     ).toBe(ErrorCode.VALIDATION);
-    // Nothing changed: no event, and the thread still waits on the handoff.
+    // Nothing changed: no event, no kv entry (checkpoints, the handoff's record), and the
+    // thread still waits on the handoff.
     expect((await events(w.store)).length).toBe(before);
+    expect((await w.store.kv.list('')).items).toEqual(kvBefore);
     const state = await g.getState(config);
     expect(state.next).toEqual(['ask']);
     expect((await resumeHandoff(g, p.baton.handoff, opts)).resumed).toBe(true);
@@ -392,6 +405,58 @@ describe('requestHuman with the Agent Inbox schema', () => {
       p.baton.handoff,
     ]);
     expect((await w.me.inbox()).items).toEqual([]);
+  });
+});
+
+describe('requestHuman inside a tool', () => {
+  it('asks from a tool the model called, once, and the tool returns the answer when resumed', async () => {
+    const w = await world();
+    let asked = 0;
+    const askAda = tool(
+      async ({ question }) => {
+        asked++;
+        const answer = await requestHuman({
+          to: 'Ada',
+          interrupt: {
+            action_request: { action: question, args: {} },
+            config: {
+              allow_accept: false,
+              allow_edit: false,
+              allow_respond: true,
+              allow_ignore: true,
+            },
+          },
+        });
+        return answer.type === 'response' ? `Ada says: ${answer.args}` : 'Ada did not answer';
+      },
+      { name: 'ask_ada', description: 'Ask Ada.', schema: z.object({ question: z.string() }) },
+    );
+    const model = fakeModel()
+      .respondWithTools([{ name: 'ask_ada', args: { question: 'Which day?' }, id: 'c1' }])
+      .respond(new AIMessage('ok'));
+    const g = new StateGraph(MessagesAnnotation)
+      .addNode('agent', async (s) => ({
+        messages: [await model.bindTools([askAda]).invoke(s.messages)],
+      }))
+      .addNode('tools', new ToolNode([askAda]))
+      .addEdge(START, 'agent')
+      .addConditionalEdges('agent', toolsCondition, ['tools', END])
+      .addEdge('tools', 'agent')
+      .compile({ checkpointer: new BatonCheckpointSaver({ store: w.store }) });
+    const config = batonConfig({ workspace: w.workspace, agent: w.drafter.id, threadId: 't' });
+    const [p] = humanInterrupts(
+      await g.invoke({ messages: [{ role: 'user', content: 'ask' }] }, config),
+    );
+    expect(p!.baton).toMatchObject({ kind: 'question', to: [w.ada.id] });
+    await w.me.handoffs.answer(p!.baton.handoff, 'Tuesday');
+    const r = await resumeHandoff(g, p!.baton.handoff, { workspace: w.workspace });
+    const messages = (r.result as { messages: BaseMessage[] }).messages;
+    expect(messages.filter((m) => m.getType() === 'tool').map((m) => m.content)).toEqual([
+      'Ada says: Tuesday',
+    ]);
+    expect(asked).toBe(2);
+    const offered = (await events(w.store)).filter((e) => e.type.startsWith('handoff.offered@'));
+    expect(offered).toHaveLength(1);
   });
 });
 
