@@ -94,6 +94,11 @@ export function parseRun(value: unknown, where: string): BatonRun {
   return parseInput(runSchema, value, `${where}: configurable.baton`);
 }
 
+/** `value` as a Workspace, or a `VALIDATION` error naming `where`. */
+export function parseWorkspace(value: unknown, where: string): Workspace {
+  return parseInput(workspaceSchema, value, `${where}: workspace`);
+}
+
 /** The {@link RunContext} of a node's or tool's config. */
 export function runContext(config: RunnableConfig | undefined, where: string): RunContext {
   const c = (config?.configurable ?? {}) as Record<string, unknown>;

@@ -3,6 +3,7 @@ import {
   BatonError,
   ErrorCode,
   type Handoff,
+  isBatonError,
   type JsonValue,
   parseInput,
 } from '@baton/core';
@@ -10,7 +11,7 @@ import type { RunnableConfig } from '@langchain/core/runnables';
 import { Command, getConfig, interrupt, type StateSnapshot } from '@langchain/langgraph';
 import type { HumanInterrupt, HumanResponse } from '@langchain/langgraph/prebuilt';
 import { z } from 'zod';
-import { type BatonRun, keyOf, parseRun, runContext } from './batonRun.js';
+import { type BatonRun, keyOf, parseRun, parseWorkspace, runContext } from './batonRun.js';
 
 /**
  * What {@link requestHuman} asks: LangGraph's own `HumanInterrupt` (the Agent Inbox schema),
@@ -111,8 +112,58 @@ interface HumanRecord {
   action: string;
   /** The graph node that asked (LangGraph's `langgraph_node`), when known. */
   node?: string;
-  /** Set just before `resumeHandoff` resumes the thread. */
+  /**
+   * Set, atomically (`kv.batch` with `expect`), by the one `resumeHandoff` that resumes the
+   * thread: which process, since when. Removed again when its `invoke` fails.
+   */
+  claim?: ResumeClaim;
+  /** Set once `resumeHandoff`'s `invoke` returned. */
   resumedAt?: string;
+}
+
+/** Who is resuming a thread: a process, by host and pid, and this claim's own id. */
+interface ResumeClaim {
+  id: string;
+  at: string;
+  host?: string;
+  pid?: number;
+}
+
+// The claims this process holds now: a claim naming this pid but not in here is a dead
+// process's whose pid was reused (containers restart with the same pids).
+const ownClaims = new Set<string>();
+
+/** This machine's host name and this process's pid, where the runtime has them. */
+function whereAmI(): { host?: string; pid?: number } {
+  const proc = (
+    globalThis as {
+      process?: { pid?: number; getBuiltinModule?: (id: string) => unknown };
+    }
+  ).process;
+  const os = proc?.getBuiltinModule?.('node:os') as { hostname?: () => string } | undefined;
+  const host = os?.hostname?.();
+  return {
+    ...(typeof host === 'string' ? { host } : {}),
+    ...(typeof proc?.pid === 'number' ? { pid: proc.pid } : {}),
+  };
+}
+
+/**
+ * Whether the process that made `claim` is provably gone: it ran on this host and its pid
+ * is no longer alive here (or is this process's, which does not hold the claim).
+ */
+function claimerGone(claim: ResumeClaim): boolean {
+  const me = whereAmI();
+  if (claim.host === undefined || claim.pid === undefined || claim.host !== me.host) return false;
+  if (claim.pid === me.pid) return !ownClaims.has(claim.id);
+  const proc = (globalThis as { process?: { kill?: (pid: number, sig: 0) => void } }).process;
+  if (typeof proc?.kill !== 'function') return false;
+  try {
+    proc.kill(claim.pid, 0);
+    return false;
+  } catch (err) {
+    return (err as { code?: unknown }).code === 'ESRCH';
+  }
 }
 
 // Which requestHuman call of a task this is, when LangGraph's own interrupt counter is not
@@ -263,13 +314,32 @@ export interface ResumableGraph {
 }
 
 /** Options of {@link resumeHandoff}. */
-export interface ResumeHandoffOptions extends BatonRun {
+export interface ResumeHandoffOptions {
+  /**
+   * The workspace the handoff is in. Defaults to the `configurable.baton.workspace` of the
+   * graph's own config (`graph.withConfig(batonConfig(…))`); one of the two is required.
+   */
+  workspace?: BatonRun['workspace'];
+  /**
+   * The agent resuming: the one who asked (another is refused). Defaults to the graph's
+   * `configurable.baton.agent`, else to the agent who asked.
+   */
+  agent?: string;
+  /** Signs for the agent when the workspace's keyring does not hold its key. Defaults to the keyring's key. */
+  signer?: BatonRun['signer'];
   /**
    * The config to resume with (callbacks, recursion limit, …); its `configurable.baton` and
    * `thread_id` are set for you. A `thread_id` other than the handoff's is refused. Defaults
    * to none.
    */
   config?: RunnableConfig;
+  /**
+   * Resume even though another process claimed this resume and is not provably gone (it ran
+   * on another host). Only for when you know that process died: if it is still running, the
+   * node runs twice. Defaults to `false` (a claimer on this host whose pid is gone is taken
+   * over without it).
+   */
+  takeOver?: boolean;
 }
 
 /** What {@link resumeHandoff} did. */
@@ -284,28 +354,45 @@ export interface ResumeHandoffResult {
   result?: unknown;
 }
 
+const resumeOptionsSchema = z.object({
+  config: z.record(z.string(), z.any()).optional(),
+  takeOver: z.boolean().optional(),
+});
+
 /**
  * Resumes the thread that paused on handoff `handoffId` (made by {@link requestHuman}) with
  * `new Command({ resume })`, once the person decided — from any process, hours later.
  *
  * @remarks
  * Reads which thread waits on the handoff from the store's kv area, the decision from the
- * handoff itself (as `options.agent`, who asked), and resumes exactly that interrupt. A
- * second call for the same handoff finds no interrupt waiting on it and does nothing
- * (`resumed: false`). Two processes resuming the same handoff at the same moment may both
- * run the node: keep side effects idempotent ({@link gatedTool} does for its approval).
+ * handoff itself (as the agent who asked), and resumes exactly that interrupt. A second call
+ * for the same handoff finds no interrupt waiting on it and does nothing (`resumed: false`).
+ *
+ * One call resumes: before it runs the graph it claims the resume in the kv area with a
+ * compare-and-set (`kv.batch` with `expect`), so of two processes resuming the same handoff
+ * at the same moment one runs the node and the other is refused (`CONFLICT`), or, once the
+ * first finished, returns `resumed: false`. A claim whose process died before the thread
+ * moved on is taken over when that is provably safe — the claimer ran on this host and its
+ * pid is gone — and otherwise only with `takeOver: true`. A claim is released when `invoke`
+ * throws, so the resume can be retried.
+ *
+ * @example
+ * ```ts
+ * await resumeHandoff(graph, handoffId, { workspace }); // or graph.withConfig(batonConfig(…))
+ * ```
  *
  * @throws BatonError, with nothing changed:
  *   `NOT_FOUND` — no thread paused on `handoffId` (not a handoff `requestHuman` made);
  *   `INVALID_STATE` — the person has not decided yet;
- *   `VALIDATION` — the handoff was asked by another agent, `config.configurable.thread_id`
- *   names another thread, or `graph` has no such thread / it is not waiting on the handoff
- *   (it is another graph's).
+ *   `CONFLICT` — another process is resuming it right now;
+ *   `VALIDATION` — no workspace given, the handoff was asked by another agent,
+ *   `config.configurable.thread_id` names another thread, or `graph` has no such thread / it
+ *   is not waiting on the handoff (it is another graph's).
  */
 export async function resumeHandoff(
   graph: ResumableGraph,
   handoffId: string,
-  options: ResumeHandoffOptions,
+  options: ResumeHandoffOptions = {},
 ): Promise<ResumeHandoffResult> {
   if (
     typeof graph !== 'object' ||
@@ -319,26 +406,45 @@ export async function resumeHandoff(
       { details: { field: 'graph' } },
     );
   const id = parseInput(handoffIdSchema, handoffId, 'resumeHandoff(handoffId)');
-  const run = parseRun(
-    { workspace: options?.workspace, agent: options?.agent, signer: options?.signer },
-    'resumeHandoff',
-  );
-  const kv = run.workspace.store.kv;
+  const o = parseInput(resumeOptionsSchema, options ?? {}, 'resumeHandoff(options)');
+  // The graph's own config (`graph.withConfig(...)`) may carry who acts.
+  const bound = (graph as { config?: RunnableConfig }).config?.configurable?.baton as
+    | Partial<BatonRun>
+    | undefined;
+  const workspace = options?.workspace ?? bound?.workspace;
+  if (workspace === undefined)
+    throw new BatonError(
+      ErrorCode.VALIDATION,
+      'resumeHandoff: no workspace. Pass { workspace } (the one the handoff is in), or a graph bound to one with graph.withConfig(batonConfig({ workspace, agent, threadId })).',
+      { details: { field: 'workspace' } },
+    );
+  const signer = options?.signer ?? bound?.signer;
+  const ws = parseWorkspace(workspace, 'resumeHandoff');
+  const kv = ws.store.kv;
   const recordKey = `${RECORD_PREFIX}${id}`;
-  const record = (await kv.get(recordKey)) as unknown as HumanRecord | undefined;
+  const stored = await kv.get(recordKey);
+  const record = stored as unknown as HumanRecord | undefined;
   if (!record)
     throw new BatonError(
       ErrorCode.NOT_FOUND,
       `resumeHandoff: no LangGraph thread paused on handoff ${id}. Pass the id of a handoff requestHuman made (the paused thread's __interrupt__ value names it as baton.handoff).`,
       { details: { field: 'handoffId', handoff: id } },
     );
+  const run = parseRun(
+    {
+      workspace: ws,
+      agent: options?.agent ?? bound?.agent ?? record.agent,
+      ...(signer ? { signer } : {}),
+    },
+    'resumeHandoff',
+  );
   if (record.agent !== run.agent)
     throw new BatonError(
       ErrorCode.VALIDATION,
       `resumeHandoff: handoff ${id} was asked by agent ${record.agent}, not ${run.agent}. Resume it as ${record.agent}.`,
       { details: { field: 'agent', agent: record.agent } },
     );
-  const given = (options.config?.configurable as Record<string, unknown> | undefined)?.thread_id;
+  const given = (o.config?.configurable as Record<string, unknown> | undefined)?.thread_id;
   if (given !== undefined && given !== record.thread)
     throw new BatonError(
       ErrorCode.VALIDATION,
@@ -377,7 +483,7 @@ export async function resumeHandoff(
     );
   const waiting = pendingInterrupt(state, id);
   if (!waiting) {
-    if (record.resumedAt !== undefined)
+    if (record.resumedAt !== undefined || record.claim !== undefined)
       return { resumed: false, threadId: record.thread, response };
     throw new BatonError(
       ErrorCode.VALIDATION,
@@ -385,11 +491,27 @@ export async function resumeHandoff(
       { details: { field: 'graph', thread: record.thread } },
     );
   }
-  await kv.put(recordKey, {
-    ...record,
-    resumedAt: new Date().toISOString(),
-  } as unknown as JsonValue);
-  const base = options.config ?? {};
+  if (record.claim && !o.takeOver && !claimerGone(record.claim)) throw busy(id, record.claim);
+
+  // Claim the resume: one process wins the compare-and-set, the others are refused.
+  const { claim: _old, resumedAt: _done, ...unclaimed } = record;
+  const claim: ResumeClaim = {
+    id: keyOf([id, new Date().toISOString(), Math.random()]),
+    at: new Date().toISOString(),
+    ...whereAmI(),
+  };
+  const claimed: HumanRecord = { ...unclaimed, claim };
+  try {
+    await kv.batch([{ key: recordKey, value: claimed as unknown as JsonValue }], {
+      expect: [{ key: recordKey, value: stored }],
+    });
+  } catch (err) {
+    if (!isBatonError(err, ErrorCode.CONFLICT)) throw err;
+    const now = (await kv.get(recordKey)) as unknown as HumanRecord | undefined;
+    throw busy(id, now?.claim);
+  }
+  ownClaims.add(claim.id);
+  const base = (o.config ?? {}) as RunnableConfig;
   const config: RunnableConfig = {
     ...base,
     configurable: {
@@ -402,8 +524,37 @@ export async function resumeHandoff(
       },
     },
   };
-  const result = await graph.invoke(new Command({ resume: { [waiting]: [response] } }), config);
+  let result: unknown;
+  try {
+    try {
+      result = await graph.invoke(new Command({ resume: { [waiting]: [response] } }), config);
+    } catch (err) {
+      // The thread did not move on: release the claim, so the resume can be retried.
+      await kv
+        .batch([{ key: recordKey, value: unclaimed as unknown as JsonValue }], {
+          expect: [{ key: recordKey, value: claimed as unknown as JsonValue }],
+        })
+        .catch(() => undefined);
+      throw err;
+    }
+    const done: HumanRecord = { ...claimed, resumedAt: new Date().toISOString() };
+    await kv.put(recordKey, done as unknown as JsonValue);
+  } finally {
+    ownClaims.delete(claim.id);
+  }
   return { resumed: true, threadId: record.thread, response, result };
+}
+
+/** The refusal of a resume another process is running. */
+function busy(id: string, claim: ResumeClaim | undefined): BatonError {
+  const who = claim
+    ? ` (pid ${claim.pid ?? '?'} on ${claim.host ?? 'an unknown host'}, since ${claim.at})`
+    : '';
+  return new BatonError(
+    ErrorCode.CONFLICT,
+    `resumeHandoff: another process is resuming handoff ${id} right now${who}. Call resumeHandoff again once it finished (it returns { resumed: false } then); if that process died on another host, pass { takeOver: true }.`,
+    { details: { handoff: id, ...(claim ? { claimedAt: claim.at } : {}) } },
+  );
 }
 
 /** The id of the interrupt in `state` that waits on handoff `id`, if any. */

@@ -109,6 +109,38 @@ describe('BatonCallbackHandler', () => {
     ]);
   });
 
+  it('lets costs() sum token usage by actor and by session across agents and threads', async () => {
+    const w = await world();
+    const second = await w.me.identities.create({ kind: 'agent', name: 'second' });
+    await w.me.capabilities.grant({ to: second.id, resource: 'workspace', actions: ['comment'] });
+    const runAs = (agent: string, threadId: string) =>
+      graph().invoke(
+        { messages: [{ role: 'user', content: 'go' }] },
+        {
+          ...batonConfig({ workspace: w.workspace, agent, threadId }),
+          callbacks: [new BatonCallbackHandler({ workspace: w.workspace, agent })],
+        },
+      );
+    // Each run: two model calls, 250 tokens in and 25 out.
+    await runAs(w.drafter.id, 'a');
+    await runAs(w.drafter.id, 'b');
+    await runAs(second.id, 'b');
+    const byActor = await w.me.context.costs({ by: 'actor' });
+    expect(byActor.map((c) => [c.key, c.entries, c.inputTokens, c.outputTokens]).sort()).toEqual(
+      [
+        [w.drafter.id, 4, 500, 50],
+        [second.id, 2, 250, 25],
+      ].sort(),
+    );
+    const bySession = await w.me.context.costs({ by: 'session' });
+    expect(bySession.map((c) => [c.key, c.entries, c.inputTokens, c.outputTokens]).sort()).toEqual(
+      [
+        ['a', 2, 250, 25],
+        ['b', 4, 500, 50],
+      ].sort(),
+    );
+  });
+
   it('keeps the writes Baton refuses in failures and never fails the run', async () => {
     const w = await world();
     const mute = await w.me.identities.create({ kind: 'agent', name: 'mute' });

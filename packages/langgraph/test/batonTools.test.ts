@@ -1,7 +1,14 @@
 import { ErrorCode, isBatonError } from '@baton/core';
 import { AIMessage, type BaseMessage, type ToolMessage } from '@langchain/core/messages';
 import { fakeModel } from '@langchain/core/testing';
-import { END, MemorySaver, MessagesAnnotation, START, StateGraph } from '@langchain/langgraph';
+import {
+  Command,
+  END,
+  MemorySaver,
+  MessagesAnnotation,
+  START,
+  StateGraph,
+} from '@langchain/langgraph';
 import { ToolNode, toolsCondition } from '@langchain/langgraph/prebuilt';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -191,6 +198,7 @@ describe('gatedTool', () => {
     expect(toolMessages(ok.messages).map((m) => m.status)).toEqual(['success']);
     expect(log).toEqual(['blog']);
     const nobody = await w.me.identities.create({ kind: 'agent', name: 'nobody' });
+    const before = (await events(w.store)).length;
     const no = await agentGraph([publisher(log)] as Tools, call).invoke(
       { messages: [{ role: 'user', content: 'go' }] },
       batonConfig({ workspace: w.workspace, agent: nobody.id, threadId: 't' }),
@@ -199,6 +207,28 @@ describe('gatedTool', () => {
     expect(refused!.status).toBe('error');
     expect(String(refused!.content)).toMatch(/^Refused \(FORBIDDEN\)/);
     expect(log).toEqual(['blog']);
+    // Nothing written (no approval asked, no use recorded), and the graph went on.
+    expect((await events(w.store)).length).toBe(before);
+    expect(no.messages.at(-1)!.content).toBe('done');
+  });
+
+  it("does not run on an accept sent straight to the thread (an Agent Inbox resume) while Baton's approval is undecided", async () => {
+    const w = await world();
+    const log: string[] = [];
+    const g = agentGraph([publisher(log)] as Tools, [
+      { name: 'publish', args: { id: w.doc.id, channel: 'blog' } },
+    ]);
+    const config = batonConfig({ workspace: w.workspace, agent: w.drafter.id, threadId: 't' });
+    await g.invoke({ messages: [{ role: 'user', content: 'publish' }] }, config);
+    const out = await g.invoke(new Command({ resume: [{ type: 'accept', args: null }] }), config);
+    const [msg] = toolMessages(out.messages);
+    expect(msg!.status).toBe('error');
+    expect(String(msg!.content)).toMatch(
+      /^Refused \(APPROVAL_REQUIRED\): publish on artifact:\S+ needs approval by Ada/,
+    );
+    expect(log).toEqual([]);
+    const [approval] = (await w.me.inbox({ kinds: ['approval'] })).items;
+    expect((await w.me.handoffs.get(approval!.id)).status).toBe('offered');
   });
 
   it('does not run, nor use the approval, when the approver edited the arguments into ones the tool refuses', async () => {

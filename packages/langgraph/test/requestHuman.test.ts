@@ -1,14 +1,25 @@
 import { ErrorCode, isBatonError } from '@baton/core';
+import { AIMessage, type BaseMessage } from '@langchain/core/messages';
+import { fakeModel } from '@langchain/core/testing';
+import { tool } from '@langchain/core/tools';
 import {
   Annotation,
   type BaseCheckpointSaver,
+  Command,
   END,
   MemorySaver,
+  MessagesAnnotation,
   START,
   StateGraph,
 } from '@langchain/langgraph';
-import type { HumanInterrupt, HumanResponse } from '@langchain/langgraph/prebuilt';
+import {
+  type HumanInterrupt,
+  type HumanResponse,
+  ToolNode,
+  toolsCondition,
+} from '@langchain/langgraph/prebuilt';
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import {
   answerHandoff,
   BatonCheckpointSaver,
@@ -226,6 +237,7 @@ describe('resumeHandoff', () => {
       .addEdge('other', END)
       .compile({ checkpointer: new BatonCheckpointSaver({ store: w.store }) });
     const before = (await events(w.store)).length;
+    const kvBefore = (await w.store.kv.list('')).items;
     const unknown = await refusal(resumeHandoff(g, 'ho_nope', opts));
     expect(unknown.code).toBe(ErrorCode.NOT_FOUND);
     expect(unknown.message).toMatch(/no LangGraph thread paused on handoff ho_nope/);
@@ -258,8 +270,10 @@ describe('resumeHandoff', () => {
     expect(
       (await refusal(resumeHandoff(g, p.baton.handoff, { agent: w.drafter.id } as never))).code,
     ).toBe(ErrorCode.VALIDATION);
-    // Nothing changed: no event, and the thread still waits on the handoff.
+    // Nothing changed: no event, no kv entry (checkpoints, the handoff's record), and the
+    // thread still waits on the handoff.
     expect((await events(w.store)).length).toBe(before);
+    expect((await w.store.kv.list('')).items).toEqual(kvBefore);
     const state = await g.getState(config);
     expect(state.next).toEqual(['ask']);
     expect((await resumeHandoff(g, p.baton.handoff, opts)).resumed).toBe(true);
@@ -336,5 +350,182 @@ describe('answerHandoff (Agent Inbox responses from the person)', () => {
     });
     const bad = await refusal(answerHandoff(w.me, q.id, { type: 'maybe', args: null } as never));
     expect(bad.code).toBe(ErrorCode.VALIDATION);
+  });
+});
+
+describe('requestHuman with the Agent Inbox schema', () => {
+  it('pauses with a list of HumanInterrupts as the interrupt value, and returns whatever HumanResponse a UI resumes with (accept, edit, respond, ignore)', async () => {
+    const responses: HumanResponse[] = [
+      { type: 'accept', args: null },
+      { type: 'edit', args: { action: 'publish', args: { channel: 'news' } } },
+      { type: 'response', args: 'Not this week' },
+      { type: 'ignore', args: null },
+    ];
+    for (const response of responses) {
+      const w = await world();
+      const { g, counts } = graph({
+        action: 'publish',
+        resource: `artifact:${w.doc.id}`,
+        interrupt: ask('publish'),
+      });
+      const config = batonConfig({ workspace: w.workspace, agent: w.drafter.id, threadId: 't' });
+      const out = (await g.invoke({}, config)) as { __interrupt__?: { value: unknown }[] };
+      // What an Agent Inbox reads: one interrupt whose value is a list of HumanInterrupts.
+      const value = out.__interrupt__![0]!.value as HumanInterrupt[];
+      expect(value).toHaveLength(1);
+      expect(value[0]).toMatchObject(ask('publish'));
+      // What it sends back: a list of HumanResponses, straight to LangGraph.
+      const resumed = await g.invoke(new Command({ resume: [response] }), config);
+      expect(resumed.answer).toEqual(response);
+      expect(counts).toEqual({ runs: 2, after: 1 });
+    }
+  });
+
+  it("asks the approvers the agent's grant names for the action, not the grantor", async () => {
+    const w = await world();
+    const bob = await w.me.identities.create({ kind: 'human', name: 'Bob' });
+    const reviewer = await w.me.identities.create({ kind: 'agent', name: 'reviewer' });
+    await w.me.capabilities.grant({
+      to: reviewer.id,
+      resource: 'artifact:*',
+      actions: ['publish'],
+      requiresApproval: [{ action: 'publish', approvers: [bob.id] }],
+    });
+    const { g } = graph({
+      action: 'publish',
+      resource: `artifact:${w.doc.id}`,
+      interrupt: ask('publish'),
+    });
+    const p = await paused(
+      g,
+      batonConfig({ workspace: w.workspace, agent: reviewer.id, threadId: 't' }),
+    );
+    expect(p.baton).toMatchObject({ kind: 'approval', to: [bob.id] });
+    expect((await w.workspace.as(bob.id).inbox()).items.map((i) => i.id)).toEqual([
+      p.baton.handoff,
+    ]);
+    expect((await w.me.inbox()).items).toEqual([]);
+  });
+});
+
+describe('requestHuman inside a tool', () => {
+  it('asks from a tool the model called, once, and the tool returns the answer when resumed', async () => {
+    const w = await world();
+    let asked = 0;
+    const askAda = tool(
+      async ({ question }) => {
+        asked++;
+        const answer = await requestHuman({
+          to: 'Ada',
+          interrupt: {
+            action_request: { action: question, args: {} },
+            config: {
+              allow_accept: false,
+              allow_edit: false,
+              allow_respond: true,
+              allow_ignore: true,
+            },
+          },
+        });
+        return answer.type === 'response' ? `Ada says: ${answer.args}` : 'Ada did not answer';
+      },
+      { name: 'ask_ada', description: 'Ask Ada.', schema: z.object({ question: z.string() }) },
+    );
+    const model = fakeModel()
+      .respondWithTools([{ name: 'ask_ada', args: { question: 'Which day?' }, id: 'c1' }])
+      .respond(new AIMessage('ok'));
+    const g = new StateGraph(MessagesAnnotation)
+      .addNode('agent', async (s) => ({
+        messages: [await model.bindTools([askAda]).invoke(s.messages)],
+      }))
+      .addNode('tools', new ToolNode([askAda]))
+      .addEdge(START, 'agent')
+      .addConditionalEdges('agent', toolsCondition, ['tools', END])
+      .addEdge('tools', 'agent')
+      .compile({ checkpointer: new BatonCheckpointSaver({ store: w.store }) });
+    const config = batonConfig({ workspace: w.workspace, agent: w.drafter.id, threadId: 't' });
+    const [p] = humanInterrupts(
+      await g.invoke({ messages: [{ role: 'user', content: 'ask' }] }, config),
+    );
+    expect(p!.baton).toMatchObject({ kind: 'question', to: [w.ada.id] });
+    await w.me.handoffs.answer(p!.baton.handoff, 'Tuesday');
+    const r = await resumeHandoff(g, p!.baton.handoff, { workspace: w.workspace });
+    const messages = (r.result as { messages: BaseMessage[] }).messages;
+    expect(messages.filter((m) => m.getType() === 'tool').map((m) => m.content)).toEqual([
+      'Ada says: Tuesday',
+    ]);
+    expect(asked).toBe(2);
+    const offered = (await events(w.store)).filter((e) => e.type.startsWith('handoff.offered@'));
+    expect(offered).toHaveLength(1);
+  });
+});
+
+describe('resumeHandoff(graph, handoffId)', () => {
+  it('needs only the graph and the handoff when the graph is bound to the run, or only the workspace', async () => {
+    const w = await world();
+    const saver = new BatonCheckpointSaver({ store: w.store });
+    const { g, counts } = graph({ to: 'Ada', interrupt: ask('Which day?') }, saver);
+    const config = batonConfig({ workspace: w.workspace, agent: w.drafter.id, threadId: 't' });
+    const p = await paused(g, config);
+    await w.me.handoffs.answer(p.baton.handoff, 'Friday');
+    const r = await resumeHandoff(g.withConfig(config), p.baton.handoff);
+    expect(r).toMatchObject({ resumed: true, response: { type: 'response', args: 'Friday' } });
+    expect(counts).toEqual({ runs: 2, after: 1 });
+    expect((await resumeHandoff(g, p.baton.handoff, { workspace: w.workspace })).resumed).toBe(
+      false,
+    );
+    const none = await refusal(resumeHandoff(g, p.baton.handoff));
+    expect(none.code).toBe(ErrorCode.VALIDATION);
+    expect(none.message).toMatch(/no workspace\. Pass \{ workspace \}/);
+  });
+
+  it('refuses while a process on another host holds the resume, and takes over only when told to', async () => {
+    const w = await world();
+    const { g, counts } = graph(
+      { action: 'publish', resource: `artifact:${w.doc.id}`, interrupt: ask('publish') },
+      new BatonCheckpointSaver({ store: w.store }),
+    );
+    const config = batonConfig({ workspace: w.workspace, agent: w.drafter.id, threadId: 't' });
+    const p = await paused(g, config);
+    await w.me.handoffs.approve(p.baton.handoff);
+    // A resume claimed by a process on another machine, which may still be running.
+    const key = `langgraph/human/${p.baton.handoff}`;
+    const record = (await w.store.kv.get(key)) as Record<string, unknown>;
+    const claim = { id: 'elsewhere', at: new Date().toISOString(), host: 'other-host', pid: 1 };
+    await w.store.kv.put(key, { ...record, claim });
+    const opts = { workspace: w.workspace };
+    const busy = await refusal(resumeHandoff(g, p.baton.handoff, opts));
+    expect(busy.code).toBe(ErrorCode.CONFLICT);
+    expect(busy.message).toMatch(/pid 1 on other-host.*pass \{ takeOver: true \}/);
+    expect(counts.runs).toBe(1);
+    const r = await resumeHandoff(g, p.baton.handoff, { ...opts, takeOver: true });
+    expect(r.resumed).toBe(true);
+    expect(counts).toEqual({ runs: 2, after: 1 });
+  });
+
+  it('releases its claim when the resumed node throws, so the resume can be retried', async () => {
+    const w = await world();
+    let fail = true;
+    const g = new StateGraph(State)
+      .addNode('ask', async () => {
+        const answer = await requestHuman({ to: 'Ada', interrupt: ask('Day?') });
+        if (fail) throw new Error('the mail server is down');
+        return { answer, after: 1 };
+      })
+      .addEdge(START, 'ask')
+      .addEdge('ask', END)
+      .compile({ checkpointer: new BatonCheckpointSaver({ store: w.store }) });
+    const config = batonConfig({ workspace: w.workspace, agent: w.drafter.id, threadId: 't' });
+    const p = await paused(g, config);
+    await w.me.handoffs.answer(p.baton.handoff, 'Monday');
+    const opts = { workspace: w.workspace };
+    await expect(resumeHandoff(g, p.baton.handoff, opts)).rejects.toThrow(/mail server/);
+    fail = false;
+    const r = await resumeHandoff(g, p.baton.handoff, opts);
+    expect(r.resumed).toBe(true);
+    expect((r.result as { answer: HumanResponse }).answer).toEqual({
+      type: 'response',
+      args: 'Monday',
+    });
   });
 });
