@@ -106,4 +106,43 @@ describe('baton mcp --http', () => {
       await session.close();
     }
   });
+
+  it('runs as `baton mcp --http 0` in its own process, prints where, and stops on SIGTERM', async () => {
+    const { token } = await cli.json<{ token: string }>(['token', 'create', 'drafter']);
+    const server = cli.spawn(['--json', 'mcp', '--http', '0', '--serve', 'drafter']);
+    const line = await server.waitForLine(/"url"/, 30_000);
+    const url = /"url": "([^"]+)"/.exec(line)![1]!;
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
+    const init = await rpc(url, token, {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: {
+        protocolVersion: '2025-06-18',
+        capabilities: {},
+        clientInfo: { name: 't', version: '1' },
+      },
+    });
+    expect(init.status).toBe(200);
+    const who = await rpc(
+      url,
+      token,
+      { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'whoami', arguments: {} } },
+      init.session,
+    );
+    expect(who.json.result.structuredContent).toMatchObject({ id: drafter.id });
+    const ended = await server.kill('SIGTERM');
+    expect(ended.code).toBe(0);
+  });
+
+  it('refuses --serve or --host without --http, and --approver with it', async () => {
+    for (const args of [
+      ['mcp', '--as', 'drafter', '--serve', 'drafter'],
+      ['mcp', '--as', 'drafter', '--host', '0.0.0.0'],
+      ['mcp', '--http', '0', '--approver', 'Ada'],
+    ]) {
+      const r = await cli.run(args);
+      expect(r.code, args.join(' ')).toBe(2);
+    }
+  });
 });

@@ -2,8 +2,9 @@ import type { Readable } from 'node:stream';
 import { BatonError, ErrorCode, type Keyring, type Signer, Workspace } from '@baton/core';
 import { SqliteStore } from '@baton/sqlite';
 import type { Command } from 'commander';
-import { intArg, type Runner } from '../cli.js';
-import { EXIT } from '../output.js';
+import { collect, intArg, type Runner } from '../cli.js';
+import { EXIT, usage } from '../output.js';
+import { serveMcpHttp } from './mcpHttp.js';
 
 /**
  * A keyring that gives out only the keys of the identities named — so the server, however
@@ -24,12 +25,34 @@ class OnlyKeys implements Keyring {
   }
 }
 
-/** `mcp`: the workspace as an MCP server on stdio, as one identity. */
+interface McpOptions {
+  approver?: string;
+  wait?: number;
+  http?: number;
+  host?: string;
+  serve?: string[];
+}
+
+/** `mcp`: the workspace as an MCP server on stdio, as one identity (or over HTTP, as several). */
 export function registerMcpCommand(program: Command, run: Runner): void {
   program
     .command('mcp')
     .description(
-      'Serve the workspace to an MCP client (Claude Code, Cursor, …) over stdio, as one identity (--as): every tool call is signed with that identity’s key, and only that key is used. stdout carries only MCP messages.',
+      'Serve the workspace to an MCP client (Claude Code, Cursor, …) over stdio, as one identity (--as): every tool call is signed with that identity’s key, and only that key is used. stdout carries only MCP messages. With --http <port>: over Streamable HTTP to several identities, each connection acting as the identity whose bearer token it holds (`baton token create`).',
+    )
+    .option(
+      '--http <port>',
+      'serve over Streamable HTTP on this port instead of stdio (0: any free port, printed): to every non-owner identity whose key is in the key directory, each client authenticated by its bearer token',
+      intArg(0),
+    )
+    .option(
+      '--host <address>',
+      'with --http: the address to listen on (default 127.0.0.1: this machine only)',
+    )
+    .option(
+      '--serve <identity>',
+      'with --http: serve exactly this identity (owners included); repeatable (default: every non-owner whose key is here)',
+      collect,
     )
     .option(
       '--approver <identity>',
@@ -41,7 +64,22 @@ export function registerMcpCommand(program: Command, run: Runner): void {
       intArg(0),
     )
     .action(
-      run(async ({ session, io }, o: { approver?: string; wait?: number }) => {
+      run(async (ctx, o: McpOptions) => {
+        const { session, io } = ctx;
+        if (o.http !== undefined) {
+          if (o.approver !== undefined)
+            throw usage(
+              '--approver is for stdio: over --http each client acts as its token’s identity.',
+            );
+          return serveMcpHttp(ctx, {
+            port: o.http,
+            ...(o.host !== undefined ? { host: o.host } : {}),
+            ...(o.serve !== undefined ? { serve: o.serve } : {}),
+            ...(o.wait !== undefined ? { waitMs: Math.min(o.wait, 55_000) } : {}),
+          });
+        }
+        if (o.host !== undefined || o.serve !== undefined)
+          throw usage('--host and --serve go with --http <port>.');
         await session.open();
         const me = await session.me();
         const ids = new Set([me.id]);
