@@ -171,6 +171,9 @@ const CASES: [string[], RegExp][] = [
   [['--as', 'nobody', 'inbox'], /No identity "nobody"/],
   [['mcp', '--wait', '-1'], /--wait.*whole number ≥ 0/],
   [['mcp', '--approver', 'nobody'], /No identity "nobody"/],
+  [['mcp', '--http', 'eighty'], /--http.*whole number/],
+  [['token', 'create', 'nobody'], /No identity "nobody"/],
+  [['token', 'revoke', 'nobody'], /nobody/],
 ];
 
 describe('baton given bad arguments', () => {

@@ -31,6 +31,7 @@ import {
   isWellFormed,
   joinRuns,
   keyPart,
+  storeSchema,
   type Unframed,
   unframe,
 } from './kvRecords.js';
@@ -88,17 +89,6 @@ const PAGE = 100;
 /** Record headers a saver remembers of its own writes (a few hundred bytes each). */
 const REMEMBERED = 256;
 
-const storeSchema = z.custom<Store>(
-  (v) =>
-    typeof v === 'object' &&
-    v !== null &&
-    typeof (v as Store).kv === 'object' &&
-    (v as Store).kv !== null &&
-    ['get', 'put', 'delete', 'list'].every(
-      (m) => typeof (v as unknown as { kv: Record<string, unknown> }).kv[m] === 'function',
-    ),
-  { message: 'must be a Baton Store (an object with a kv area: get, put, delete, list)' },
-);
 const serdeSchema = z.custom<SerializerProtocol>(
   (v) =>
     typeof v === 'object' &&

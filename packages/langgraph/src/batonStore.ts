@@ -19,7 +19,7 @@ import {
   type SearchOperation,
 } from '@langchain/langgraph-checkpoint';
 import { z } from 'zod';
-import { keyPart } from './kvRecords.js';
+import { keyPart, storeSchema } from './kvRecords.js';
 
 /** Options of {@link BatonStore}. */
 export interface BatonStoreOptions {
@@ -40,17 +40,6 @@ const DEFAULT_SEARCH_LIMIT = 10;
 /** `listNamespaces` returns this many when no `limit` is given (BaseStore's default). */
 const DEFAULT_LIST_LIMIT = 100;
 
-const storeSchema = z.custom<Store>(
-  (v) =>
-    typeof v === 'object' &&
-    v !== null &&
-    typeof (v as Store).kv === 'object' &&
-    (v as Store).kv !== null &&
-    ['get', 'put', 'delete', 'list'].every(
-      (m) => typeof (v as unknown as { kv: Record<string, unknown> }).kv[m] === 'function',
-    ),
-  { message: 'must be a Baton Store (an object with a kv area: get, put, delete, list)' },
-);
 const label = z
   .string()
   .min(1, 'a namespace label must not be empty')

@@ -1,4 +1,5 @@
-import { BatonError, ErrorCode } from '@baton/core';
+import { BatonError, ErrorCode, type Store } from '@baton/core';
+import { z } from 'zod';
 
 /**
  * The record format this library writes. A record whose first byte is higher was written
@@ -160,3 +161,16 @@ export function joinRuns(runs: Uint8Array[]): Uint8Array {
   out[at] = 0x5d;
   return out;
 }
+
+/** A Baton `Store` as the saver and the store take it: what matters is its `kv` area. */
+export const storeSchema = z.custom<Store>(
+  (v) =>
+    typeof v === 'object' &&
+    v !== null &&
+    typeof (v as Store).kv === 'object' &&
+    (v as Store).kv !== null &&
+    ['get', 'put', 'delete', 'list'].every(
+      (m) => typeof (v as unknown as { kv: Record<string, unknown> }).kv[m] === 'function',
+    ),
+  { message: 'must be a Baton Store (an object with a kv area: get, put, delete, list)' },
+);

@@ -1,29 +1,9 @@
 import type { Readable } from 'node:stream';
-import { BatonError, ErrorCode, type Keyring, type Signer, Workspace } from '@baton/core';
-import { SqliteStore } from '@baton/sqlite';
 import type { Command } from 'commander';
 import { collect, intArg, type Runner } from '../cli.js';
 import { EXIT, usage } from '../output.js';
 import { serveMcpHttp } from './mcpHttp.js';
-
-/**
- * A keyring that gives out only the keys of the identities named — so the server, however
- * many keys the directory holds, can sign as those and no one else.
- */
-class OnlyKeys implements Keyring {
-  constructor(
-    readonly inner: Keyring,
-    readonly ids: ReadonlySet<string>,
-  ) {}
-
-  async generate(): Promise<string> {
-    throw new BatonError(ErrorCode.FORBIDDEN, '`baton mcp` makes no keys.');
-  }
-
-  async signer(identity: string, publicKey?: string): Promise<Signer | undefined> {
-    return this.ids.has(identity) ? this.inner.signer(identity, publicKey) : undefined;
-  }
-}
+import { servedWorkspace } from './servedWorkspace.js';
 
 interface McpOptions {
   approver?: string;
@@ -91,16 +71,7 @@ export function registerMcpCommand(program: Command, run: Runner): void {
           ids.add(who.id);
         }
         // A workspace of its own on the same file whose keyring holds only those keys.
-        const busy = session.options.busyTimeout;
-        const ws = await Workspace.open({
-          store: new SqliteStore({
-            path: session.db,
-            ...(busy !== undefined ? { busyTimeoutMs: busy } : {}),
-          }),
-          keyring: new OnlyKeys(session.keys, ids),
-          // Escalations are written by a service identity's host, never by this process.
-          tickIntervalMs: 0,
-        });
+        const ws = await servedWorkspace(session, (id) => ids.has(id));
         try {
           // Loaded here, not with the CLI: only this command needs the MCP SDK.
           const { serveMcpStdio } = await import('@baton/mcp');

@@ -1,14 +1,7 @@
-import {
-  BatonError,
-  ErrorCode,
-  type Identity,
-  type Keyring,
-  type Signer,
-  Workspace,
-} from '@baton/core';
-import { SqliteStore } from '@baton/sqlite';
+import type { Workspace } from '@baton/core';
 import type { CommandContext } from '../cli.js';
 import { EXIT } from '../output.js';
+import { servedWorkspace } from './servedWorkspace.js';
 
 /** Options of `baton mcp --http <port>`. */
 export interface McpHttpOptions {
@@ -30,28 +23,6 @@ export interface McpHttpOptions {
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 /**
- * The keys the HTTP server may sign with: those of the identities named, or else of every
- * identity but the owners — so a token issued for an owner opens nothing unless the owner
- * chose to be served.
- */
-class ServedKeys implements Keyring {
-  constructor(
-    readonly inner: Keyring,
-    readonly who: (id: string) => Identity | undefined,
-    readonly only: ReadonlySet<string> | undefined,
-  ) {}
-
-  async generate(): Promise<string> {
-    throw new BatonError(ErrorCode.FORBIDDEN, '`baton mcp --http` makes no keys.');
-  }
-
-  async signer(identity: string, publicKey?: string): Promise<Signer | undefined> {
-    const served = this.only ? this.only.has(identity) : this.who(identity)?.isOwner === false;
-    return served ? this.inner.signer(identity, publicKey) : undefined;
-  }
-}
-
-/**
  * `baton mcp --http <port>`: serves the workspace over Streamable HTTP to every identity
  * whose key is in the key directory and which holds a live token (`baton token create`),
  * until SIGINT or SIGTERM.
@@ -64,22 +35,13 @@ export async function serveMcpHttp(
   const { createMcpServer, serveHttp } = await import('@baton/mcp');
   const only = o.serve ? await Promise.all(o.serve.map((ref) => session.idOf(ref))) : undefined;
   const host = o.host ?? '127.0.0.1';
-  // A workspace of its own on the same file, whose keyring gives out only the served keys.
-  const busy = session.options.busyTimeout;
-  let ws: Workspace | undefined;
-  ws = await Workspace.open({
-    store: new SqliteStore({
-      path: session.db,
-      ...(busy !== undefined ? { busyTimeoutMs: busy } : {}),
-    }),
-    keyring: new ServedKeys(
-      session.keys,
-      (id) => ws?.identity(id),
-      only ? new Set(only) : undefined,
-    ),
-    // Escalations and notifications are a service host's job, not this server's.
-    tickIntervalMs: 0,
-  });
+  // A workspace of its own on the same file, whose keyring gives out only the keys of the
+  // identities named, or else of every identity but the owners — so a token issued for an
+  // owner opens nothing unless the owner chose to be served.
+  const named = only ? new Set(only) : undefined;
+  const ws = await servedWorkspace(session, (id, w) =>
+    named ? named.has(id) : w?.identity(id)?.isOwner === false,
+  );
   try {
     return await serveOn(ws, { session, out }, o, host, createMcpServer, serveHttp);
   } finally {
