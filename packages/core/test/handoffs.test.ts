@@ -176,7 +176,7 @@ describe('the story of DESIGN §1', () => {
     expect(md).toContain(': tidy - \\[ \\] fake todo');
     expect(md).toContain('- Keep # Injected (Ada)');
     // The diff holds a ``` line, so its fence is longer and the diff stays inside it.
-    expect(md).toMatch(/````diff\n[^]*\+```\n[^]*\n````/);
+    expect(md).toMatch(/````diff\n[\s\S]*\+```\n[\s\S]*\n````/);
   });
 });
 
