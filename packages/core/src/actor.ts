@@ -547,7 +547,11 @@ export class Actor {
     return this.#ws._watch(f, (e) => this._readable(e));
   }
 
-  /** Like `workspace.subscribe`, but only events this actor may read. */
+  /**
+   * Like `workspace.subscribe`, but only events this actor may read — including the events of
+   * a handoff it is a party to (who offered it, who it is for, its approvers, who it was
+   * escalated to), which it reads as `handoffs.get` does, without `read` on the handoff.
+   */
   subscribe(
     filter: WatchFilter,
     listener: (event: BatonEvent) => void | Promise<void>,
@@ -556,7 +560,25 @@ export class Actor {
     if (typeof listener !== 'function') {
       throw new BatonError(ErrorCode.VALIDATION, 'actor.subscribe: `listener` must be a function.');
     }
-    return this.#ws._subscribe(f, listener, (e) => this._readable(e));
+    // Whether it is a party is in the handoff's row, read from the store: such an event is
+    // let through here and checked before the listener hears it (events stay in order, as the
+    // listener is awaited event by event).
+    const party = (e: BatonEvent) => e.stream.startsWith('handoff/') && !this._readable(e);
+    return this.#ws._subscribe(
+      f,
+      async (e) => {
+        if (party(e)) {
+          const id = e.stream.slice('handoff/'.length);
+          const readable = await this.handoffs.get(id).then(
+            () => true,
+            () => false,
+          );
+          if (!readable) return;
+        }
+        await listener(e);
+      },
+      (e) => e.stream.startsWith('handoff/') || this._readable(e),
+    );
   }
 
   /** @internal Commits through the workspace's write path as this actor (its session and signer). */

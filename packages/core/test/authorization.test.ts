@@ -387,6 +387,35 @@ describe('reads are authorized', () => {
     stop();
     expect(seen).toEqual(['identity.created@1', 'grant.issued@1']);
   });
+
+  it('delivers to an actor’s subscription the events of a handoff it is a party to, and not to others', async () => {
+    const w = await world({ pollIntervalMs: 20 });
+    const other = await w.me.identities.create({ kind: 'agent', name: 'other' });
+    const doc = await w.me.artifacts.create({ kind: 'text', title: 'Doc', content: 'a\n' });
+    // The drafter may read the doc (to be handed it), and nothing about handoffs.
+    await w.me.capabilities.grant({
+      to: w.drafter.id,
+      resource: `artifact:${doc.id}`,
+      actions: ['read'],
+    });
+    const heard = (actor: typeof w.agent) => {
+      const seen: string[] = [];
+      const stop = actor.subscribe({ after: 0 }, (e) => {
+        if (e.stream.startsWith('handoff/')) seen.push(e.type);
+      });
+      return { seen, stop };
+    };
+    const drafter = heard(w.agent);
+    const outsider = heard(w.ws.as(other.id));
+    const h = await w.me.handoffs.offer({ to: w.drafter.id, artifacts: [doc.id], note: 'Yours' });
+    await w.me.handoffs.cancel(h.id);
+    await expect.poll(() => drafter.seen.length).toBe(2);
+    await new Promise((r) => setTimeout(r, 60));
+    drafter.stop();
+    outsider.stop();
+    expect(drafter.seen).toEqual(['handoff.offered@1', 'handoff.cancelled@1']);
+    expect(outsider.seen).toEqual([]);
+  });
 });
 
 describe('two Workspace instances on one store', () => {
