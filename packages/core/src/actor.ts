@@ -222,6 +222,19 @@ export class Actor {
   }
 
   /**
+   * {@link Actor.can} for this actor without reading the store: decided against the workspace
+   * as of its last catch-up, at the current time (so a grant that has expired since is already
+   * refused). For a caller that has just caught up — with `workspace.head()`, say — and wants
+   * no second store read; otherwise use `can`, which catches up first.
+   *
+   * @throws BatonError `VALIDATION` for a malformed action or resource.
+   */
+  canNow(action: string, resource: string): Decision {
+    const [a, r] = parsePair(action, resource, 'canNow');
+    return this.#decide(a, r);
+  }
+
+  /**
    * May this actor do `action` on `resource` now? Answers with the allowing grant chain, or
    * the reason it may not (which grant, which rule) — including when it needs approval.
    */

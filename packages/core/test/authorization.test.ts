@@ -419,6 +419,33 @@ describe('reads are authorized', () => {
 });
 
 describe('two Workspace instances on one store', () => {
+  it('answers canNow from the last catch-up without reading the store, and workspace.head() catches up to the head it returns', async () => {
+    const w = await world();
+    const ws2 = await w.peer();
+    const agent2 = ws2.as(w.drafter.id);
+    expect(agent2.canNow('email.send', 'email:1').allowed).toBe(false);
+    await w.me.capabilities.grant({
+      to: w.drafter.id,
+      resource: 'email:*',
+      actions: ['email.send'],
+      expiresAt: w.iso(60_000),
+    });
+    // Granted through the other instance: not seen until this one catches up.
+    expect(agent2.canNow('email.send', 'email:1').allowed).toBe(false);
+    const head = await ws2.head();
+    expect(head).toEqual(await w.store.head());
+    expect(agent2.canNow('email.send', 'email:1')).toMatchObject({ allowed: true });
+    expect(agent2.canNow('email.send', 'email:1')).toEqual(
+      await agent2.can('email.send', 'email:1'),
+    );
+    // Expiry needs no commit: it is checked at the current time.
+    w.tick(61_000);
+    expect(agent2.canNow('email.send', 'email:1').allowed).toBe(false);
+    expect(() => agent2.canNow('', 'email:1')).toThrow(
+      expect.objectContaining({ code: 'VALIDATION' }),
+    );
+  });
+
   it('honours a grant revoked through one on the other’s very next call', async () => {
     const w = await world();
     const ws2 = await w.peer();
