@@ -105,6 +105,13 @@ describe('createMcpServer', () => {
     const head = await ws.as(ada.id).artifacts.get(doc.id);
     expect(head.content).toBe('Hello, world\n');
     expect(head.updatedBy).toBe(drafter.id);
+    // The edit replaced the head, not the version before it (why edit is not destructive).
+    const before = await client.callTool({
+      name: 'read_artifact',
+      arguments: { id: doc.id, version: 1 },
+    });
+    expect(before.structuredContent).toMatchObject({ version: 1, head: 2 });
+    expect(textOf(before)).toContain('Hello\n');
     const page = await ws.as(ada.id).log({ types: ['artifact.edited', 'context.recorded'] });
     expect(page.items.map((e) => e.actor)).toEqual([drafter.id, drafter.id]);
     expect((await ws.verify()).ok).toBe(true);
