@@ -98,6 +98,26 @@ describe('Baton resources and prompts', () => {
     expect(seen.filter((u) => u.startsWith('baton://artifact/')).length).toBe(count);
   });
 
+  it('notifies a subscriber of a briefing when the handoff changes, the agent holding no read on handoffs', async () => {
+    const { ws, ada, drafter, client } = await setup();
+    const me = ws.as(ada.id);
+    const doc = await me.artifacts.create({ kind: 'text', title: 'Doc', content: 'a\n' });
+    const h = await me.handoffs.offer({ to: drafter.id, artifacts: [doc.id], note: 'Yours' });
+    expect((await ws.as(drafter.id).can('read', `handoff:${h.id}`)).allowed).toBe(false);
+    const seen: string[] = [];
+    let wake: () => void = () => undefined;
+    client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
+      seen.push(n.params.uri);
+      wake();
+    });
+    const uri = `baton://handoff/${h.id}/briefing`;
+    await client.subscribeResource({ uri });
+    const n = new Promise<void>((r) => (wake = r));
+    await me.handoffs.cancel(h.id);
+    await n;
+    expect(seen).toContain(uri);
+  });
+
   it('picks up a handoff with the prompt: accepts it and starts from the briefing', async () => {
     const { ws, ada, drafter, client } = await setup();
     const me = ws.as(ada.id);
