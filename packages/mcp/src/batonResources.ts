@@ -204,18 +204,19 @@ export function registerBatonResources(
     async ({ handoff }) => {
       const id = await actor.resolveId(handoff, ['handoff']);
       const h = await actor.handoffs.get(id);
-      const b =
-        h.status === 'offered'
-          ? await actor.handoffs.accept(id)
-          : await actor.handoffs.briefing(id);
+      const accepting = h.status === 'offered';
+      const b = accepting ? await actor.handoffs.accept(id) : await actor.handoffs.briefing(id);
+      const state = accepting
+        ? `You accepted handoff ${id}.`
+        : `Handoff ${id} is ${h.status}; you pick it up.`;
       return {
-        description: `Handoff ${id}, accepted`,
+        description: accepting ? `Handoff ${id}, accepted` : `Handoff ${id} (${h.status})`,
         messages: [
           {
             role: 'user',
             content: {
               type: 'text',
-              text: `You accepted handoff ${id}. Its briefing follows. Read the artifacts it names with read_artifact, record decisions with record_context, edit with edit_artifact (always with a reason), and hand back with offer_handoff or complete_handoff.\n\n${b.toMarkdown()}`,
+              text: `${state} Its briefing follows. Read the artifacts it names with read_artifact, record decisions with record_context, edit with edit_artifact (always with a reason), and hand back with offer_handoff or complete_handoff.\n\n${b.toMarkdown()}`,
             },
           },
         ],

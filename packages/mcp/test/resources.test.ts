@@ -133,6 +133,13 @@ describe('Baton resources and prompts', () => {
     const text = (p.messages[0]!.content as { text: string }).text;
     expect(text).toContain('Please finish section 2');
     expect((await me.handoffs.get(h.id)).status).toBe('accepted');
+    expect(text).toContain(`You accepted handoff ${h.id}.`);
+    // Picked up again, it says so rather than claiming to accept it twice.
+    const again = await client.getPrompt({ name: 'pick_up_handoff', arguments: { handoff: h.id } });
+    expect(again.description).toBe(`Handoff ${h.id} (accepted)`);
+    expect((again.messages[0]!.content as { text: string }).text).toContain(
+      `Handoff ${h.id} is accepted; you pick it up.`,
+    );
   });
 
   it('shows untrusted titles and notes in the briefing resource and the prompt as text, never as headings or HTML', async () => {
