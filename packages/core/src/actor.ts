@@ -222,6 +222,19 @@ export class Actor {
   }
 
   /**
+   * {@link Actor.can} for this actor without reading the store: decided against the workspace
+   * as of its last catch-up, at the current time (so a grant that has expired since is already
+   * refused). For a caller that has just caught up — with `workspace.head()`, say — and wants
+   * no second store read; otherwise use `can`, which catches up first.
+   *
+   * @throws BatonError `VALIDATION` for a malformed action or resource.
+   */
+  canNow(action: string, resource: string): Decision {
+    const [a, r] = parsePair(action, resource, 'canNow');
+    return this.#decide(a, r);
+  }
+
+  /**
    * May this actor do `action` on `resource` now? Answers with the allowing grant chain, or
    * the reason it may not (which grant, which rule) — including when it needs approval.
    */
@@ -547,7 +560,11 @@ export class Actor {
     return this.#ws._watch(f, (e) => this._readable(e));
   }
 
-  /** Like `workspace.subscribe`, but only events this actor may read. */
+  /**
+   * Like `workspace.subscribe`, but only events this actor may read — including the events of
+   * a handoff it is a party to (who offered it, who it is for, its approvers, who it was
+   * escalated to), which it reads as `handoffs.get` does, without `read` on the handoff.
+   */
   subscribe(
     filter: WatchFilter,
     listener: (event: BatonEvent) => void | Promise<void>,
@@ -556,7 +573,25 @@ export class Actor {
     if (typeof listener !== 'function') {
       throw new BatonError(ErrorCode.VALIDATION, 'actor.subscribe: `listener` must be a function.');
     }
-    return this.#ws._subscribe(f, listener, (e) => this._readable(e));
+    // Whether it is a party is in the handoff's row, read from the store: such an event is
+    // let through here and checked before the listener hears it (events stay in order, as the
+    // listener is awaited event by event).
+    const party = (e: BatonEvent) => e.stream.startsWith('handoff/') && !this._readable(e);
+    return this.#ws._subscribe(
+      f,
+      async (e) => {
+        if (party(e)) {
+          const id = e.stream.slice('handoff/'.length);
+          const readable = await this.handoffs.get(id).then(
+            () => true,
+            () => false,
+          );
+          if (!readable) return;
+        }
+        await listener(e);
+      },
+      (e) => e.stream.startsWith('handoff/') || this._readable(e),
+    );
   }
 
   /** @internal Commits through the workspace's write path as this actor (its session and signer). */

@@ -528,10 +528,9 @@ export class Workspace {
     return [...this._view.identities.values()].map((i) => structuredClone(i));
   }
 
-  /** The current log head (after catching up with other writers). */
+  /** The current log head, after catching up with other writers: the head this instance now reflects. */
   async head(): Promise<Head> {
-    await this._catchUp();
-    return this.#storeCall('head', () => this.store.head());
+    return this._catchUp();
   }
 
   /**

@@ -387,9 +387,65 @@ describe('reads are authorized', () => {
     stop();
     expect(seen).toEqual(['identity.created@1', 'grant.issued@1']);
   });
+
+  it('delivers to an actor’s subscription the events of a handoff it is a party to, and not to others', async () => {
+    const w = await world({ pollIntervalMs: 20 });
+    const other = await w.me.identities.create({ kind: 'agent', name: 'other' });
+    const doc = await w.me.artifacts.create({ kind: 'text', title: 'Doc', content: 'a\n' });
+    // The drafter may read the doc (to be handed it), and nothing about handoffs.
+    await w.me.capabilities.grant({
+      to: w.drafter.id,
+      resource: `artifact:${doc.id}`,
+      actions: ['read'],
+    });
+    const heard = (actor: typeof w.agent) => {
+      const seen: string[] = [];
+      const stop = actor.subscribe({ after: 0 }, (e) => {
+        if (e.stream.startsWith('handoff/')) seen.push(e.type);
+      });
+      return { seen, stop };
+    };
+    const drafter = heard(w.agent);
+    const outsider = heard(w.ws.as(other.id));
+    const h = await w.me.handoffs.offer({ to: w.drafter.id, artifacts: [doc.id], note: 'Yours' });
+    await w.me.handoffs.cancel(h.id);
+    await expect.poll(() => drafter.seen.length).toBe(2);
+    await new Promise((r) => setTimeout(r, 60));
+    drafter.stop();
+    outsider.stop();
+    expect(drafter.seen).toEqual(['handoff.offered@1', 'handoff.cancelled@1']);
+    expect(outsider.seen).toEqual([]);
+  });
 });
 
 describe('two Workspace instances on one store', () => {
+  it('answers canNow from the last catch-up without reading the store, and workspace.head() catches up to the head it returns', async () => {
+    const w = await world();
+    const ws2 = await w.peer();
+    const agent2 = ws2.as(w.drafter.id);
+    expect(agent2.canNow('email.send', 'email:1').allowed).toBe(false);
+    await w.me.capabilities.grant({
+      to: w.drafter.id,
+      resource: 'email:*',
+      actions: ['email.send'],
+      expiresAt: w.iso(60_000),
+    });
+    // Granted through the other instance: not seen until this one catches up.
+    expect(agent2.canNow('email.send', 'email:1').allowed).toBe(false);
+    const head = await ws2.head();
+    expect(head).toEqual(await w.store.head());
+    expect(agent2.canNow('email.send', 'email:1')).toMatchObject({ allowed: true });
+    expect(agent2.canNow('email.send', 'email:1')).toEqual(
+      await agent2.can('email.send', 'email:1'),
+    );
+    // Expiry needs no commit: it is checked at the current time.
+    w.tick(61_000);
+    expect(agent2.canNow('email.send', 'email:1').allowed).toBe(false);
+    expect(() => agent2.canNow('', 'email:1')).toThrow(
+      expect.objectContaining({ code: 'VALIDATION' }),
+    );
+  });
+
   it('honours a grant revoked through one on the other’s very next call', async () => {
     const w = await world();
     const ws2 = await w.peer();

@@ -1,4 +1,4 @@
-import type { Actor, Artifact, BatonEvent, WatchFilter, Workspace } from '@baton/core';
+import type { Actor, Artifact, BatonEvent, WatchFilter } from '@baton/core';
 import {
   type McpServer,
   ProtocolError,
@@ -37,43 +37,29 @@ function artifactContents(uri: string, a: Artifact): ReadResourceResult {
 /** What a subscription to a URI follows, once the actor is found to be allowed to read it. */
 interface Followed {
   filter: WatchFilter;
-  /** Whether to follow through the actor (events it may read) or the workspace (see below). */
-  through: 'actor' | 'workspace';
   /** Throws when the actor may not read what the URI names. */
   check(): Promise<unknown>;
 }
 
 /**
- * Which part of the log a resource URI follows, or `undefined` when it names none.
- *
- * @remarks
- * An artifact is followed through the actor, event by event as it may read them. The inbox
- * and a briefing are followed on the workspace: handoff events are readable to their parties
- * through `handoffs.get`, not event by event, and a notification carries only the URI — what
- * changed is read again through the actor, authorized as usual.
+ * Which part of the log a resource URI follows, or `undefined` when it names none. Each is
+ * followed through the actor (core's `actor.subscribe`): only events it may read — a
+ * handoff's events reach its parties — and a notification carries only the URI; what changed
+ * is read again through the actor, authorized as usual.
  */
 function followed(actor: Actor, uri: string): Followed | undefined {
   // The inbox changes with every handoff event naming this identity (offered to it, decided,
   // answered, escalated to it, …); the listener keeps only handoff events.
-  if (uri === INBOX_URI)
-    return { filter: { ref: actor.id }, through: 'workspace', check: async () => undefined };
+  if (uri === INBOX_URI) return { filter: { ref: actor.id }, check: async () => undefined };
   const art = /^baton:\/\/artifact\/([^/?#]+)$/.exec(uri);
   if (art) {
     const id = decodeURIComponent(art[1]!);
-    return {
-      filter: { stream: `artifact/${id}` },
-      through: 'actor',
-      check: () => actor.artifacts.get(id),
-    };
+    return { filter: { stream: `artifact/${id}` }, check: () => actor.artifacts.get(id) };
   }
   const brief = /^baton:\/\/handoff\/([^/?#]+)\/briefing$/.exec(uri);
   if (brief) {
     const id = decodeURIComponent(brief[1]!);
-    return {
-      filter: { stream: `handoff/${id}` },
-      through: 'workspace',
-      check: () => actor.handoffs.get(id),
-    };
+    return { filter: { stream: `handoff/${id}` }, check: () => actor.handoffs.get(id) };
   }
   return undefined;
 }
@@ -104,12 +90,11 @@ export class ResourceSubscriptions {
 /**
  * Registers the Baton resources (artifacts at their head, handoff briefings, the inbox), the
  * subscription handlers and the prompt that picks up a handoff. A subscription follows the
- * log through core's `subscribe` — which hears commits of other processes on the same store —
+ * log through core's `actor.subscribe` — which hears commits of other processes on the same store —
  * and sends `notifications/resources/updated` for the URI on each matching event.
  */
 export function registerBatonResources(
   server: McpServer,
-  workspace: Workspace,
   actor: Actor,
   subscriptions: ResourceSubscriptions,
 ): void {
@@ -199,12 +184,7 @@ export function registerBatonResources(
       if (uri === INBOX_URI && !e.type.startsWith('handoff.')) return;
       await server.server.sendResourceUpdated({ uri }).catch(() => undefined);
     };
-    subscriptions.add(
-      uri,
-      f.through === 'actor'
-        ? actor.subscribe(f.filter, notify)
-        : workspace.subscribe(f.filter, notify),
-    );
+    subscriptions.add(uri, actor.subscribe(f.filter, notify));
     return {};
   });
   server.server.setRequestHandler('resources/unsubscribe', async (req) => {
@@ -224,18 +204,19 @@ export function registerBatonResources(
     async ({ handoff }) => {
       const id = await actor.resolveId(handoff, ['handoff']);
       const h = await actor.handoffs.get(id);
-      const b =
-        h.status === 'offered'
-          ? await actor.handoffs.accept(id)
-          : await actor.handoffs.briefing(id);
+      const accepting = h.status === 'offered';
+      const b = accepting ? await actor.handoffs.accept(id) : await actor.handoffs.briefing(id);
+      const state = accepting
+        ? `You accepted handoff ${id}.`
+        : `Handoff ${id} is ${h.status}; you pick it up.`;
       return {
-        description: `Handoff ${id}, accepted`,
+        description: accepting ? `Handoff ${id}, accepted` : `Handoff ${id} (${h.status})`,
         messages: [
           {
             role: 'user',
             content: {
               type: 'text',
-              text: `You accepted handoff ${id}. Its briefing follows. Read the artifacts it names with read_artifact, record decisions with record_context, edit with edit_artifact (always with a reason), and hand back with offer_handoff or complete_handoff.\n\n${b.toMarkdown()}`,
+              text: `${state} Its briefing follows. Read the artifacts it names with read_artifact, record decisions with record_context, edit with edit_artifact (always with a reason), and hand back with offer_handoff or complete_handoff.\n\n${b.toMarkdown()}`,
             },
           },
         ],

@@ -104,7 +104,7 @@ export function createMcpServer(options: CreateMcpServerOptions): McpServer {
     ...(o.approver !== undefined ? { approver: ws.as(o.approver) } : {}),
     canElicit: () => server.server.getClientCapabilities()?.elicitation !== undefined,
   });
-  registerBatonResources(server, ws, actor, subscriptions);
+  registerBatonResources(server, actor, subscriptions);
   const previous = server.server.onclose;
   server.server.onclose = () => {
     subscriptions.close();

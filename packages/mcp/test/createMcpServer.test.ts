@@ -105,6 +105,13 @@ describe('createMcpServer', () => {
     const head = await ws.as(ada.id).artifacts.get(doc.id);
     expect(head.content).toBe('Hello, world\n');
     expect(head.updatedBy).toBe(drafter.id);
+    // The edit replaced the head, not the version before it (why edit is not destructive).
+    const before = await client.callTool({
+      name: 'read_artifact',
+      arguments: { id: doc.id, version: 1 },
+    });
+    expect(before.structuredContent).toMatchObject({ version: 1, head: 2 });
+    expect(textOf(before)).toContain('Hello\n');
     const page = await ws.as(ada.id).log({ types: ['artifact.edited', 'context.recorded'] });
     expect(page.items.map((e) => e.actor)).toEqual([drafter.id, drafter.id]);
     expect((await ws.verify()).ok).toBe(true);
@@ -140,6 +147,51 @@ describe('createMcpServer', () => {
     const refused = await read();
     expect(refused.isError).toBe(true);
     expect(textOf(refused)).toMatch(/NOT_FOUND|FORBIDDEN/);
+  });
+
+  it('records every kind of context — note, attempt, learned, decision, question, todo, usage — and queries it back', async () => {
+    const { ws, ada, drafter, client } = await setup();
+    const doc = await ws
+      .as(ada.id)
+      .artifacts.create({ kind: 'text', title: 'Launch post', content: 'Hello\n' });
+    const records = [
+      { type: 'note', text: 'The intro is long' },
+      { type: 'attempt', text: 'Shortened to one line', outcome: 'failed' },
+      { type: 'learned', text: 'Ada prefers short intros' },
+      { type: 'decision', text: 'Two lines', why: 'clearer', alternatives: ['one line'] },
+      { type: 'question', text: 'Which title?', options: ['A', 'B'] },
+      { type: 'todo', text: 'Check the pricing line' },
+      { type: 'usage', text: 'drafting', usage: { model: 'm', inputTokens: 10, outputTokens: 5 } },
+    ];
+    for (const r of records) {
+      const res = await client.callTool({
+        name: 'record_context',
+        arguments: { ...r, about: [doc.id] },
+      });
+      expect(res.isError, textOf(res)).toBeFalsy();
+      expect(res.structuredContent).toMatchObject({
+        type: r.type,
+        actor: drafter.id,
+        text: r.text,
+      });
+    }
+    const q = await client.callTool({
+      name: 'query_context',
+      arguments: { about: [doc.id], actor: drafter.id },
+    });
+    expect(q.isError, textOf(q)).toBeFalsy();
+    const entries = (q.structuredContent as { entries: { type: string; text: string }[] }).entries;
+    expect(entries.map((e) => e.type).sort()).toEqual(records.map((r) => r.type).sort());
+    const todos = await client.callTool({
+      name: 'query_context',
+      arguments: { types: ['todo'], text: 'pricing' },
+    });
+    expect(
+      (todos.structuredContent as { entries: { text: string }[] }).entries.map((e) => e.text),
+    ).toEqual(['Check the pricing line']);
+    const page = await ws.as(ada.id).log({ types: ['context.recorded'] });
+    expect(page.items.map((e) => e.actor)).toEqual(records.map(() => drafter.id));
+    expect((await ws.verify()).ok).toBe(true);
   });
 
   it('merges an edit made from an old version, and returns a conflict the agent can act on without writing', async () => {

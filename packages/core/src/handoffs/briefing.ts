@@ -256,11 +256,31 @@ interface Block {
   text: string;
 }
 
+/**
+ * Untrusted text (a title, a name, a reason, an entry's text) as inline markdown: line breaks
+ * become spaces, so it cannot start a heading, list or quote of its own; links, images, code
+ * spans and HTML are escaped, so it shows as the text it is.
+ */
+function inline(s: string): string {
+  return escapeInline(s.replace(/\s*[\r\n]+\s*/g, ' '));
+}
+
+function escapeInline(s: string): string {
+  return s.replace(/[\\`[\]<]/g, (c) => (c === '<' ? '&lt;' : `\\${c}`));
+}
+
+/** A code fence longer than any run of backticks in `body`, so the body cannot close it. */
+function fence(body: string): string {
+  const longest = Math.max(0, ...(body.match(/`+/g) ?? []).map((r) => r.length));
+  return '`'.repeat(Math.max(3, longest + 1));
+}
+
 function toMarkdown(
   b: Omit<Briefing, 'toMarkdown'>,
   maxTokens: number,
-  name: (id: string) => string,
+  rawName: (id: string) => string,
 ): string {
+  const name = (id: string) => inline(rawName(id));
   const blocks: Block[] = [];
   let order = 0;
   const add = (rank: number, kind: string, text: string) =>
@@ -268,7 +288,7 @@ function toMarkdown(
   add(
     0,
     'header',
-    `# Handoff from ${b.from.name} to ${b.to.name}${b.note ? `\n\n> ${b.note.replace(/\n/g, '\n> ')}` : ''}`,
+    `# Handoff from ${inline(b.from.name)} to ${inline(b.to.name)}${b.note ? `\n\n> ${b.note.split(/\r?\n/).map(escapeInline).join('\n> ')}` : ''}`,
   );
   if (b.withheld.length) {
     const lines = b.withheld.map((w) => {
@@ -276,7 +296,7 @@ function toMarkdown(
         ...(w.changes ? [`${w.changes} change${w.changes === 1 ? '' : 's'}`] : []),
         ...(w.entries ? [`${w.entries} context entr${w.entries === 1 ? 'y' : 'ies'}`] : []),
       ];
-      return `- ${w.resource}: ${parts.length ? parts.join(' and ') : 'its content'} left out (${w.reason})`;
+      return `- ${w.resource}: ${parts.length ? parts.join(' and ') : 'its content'} left out (${inline(w.reason)})`;
     });
     add(0, 'withheld', `## Withheld: you may not read\n\n${lines.join('\n')}`);
   }
@@ -284,15 +304,16 @@ function toMarkdown(
     add(
       1,
       'artifact',
-      `## ${a.title} (v${a.seen} → v${a.version}): ${a.changes.length} change${a.changes.length === 1 ? '' : 's'} by others since you last saw it`,
+      `## ${inline(a.title)} (v${a.seen} → v${a.version}): ${a.changes.length} change${a.changes.length === 1 ? '' : 's'} by others since you last saw it`,
     );
     for (const c of a.changes) {
       add(
         1,
         'change',
-        `- v${c.version} by ${c.authorName}: ${c.reason ?? '(no reason given)'}${c.mergedFrom ? ` (merged over v${c.mergedFrom})` : ''}`,
+        `- v${c.version} by ${inline(c.authorName)}: ${c.reason !== undefined ? inline(c.reason) : '(no reason given)'}${c.mergedFrom ? ` (merged over v${c.mergedFrom})` : ''}`,
       );
-      add(5, 'diff', `\`\`\`diff\n${c.diff.trim()}\n\`\`\``);
+      const diff = c.diff.trim();
+      add(5, 'diff', `${fence(diff)}diff\n${diff}\n${fence(diff)}`);
     }
   }
   if (b.answered.length) add(2, 'heading', '## Answers to questions');
@@ -300,24 +321,28 @@ function toMarkdown(
     add(
       2,
       'answer',
-      `- Q (${name(question.actor)}): ${question.text}\n  A (${name(answer.actor)}): ${answer.text}`,
+      `- Q (${name(question.actor)}): ${inline(question.text)}\n  A (${name(answer.actor)}): ${inline(answer.text)}`,
     );
   if (b.questions.length) add(3, 'heading', '## Open questions (answer by id)');
   for (const q of b.questions)
     add(
       3,
       'question',
-      `- ${q.id}: ${q.text}${q.options?.length ? ` [${q.options.join(' / ')}]` : ''} (asked by ${name(q.actor)})`,
+      `- ${q.id}: ${inline(q.text)}${q.options?.length ? ` [${q.options.map(inline).join(' / ')}]` : ''} (asked by ${name(q.actor)})`,
     );
   if (b.decisions.length) add(4, 'heading', '## Decisions');
   for (const d of b.decisions)
-    add(4, 'decision', `- ${d.text}${d.why ? ` — because ${d.why}` : ''} (${name(d.actor)})`);
+    add(
+      4,
+      'decision',
+      `- ${inline(d.text)}${d.why ? ` — because ${inline(d.why)}` : ''} (${name(d.actor)})`,
+    );
   if (b.summaries.length) add(4, 'heading', '## Earlier context, summarized');
-  for (const x of b.summaries) add(4, 'summary', `- ${x.text}`);
+  for (const x of b.summaries) add(4, 'summary', `- ${inline(x.text)}`);
   if (b.todos.length) add(6, 'heading', '## To do');
-  for (const t of b.todos) add(6, 'todo', `- [ ] ${t.text}`);
+  for (const t of b.todos) add(6, 'todo', `- [ ] ${inline(t.text)}`);
   if (b.learnings.length) add(7, 'heading', '## Learned');
-  for (const l of b.learnings) add(7, 'learning', `- ${l.text}`);
+  for (const l of b.learnings) add(7, 'learning', `- ${inline(l.text)}`);
 
   const budget = maxTokens * 4;
   const kept = new Set<Block>();
