@@ -156,7 +156,7 @@ describe('the baton command', () => {
     const shown = await cli.run(['show', doc.id]);
     expect(shown.stdout).toBe(edits[2]![0]);
     expect(shown.stderr).toContain('version 4 of 4');
-  });
+  }, 120_000);
 
   it('edits in $EDITOR, asks for the reason, writes nothing for no change, and shows a merge conflict clearly', async () => {
     const doc = await cli.json<Artifact>(['new', '--title', 'Notes', '--reason', 'start'], {
