@@ -31,6 +31,7 @@ import {
   isWellFormed,
   joinRuns,
   keyPart,
+  sameJson,
   storeSchema,
   type Unframed,
   unframe,
@@ -964,17 +965,4 @@ function missing(where: string, field: string): BatonError {
 
 function stringOrEmpty(v: unknown): string {
   return typeof v === 'string' ? v : '';
-}
-
-/** Equality of JSON-like values (metadata filters compare by value, like the SQL savers). */
-function sameJson(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  const ka = Object.keys(a);
-  const kb = Object.keys(b);
-  if (ka.length !== kb.length) return false;
-  return ka.every((k) =>
-    sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]),
-  );
 }

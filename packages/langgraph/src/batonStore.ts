@@ -19,7 +19,7 @@ import {
   type SearchOperation,
 } from '@langchain/langgraph-checkpoint';
 import { z } from 'zod';
-import { keyPart, storeSchema } from './kvRecords.js';
+import { keyPart, sameJson, storeSchema } from './kvRecords.js';
 
 /** Options of {@link BatonStore}. */
 export interface BatonStoreOptions {
@@ -345,16 +345,4 @@ function compareNamespaces(a: string[], b: string[]): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! < b[i]! ? -1 : 1;
   return a.length - b.length;
-}
-
-function sameJson(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  const ka = Object.keys(a);
-  const kb = Object.keys(b);
-  if (ka.length !== kb.length) return false;
-  return ka.every((k) =>
-    sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]),
-  );
 }

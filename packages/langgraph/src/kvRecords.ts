@@ -174,3 +174,19 @@ export const storeSchema = z.custom<Store>(
     ),
   { message: 'must be a Baton Store (an object with a kv area: get, put, delete, list)' },
 );
+
+/**
+ * Equality of JSON-like values by value (key order aside): how metadata and search filters
+ * compare, like the SQL savers.
+ */
+export function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  return ka.every((k) =>
+    sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]),
+  );
+}
