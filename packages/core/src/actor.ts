@@ -4,6 +4,7 @@ import { chainOf, type Decision, evaluate } from './auth/evaluate.js';
 import { streamResource } from './auth/operations.js';
 import type { ApprovalRequest, Grant, Identity, ViewReader } from './auth/view.js';
 import { Capabilities } from './capabilities.js';
+import type { CommitRequest, Draft } from './commit/draft.js';
 import { ContextLog } from './context/contextLog.js';
 import { canonicalJson, type JsonValue } from './crypto/canonical.js';
 import { utf8 } from './crypto/encoding.js';
@@ -16,7 +17,7 @@ import type { BatonEvent } from './log/event.js';
 import { ID_KINDS, type IdKind, resolveIdIn, shortIdsIn } from './lookup.js';
 import { type Page, PRIMARY_INDEX, type ProjectionWrite } from './store/store.js';
 import { idString, jsonValue, parseInput, watchSchema } from './validation.js';
-import type { CommitRequest, Draft, WatchFilter, Workspace } from './workspace.js';
+import type { WatchFilter, Workspace } from './workspace.js';
 
 /** Options for `workspace.as(id, options)`. */
 export interface ActorOptions {

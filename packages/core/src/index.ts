@@ -112,6 +112,8 @@ export type {
 export { Handoffs } from './handoffs/handoffs.js';
 export type { CreateIdentityInput, ListIdentitiesOptions, TrackRecord } from './identities.js';
 export { Identities } from './identities.js';
+export type { Body } from './log/body.js';
+export { erasedText } from './log/body.js';
 export { rootGrantId } from './log/builtinEvents.js';
 export type { Checkpoint } from './log/checkpoint.js';
 export { CHECKPOINT_EVERY } from './log/checkpoint.js';
@@ -170,11 +172,10 @@ export type {
 export { PRIMARY_INDEX } from './store/store.js';
 export { parseInput } from './validation.js';
 export type {
-  Body,
   BootstrapOptions,
   TickResult,
   WatchFilter,
   WorkspaceHooks,
   WorkspaceOptions,
 } from './workspace.js';
-export { erasedText, MAX_SUBMIT_BYTES, Workspace } from './workspace.js';
+export { MAX_SUBMIT_BYTES, Workspace } from './workspace.js';

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Actor, type ActorOptions } from './actor.js';
 import { AuthorityView, type Identity, type ViewTx, viewFromSnapshot } from './auth/view.js';
+import type { CommitRequest, Draft, IdMaker } from './commit/draft.js';
 import { canonicalJson, type JsonValue } from './crypto/canonical.js';
 import { fromBase64url, fromUtf8, toBase64url, utf8 } from './crypto/encoding.js';
 import { sha256b64 } from './crypto/hash.js';
@@ -8,6 +9,7 @@ import { derivedId, randomId } from './crypto/ids.js';
 import { type Keyring, MemoryKeyring } from './crypto/keyring.js';
 import { type Signer, verifySignature } from './crypto/keys.js';
 import { BatonError, ErrorCode, isBatonError, storeError } from './errors.js';
+import { type Body, erasedText } from './log/body.js';
 import { registerBuiltinEvents } from './log/builtinEvents.js';
 import {
   CHECKPOINT_EVERY,
@@ -145,33 +147,6 @@ export interface WatchFilter {
   types?: string[];
   /** Stops the watch. */
   signal?: AbortSignal;
-}
-
-/** @internal A planned event before signing. */
-export interface Draft {
-  /** Type name without version (`'grant.issued'`). */
-  type: string;
-  /** The grant that must authorize it; by default the first one in force that does. */
-  auth?: string;
-  data: JsonValue;
-  refs?: string[];
-}
-
-/** @internal What a command asks the commit pipeline to write. */
-export interface CommitRequest {
-  actor: string;
-  session?: string;
-  signer?: Signer;
-  /** The operation name and parsed input; used when the caller gave an idempotency `key`. */
-  idempotency?: { key: string | undefined; operation: string; input: unknown };
-  /** Builds the events against the caught-up view; throws to refuse. */
-  plan(view: ViewTx, ids: IdMaker, at: string): Draft[] | Promise<Draft[]>;
-  blobs?: BlobWrite[];
-}
-
-/** @internal Makes ids for a command: random, or derived from its idempotency key. */
-export interface IdMaker {
-  next(prefix: string): string;
 }
 
 const optionsSchema = z.object({
@@ -380,16 +355,6 @@ function notificationsFor(
     default:
       return [];
   }
-}
-
-/** A body as {@link Workspace.blob} returns it: its bytes, or who erased it and why. */
-export type Body =
-  | { hash: string; bytes: Uint8Array }
-  | { hash: string; erased: { by: string; name: string; reason: string; at: string } };
-
-/** How an erased body reads: `[erased by Ada: reason]`. */
-export function erasedText(e: { name: string; reason: string }): string {
-  return `[erased by ${e.name}: ${e.reason}]`;
 }
 
 const upcastSchema = z.custom<BatonEvent>(

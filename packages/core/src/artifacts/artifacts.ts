@@ -6,6 +6,7 @@ import { fromUtf8, utf8 } from '../crypto/encoding.js';
 import { sha256b64 } from '../crypto/hash.js';
 import { derivedId, randomId } from '../crypto/ids.js';
 import { BatonError, ErrorCode, isBatonError, MergeConflictError } from '../errors.js';
+import { erasedText } from '../log/body.js';
 import { type BlobWrite, type Page, PRIMARY_INDEX } from '../store/store.js';
 import {
   fitsBytes,
@@ -17,7 +18,7 @@ import {
   timeInput,
   utf8String,
 } from '../validation.js';
-import { erasedText, type Workspace } from '../workspace.js';
+import type { Workspace } from '../workspace.js';
 import {
   type ArtifactRow,
   SNAPSHOT_EVERY,

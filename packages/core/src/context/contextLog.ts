@@ -5,10 +5,11 @@ import { fromUtf8, utf8 } from '../crypto/encoding.js';
 import { sha256b64 } from '../crypto/hash.js';
 import { derivedId, randomId } from '../crypto/ids.js';
 import { BatonError, ErrorCode } from '../errors.js';
+import { erasedText } from '../log/body.js';
 import { encodeCursor } from '../store/keys.js';
 import type { Page } from '../store/store.js';
 import { idString, jsonValue, parseInput, timeInput, utf8String } from '../validation.js';
-import { erasedText, type Workspace } from '../workspace.js';
+import type { Workspace } from '../workspace.js';
 import {
   CONTEXT_TYPES,
   type ContextRow,

@@ -3,6 +3,7 @@ import type { Actor } from '../actor.js';
 import type { ArtifactRow } from '../artifacts/artifactEvents.js';
 import { seenKey } from '../artifacts/artifactEvents.js';
 import { type Decision, evaluate } from '../auth/evaluate.js';
+import type { Draft } from '../commit/draft.js';
 import { canonicalJson, type JsonValue } from '../crypto/canonical.js';
 import { fromUtf8, utf8 } from '../crypto/encoding.js';
 import { sha256b64 } from '../crypto/hash.js';
@@ -17,7 +18,7 @@ import {
   parseInput,
   timeInput,
 } from '../validation.js';
-import type { Draft, Workspace } from '../workspace.js';
+import type { Workspace } from '../workspace.js';
 import { type Briefing, buildBriefing } from './briefing.js';
 import {
   type HandoffKind,
