@@ -29,3 +29,12 @@ export interface CommitRequest {
 export interface IdMaker {
   next(prefix: string): string;
 }
+
+/**
+ * @internal What a plan returns: the events to sign and the bodies they refer to. Replaces
+ * `CommitRequest.blobs` for the attempt that made it, so a retry starts from nothing.
+ */
+export interface Plan {
+  drafts: Draft[];
+  blobs?: BlobWrite[];
+}
