@@ -3,7 +3,6 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
   describeCycle,
-  type ImportCycle,
   importCycles,
   importGraph,
   readSources,
@@ -11,53 +10,48 @@ import {
 } from './importCycles.js';
 
 const sources = (files: Record<string, string>) => new Map(Object.entries(files));
-const loops = (cycles: ImportCycle[]) => cycles.map((cycle) => cycle.loop);
+/** The files of each cycle among `files` (path → source text). */
+const cycleFiles = (files: Record<string, string>) =>
+  importCycles(sources(files)).map((cycle) => cycle.files);
+/** One loop through each cycle among `files`. */
+const cycleLoops = (files: Record<string, string>) =>
+  importCycles(sources(files)).map((cycle) => cycle.loop);
 
 describe('the import-cycle check', () => {
   it('finds a cycle of runtime imports', () => {
-    const cycles = importCycles(
-      sources({
-        'src/a.ts': "import { b } from './b.js';\nexport const a = () => b;",
-        'src/b.ts': "import { c } from './deep/c.js';\nexport const b = c;",
-        'src/deep/c.ts': "import { a } from '../a.js';\nexport const c = a;",
-      }),
-    );
-    expect(loops(cycles)).toEqual([['src/a.ts', 'src/b.ts', 'src/deep/c.ts', 'src/a.ts']]);
+    const loops = cycleLoops({
+      'src/a.ts': "import { b } from './b.js';\nexport const a = () => b;",
+      'src/b.ts': "import { c } from './deep/c.js';\nexport const b = c;",
+      'src/deep/c.ts': "import { a } from '../a.js';\nexport const c = a;",
+    });
+    expect(loops).toEqual([['src/a.ts', 'src/b.ts', 'src/deep/c.ts', 'src/a.ts']]);
   });
 
   it('finds a cycle of type-only imports', () => {
-    const cycles = importCycles(
-      sources({
-        'src/draft.ts':
-          "import type { Workspace } from './workspace.js';\nexport type D = Workspace;",
-        'src/workspace.ts': "import { type Draft } from './draft.js';\nexport type W = Draft;",
-      }),
-    );
-    expect(cycles.map((cycle) => cycle.files)).toEqual([['src/draft.ts', 'src/workspace.ts']]);
+    const files = cycleFiles({
+      'src/draft.ts':
+        "import type { Workspace } from './workspace.js';\nexport type D = Workspace;",
+      'src/workspace.ts': "import { type Draft } from './draft.js';\nexport type W = Draft;",
+    });
+    expect(files).toEqual([['src/draft.ts', 'src/workspace.ts']]);
   });
 
   it('finds a cycle through export … from and import() types', () => {
-    const cycles = importCycles(
-      sources({
-        'src/index.ts': "export { Actor } from './actor.js';\nexport * from './view.js';",
-        'src/actor.ts': "export type Root = typeof import('./index.js');\nexport class Actor {}",
-        'src/view.ts': "export type { Actor as A } from './actor.js';",
-      }),
-    );
-    expect(cycles.map((cycle) => cycle.files)).toEqual([
-      ['src/actor.ts', 'src/index.ts', 'src/view.ts'],
-    ]);
+    const files = cycleFiles({
+      'src/index.ts': "export { Actor } from './actor.js';\nexport * from './view.js';",
+      'src/actor.ts': "export type Root = typeof import('./index.js');\nexport class Actor {}",
+      'src/view.ts': "export type { Actor as A } from './actor.js';",
+    });
+    expect(files).toEqual([['src/actor.ts', 'src/index.ts', 'src/view.ts']]);
   });
 
   it('finds a file that imports itself, and two separate cycles apart', () => {
-    const cycles = importCycles(
-      sources({
-        'a/self.ts': "import './self.js';",
-        'b/one.ts': "import './two.js';",
-        'b/two.ts': "import './one.js';\nimport '../a/self.js';",
-      }),
-    );
-    expect(loops(cycles)).toEqual([
+    const loops = cycleLoops({
+      'a/self.ts': "import './self.js';",
+      'b/one.ts': "import './two.js';",
+      'b/two.ts': "import './one.js';\nimport '../a/self.js';",
+    });
+    expect(loops).toEqual([
       ['a/self.ts', 'a/self.ts'],
       ['b/one.ts', 'b/two.ts', 'b/one.ts'],
     ]);
