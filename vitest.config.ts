@@ -7,6 +7,7 @@ export default defineConfig({
       // The official LangGraph checkpointer suite needs vitest globals: a project of its own.
       'packages/langgraph/vitest.validation.config.ts',
       'test/vitest.config.ts',
+      'test/structure/vitest.config.ts',
     ],
   },
 });

@@ -1,3 +1,6 @@
 import { baseProject } from '../vitest.shared.js';
 
-export default baseProject('cross-package', { include: ['**/*.test.ts'], exclude: ['bench/**'] });
+export default baseProject('cross-package', {
+  include: ['**/*.test.ts'],
+  exclude: ['bench/**', 'structure/**'],
+});

@@ -1,4 +1,4 @@
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { registerArtifactCommands } from './commands/artifacts.js';
 import { registerContextCommands } from './commands/context.js';
 import { registerHandoffCommands } from './commands/handoffs.js';
@@ -11,36 +11,11 @@ import {
   registerTrustCommands,
   registerWorkspaceCommands,
 } from './commands/workspace.js';
+import { intArg } from './intArg.js';
 import { type CliIo, EXIT, EXIT_CODES, Output } from './output.js';
-import { CliSession, callerDir, DB_FILE, type GlobalOptions, WORKSPACE_DIR } from './session.js';
+import { createRunner } from './runner.js';
+import { callerDir, DB_FILE, WORKSPACE_DIR } from './session.js';
 import { VERSION } from './version.js';
-
-/** What a command's body gets: the session (files, workspace, identity) and the output. */
-export interface CommandContext {
-  session: CliSession;
-  out: Output;
-  io: CliIo;
-}
-
-/** Wraps a command body: opens a session on the global options, maps errors to exit codes. */
-export type Runner = <A extends unknown[]>(
-  body: (ctx: CommandContext, ...args: A) => Promise<number | undefined>,
-) => (...args: unknown[]) => Promise<void>;
-
-/** Parses a whole number ≥ `min` for an option (commander reports the error). */
-export function intArg(min = 1): (value: string) => number {
-  return (value) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min)
-      throw new InvalidArgumentError(`must be a whole number ≥ ${min}.`);
-    return n;
-  };
-}
-
-/** Collects a repeatable option into a list. */
-export function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
-}
 
 /**
  * Runs `baton` with `argv` (without the node and script paths) against `io`, and resolves
@@ -98,22 +73,9 @@ export async function runCli(argv: readonly string[], given: CliIo): Promise<num
       `\nExit codes:\n${EXIT_CODES.map((e) => `  ${String(e.code).padStart(2)}  ${e.meaning}`).join('\n')}\n\nColour follows the terminal; NO_COLOR=1 turns it off, FORCE_COLOR=1 on.\n\`baton --version\` prints the version.`,
     );
 
-  const run: Runner =
-    (body) =>
-    async (...args) => {
-      const command = args.at(-1) as Command;
-      const globals = command.optsWithGlobals() as GlobalOptions;
-      out.json = globals.json === true;
-      let session: CliSession | undefined;
-      try {
-        session = new CliSession(out.io, globals);
-        code = (await body({ session, out, io: out.io }, ...(args as never))) ?? EXIT.OK;
-      } catch (err) {
-        code = out.error(err, (id) => session?.nameOf(id) ?? id);
-      } finally {
-        await session?.close().catch(() => undefined);
-      }
-    };
+  const run = createRunner(out, (exit) => {
+    code = exit;
+  });
 
   registerWorkspaceCommands(program, run);
   registerIdentityCommands(program, run);

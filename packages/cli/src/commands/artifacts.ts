@@ -2,10 +2,11 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { type Artifact, type ArtifactContent, isBatonError, type JsonValue } from '@baton/core';
 import type { Command } from 'commander';
-import { collect, intArg, type Runner } from '../cli.js';
 import { ask, editText, readAll } from '../input.js';
+import { collect, intArg } from '../intArg.js';
 import { EXIT, type Output, usage } from '../output.js';
 import { allPages } from '../pages.js';
+import type { Runner } from '../runner.js';
 import { describeApproval } from './handoffs.js';
 import { fullId, namer, shortener } from './identities.js';
 

@@ -1,8 +1,9 @@
 import type { ContextEntry, ContextType, RecordInput } from '@baton/core';
 import type { Command } from 'commander';
-import { collect, type Runner } from '../cli.js';
+import { collect } from '../intArg.js';
 import { EXIT, type Output, usage } from '../output.js';
 import { allPages } from '../pages.js';
+import type { Runner } from '../runner.js';
 import { fullId, namer, shortener } from './identities.js';
 
 /** One line about a ContextLog entry, led by its (short) id. */

@@ -7,8 +7,9 @@ import {
   PRIORITIES,
 } from '@baton/core';
 import type { Command } from 'commander';
-import { collect, intArg, type Runner } from '../cli.js';
+import { collect, intArg } from '../intArg.js';
 import { EXIT, type Output, usage } from '../output.js';
+import type { Runner } from '../runner.js';
 import { fullId, namer, shortener } from './identities.js';
 
 const PRIORITY: readonly string[] = PRIORITIES;

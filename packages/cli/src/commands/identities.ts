@@ -10,10 +10,11 @@ import {
   rootGrantId,
 } from '@baton/core';
 import type { Command } from 'commander';
-import { collect, intArg, type Runner } from '../cli.js';
+import { collect, intArg } from '../intArg.js';
 import { createIdentity, type NewKeyOptions } from '../newIdentity.js';
 import { EXIT, type Output, usage } from '../output.js';
 import { allPages } from '../pages.js';
+import type { Runner } from '../runner.js';
 import type { CliSession } from '../session.js';
 
 /** One line about an identity: name, kind, id, status. */

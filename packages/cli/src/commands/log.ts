@@ -1,7 +1,8 @@
 import type { BatonEvent } from '@baton/core';
 import type { Command } from 'commander';
-import { collect, intArg, type Runner } from '../cli.js';
+import { collect, intArg } from '../intArg.js';
 import { EXIT, type Output } from '../output.js';
+import type { Runner } from '../runner.js';
 import { namer } from './identities.js';
 
 /** One line of the timeline: seq, time, who, what, on which stream. */

@@ -1,7 +1,8 @@
 import type { Readable } from 'node:stream';
 import type { Command } from 'commander';
-import { collect, intArg, type Runner } from '../cli.js';
+import { collect, intArg } from '../intArg.js';
 import { EXIT, usage } from '../output.js';
+import type { Runner } from '../runner.js';
 import { serveMcpHttp } from './mcpHttp.js';
 import { servedWorkspace } from './servedWorkspace.js';
 

@@ -1,6 +1,6 @@
 import type { Workspace } from '@baton/core';
-import type { CommandContext } from '../cli.js';
 import { EXIT } from '../output.js';
+import type { CommandContext } from '../runner.js';
 import { servedWorkspace } from './servedWorkspace.js';
 
 /** Options of `baton mcp --http <port>`. */

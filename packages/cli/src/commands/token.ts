@@ -1,8 +1,8 @@
 import type { Workspace } from '@baton/core';
 import type { TokenInfo, Tokens } from '@baton/mcp';
 import type { Command } from 'commander';
-import type { Runner } from '../cli.js';
 import { EXIT, type Output, usage } from '../output.js';
+import type { Runner } from '../runner.js';
 import { namer } from './identities.js';
 
 /**

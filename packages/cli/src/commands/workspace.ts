@@ -9,8 +9,8 @@ import { BatonError, type Checkpoint, ErrorCode } from '@baton/core';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { shellArg } from '../advice.js';
-import type { Runner } from '../cli.js';
 import { EXIT, usage } from '../output.js';
+import type { Runner } from '../runner.js';
 import { describeIdentity } from './identities.js';
 
 /** Logs shorter than this verify without a progress bar. */
