@@ -15,7 +15,7 @@
  * @module @baton/sqlite
  */
 
-export { SCHEMA_VERSION } from './schema.js';
 // Types
-export type { SqliteStoreOptions } from './sqliteStore.js';
+export type { SqliteStoreOptions } from './options.js';
+export { SCHEMA_VERSION } from './schema.js';
 export { SqliteStore } from './sqliteStore.js';
