@@ -1,18 +1,15 @@
 import { accessSync, constants, existsSync } from 'node:fs';
 import { dirname } from 'node:path';
+import type * as B from '@baton/core';
 import {
   BatonError,
-  type BatonEvent,
   ConflictError,
   EMPTY_HEAD,
   ErrorCode,
-  type Head,
   isBatonError,
-  type JsonValue,
   parseInput,
 } from '@baton/core';
 import {
-  type AppendBatch,
   CommitWatchers,
   checkBatch,
   checkKvBatch,
@@ -21,19 +18,11 @@ import {
   checkKvPut,
   DEFAULT_PAGE_SIZE,
   decodeCursor,
-  type IndexRange,
-  type KvArea,
-  type KvValue,
   kvConflict,
   kvValueEquals,
-  type Page,
-  type PageOptions,
   PRIMARY_INDEX,
-  type ProjectionRow,
   pageOf,
   prefixEnd,
-  type ReadQuery,
-  type Store,
 } from '@baton/core/store';
 import Database from 'better-sqlite3';
 import { optionsSchema, type SqliteStoreOptions } from './options.js';
@@ -43,9 +32,11 @@ import { prepareSchema } from './schema.js';
 const READ_PAGE = 256;
 
 type Stored = string | Uint8Array;
+type QueryRow = { ik: string; key: string; value: string };
+type KvRow = { key: string; value: Stored };
 
 /**
- * A {@link Store} in one SQLite file (better-sqlite3): events, projections, blobs and kv
+ * A {@link B.Store} in one SQLite file (better-sqlite3): events, projections, blobs and kv
  * together, shared by every connection and process that opens the file.
  *
  * @remarks
@@ -59,7 +50,7 @@ type Stored = string | Uint8Array;
  * const ws = await Workspace.open({ store: new SqliteStore({ path: 'baton.db' }) });
  * ```
  */
-export class SqliteStore implements Store {
+export class SqliteStore implements B.Store {
   readonly #db: Database.Database;
   readonly #file: string;
   readonly #owned: boolean;
@@ -67,7 +58,7 @@ export class SqliteStore implements Store {
   readonly #watchers: CommitWatchers;
   /** Prepared statements by SQL text: each shape of query is prepared once. */
   readonly #statements = new Map<string, Database.Statement>();
-  readonly #appendTx: Database.Transaction<(batch: AppendBatch) => Head>;
+  readonly #appendTx: Database.Transaction<(batch: B.AppendBatch) => B.Head>;
   readonly #kvBatchTx: Database.Transaction<(b: ReturnType<typeof checkKvBatch>) => void>;
   #closed = false;
 
@@ -110,11 +101,11 @@ export class SqliteStore implements Store {
     };
     const seq = this.#headNow().seq;
     this.#watchers = new CommitWatchers({ poll, intervalMs: o.pollIntervalMs, seq });
-    this.#appendTx = db.transaction((batch: AppendBatch) => this.#write(batch));
+    this.#appendTx = db.transaction((batch: B.AppendBatch) => this.#write(batch));
     this.#kvBatchTx = db.transaction((b: ReturnType<typeof checkKvBatch>) => this.#kvBatch(b));
   }
 
-  async append(batch: AppendBatch): Promise<Head> {
+  async append(batch: B.AppendBatch): Promise<B.Head> {
     const head = this.#run('append', () => this.#appendTx.immediate(batch));
     if (batch.events.length > 0) this.#watchers.committed(head.seq);
     return head;
@@ -125,7 +116,7 @@ export class SqliteStore implements Store {
    * check, then one INSERT per row (the multi-row INSERTs this once had saved under 3% of a
    * signed append).
    */
-  #write(batch: AppendBatch): Head {
+  #write(batch: B.AppendBatch): B.Head {
     const head = this.#headNow();
     const { expectedHead: want, events, projections = [], blobs = [] } = batch;
     if (head.seq !== want.seq || head.hash !== want.hash) throw new ConflictError(want, head);
@@ -156,7 +147,7 @@ export class SqliteStore implements Store {
     return Object.freeze({ seq: next.seq, hash: next.hash });
   }
 
-  async *read(q: ReadQuery = {}): AsyncIterable<BatonEvent> {
+  async *read(q: B.ReadQuery = {}): AsyncIterable<B.BatonEvent> {
     this.#live();
     let left = q.limit ?? Number.POSITIVE_INFINITY;
     if (left <= 0 || q.types?.length === 0) return;
@@ -175,38 +166,38 @@ export class SqliteStore implements Store {
         ...where.params,
         limit,
       );
-      for (const row of rows) yield JSON.parse(row.body) as BatonEvent;
+      for (const row of rows) yield JSON.parse(row.body) as B.BatonEvent;
       if (rows.length < limit) return;
       left -= rows.length;
       after = rows.at(-1)!.seq;
     }
   }
 
-  async event(id: string): Promise<BatonEvent | undefined> {
+  async event(id: string): Promise<B.BatonEvent | undefined> {
     const row = this.#one<{ body: string }>('event', SQL.event, id);
-    return row && (JSON.parse(row.body) as BatonEvent);
+    return row && (JSON.parse(row.body) as B.BatonEvent);
   }
 
-  async head(): Promise<Head> {
+  async head(): Promise<B.Head> {
     return this.#run('head', () => this.#headNow());
   }
 
-  #headNow(): Head {
-    const h = this.#sql(SQL.head).get() as Head | undefined;
+  #headNow(): B.Head {
+    const h = this.#sql(SQL.head).get() as B.Head | undefined;
     return h ? Object.freeze({ seq: h.seq, hash: h.hash }) : EMPTY_HEAD;
   }
 
-  async get(collection: string, key: string): Promise<JsonValue | undefined> {
+  async get(collection: string, key: string): Promise<B.JsonValue | undefined> {
     const row = this.#one<{ value: string }>('get', SQL.row, collection, key);
-    return row && (JSON.parse(row.value) as JsonValue);
+    return row && (JSON.parse(row.value) as B.JsonValue);
   }
 
   async query(
     collection: string,
     index: string,
-    range: IndexRange,
-    page: PageOptions = {},
-  ): Promise<Page<ProjectionRow>> {
+    range: B.IndexRange,
+    page: B.PageOptions = {},
+  ): Promise<B.Page<B.ProjectionRow>> {
     const limit = page.limit ?? DEFAULT_PAGE_SIZE;
     const [dir, cmp] = page.reverse ? ['DESC', '<'] : ['ASC', '>'];
     // The primary index is the row key itself; a secondary index lists (index key, row key)
@@ -228,17 +219,11 @@ export class SqliteStore implements Store {
     if (primary) where.add(k, `r.key ${cmp} ?`);
     else if (k !== undefined) where.add([a, k], `(i.ikey, i.key) ${cmp} (?, ?)`);
     const sql = `${where.sql} ORDER BY ${ik} ${dir}${primary ? '' : `, i.key ${dir}`} LIMIT ?`;
-    type Row = { ik: string; key: string; value: string };
-    const rows = this.#all<Row>('query', sql, ...where.params, limit + 1);
-    return pageOf(
-      rows,
-      limit,
-      (x) => ({ key: x.key, value: JSON.parse(x.value) }),
-      (x) => [x.ik, x.key],
-    );
+    const rows = this.#all<QueryRow>('query', sql, ...where.params, limit + 1);
+    return pageOf(rows, limit, rowOf, (x) => [x.ik, x.key]);
   }
 
-  readonly blobs: Store['blobs'] = {
+  readonly blobs: B.Store['blobs'] = {
     get: async (hash) => {
       const row = this.#one<{ bytes: Uint8Array }>('blobs.get', SQL.blob, hash);
       // A plain Uint8Array, not the Buffer better-sqlite3 hands back.
@@ -266,7 +251,7 @@ export class SqliteStore implements Store {
     },
   };
 
-  readonly kv: KvArea = {
+  readonly kv: B.KvArea = {
     get: async (key) => {
       checkKvKey('get', key);
       const row = this.#one<{ value: Stored }>('kv.get', SQL.kvGet, key);
@@ -285,18 +270,10 @@ export class SqliteStore implements Store {
       const limit = page.limit ?? DEFAULT_PAGE_SIZE;
       const end = prefixEnd(prefix);
       const after = page.after === undefined ? undefined : decodeCursor(page.after, 1)[0];
-      const sql =
-        KV_LIST[
-          (end === undefined ? 0 : 4) | (after === undefined ? 0 : 2) | (page.reverse ? 1 : 0)
-        ]!;
+      const shape = (end === undefined ? 0 : 4) | (after === undefined ? 0 : 2) | +!!page.reverse;
       const params = [prefix, end, after, limit + 1].filter((p) => p !== undefined);
-      const rows = this.#all<{ key: string; value: Stored }>('kv.list', sql, ...params);
-      return pageOf(
-        rows,
-        limit,
-        (x) => ({ key: x.key, value: kvValue(x.value) }),
-        (x) => [x.key],
-      );
+      const rows = this.#all<KvRow>('kv.list', KV_LIST[shape]!, ...params);
+      return pageOf(rows, limit, entryOf, (x) => [x.key]);
     },
     batch: async (writes, options) => {
       const b = checkKvBatch(writes, options);
@@ -370,27 +347,21 @@ export class SqliteStore implements Store {
   #fail(what: string, err: unknown): BatonError {
     if (isBatonError(err)) return err;
     const code = (err as { code?: unknown }).code;
-    const sqlite = typeof code === 'string' ? code : '';
+    const sqlite = typeof code === 'string' ? code : undefined;
     const reason = (err instanceof Error ? err.message : String(err)).replace(/\.$/, '');
     const f = this.#file;
     const busy = this.#busyMs === undefined ? '' : ` (${this.#busyMs} ms)`;
-    const hint = /^SQLITE_BUSY/.test(sqlite)
+    const hint = /^SQLITE_BUSY/.test(sqlite ?? '')
       ? ` Another connection held the database locked for longer than the busy timeout${busy}. Retry, or raise busyTimeoutMs.`
-      : /^SQLITE_(READONLY|CANTOPEN)/.test(sqlite)
+      : /^SQLITE_(READONLY|CANTOPEN)/.test(sqlite ?? '')
         ? ` Baton needs to read and write ${f} and create its -wal and -shm files beside it: check the permissions of the file and its directory.`
-        : /^SQLITE_(NOTADB|CORRUPT)/.test(sqlite)
+        : /^SQLITE_(NOTADB|CORRUPT)/.test(sqlite ?? '')
           ? ` ${f} is not a SQLite database or is damaged. Nothing was written; restore it from a backup or point \`path\` at a new file.`
           : sqlite === 'SQLITE_FULL'
             ? ' The disk is full.'
             : '';
-    return new BatonError(
-      ErrorCode.STORE,
-      `SqliteStore ${what} failed on ${f}: ${reason}.${hint}`,
-      {
-        cause: err,
-        details: { file: f, sqlite: sqlite || undefined },
-      },
-    );
+    const message = `SqliteStore ${what} failed on ${f}: ${reason}.${hint}`;
+    return new BatonError(ErrorCode.STORE, message, { cause: err, details: { file: f, sqlite } });
   }
 }
 
@@ -447,13 +418,16 @@ class Where {
 }
 
 /** Bytes go in as a BLOB, JSON as TEXT: the untyped column keeps each as it came. */
-function stored(value: KvValue): Stored {
+function stored(value: B.KvValue): Stored {
   return value instanceof Uint8Array ? value : JSON.stringify(value);
 }
 
-function kvValue(stored: Stored): KvValue {
-  return typeof stored === 'string' ? (JSON.parse(stored) as JsonValue) : new Uint8Array(stored);
+function kvValue(stored: Stored): B.KvValue {
+  return typeof stored === 'string' ? (JSON.parse(stored) as B.JsonValue) : new Uint8Array(stored);
 }
+
+const rowOf = (x: QueryRow): B.ProjectionRow => ({ key: x.key, value: JSON.parse(x.value) });
+const entryOf = (x: KvRow) => ({ key: x.key, value: kvValue(x.value) });
 
 /**
  * Throws `STORE` when the process may not write the file or, for the `-wal` and `-shm` files
