@@ -36,14 +36,11 @@ type QueryRow = { ik: string; key: string; value: string };
 type KvRow = { key: string; value: Stored };
 
 /**
- * A {@link B.Store} in one SQLite file (better-sqlite3): events, projections, blobs and kv
- * together, shared by every connection and process that opens the file.
- *
- * @remarks
- * Appends run in `BEGIN IMMEDIATE` transactions, so the head check and the inserts are one
- * atomic step across processes. `watch` wakes on this store's own commits at once and on
- * other connections' within `pollIntervalMs`. A file written by a newer schema, or not a
- * Baton store at all, is refused with a `STORE` error and left untouched.
+ * A Baton `Store` in one SQLite file (better-sqlite3): events, projections, blobs and kv
+ * together, shared by every connection and process that opens the file. Appends run in
+ * `BEGIN IMMEDIATE` transactions, so the head check and the inserts are one atomic step across
+ * processes; `watch` wakes on this store's commits at once and on other connections' within
+ * `pollIntervalMs`.
  *
  * @example
  * ```ts
