@@ -157,7 +157,7 @@ export const PRIMARY_INDEX = '$key';
  * whole or not at all, also across processes sharing the storage). `kv` is the exception:
  * adapters call it directly, so a store checks its arguments (the `checkKv*` helpers).
  *
- * The smallest correct store is `MemoryStore` (about 250 lines): arrays and maps, a
+ * The smallest correct store is `MemoryStore` (under 300 lines): arrays and maps, a
  * `checkBatch` after the head check, copies in and out. Every implementation passes
  * `runStoreConformance` from `@baton/core/testing`. "Not found" is `undefined`; backend
  * failures are `BatonError`s with code `STORE` and the backend's error as `cause`.
