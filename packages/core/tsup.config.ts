@@ -15,6 +15,7 @@ rmSync(new URL('./dist', import.meta.url), { recursive: true, force: true });
 const entry = {
   index: 'src/index.ts',
   'testing/index': 'src/testing/index.ts',
+  'store/index': 'src/store/index.ts',
   'node/index': 'src/node/index.ts',
 };
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { BatonError } from '../src/errors.js';
 import { EMPTY_HEAD } from '../src/log/event.js';
 import { MemoryStore } from '../src/store/memoryStore.js';
 import { conformanceEvents, runStoreConformance } from '../src/testing/index.js';
@@ -49,5 +50,25 @@ describe('MemoryStore', () => {
     const events = conformanceEvents(EMPTY_HEAD, 1);
     await peer.append({ events, expectedHead: EMPTY_HEAD });
     expect((await peer.head()).seq).toBe(1);
+  });
+
+  it('refuses bad kv arguments with VALIDATION naming the field, writing nothing', async () => {
+    const store = new MemoryStore();
+    const cases: [() => Promise<unknown>, string][] = [
+      [() => store.kv.get(1 as unknown as string), 'key'],
+      [() => store.kv.put('k', { n: Number.NaN }), 'value'],
+      [() => store.kv.put('k', undefined as never), 'value'],
+      [() => store.kv.delete(null as unknown as string), 'key'],
+      [() => store.kv.list(5 as unknown as string), 'prefix'],
+      [() => store.kv.list('', { limit: 0 }), 'page.limit'],
+      [() => store.kv.list('', { after: 7 as unknown as string }), 'page.after'],
+      [() => store.kv.list('', { reverse: 'yes' as unknown as boolean }), 'page.reverse'],
+    ];
+    for (const [call, field] of cases) {
+      const err = (await call().catch((e: unknown) => e)) as BatonError;
+      expect(err, field).toMatchObject({ name: 'BatonError', code: 'VALIDATION' });
+      expect(err.details.field, field).toBe(field);
+    }
+    expect((await store.kv.list('')).items).toEqual([]);
   });
 });

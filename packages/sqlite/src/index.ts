@@ -1,21 +1,13 @@
 /**
- * A Baton `Store` on SQLite (better-sqlite3): the durable default on Node. One file holds
- * the log, projections, blobs and kv; every process that opens it shares them, and
- * watchers hear of each other's commits.
- *
- * @example
- * ```ts
- * import { Workspace } from '@baton/core';
- * import { SqliteStore } from '@baton/sqlite';
- *
- * const ws = await Workspace.open({ store: new SqliteStore({ path: 'baton.db' }) });
- * ```
+ * A Baton `Store` on SQLite (better-sqlite3): the durable default on Node. One file holds the
+ * log, projections, blobs and kv; every process that opens it shares them, and watchers hear
+ * of each other's commits. Start at {@link SqliteStore}.
  *
  * @packageDocumentation
  * @module @baton/sqlite
  */
 
-export { SCHEMA_VERSION } from './schema.js';
 // Types
-export type { SqliteStoreOptions } from './sqliteStore.js';
+export type { SqliteStoreOptions } from './options.js';
+export { SCHEMA_VERSION } from './schema.js';
 export { SqliteStore } from './sqliteStore.js';

@@ -59,40 +59,6 @@ const MIGRATIONS: readonly string[] = [
   `,
 ];
 
-interface FileState {
-  applicationId: number;
-  version: number;
-  objects: number;
-}
-
-function inspect(db: BetterSqlite3.Database): FileState {
-  return {
-    applicationId: db.pragma('application_id', { simple: true }) as number,
-    version: db.pragma('user_version', { simple: true }) as number,
-    objects: (db.prepare('SELECT count(*) AS n FROM sqlite_master').get() as { n: number }).n,
-  };
-}
-
-/** Refuses a file this library must not touch: someone else's, or a newer Baton schema. */
-function check(state: FileState, file: string): 'current' | 'migrate' {
-  if (state.applicationId === APPLICATION_ID) {
-    if (state.version > SCHEMA_VERSION) {
-      throw new BatonError(
-        ErrorCode.STORE,
-        `${file} holds a Baton store of schema version ${state.version}, written by a newer @baton/sqlite; this one knows versions up to ${SCHEMA_VERSION}. Upgrade @baton/sqlite to open it. The file was not changed.`,
-        { details: { file, version: state.version, supported: SCHEMA_VERSION } },
-      );
-    }
-    return state.version === SCHEMA_VERSION ? 'current' : 'migrate';
-  }
-  if (state.applicationId === 0 && state.version === 0 && state.objects === 0) return 'migrate';
-  throw new BatonError(
-    ErrorCode.STORE,
-    `${file} is a SQLite database but not a Baton store (application_id ${state.applicationId}, ${state.objects} schema objects). Give Baton a file of its own. The file was not changed.`,
-    { details: { file, applicationId: state.applicationId } },
-  );
-}
-
 /**
  * Checks the file is an empty database or a Baton store this library can read, then brings
  * its schema up to {@link SCHEMA_VERSION}. Reads only until the file is known to be ours;
@@ -103,17 +69,41 @@ export function prepareSchema(
   file: string,
   configure?: () => void,
 ): void {
-  const state = inspect(db);
-  const status = check(state, file);
+  const status = check(db, file);
   configure?.();
   if (status === 'current') return;
   db.transaction(() => {
     // Read again under the write lock: another process may have created or migrated it.
-    const now = inspect(db);
-    if (check(now, file) === 'current') return;
-    const from = now.applicationId === APPLICATION_ID ? now.version : 0;
+    const from = check(db, file);
+    if (from === 'current') return;
     for (let v = from; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v]!);
     db.pragma(`application_id = ${APPLICATION_ID}`);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }).immediate();
+}
+
+/**
+ * The schema version to migrate from, or `'current'`. Refuses a file this library must not
+ * touch: someone else's, or a newer Baton schema.
+ */
+function check(db: BetterSqlite3.Database, file: string): number | 'current' {
+  const applicationId = db.pragma('application_id', { simple: true }) as number;
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (applicationId === APPLICATION_ID) {
+    if (version > SCHEMA_VERSION) {
+      throw new BatonError(
+        ErrorCode.STORE,
+        `${file} holds a Baton store of schema version ${version}, written by a newer @baton/sqlite; this one knows versions up to ${SCHEMA_VERSION}. Upgrade @baton/sqlite to open it. The file was not changed.`,
+        { details: { file, version, supported: SCHEMA_VERSION } },
+      );
+    }
+    return version === SCHEMA_VERSION ? 'current' : version;
+  }
+  const objects = (db.prepare('SELECT count(*) AS n FROM sqlite_master').get() as { n: number }).n;
+  if (applicationId === 0 && version === 0 && objects === 0) return 0;
+  throw new BatonError(
+    ErrorCode.STORE,
+    `${file} is a SQLite database but not a Baton store (application_id ${applicationId}, ${objects} schema objects). Give Baton a file of its own. The file was not changed.`,
+    { details: { file, applicationId } },
+  );
 }

@@ -1,122 +1,62 @@
 import { accessSync, constants, existsSync } from 'node:fs';
 import { dirname } from 'node:path';
+import type * as B from '@baton/core';
 import {
-  type AppendBatch,
   BatonError,
-  type BatonEvent,
-  type BlobArea,
   ConflictError,
-  checkKvBatch,
   EMPTY_HEAD,
   ErrorCode,
-  findNonJson,
-  type Head,
-  type IndexRange,
   isBatonError,
-  type JsonValue,
-  type KvArea,
-  type KvExpectation,
-  type KvValue,
-  type KvWrite,
+  parseInput,
+} from '@baton/core';
+import {
+  CommitWatchers,
+  checkBatch,
+  checkKvBatch,
+  checkKvKey,
+  checkKvList,
+  checkKvPut,
+  DEFAULT_PAGE_SIZE,
+  decodeCursor,
   kvConflict,
   kvValueEquals,
-  type Page,
-  type PageOptions,
   PRIMARY_INDEX,
-  type ProjectionRow,
-  type ReadQuery,
-  type Store,
-} from '@baton/core';
-import Database from 'better-sqlite3';
-import { prepareSchema } from './schema.js';
-import {
-  checkAppendInput,
-  checkBatch,
-  decodeCursor,
-  encodeCursor,
-  optionsSchema,
-  pageSchema,
-  parseInput,
+  pageOf,
   prefixEnd,
-  rangeSchema,
-  readSchema,
-  text,
-} from './validation.js';
-
-/** Options for {@link SqliteStore}: give `path` or `database`, not both. */
-export interface SqliteStoreOptions {
-  /**
-   * The database file, created when missing. The store opens it in WAL mode with the
-   * settings below and closes it on `close()`.
-   */
-  path?: string;
-  /**
-   * An open better-sqlite3 connection to use instead of `path`, as it is configured (journal
-   * mode, `synchronous`, busy timeout are the caller's; the store only turns
-   * `secure_delete` on, which erasure needs). `close()` leaves it open.
-   */
-  database?: Database.Database;
-  /**
-   * How long a write waits for another connection's write lock before failing with a
-   * `STORE` error, in ms. Only with `path`. Defaults to `5_000`.
-   */
-  busyTimeoutMs?: number;
-  /**
-   * `'normal'`: a commit survives the process crashing (what SQLite's WAL guarantees);
-   * after a power loss or OS crash the file is intact but may lack the last commits.
-   * `'full'`: a commit also survives power loss, at the cost of an fsync per append
-   * (about 1.5 ms on a typical SSD). Only with `path`. Defaults to `'normal'`.
-   */
-  synchronous?: 'normal' | 'full';
-  /**
-   * How often watchers check for commits made by other connections and processes
-   * (`PRAGMA data_version`, a read of a counter in shared memory), in ms. Runs only while
-   * someone watches. Defaults to `25`.
-   */
-  pollIntervalMs?: number;
-}
+} from '@baton/core/store';
+import Database from 'better-sqlite3';
+import { optionsSchema, type SqliteStoreOptions } from './options.js';
+import { prepareSchema } from './schema.js';
 
 /** Rows read per query while streaming the log, so memory stays flat. */
 const READ_PAGE = 256;
-/** Rows per multi-row INSERT (6 parameters each for events: far under SQLite's limit). */
-const ROWS_PER_STATEMENT = 50;
-/** Page size of `query` and `kv.list` when none is given (the Store contract's default). */
-const DEFAULT_PAGE_SIZE = 100;
 
-type Statement = Database.Statement<unknown[], unknown>;
-type SqlParams = Record<string, string | number | Uint8Array>;
+type Stored = string | Uint8Array;
+type QueryRow = { ik: string; key: string; value: string };
+type KvRow = { key: string; value: Stored };
 
 /**
- * A {@link Store} in one SQLite file (better-sqlite3): events, projections, blobs and kv
- * together, shared by every connection and process that opens the file.
- *
- * @remarks
- * Appends run in `BEGIN IMMEDIATE` transactions, so the head check and the inserts are one
- * atomic step across processes. `watch` wakes on this store's own commits at once and on
- * other connections' within `pollIntervalMs`. The schema version lives in
- * `PRAGMA user_version`; a file written by a newer version, or not a Baton store at all, is
- * refused with a `STORE` error and left untouched.
+ * A Baton `Store` in one SQLite file (better-sqlite3): events, projections, blobs and kv
+ * together, shared by every connection and process that opens the file. Appends run in
+ * `BEGIN IMMEDIATE` transactions, so the head check and the inserts are one atomic step across
+ * processes; `watch` wakes on this store's commits at once and on other connections' within
+ * `pollIntervalMs`.
  *
  * @example
  * ```ts
  * const ws = await Workspace.open({ store: new SqliteStore({ path: 'baton.db' }) });
  * ```
  */
-export class SqliteStore implements Store {
+export class SqliteStore implements B.Store {
   readonly #db: Database.Database;
   readonly #file: string;
   readonly #owned: boolean;
   readonly #busyMs: number | undefined;
-  readonly #pollMs: number;
-  readonly #statements = new Map<string, Statement>();
-  readonly #watchers = new Set<(seq: number) => void>();
-  readonly #appendTx: Database.Transaction<(batch: AppendBatch) => Head>;
-  readonly #kvBatchTx: Database.Transaction<
-    (writes: readonly KvWrite[], expect: readonly KvExpectation[]) => void
-  >;
-  #timer: ReturnType<typeof setInterval> | undefined;
-  #dataVersion = 0;
-  #seenSeq = 0;
+  readonly #watchers: CommitWatchers;
+  /** Prepared statements by SQL text: each shape of query is prepared once. */
+  readonly #statements = new Map<string, Database.Statement>();
+  readonly #appendTx: Database.Transaction<(batch: B.AppendBatch) => B.Head>;
+  readonly #kvBatchTx: Database.Transaction<(b: ReturnType<typeof checkKvBatch>) => void>;
   #closed = false;
 
   /**
@@ -130,10 +70,8 @@ export class SqliteStore implements Store {
     this.#owned = db === undefined;
     this.#file = o.path ?? db?.name ?? 'the database';
     this.#busyMs = this.#owned ? (o.busyTimeoutMs ?? 5_000) : undefined;
-    this.#pollMs = o.pollIntervalMs ?? 25;
     try {
-      // A read-only file would open (SQLite falls back to reading) and fail at the first
-      // write; say so now. (No write lock is taken to find out: WAL readers never wait.)
+      // A read-only file would open (SQLite falls back to reading) and fail at the first write.
       if (o.path !== undefined) checkWritable(o.path);
       db ??= new Database(o.path!, { timeout: this.#busyMs });
       const opened = db;
@@ -143,365 +81,224 @@ export class SqliteStore implements Store {
         opened.pragma(`synchronous = ${o.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
       });
       // Deleted content is overwritten with zeros, so an erased body leaves no bytes behind
-      // in freed pages or cells (see `blobs.delete`). Set on every connection, the caller's too:
-      // erasure depends on it.
+      // (see `blobs.delete`). Set on the caller's connection too: erasure depends on it.
       opened.pragma('secure_delete = ON');
-      this.#dataVersion = opened.pragma('data_version', { simple: true }) as number;
     } catch (err) {
       if (this.#owned && db?.open) db.close();
       throw this.#fail('open', err);
     }
     this.#db = db;
-    this.#seenSeq = this.#headNow().seq;
-    this.#appendTx = db.transaction((batch: AppendBatch) => this.#write(batch));
-    this.#kvBatchTx = db.transaction((w: readonly KvWrite[], e: readonly KvExpectation[]) =>
-      this.#kvBatch(w, e),
-    );
+    // Another connection's commit changes `data_version`, a counter in shared memory.
+    let version = db.pragma('data_version', { simple: true });
+    const poll = () => {
+      const now = this.#db.pragma('data_version', { simple: true });
+      if (now === version) return undefined;
+      version = now;
+      return this.#headNow().seq;
+    };
+    const seq = this.#headNow().seq;
+    this.#watchers = new CommitWatchers({ poll, intervalMs: o.pollIntervalMs, seq });
+    this.#appendTx = db.transaction((batch: B.AppendBatch) => this.#write(batch));
+    this.#kvBatchTx = db.transaction((b: ReturnType<typeof checkKvBatch>) => this.#kvBatch(b));
   }
 
-  async append(batch: AppendBatch): Promise<Head> {
-    this.#live();
-    checkAppendInput(batch);
-    let head: Head;
-    try {
-      head = this.#appendTx.immediate(batch);
-    } catch (err) {
-      throw this.#fail('append', err);
-    }
-    if (batch.events.length > 0) {
-      this.#seenSeq = head.seq;
-      for (const w of this.#watchers) queueMicrotask(() => w(head.seq));
-    }
+  async append(batch: B.AppendBatch): Promise<B.Head> {
+    const head = this.#run('append', () => this.#appendTx.immediate(batch));
+    if (batch.events.length > 0) this.#watchers.committed(head.seq);
     return head;
   }
 
-  /** The body of one append, inside its `BEGIN IMMEDIATE` transaction. */
-  #write({ events, expectedHead, projections = [], blobs = [] }: AppendBatch): Head {
+  /**
+   * The body of one append, in its `BEGIN IMMEDIATE` transaction: the head check, the chain
+   * check, then one INSERT per row (the multi-row INSERTs this once had saved under 3% of a
+   * signed append).
+   */
+  #write(batch: B.AppendBatch): B.Head {
     const head = this.#headNow();
-    if (head.seq !== expectedHead.seq || head.hash !== expectedHead.hash) {
-      throw new ConflictError(expectedHead, head);
-    }
-    checkBatch(head, events, projections, blobs);
-    // Rows go in by statements of up to ROWS_PER_STATEMENT rows each: one call into SQLite
-    // per chunk instead of one per row.
-    for (let i = 0; i < events.length; i += ROWS_PER_STATEMENT) {
-      const chunk = events.slice(i, i + ROWS_PER_STATEMENT);
-      const params: unknown[] = [];
-      for (const e of chunk) params.push(e.seq, e.id, e.stream, e.type, e.hash, JSON.stringify(e));
+    const { expectedHead: want, events, projections = [], blobs = [] } = batch;
+    if (head.seq !== want.seq || head.hash !== want.hash) throw new ConflictError(want, head);
+    // Ids already committed are caught by the UNIQUE constraint below.
+    const next = checkBatch(head, batch);
+    for (const e of events) {
       try {
-        this.#rowsSql(
-          'INSERT INTO baton_events (seq, id, stream, type, hash, body) VALUES',
-          '(?, ?, ?, ?, ?, ?)',
-          chunk.length,
-        ).run(params);
+        this.#sql(SQL.putEvent).run(e.seq, e.id, e.stream, e.type, e.hash, JSON.stringify(e));
       } catch (err) {
-        if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
-          const taken = chunk.find((e) => this.#eventSeq(e.id) !== undefined) ?? chunk[0]!;
-          throw new BatonError(
-            ErrorCode.VALIDATION,
-            `Event id "${taken.id}" exists already in this workspace.`,
-          );
-        }
-        throw err;
+        if ((err as { code?: string }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw err;
+        const message = `Event id "${e.id}" exists already in this workspace.`;
+        throw new BatonError(ErrorCode.VALIDATION, message);
       }
+      for (const ref of e.refs) this.#sql(SQL.putRef).run(ref, e.seq);
     }
-    const refs: unknown[] = [];
-    for (const e of events) for (const ref of e.refs) refs.push(ref, e.seq);
-    for (let i = 0; i < refs.length; i += 2 * ROWS_PER_STATEMENT) {
-      const part = refs.slice(i, i + 2 * ROWS_PER_STATEMENT);
-      this.#rowsSql(
-        'INSERT OR IGNORE INTO baton_event_refs (ref, seq) VALUES',
-        '(?, ?)',
-        part.length / 2,
-      ).run(part);
-    }
-    const dropIndex = this.#sql('DELETE FROM baton_row_index WHERE collection = ? AND key = ?');
-    const dropRow = this.#sql('DELETE FROM baton_rows WHERE collection = ? AND key = ?');
-    const putRow = this.#sql(
-      'INSERT OR REPLACE INTO baton_rows (collection, key, value) VALUES (?, ?, ?)',
-    );
-    const putIndex = this.#sql(
-      'INSERT OR IGNORE INTO baton_row_index (collection, name, ikey, key) VALUES (?, ?, ?, ?)',
-    );
-    for (const w of projections) {
-      dropIndex.run(w.collection, w.key);
-      if (w.value === null) {
-        dropRow.run(w.collection, w.key);
+    for (const { collection: c, key, value, indexes = {} } of projections) {
+      this.#sql(SQL.dropIndex).run(c, key);
+      if (value === null) {
+        this.#sql(SQL.dropRow).run(c, key);
         continue;
       }
-      putRow.run(w.collection, w.key, JSON.stringify(w.value));
-      for (const [name, keys] of Object.entries(w.indexes ?? {})) {
+      this.#sql(SQL.putRow).run(c, key, JSON.stringify(value));
+      for (const [name, keys] of Object.entries(indexes))
         for (const k of Array.isArray(keys) ? keys : [keys])
-          putIndex.run(w.collection, name, k, w.key);
-      }
+          this.#sql(SQL.putIndex).run(c, name, k, key);
     }
-    const putBlob = this.#sql('INSERT OR IGNORE INTO baton_blobs (hash, bytes) VALUES (?, ?)');
-    for (const b of blobs) putBlob.run(b.hash, b.bytes);
-    const last = events.at(-1);
-    return last ? Object.freeze({ seq: last.seq, hash: last.hash }) : head;
+    for (const b of blobs) this.#sql(SQL.putBlob).run(b.hash, b.bytes);
+    return Object.freeze({ seq: next.seq, hash: next.hash });
   }
 
-  async *read(query: ReadQuery = {}): AsyncIterable<BatonEvent> {
+  async *read(q: B.ReadQuery = {}): AsyncIterable<B.BatonEvent> {
     this.#live();
-    const q = parseInput(readSchema, query, 'store.read(query)');
     let left = q.limit ?? Number.POSITIVE_INFINITY;
-    if (left === 0 || q.types?.length === 0) return;
-    // With a ref the scan runs along the ref index, so a rare ref in a long log reads only
-    // its own events.
-    const seq = q.ref === undefined ? 'e.seq' : 'r.seq';
-    const from =
-      q.ref === undefined
-        ? 'baton_events e'
-        : 'baton_event_refs r JOIN baton_events e ON e.seq = r.seq';
-    const params: SqlParams = { after: q.after ?? 0 };
-    const where = [`${seq} > @after`];
-    const add = (name: string, value: string | number | undefined, cond: string) => {
-      if (value === undefined) return;
-      where.push(cond);
-      params[name] = value;
-    };
-    add('ref', q.ref, 'r.ref = @ref');
-    add('until', q.until, `${seq} <= @until`);
-    add('stream', q.stream, 'e.stream = @stream');
-    if (q.types) {
-      q.types.forEach((t, i) => {
-        params[`t${i}`] = t;
-      });
-      where.push(`e.type IN (${q.types.map((_, i) => `@t${i}`).join(', ')})`);
-    }
-    const sql = `SELECT e.seq, e.body FROM ${from} WHERE ${where.join(' AND ')} ORDER BY ${seq} LIMIT @limit`;
-    while (left > 0) {
-      params.limit = Math.min(READ_PAGE, left);
-      const rows = this.#all<{ seq: number; body: string }>('read', sql, params);
-      for (const row of rows) yield JSON.parse(row.body) as BatonEvent;
-      if (rows.length < params.limit) return;
+    if (left <= 0 || q.types?.length === 0) return;
+    // With a ref the scan runs along the ref index, so a rare ref reads only its own events.
+    const [seq, from] = q.ref === undefined ? ['e.seq', ''] : ['r.seq', SQL.byRef];
+    const where = new Where(`SELECT e.seq, e.body FROM baton_events e${from} WHERE ${seq} > ?`);
+    where.add(q.ref, 'r.ref = ?').add(q.until, `${seq} <= ?`).add(q.stream, 'e.stream = ?');
+    if (q.types) where.add(q.types, `e.type IN (${q.types.map(() => '?').join(', ')})`);
+    const sql = `${where.sql} ORDER BY ${seq} LIMIT ?`;
+    for (let after = q.after ?? 0; left > 0; ) {
+      const limit = Math.min(READ_PAGE, left);
+      const rows = this.#all<{ seq: number; body: string }>(
+        'read',
+        sql,
+        after,
+        ...where.params,
+        limit,
+      );
+      for (const row of rows) yield JSON.parse(row.body) as B.BatonEvent;
+      if (rows.length < limit) return;
       left -= rows.length;
-      params.after = rows.at(-1)!.seq;
+      after = rows.at(-1)!.seq;
     }
   }
 
-  async event(id: string): Promise<BatonEvent | undefined> {
-    text(id, 'store.event(id)');
-    const row = this.#get<{ body: string }>(
-      'event',
-      'SELECT body FROM baton_events WHERE id = ?',
-      id,
-    );
-    return row && (JSON.parse(row.body) as BatonEvent);
+  async event(id: string): Promise<B.BatonEvent | undefined> {
+    const row = this.#one<{ body: string }>('event', SQL.event, id);
+    return row && (JSON.parse(row.body) as B.BatonEvent);
   }
 
-  async head(): Promise<Head> {
-    this.#live();
+  async head(): Promise<B.Head> {
     return this.#run('head', () => this.#headNow());
   }
 
-  #headNow(): Head {
-    const row = this.#sql('SELECT seq, hash FROM baton_events ORDER BY seq DESC LIMIT 1').get();
-    const h = row as Head | undefined;
+  #headNow(): B.Head {
+    const h = this.#sql(SQL.head).get() as B.Head | undefined;
     return h ? Object.freeze({ seq: h.seq, hash: h.hash }) : EMPTY_HEAD;
   }
 
-  async get(collection: string, key: string): Promise<JsonValue | undefined> {
-    text(collection, 'store.get(collection)');
-    text(key, 'store.get(key)');
-    const sql = 'SELECT value FROM baton_rows WHERE collection = ? AND key = ?';
-    const row = this.#get<{ value: string }>('get', sql, collection, key);
-    return row && (JSON.parse(row.value) as JsonValue);
+  async get(collection: string, key: string): Promise<B.JsonValue | undefined> {
+    const row = this.#one<{ value: string }>('get', SQL.row, collection, key);
+    return row && (JSON.parse(row.value) as B.JsonValue);
   }
 
   async query(
     collection: string,
     index: string,
-    range: IndexRange,
-    page: PageOptions = {},
-  ): Promise<Page<ProjectionRow>> {
-    text(collection, 'store.query(collection)');
-    text(index, 'store.query(index)');
-    const r = parseInput(rangeSchema, range, 'store.query(range)');
-    const p = parseInput(pageSchema, page, 'store.query(page)');
-    const limit = p.limit ?? DEFAULT_PAGE_SIZE;
-    const params: SqlParams = { collection, index, limit: limit + 1 };
-    const [dir, cmp] = p.reverse ? ['DESC', '<'] : ['ASC', '>'];
+    range: B.IndexRange,
+    page: B.PageOptions = {},
+  ): Promise<B.Page<B.ProjectionRow>> {
+    const limit = page.limit ?? DEFAULT_PAGE_SIZE;
+    const [dir, cmp] = page.reverse ? ['DESC', '<'] : ['ASC', '>'];
     // The primary index is the row key itself; a secondary index lists (index key, row key)
     // pairs, ordered by both.
-    let sql: string;
-    if (index === PRIMARY_INDEX) {
-      const where = ['r.collection = @collection', ...rangeWhere('r.key', r, params)];
-      if (p.after !== undefined) {
-        params.rk = decodeCursor(p.after, 2)[1]!;
-        where.push(`r.key ${cmp} @rk`);
-      }
-      sql = `SELECT r.key AS ik, r.key, r.value FROM baton_rows r WHERE ${where.join(' AND ')} ORDER BY r.key ${dir} LIMIT @limit`;
-    } else {
-      const where = [
-        'i.collection = @collection AND i.name = @index',
-        ...rangeWhere('i.ikey', r, params),
-      ];
-      if (p.after !== undefined) {
-        [params.ik, params.rk] = decodeCursor(p.after, 2) as [string, string];
-        where.push(`(i.ikey, i.key) ${cmp} (@ik, @rk)`);
-      }
-      sql = `SELECT i.ikey AS ik, r.key, r.value FROM baton_row_index i JOIN baton_rows r ON r.collection = i.collection AND r.key = i.key WHERE ${where.join(' AND ')} ORDER BY i.ikey ${dir}, i.key ${dir} LIMIT @limit`;
-    }
-    const rows = this.#all<{ ik: string; key: string; value: string }>('query', sql, params);
-    return pageOf(rows, limit, (x) => ({
-      item: { key: x.key, value: JSON.parse(x.value) as JsonValue },
-      cursor: [x.ik, x.key],
-    }));
+    const primary = index === PRIMARY_INDEX;
+    const ik = primary ? 'r.key' : 'i.ikey';
+    const where = primary
+      ? new Where(SQL.rows, collection)
+      : new Where(SQL.indexed, collection, index);
+    where
+      .add(range.eq, `${ik} = ?`)
+      .add(range.gt, `${ik} > ?`)
+      .add(range.gte, `${ik} >= ?`)
+      .add(range.lt, `${ik} < ?`);
+    // Everything that starts with the prefix, and nothing else, sorts in [prefix, prefixEnd).
+    if (range.prefix)
+      where.add(range.prefix, `${ik} >= ?`).add(prefixEnd(range.prefix), `${ik} < ?`);
+    const [a, k] = page.after === undefined ? [] : decodeCursor(page.after, 2);
+    if (primary) where.add(k, `r.key ${cmp} ?`);
+    else if (k !== undefined) where.add([a, k], `(i.ikey, i.key) ${cmp} (?, ?)`);
+    const sql = `${where.sql} ORDER BY ${ik} ${dir}${primary ? '' : `, i.key ${dir}`} LIMIT ?`;
+    const rows = this.#all<QueryRow>('query', sql, ...where.params, limit + 1);
+    return pageOf(rows, limit, rowOf, (x) => [x.ik, x.key]);
   }
 
-  readonly blobs: BlobArea = {
+  readonly blobs: B.Store['blobs'] = {
     get: async (hash) => {
-      text(hash, 'store.blobs.get(hash)');
-      const sql = 'SELECT bytes FROM baton_blobs WHERE hash = ?';
-      const row = this.#get<{ bytes: Uint8Array }>('blobs.get', sql, hash);
+      const row = this.#one<{ bytes: Uint8Array }>('blobs.get', SQL.blob, hash);
       // A plain Uint8Array, not the Buffer better-sqlite3 hands back.
       return row && new Uint8Array(row.bytes);
     },
-    has: async (hash) => {
-      text(hash, 'store.blobs.has(hash)');
-      return !!this.#get('blobs.has', 'SELECT 1 AS x FROM baton_blobs WHERE hash = ?', hash);
-    },
+    has: async (hash) => !!this.#one('blobs.has', SQL.blob, hash),
     /**
      * Deletes the body (erasure) and its bytes from the files: `secure_delete` zeroes the
      * freed cells and pages, and a `TRUNCATE` checkpoint copies the WAL into the database and
-     * empties it, so no frame holding the old pages is left. The checkpoint waits (up to the
-     * busy timeout) for other connections' reads to finish; when one outlasts it, this throws
-     * `STORE` after the row is deleted — deleting again (`actor.erase` again) finishes the job.
+     * empties it. The checkpoint waits (up to the busy timeout) for other connections' reads;
+     * when one outlasts it, this throws `STORE` after the row is deleted — deleting again
+     * (`actor.erase` again) finishes the job.
      */
     delete: async (hash) => {
-      text(hash, 'store.blobs.delete(hash)');
-      this.#exec('blobs.delete', 'DELETE FROM baton_blobs WHERE hash = ?', hash);
-      const [result] = this.#run(
-        'blobs.delete',
-        () => this.#db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[],
+      const [result] = this.#run('blobs.delete', () => {
+        this.#sql(SQL.dropBlob).run(hash);
+        return this.#db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+      });
+      if (!result || result.busy === 0) return;
+      throw new BatonError(
+        ErrorCode.STORE,
+        `SqliteStore blobs.delete on ${this.#file}: the body is deleted, but another connection kept reading past the busy timeout, so ${this.#file}-wal may still hold its old pages. Delete it again (actor.erase with the same hash) once that reader is done.`,
+        { details: { file: this.#file, hash } },
       );
-      if (result && result.busy !== 0) {
-        throw new BatonError(
-          ErrorCode.STORE,
-          `SqliteStore blobs.delete on ${this.#file}: the body is deleted, but another connection kept reading past the busy timeout, so ${this.#file}-wal may still hold its old pages. Delete it again (actor.erase with the same hash) once that reader is done.`,
-          { details: { file: this.#file, hash } },
-        );
-      }
     },
   };
 
-  readonly kv: KvArea = {
+  readonly kv: B.KvArea = {
     get: async (key) => {
-      text(key, 'store.kv.get(key)');
-      const sql = 'SELECT value FROM baton_kv WHERE key = ?';
-      const row = this.#get<{ value: string | Uint8Array }>('kv.get', sql, key);
+      checkKvKey('get', key);
+      const row = this.#one<{ value: Stored }>('kv.get', SQL.kvGet, key);
       return row && kvValue(row.value);
     },
     put: async (key, value) => {
-      text(key, 'store.kv.put(key)');
-      const bad = value === undefined ? '(value) is undefined' : findNonJson(value);
-      if (!(value instanceof Uint8Array) && bad) {
-        throw new BatonError(
-          ErrorCode.VALIDATION,
-          `store.kv.put: \`value\` must be plain JSON or a Uint8Array: ${bad}.`,
-          { details: { field: 'value' } },
-        );
-      }
-      // Bytes go in as a BLOB, JSON as TEXT: the untyped column keeps each as it came.
-      const stored = value instanceof Uint8Array ? value : JSON.stringify(value);
-      this.#exec(
-        'kv.put',
-        'INSERT OR REPLACE INTO baton_kv (key, value) VALUES (?, ?)',
-        key,
-        stored,
-      );
+      checkKvPut(key, value);
+      this.#run('kv.put', () => this.#sql(SQL.kvPut).run(key, stored(value)));
     },
     delete: async (key) => {
-      text(key, 'store.kv.delete(key)');
-      this.#exec('kv.delete', 'DELETE FROM baton_kv WHERE key = ?', key);
+      checkKvKey('delete', key);
+      this.#run('kv.delete', () => this.#sql(SQL.kvDelete).run(key));
     },
     list: async (prefix, page = {}) => {
-      text(prefix, 'store.kv.list(prefix)');
-      const p = parseInput(pageSchema, page, 'store.kv.list(page)');
-      const limit = p.limit ?? DEFAULT_PAGE_SIZE;
-      const params: SqlParams = { limit: limit + 1 };
-      const where = ['1', ...rangeWhere('key', { prefix }, params)];
-      if (p.after !== undefined) {
-        params.after = decodeCursor(p.after, 1)[0]!;
-        where.push(`key ${p.reverse ? '<' : '>'} @after`);
-      }
-      const sql = `SELECT key, value FROM baton_kv WHERE ${where.join(' AND ')} ORDER BY key ${p.reverse ? 'DESC' : 'ASC'} LIMIT @limit`;
-      const rows = this.#all<{ key: string; value: string | Uint8Array }>('kv.list', sql, params);
-      return pageOf(rows, limit, (x) => ({
-        item: { key: x.key, value: kvValue(x.value) },
-        cursor: [x.key],
-      }));
+      checkKvList(prefix, page);
+      const limit = page.limit ?? DEFAULT_PAGE_SIZE;
+      const end = prefixEnd(prefix);
+      const after = page.after === undefined ? undefined : decodeCursor(page.after, 1)[0];
+      const shape = (end === undefined ? 0 : 4) | (after === undefined ? 0 : 2) | +!!page.reverse;
+      const params = [prefix, end, after, limit + 1].filter((p) => p !== undefined);
+      const rows = this.#all<KvRow>('kv.list', KV_LIST[shape]!, ...params);
+      return pageOf(rows, limit, entryOf, (x) => [x.key]);
     },
     batch: async (writes, options) => {
       const b = checkKvBatch(writes, options);
-      this.#run('kv.batch', () => this.#kvBatchTx.immediate(b.writes, b.options.expect ?? []));
+      this.#run('kv.batch', () => this.#kvBatchTx.immediate(b));
     },
   };
 
   /** The body of one `kv.batch`, inside its `BEGIN IMMEDIATE` transaction. */
-  #kvBatch(writes: readonly KvWrite[], expect: readonly KvExpectation[]): void {
-    const read = this.#sql('SELECT value FROM baton_kv WHERE key = ?');
-    for (const e of expect) {
-      const row = read.get(e.key) as { value: string | Uint8Array } | undefined;
+  #kvBatch({ writes, options }: ReturnType<typeof checkKvBatch>): void {
+    for (const e of options.expect ?? []) {
+      const row = this.#sql(SQL.kvGet).get(e.key) as { value: Stored } | undefined;
       if (!kvValueEquals(row && kvValue(row.value), e.value)) throw kvConflict(e.key);
     }
-    const put = this.#sql('INSERT OR REPLACE INTO baton_kv (key, value) VALUES (?, ?)');
-    const del = this.#sql('DELETE FROM baton_kv WHERE key = ?');
     for (const w of writes) {
-      if (w.value === undefined) del.run(w.key);
-      else put.run(w.key, w.value instanceof Uint8Array ? w.value : JSON.stringify(w.value));
+      if (w.value === undefined) this.#sql(SQL.kvDelete).run(w.key);
+      else this.#sql(SQL.kvPut).run(w.key, stored(w.value));
     }
   }
 
   watch(onCommit: (seq: number) => void): () => void {
     this.#live();
-    const w = (seq: number) => {
-      if (!this.#closed && this.#watchers.has(w)) onCommit(seq);
-    };
-    this.#watchers.add(w);
-    if (!this.#timer) {
-      this.#timer = setInterval(() => this.#poll(), this.#pollMs);
-      // A watcher must never be what keeps a process running.
-      this.#timer.unref();
-    }
-    return () => {
-      this.#watchers.delete(w);
-      if (this.#watchers.size === 0) this.#stopPolling();
-    };
-  }
-
-  /** Wakes watchers when another connection committed since the last check. */
-  #poll(): void {
-    try {
-      const version = this.#db.pragma('data_version', { simple: true }) as number;
-      if (version === this.#dataVersion) return;
-      this.#dataVersion = version;
-      const { seq } = this.#headNow();
-      if (seq === this.#seenSeq) return;
-      this.#seenSeq = seq;
-      for (const w of [...this.#watchers]) {
-        try {
-          w(seq);
-        } catch {
-          // A watcher's failure is its own; the others still hear of the commit.
-        }
-      }
-    } catch {
-      // The database is busy or gone; the next tick tries again, and core polls as well.
-    }
-  }
-
-  #stopPolling(): void {
-    clearInterval(this.#timer);
-    this.#timer = undefined;
+    return this.#watchers.add(onCommit);
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#stopPolling();
-    this.#watchers.clear();
+    this.#watchers.close();
     this.#statements.clear();
     if (!this.#owned) return;
     try {
@@ -511,46 +308,21 @@ export class SqliteStore implements Store {
     }
   }
 
-  // ---------------------------------------------------------------- internals
-
   #live(): void {
-    if (this.#closed) {
-      throw new BatonError(
-        ErrorCode.STORE,
-        `This SqliteStore (${this.#file}) is closed. Open a new one on the same file.`,
-      );
-    }
+    if (!this.#closed) return;
+    const message = `This SqliteStore (${this.#file}) is closed. Open a new one on the same file.`;
+    throw new BatonError(ErrorCode.STORE, message);
   }
 
-  /** A prepared statement, made once per SQL text. */
-  /** The seq of the event with `id`, if the log holds one. */
-  #eventSeq(id: string): number | undefined {
-    const row = this.#sql('SELECT seq FROM baton_events WHERE id = ?').get(id) as
-      | { seq: number }
-      | undefined;
-    return row?.seq;
-  }
-
-  /** `head` followed by `rows` copies of `row`, prepared once per row count. */
-  #rowsSql(head: string, row: string, rows: number): Statement {
-    const key = `${rows}\u0000${head}\u0000${row}`;
-    let s = this.#statements.get(key);
-    if (!s) {
-      s = this.#db.prepare(`${head} ${Array.from({ length: rows }, () => row).join(', ')}`);
-      this.#statements.set(key, s);
-    }
-    return s;
-  }
-
-  #sql(sql: string): Statement {
+  #sql(sql: string): Database.Statement {
     let s = this.#statements.get(sql);
-    if (!s) {
-      s = this.#db.prepare(sql);
-      this.#statements.set(sql, s);
-    }
+    if (s) return s;
+    s = this.#db.prepare(sql);
+    this.#statements.set(sql, s);
     return s;
   }
 
+  /** Runs `fn` on the open database; a SQLite failure becomes a `STORE` error. */
   #run<T>(what: string, fn: () => T): T {
     this.#live();
     try {
@@ -560,16 +332,12 @@ export class SqliteStore implements Store {
     }
   }
 
-  #get<R>(what: string, sql: string, ...params: unknown[]): R | undefined {
+  #one<R>(what: string, sql: string, ...params: unknown[]): R | undefined {
     return this.#run(what, () => this.#sql(sql).get(...params) as R | undefined);
   }
 
-  #all<R>(what: string, sql: string, params: SqlParams): R[] {
-    return this.#run(what, () => this.#sql(sql).all(params) as R[]);
-  }
-
-  #exec(what: string, sql: string, ...params: unknown[]): void {
-    this.#run(what, () => this.#sql(sql).run(...params));
+  #all<R>(what: string, sql: string, ...params: unknown[]): R[] {
+    return this.#run(what, () => this.#sql(sql).all(...params) as R[]);
   }
 
   /** Wraps a SQLite failure as a `STORE` error that says what to do; BatonErrors pass through. */
@@ -578,68 +346,85 @@ export class SqliteStore implements Store {
     const code = (err as { code?: unknown }).code;
     const sqlite = typeof code === 'string' ? code : undefined;
     const reason = (err instanceof Error ? err.message : String(err)).replace(/\.$/, '');
-    let hint = '';
-    if (sqlite?.startsWith('SQLITE_BUSY')) {
-      hint = ` Another connection held the database locked for longer than the busy timeout${this.#busyMs === undefined ? '' : ` (${this.#busyMs} ms)`}. Retry, or raise busyTimeoutMs.`;
-    } else if (sqlite?.startsWith('SQLITE_READONLY') || sqlite?.startsWith('SQLITE_CANTOPEN')) {
-      hint = ` Baton needs to read and write ${this.#file} and create its -wal and -shm files beside it: check the permissions of the file and its directory.`;
-    } else if (sqlite === 'SQLITE_NOTADB' || sqlite?.startsWith('SQLITE_CORRUPT')) {
-      hint = ` ${this.#file} is not a SQLite database or is damaged. Nothing was written; restore it from a backup or point \`path\` at a new file.`;
-    } else if (sqlite === 'SQLITE_FULL') {
-      hint = ' The disk is full.';
-    }
-    return new BatonError(
-      ErrorCode.STORE,
-      `SqliteStore ${what} failed on ${this.#file}: ${reason}.${hint}`,
-      { cause: err, details: { file: this.#file, sqlite } },
-    );
+    const f = this.#file;
+    const busy = this.#busyMs === undefined ? '' : ` (${this.#busyMs} ms)`;
+    const hint = /^SQLITE_BUSY/.test(sqlite ?? '')
+      ? ` Another connection held the database locked for longer than the busy timeout${busy}. Retry, or raise busyTimeoutMs.`
+      : /^SQLITE_(READONLY|CANTOPEN)/.test(sqlite ?? '')
+        ? ` Baton needs to read and write ${f} and create its -wal and -shm files beside it: check the permissions of the file and its directory.`
+        : /^SQLITE_(NOTADB|CORRUPT)/.test(sqlite ?? '')
+          ? ` ${f} is not a SQLite database or is damaged. Nothing was written; restore it from a backup or point \`path\` at a new file.`
+          : sqlite === 'SQLITE_FULL'
+            ? ' The disk is full.'
+            : '';
+    const message = `SqliteStore ${what} failed on ${f}: ${reason}.${hint}`;
+    return new BatonError(ErrorCode.STORE, message, { cause: err, details: { file: f, sqlite } });
   }
 }
 
-/** SQL conditions for `range` over the column `col`; parameters go into `params`. */
-function rangeWhere(col: string, range: IndexRange, params: SqlParams): string[] {
-  const where: string[] = [];
-  const ops = [
-    ['eq', '='],
-    ['gt', '>'],
-    ['gte', '>='],
-    ['lt', '<'],
-    ['lte', '<='],
-  ] as const;
-  for (const [name, op] of ops) {
-    const v = range[name];
-    if (v === undefined) continue;
-    where.push(`${col} ${op} @${name}`);
-    params[name] = v;
+/** The fixed statements, each prepared once per store. */
+const SQL = {
+  putEvent:
+    'INSERT INTO baton_events (seq, id, stream, type, hash, body) VALUES (?, ?, ?, ?, ?, ?)',
+  putRef: 'INSERT OR IGNORE INTO baton_event_refs (ref, seq) VALUES (?, ?)',
+  dropIndex: 'DELETE FROM baton_row_index WHERE collection = ? AND key = ?',
+  dropRow: 'DELETE FROM baton_rows WHERE collection = ? AND key = ?',
+  putRow: 'INSERT OR REPLACE INTO baton_rows (collection, key, value) VALUES (?, ?, ?)',
+  putIndex:
+    'INSERT OR IGNORE INTO baton_row_index (collection, name, ikey, key) VALUES (?, ?, ?, ?)',
+  putBlob: 'INSERT OR IGNORE INTO baton_blobs (hash, bytes) VALUES (?, ?)',
+  byRef: ' JOIN baton_event_refs r ON r.seq = e.seq',
+  event: 'SELECT body FROM baton_events WHERE id = ?',
+  head: 'SELECT seq, hash FROM baton_events ORDER BY seq DESC LIMIT 1',
+  row: 'SELECT value FROM baton_rows WHERE collection = ? AND key = ?',
+  rows: 'SELECT r.key AS ik, r.key, r.value FROM baton_rows r WHERE r.collection = ?',
+  indexed:
+    'SELECT i.ikey AS ik, r.key, r.value FROM baton_row_index i JOIN baton_rows r ON r.collection = i.collection AND r.key = i.key WHERE i.collection = ? AND i.name = ?',
+  blob: 'SELECT bytes FROM baton_blobs WHERE hash = ?',
+  dropBlob: 'DELETE FROM baton_blobs WHERE hash = ?',
+  kvGet: 'SELECT value FROM baton_kv WHERE key = ?',
+  kvPut: 'INSERT OR REPLACE INTO baton_kv (key, value) VALUES (?, ?)',
+  kvDelete: 'DELETE FROM baton_kv WHERE key = ?',
+};
+
+/**
+ * The SQL of `kv.list` by shape — bit 4: the prefix has an end, 2: a cursor, 1: reverse —
+ * built once: `kv.list` is on the hot path of LangGraph's checkpoint saver.
+ */
+const KV_LIST = Array.from({ length: 8 }, (_, shape) => {
+  const [end, after, desc] = [shape & 4, shape & 2, shape & 1];
+  const cond = `key >= ?${end ? ' AND key < ?' : ''}${after ? ` AND key ${desc ? '<' : '>'} ?` : ''}`;
+  return `SELECT key, value FROM baton_kv WHERE ${cond} ORDER BY key ${desc ? 'DESC' : 'ASC'} LIMIT ?`;
+});
+
+/** A SELECT and its parameters, to which each given condition adds `AND cond`. */
+class Where {
+  sql: string;
+  readonly params: unknown[];
+  constructor(select: string, ...params: unknown[]) {
+    this.sql = select;
+    this.params = params;
   }
-  if (range.prefix !== undefined && range.prefix !== '') {
-    // Everything that starts with the prefix, and nothing else, sorts in [prefix, prefixEnd).
-    where.push(`${col} >= @prefix`);
-    params.prefix = range.prefix;
-    const end = prefixEnd(range.prefix);
-    if (end !== undefined) {
-      where.push(`${col} < @prefixEnd`);
-      params.prefixEnd = end;
-    }
+  /** Adds `cond` with `value` (several for an array) unless `value` is undefined. */
+  add(value: unknown, cond: string): this {
+    if (value === undefined) return this;
+    this.sql += ` AND ${cond}`;
+    this.params.push(...(Array.isArray(value) ? value : [value]));
+    return this;
   }
-  return where;
 }
 
-/** One page from `limit + 1` fetched rows: the extra row only says there is a next page. */
-function pageOf<R, T>(
-  rows: R[],
-  limit: number,
-  map: (row: R) => { item: T; cursor: string[] },
-): Page<T> {
-  const mapped = rows.slice(0, limit).map(map);
-  const out: Page<T> = { items: mapped.map((m) => m.item) };
-  if (rows.length > limit) out.next = encodeCursor(mapped.at(-1)!.cursor);
-  return out;
+/** Bytes go in as a BLOB, JSON as TEXT: the untyped column keeps each as it came. */
+function stored(value: B.KvValue): Stored {
+  return value instanceof Uint8Array ? value : JSON.stringify(value);
 }
 
-function kvValue(stored: string | Uint8Array): KvValue {
-  return typeof stored === 'string' ? (JSON.parse(stored) as JsonValue) : new Uint8Array(stored);
+function kvValue(stored: Stored): B.KvValue {
+  return typeof stored === 'string' ? (JSON.parse(stored) as B.JsonValue) : new Uint8Array(stored);
 }
+
+const rowOf = (x: QueryRow): B.ProjectionRow => ({ key: x.key, value: JSON.parse(x.value) });
+const entryOf = (x: KvRow) => ({ key: x.key, value: kvValue(x.value) });
 
 /**
  * Throws `STORE` when the process may not write the file or, for the `-wal` and `-shm` files

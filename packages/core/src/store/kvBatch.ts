@@ -1,6 +1,7 @@
+import { badArgument } from '../crypto/arguments.js';
 import { canonicalJson, findNonJson, type JsonValue } from '../crypto/canonical.js';
 import { BatonError, ErrorCode } from '../errors.js';
-import type { KvBatchOptions, KvValue, KvWrite } from './store.js';
+import type { KvBatchOptions, KvValue, KvWrite, PageOptions } from './store.js';
 
 /** Most keys one {@link KvArea.batch} may touch: a batch is one transaction, kept small. */
 export const MAX_KV_BATCH = 10_000;
@@ -69,4 +70,53 @@ export function kvConflict(key: string): BatonError {
     `store.kv.batch: ${JSON.stringify(key)} no longer holds the expected value, so nothing was written. Read it again and retry.`,
     { details: { key } },
   );
+}
+
+// The checks below run on every kv call, which LangGraph's checkpoint saver makes on its hot
+// path: plain `typeof` tests, no schema parse, nothing allocated when the argument is right.
+
+/**
+ * Checks the `key` of `kv.get`, `kv.put` or `kv.delete` (`method`) is a string.
+ *
+ * @throws `BatonError` `VALIDATION` naming `key`.
+ */
+export function checkKvKey(method: string, key: unknown): asserts key is string {
+  if (typeof key !== 'string') throw badArgument(`store.kv.${method}`, 'key', 'a string', key);
+}
+
+/**
+ * Checks the arguments of `kv.put`: a string key and a value that is plain JSON or a
+ * `Uint8Array`.
+ *
+ * @throws `BatonError` `VALIDATION` naming `key` or `value`.
+ */
+export function checkKvPut(key: unknown, value: unknown): asserts value is KvValue {
+  checkKvKey('put', key);
+  if (value instanceof Uint8Array) return;
+  const bad = value === undefined ? 'it is undefined' : findNonJson(value);
+  if (bad)
+    throw badArgument('store.kv.put', 'value', 'plain JSON or a Uint8Array', value, {
+      advice: `Found: ${bad}.`,
+    });
+}
+
+/**
+ * Checks the arguments of `kv.list`: a string prefix, and page options with a whole-number
+ * `limit` ≥ 1, a string `after` and a boolean `reverse`, each optional.
+ *
+ * @throws `BatonError` `VALIDATION` naming the field.
+ */
+export function checkKvList(prefix: unknown, page: unknown): asserts page is PageOptions {
+  const at = 'store.kv.list';
+  if (typeof prefix !== 'string') throw badArgument(at, 'prefix', 'a string', prefix);
+  if (page === undefined) return;
+  if (typeof page !== 'object' || page === null)
+    throw badArgument(at, 'page', 'an object ({ limit?, after?, reverse? })', page);
+  const { limit, after, reverse } = page as Record<string, unknown>;
+  if (limit !== undefined && !(Number.isSafeInteger(limit) && (limit as number) >= 1))
+    throw badArgument(at, 'page.limit', 'a whole number ≥ 1', limit);
+  if (after !== undefined && typeof after !== 'string')
+    throw badArgument(at, 'page.after', 'the `next` cursor of a previous page', after);
+  if (reverse !== undefined && typeof reverse !== 'boolean')
+    throw badArgument(at, 'page.reverse', 'a boolean', reverse);
 }

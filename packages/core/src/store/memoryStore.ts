@@ -1,15 +1,16 @@
 import type { JsonValue } from '../crypto/canonical.js';
 import { BatonError, ConflictError, ErrorCode } from '../errors.js';
 import { type BatonEvent, EMPTY_HEAD, type Head } from '../log/event.js';
+import { checkBatch } from './checkBatch.js';
+import { compareKeys, DEFAULT_PAGE_SIZE, decodeCursor, inRange, pageOf } from './keys.js';
 import {
-  checkBatch,
-  compareKeys,
-  DEFAULT_PAGE_SIZE,
-  decodeCursor,
-  encodeCursor,
-  inRange,
-} from './keys.js';
-import { checkKvBatch, kvConflict, kvValueEquals } from './kvBatch.js';
+  checkKvBatch,
+  checkKvKey,
+  checkKvList,
+  checkKvPut,
+  kvConflict,
+  kvValueEquals,
+} from './kvBatch.js';
 import {
   type AppendBatch,
   type BlobArea,
@@ -23,6 +24,7 @@ import {
   type ReadQuery,
   type Store,
 } from './store.js';
+import { CommitWatchers } from './watchers.js';
 
 interface Row {
   value: JsonValue;
@@ -37,7 +39,8 @@ class Backing {
   collections = new Map<string, Map<string, Row>>();
   blobs = new Map<string, Uint8Array>();
   kv = new Map<string, KvValue>();
-  watchers = new Set<(seq: number) => void>();
+  /** The watchers of every open handle. */
+  handles = new Set<CommitWatchers>();
 }
 
 function deepFreeze<T>(value: T): T {
@@ -52,6 +55,16 @@ function copyJson<T>(value: T): T {
   return deepFreeze(structuredClone(value));
 }
 
+/** A kv value as the store keeps it: bytes copied, JSON copied and frozen. */
+function kvIn(v: KvValue): KvValue {
+  return v instanceof Uint8Array ? v.slice() : copyJson(v);
+}
+
+/** A kv value as the store hands it out: bytes copied (JSON is frozen already). */
+function kvOut(v: KvValue): KvValue {
+  return v instanceof Uint8Array ? v.slice() : v;
+}
+
 /**
  * The in-memory {@link Store}: the default when no store is given, and the reference every
  * other store is measured against. Nothing survives the process.
@@ -63,7 +76,7 @@ function copyJson<T>(value: T): T {
 export class MemoryStore implements Store {
   #b: Backing = new Backing();
   #closed = false;
-  readonly #mine = new Set<(seq: number) => void>();
+  readonly #watchers = new CommitWatchers();
 
   /** Another handle onto the same memory; closing one does not close the other. */
   peer(): MemoryStore {
@@ -125,7 +138,7 @@ export class MemoryStore implements Store {
     // Frozen: callers get this object back from append() and head().
     const head = Object.freeze({ seq: prev.seq, hash: prev.hash });
     b.head = head;
-    for (const w of b.watchers) queueMicrotask(() => w(head.seq));
+    for (const h of b.handles) h.committed(head.seq);
     return head;
   }
 
@@ -177,11 +190,12 @@ export class MemoryStore implements Store {
       start = entries.findIndex((x) => dir * (compareKeys(x[0], ak) || compareKeys(x[1], key)) > 0);
       if (start < 0) start = entries.length;
     }
-    const slice = entries.slice(start, start + limit);
-    const out: Page<ProjectionRow> = { items: slice.map(([, key, value]) => ({ key, value })) };
-    const last = slice.at(-1);
-    if (last && start + limit < entries.length) out.next = encodeCursor([last[0], last[1]]);
-    return out;
+    return pageOf(
+      entries.slice(start, start + limit + 1),
+      limit,
+      ([, key, value]) => ({ key, value }),
+      ([ik, key]) => [ik, key],
+    );
   }
 
   readonly blobs: BlobArea = {
@@ -197,16 +211,20 @@ export class MemoryStore implements Store {
 
   readonly kv: KvArea = {
     get: async (key) => {
+      checkKvKey('get', key);
       const v = this.#open().kv.get(key);
-      return v instanceof Uint8Array ? v.slice() : v;
+      return v === undefined ? undefined : kvOut(v);
     },
     put: async (key, value) => {
-      this.#open().kv.set(key, value instanceof Uint8Array ? value.slice() : copyJson(value));
+      checkKvPut(key, value);
+      this.#open().kv.set(key, kvIn(value));
     },
     delete: async (key) => {
+      checkKvKey('delete', key);
       this.#open().kv.delete(key);
     },
     list: async (prefix, page = {}) => {
+      checkKvList(prefix, page);
       const limit = page.limit ?? DEFAULT_PAGE_SIZE;
       const after = page.after === undefined ? undefined : decodeCursor(page.after, 1)[0]!;
       const dir = page.reverse ? -1 : 1;
@@ -215,14 +233,13 @@ export class MemoryStore implements Store {
           (k) => k.startsWith(prefix) && (after === undefined || dir * compareKeys(k, after) > 0),
         )
         .sort((x, y) => dir * compareKeys(x, y));
-      const slice = keys.slice(0, limit);
-      const items = slice.map((key) => {
-        const v = this.#b.kv.get(key)!;
-        return { key, value: v instanceof Uint8Array ? v.slice() : v };
-      });
-      const out: Page<{ key: string; value: KvValue }> = { items };
-      if (keys.length > limit) out.next = encodeCursor([slice.at(-1)!]);
-      return out;
+      const kv = this.#b.kv;
+      return pageOf(
+        keys.slice(0, limit + 1),
+        limit,
+        (key) => ({ key, value: kvOut(kv.get(key)!) }),
+        (key) => [key],
+      );
     },
     batch: async (writes, options) => {
       const b = checkKvBatch(writes, options);
@@ -231,28 +248,20 @@ export class MemoryStore implements Store {
         if (!kvValueEquals(kv.get(e.key), e.value)) throw kvConflict(e.key);
       for (const w of b.writes) {
         if (w.value === undefined) kv.delete(w.key);
-        else kv.set(w.key, w.value instanceof Uint8Array ? w.value.slice() : copyJson(w.value));
+        else kv.set(w.key, kvIn(w.value));
       }
     },
   };
 
   watch(onCommit: (seq: number) => void): () => void {
-    const b = this.#open();
-    const w = (seq: number) => {
-      if (!this.#closed) onCommit(seq);
-    };
-    b.watchers.add(w);
-    this.#mine.add(w);
-    return () => {
-      b.watchers.delete(w);
-      this.#mine.delete(w);
-    };
+    this.#open().handles.add(this.#watchers);
+    return this.#watchers.add(onCommit);
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const w of this.#mine) this.#b.watchers.delete(w);
-    this.#mine.clear();
+    this.#watchers.close();
+    this.#b.handles.delete(this.#watchers);
   }
 }

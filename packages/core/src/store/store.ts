@@ -50,14 +50,17 @@ export interface ReadQuery {
   limit?: number;
 }
 
-/** A range over one index's keys (strings, compared by Unicode code point — the order of their UTF-8 bytes). */
+/**
+ * A range over one index's keys (strings, compared by Unicode code point — the order of their
+ * UTF-8 bytes). All given bounds must hold; `{}` is every key. These are the bounds core asks
+ * for; a store maps each to one comparison (`prefix` to `>= prefix AND < prefixEnd(prefix)`).
+ */
 export interface IndexRange {
   eq?: string;
   prefix?: string;
   gt?: string;
   gte?: string;
   lt?: string;
-  lte?: string;
 }
 
 /** Paging options for {@link Store.query} and `kv.list`. */
@@ -142,13 +145,22 @@ export interface BlobArea {
 export const PRIMARY_INDEX = '$key';
 
 /**
- * What a storage adapter implements: bytes in, bytes out, atomically, plus a wake-up hint.
- * All semantics — validation, authorization, signing, hashing, projections — live in core.
+ * What a storage adapter implements: an append-only log with a head, projection rows with
+ * secondary index keys, content-addressed blobs and a kv area — bytes in, bytes out,
+ * atomically, plus a wake-up hint.
  *
  * @remarks
- * Every implementation passes `runStoreConformance` from `@baton/core/testing`.
- * "Not found" is `undefined`; backend failures are `BatonError`s with code `STORE` and the
- * backend's error as `cause`.
+ * Core validates, authorizes, signs, hashes and computes the projections; a store trusts the
+ * batches core hands it and guards only its own invariants: the head check (an append lands
+ * only on the head it was built against), the chain (`checkBatch` from `@baton/core/store`:
+ * seqs contiguous, each `prev` the hash before, no id twice) and atomicity (a batch lands
+ * whole or not at all, also across processes sharing the storage). `kv` is the exception:
+ * adapters call it directly, so a store checks its arguments (the `checkKv*` helpers).
+ *
+ * The smallest correct store is `MemoryStore` (under 300 lines): arrays and maps, a
+ * `checkBatch` after the head check, copies in and out. Every implementation passes
+ * `runStoreConformance` from `@baton/core/testing`. "Not found" is `undefined`; backend
+ * failures are `BatonError`s with code `STORE` and the backend's error as `cause`.
  */
 export interface Store {
   /**

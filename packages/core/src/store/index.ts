@@ -1,0 +1,62 @@
+/**
+ * Helpers for writing a Baton `Store` (a new backend: PostgreSQL, IndexedDB, …): the chain
+ * check an append runs after its head check, the kv argument checks and compare-and-set
+ * helpers, key order, ranges and page cursors — the parts every store shares, so each one
+ * keeps only what is its own backend's.
+ *
+ * @remarks
+ * Run `runStoreConformance` from `@baton/core/testing` against the new store; `docs/storage.md`
+ * walks through the contract.
+ *
+ * @example
+ * ```ts
+ * import { checkBatch } from '@baton/core/store';
+ *
+ * // Inside the store's transaction, after comparing the head with batch.expectedHead:
+ * const next = checkBatch(head, batch, (id) => hasEvent(id));
+ * ```
+ *
+ * @packageDocumentation
+ * @module @baton/core/store
+ */
+
+export { checkBatch } from './checkBatch.js';
+export {
+  compareKeys,
+  DEFAULT_PAGE_SIZE,
+  decodeCursor,
+  encodeCursor,
+  inRange,
+  pageOf,
+  prefixEnd,
+} from './keys.js';
+export {
+  checkKvBatch,
+  checkKvKey,
+  checkKvList,
+  checkKvPut,
+  kvConflict,
+  kvValueEquals,
+  MAX_KV_BATCH,
+} from './kvBatch.js';
+// Types
+export type {
+  AppendBatch,
+  BlobArea,
+  BlobWrite,
+  IndexRange,
+  KvArea,
+  KvBatchOptions,
+  KvExpectation,
+  KvValue,
+  KvWrite,
+  Page,
+  PageOptions,
+  ProjectionRow,
+  ProjectionWrite,
+  ReadQuery,
+  Store,
+} from './store.js';
+export { PRIMARY_INDEX } from './store.js';
+export type { CommitWatchersOptions } from './watchers.js';
+export { CommitWatchers } from './watchers.js';
