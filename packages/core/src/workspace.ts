@@ -1,50 +1,37 @@
 import type { z } from 'zod';
 import { Actor, type ActorOptions } from './actor.js';
 import type { AuthorityView, Identity } from './auth/view.js';
-import type { CommitParts } from './commit/batch.js';
 import type { CommitRequest } from './commit/draft.js';
-import { CommitPipeline } from './commit/pipeline.js';
 import { REBUILT_COLLECTIONS } from './commit/rebuiltBatch.js';
-import type { JsonValue } from './crypto/canonical.js';
 import { fromUtf8 } from './crypto/encoding.js';
 import { randomId } from './crypto/ids.js';
-import { type Keyring, MemoryKeyring } from './crypto/keyring.js';
+import type { Keyring } from './crypto/keyring.js';
 import { BatonError, ErrorCode } from './errors.js';
 import { type Body, erasedText } from './log/body.js';
-import { registerBuiltinEvents } from './log/builtinEvents.js';
 import type { Checkpoint } from './log/checkpoint.js';
-import { type BatonEvent, type Head, parseType, type SignedEvent } from './log/event.js';
-import { DEFAULT_SKEW_MS, EventTypes } from './log/eventTypes.js';
+import type { BatonEvent, Head, SignedEvent } from './log/event.js';
+import type { EventTypes } from './log/eventTypes.js';
 import { type VerifyProgress, type VerifyReport, verifyLog } from './log/verifier.js';
-import { type Logger, silentLogger } from './logger.js';
-import { Outbox } from './notify/outbox.js';
-import { MemoryStore } from './store/memoryStore.js';
 import type { Store } from './store/store.js';
 import { idString, parseInput, watchSchema } from './validation.js';
-import { Checkpoints } from './workspace/checkpoints.js';
 import { type HandoffSpan, handoffSpans } from './workspace/handoffSpans.js';
 import { storeCall } from './workspace/storeCall.js';
-import { tick } from './workspace/tick.js';
+import { tick, tickEvery } from './workspace/tick.js';
 import { exportLog, importLog } from './workspace/transfer.js';
-import { ViewSync } from './workspace/viewSync.js';
-import { typeFilter, Watcher, type WatchFilter } from './workspace/watcher.js';
-import {
-  type TickResult,
-  type WorkspaceEvents,
-  workspaceEvents,
-} from './workspace/workspaceEvents.js';
+import { typeFilter, upcastEvent, type WatchFilter } from './workspace/watcher.js';
+import type { TickResult } from './workspace/workspaceEvents.js';
 import {
   type BootstrapOptions,
   bootstrapSchema,
   checkpointOptionsSchema,
   ingestSchema,
-  neverThrows,
   optionsSchema,
   submitSchema,
   upcastSchema,
   verifySchema,
   type WorkspaceOptions,
 } from './workspace/workspaceOptions.js';
+import { bootstrapDraft, type WorkspaceParts, workspaceParts } from './workspace/workspaceParts.js';
 
 export { MAX_SUBMIT_BYTES } from './commit/submittedBatch.js';
 
@@ -77,61 +64,16 @@ export class Workspace {
   /** The keyring this workspace signs with. */
   readonly keyring: Keyring;
   /** @internal */
-  readonly _types = new EventTypes();
+  readonly _types: EventTypes;
   /** @internal Schemas for json artifacts, by name. */
   readonly _schemas = new Map<string, z.ZodType>();
-  readonly #clock: () => number;
-  readonly #logger: Logger;
-  readonly #events: WorkspaceEvents;
-  readonly #sync: ViewSync;
-  readonly #pipeline: CommitPipeline;
-  readonly #checkpoints: Checkpoints;
-  readonly #watcher: Watcher;
-  readonly #outbox: Outbox;
+  readonly #p: WorkspaceParts;
 
   private constructor(options: WorkspaceOptions) {
-    const store = options.store ?? new MemoryStore();
-    const keyring = options.keyring ?? new MemoryKeyring();
-    const clock = options.clock ?? Date.now;
-    const logger = options.logger ? neverThrows(options.logger) : silentLogger;
-    const events = workspaceEvents(options.hooks ?? {}, logger);
-    const sync = new ViewSync(store, this._types, logger);
-    const parts: CommitParts = { store, types: this._types, keyring, sync, clock };
-    const pipeline = new CommitPipeline({
-      ...parts,
-      events,
-      logger,
-      maxRetries: options.maxRetries ?? 50,
-    });
-    this.store = store;
-    this.keyring = keyring;
-    this.#clock = clock;
-    this.#logger = logger;
-    this.#events = events;
-    this.#sync = sync;
-    this.#pipeline = pipeline;
-    this.#checkpoints = new Checkpoints({ store, keyring, sync, pipeline, clock });
-    this.#watcher = new Watcher({
-      store,
-      types: this._types,
-      sync,
-      events,
-      logger,
-      pollMs: options.pollIntervalMs ?? 1_000,
-    });
-    this.#outbox = new Outbox({
-      store,
-      keyring,
-      sync,
-      pipeline,
-      clock,
-      service: options.service,
-      notifiers: options.notifiers ?? [],
-      leaseMs: options.notifyLeaseMs ?? 30_000,
-      backoffMs: options.notifyBackoffMs ?? 1_000,
-    });
-    registerBuiltinEvents(this._types);
-    for (const def of options.eventTypes ?? []) this._types.register(def);
+    this.#p = workspaceParts(options);
+    this.store = this.#p.store;
+    this.keyring = this.#p.keyring;
+    this._types = this.#p.types;
     for (const [n, schema] of Object.entries(options.schemas ?? {})) this._schemas.set(n, schema);
   }
 
@@ -145,18 +87,9 @@ export class Workspace {
   static async open(options: WorkspaceOptions = {}): Promise<Workspace> {
     parseInput(optionsSchema, options, 'Workspace.open');
     const ws = new Workspace(options);
-    ws.#checkpoints.seq = await ws.#sync.load();
+    ws.#p.checkpoints.seq = await ws.#p.sync.load();
     const every = options.tickIntervalMs ?? 60_000;
-    if (every > 0) {
-      await ws
-        .tick()
-        .catch((err) => ws.#logger.warn('tick on open failed', { error: String(err) }));
-      const timer = setInterval(() => {
-        ws.tick().catch((err) => ws.#logger.warn('tick failed', { error: String(err) }));
-      }, every);
-      (timer as { unref?: () => void }).unref?.();
-      ws.#events.once('close', () => clearInterval(timer));
-    }
+    if (every > 0) await tickEvery(every, () => ws.tick(), ws.#p);
     return ws;
   }
 
@@ -188,7 +121,7 @@ export class Workspace {
 
   /** The current log head, after catching up with other writers: the head this instance now reflects. */
   async head(): Promise<Head> {
-    return this.#sync.catchUp();
+    return this.#p.sync.catchUp();
   }
 
   /**
@@ -199,54 +132,15 @@ export class Workspace {
    */
   async bootstrap(options: BootstrapOptions): Promise<Identity> {
     const input = parseInput(bootstrapSchema, options, 'workspace.bootstrap');
-    await this.#sync.catchUp();
+    await this.#p.sync.catchUp();
     if (this._view.workspace) {
       throw new BatonError(
         ErrorCode.INVALID_STATE,
         `This store holds workspace "${this._view.workspace.name}" already; one store holds one workspace.`,
       );
     }
-    const ownerId = randomId('id');
-    const key = await this.keyring.generate(ownerId);
-    const owners: JsonValue[] = [
-      { id: ownerId, kind: input.kind ?? 'human', name: input.name, key, meta: input.meta ?? {} },
-    ];
-    for (const o of input.owners ?? []) {
-      const id = randomId('id');
-      owners.push({
-        id,
-        kind: o.kind ?? 'human',
-        name: o.name,
-        key: o.key ?? (await this.keyring.generate(id)),
-        meta: o.meta ?? {},
-      });
-    }
-    if (input.recoveryKey !== undefined) {
-      owners.push({
-        id: randomId('id'),
-        kind: 'service',
-        name: 'recovery',
-        key: input.recoveryKey,
-        meta: {},
-      });
-    }
-    const wsId = randomId('ws');
-    await this.#pipeline.commit(
-      {
-        actor: ownerId,
-        plan: () => [
-          {
-            type: 'workspace.bootstrapped',
-            data: {
-              name: input.workspace ?? `${input.name}'s workspace`,
-              skewMs: input.skewMs ?? DEFAULT_SKEW_MS,
-              owners,
-            },
-          },
-        ],
-      },
-      wsId,
-    );
+    const { ownerId, draft } = await bootstrapDraft(input, this.keyring);
+    await this.#p.pipeline.commit({ actor: ownerId, plan: () => [draft] }, randomId('ws'));
     return this._view.identity(ownerId)!;
   }
 
@@ -269,7 +163,7 @@ export class Workspace {
    * appends them. Re-submitting the same events returns the original commits.
    */
   async submit(events: SignedEvent[]): Promise<BatonEvent[]> {
-    return this.#pipeline.submit(parseInput(submitSchema, events, 'workspace.submit'));
+    return this.#p.pipeline.submit(parseInput(submitSchema, events, 'workspace.submit'));
   }
 
   /**
@@ -277,7 +171,7 @@ export class Workspace {
    * this log's head and pass the same checks `verify()` makes. Nothing is written when any fails.
    */
   async ingest(events: BatonEvent[]): Promise<Head> {
-    return this.#pipeline.ingest(parseInput(ingestSchema, events, 'workspace.ingest'), []);
+    return this.#p.pipeline.ingest(parseInput(ingestSchema, events, 'workspace.ingest'), []);
   }
 
   /**
@@ -329,7 +223,7 @@ export class Workspace {
     return verifyLog(
       this.store,
       this._types,
-      this.#logger,
+      this.#p.logger,
       o.from,
       o.onProgress,
       REBUILT_COLLECTIONS,
@@ -348,7 +242,7 @@ export class Workspace {
    */
   async checkpoint(options: { as?: string } = {}): Promise<Checkpoint> {
     const o = parseInput(checkpointOptionsSchema, options, 'workspace.checkpoint');
-    return this.#checkpoints.make(o.as);
+    return this.#p.checkpoints.make(o.as);
   }
 
   /**
@@ -381,7 +275,7 @@ export class Workspace {
    * workspace takes it back unchanged, so checkpoints stay valid across the move.
    */
   export(): AsyncIterable<string> {
-    return exportLog(this.#transferParts());
+    return exportLog(this.#p);
   }
 
   /**
@@ -400,7 +294,7 @@ export class Workspace {
     source: string | Iterable<string> | AsyncIterable<string>,
     options: { checkpoint?: Checkpoint } = {},
   ): Promise<Head> {
-    return importLog(this.#transferParts(), source, options);
+    return importLog(this.#p, source, options);
   }
 
   /**
@@ -413,7 +307,7 @@ export class Workspace {
    *   is written then.
    */
   async rebuildProjections(): Promise<void> {
-    return this.#pipeline.rebuild();
+    return this.#p.pipeline.rebuild();
   }
 
   /**
@@ -423,15 +317,7 @@ export class Workspace {
    */
   upcast(e: BatonEvent): BatonEvent & { upcastFrom?: string } {
     parseInput(upcastSchema, e, 'workspace.upcast(event)');
-    const { name, version } = parseType(e.type);
-    const def = this._types.get(name);
-    if (!def || def.version === version) return e;
-    return {
-      ...e,
-      type: `${name}@${def.version}`,
-      data: this._types.dataOf(e) as JsonValue,
-      upcastFrom: e.type,
-    };
+    return upcastEvent(this._types, e);
   }
 
   /**
@@ -443,30 +329,18 @@ export class Workspace {
    * @returns The handoffs this call escalated.
    */
   async tick(): Promise<TickResult> {
-    const result = await tick({
-      store: this.store,
-      sync: this.#sync,
-      pipeline: this.#pipeline,
-      checkpoints: this.#checkpoints,
-      outbox: this.#outbox,
-      clock: this.#clock,
-      logger: this.#logger,
-    });
-    this.#events.emit('tick', result);
+    const result = await tick(this.#p);
+    this.#p.events.emit('tick', result);
     return result;
   }
 
   /** Stops watchers and timers and closes the store. Idempotent. */
   async close(): Promise<void> {
-    if (this.#sync.closed) return;
-    this.#sync.closed = true;
-    this.#events.emit('close');
-    this.#events.removeAllListeners('close');
+    if (this.#p.sync.closed) return;
+    this.#p.sync.closed = true;
+    this.#p.events.emit('close');
+    this.#p.events.removeAllListeners('close');
     await this.store.close();
-  }
-
-  #transferParts() {
-    return { store: this.store, types: this._types, sync: this.#sync, pipeline: this.#pipeline };
   }
 
   // ---------------------------------------------------------------- internals (for the facades)
@@ -476,17 +350,17 @@ export class Workspace {
    * {@link ViewSync.view}.
    */
   get _view(): AuthorityView {
-    return this.#sync.view;
+    return this.#p.sync.view;
   }
 
   /** @internal Brings the authority view up to the store's head. */
   _catchUp(): Promise<Head> {
-    return this.#sync.catchUp();
+    return this.#p.sync.catchUp();
   }
 
   /** @internal The write path (see {@link CommitPipeline}). */
   _commit(req: CommitRequest, bootstrapWs?: string): Promise<BatonEvent[]> {
-    return this.#pipeline.commit(req, bootstrapWs);
+    return this.#p.pipeline.commit(req, bootstrapWs);
   }
 
   /** @internal Full event types for a filter that may name types without their version. */
@@ -496,7 +370,7 @@ export class Workspace {
 
   /** @internal The watch loop shared by workspace and actor watches. */
   _watch(f: WatchFilter, allowed: (e: BatonEvent) => boolean): AsyncIterableIterator<BatonEvent> {
-    return this.#watcher.watch(f, allowed);
+    return this.#p.watcher.watch(f, allowed);
   }
 
   /** @internal */
@@ -505,7 +379,7 @@ export class Workspace {
     listener: (e: BatonEvent) => void | Promise<void>,
     allowed: (e: BatonEvent) => boolean,
   ): () => void {
-    return this.#watcher.subscribe(f, listener, allowed);
+    return this.#p.watcher.subscribe(f, listener, allowed);
   }
 
   /** @internal Every work handoff's accepted span: recipient, artifacts, seqs from acceptance to its end. */
@@ -515,6 +389,6 @@ export class Workspace {
 
   /** @internal The workspace's clock. */
   _now(): number {
-    return this.#clock();
+    return this.#p.clock();
   }
 }

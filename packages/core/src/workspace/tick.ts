@@ -4,7 +4,7 @@ import type { Outbox } from '../notify/outbox.js';
 import type { Store } from '../store/store.js';
 import type { Checkpoints } from './checkpoints.js';
 import type { ViewSync } from './viewSync.js';
-import type { TickResult } from './workspaceEvents.js';
+import type { TickResult, WorkspaceEvents } from './workspaceEvents.js';
 
 /** What {@link tick} reads and writes through. */
 export interface TickParts {
@@ -68,4 +68,21 @@ export async function tick(parts: TickParts): Promise<TickResult> {
   } while (after);
   if (!outbox.active) return { ...none, escalated };
   return { escalated, ...(await outbox.run(service)) };
+}
+
+/**
+ * Runs `run` (the workspace's `tick()`) once now, then every `every` ms until the workspace
+ * closes. A failed run is logged; the timer does not keep the process alive.
+ */
+export async function tickEvery(
+  every: number,
+  run: () => Promise<unknown>,
+  parts: { logger: Logger; events: WorkspaceEvents },
+): Promise<void> {
+  await run().catch((err) => parts.logger.warn('tick on open failed', { error: String(err) }));
+  const timer = setInterval(() => {
+    run().catch((err) => parts.logger.warn('tick failed', { error: String(err) }));
+  }, every);
+  (timer as { unref?: () => void }).unref?.();
+  parts.events.once('close', () => clearInterval(timer));
 }

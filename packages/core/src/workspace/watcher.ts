@@ -1,5 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
-import type { BatonEvent } from '../log/event.js';
+import type { JsonValue } from '../crypto/canonical.js';
+import { type BatonEvent, parseType } from '../log/event.js';
 import type { EventTypes } from '../log/eventTypes.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/store.js';
@@ -35,6 +36,22 @@ export function typeFilter(
     const def = types.get(t);
     return def ? Array.from({ length: def.version }, (_, i) => `${t}@${i + 1}`) : [t];
   });
+}
+
+/** `e` in the current shape of its type, upcast by its registered upcasters (see `Workspace.upcast`). */
+export function upcastEvent(
+  types: EventTypes,
+  e: BatonEvent,
+): BatonEvent & { upcastFrom?: string } {
+  const { name, version } = parseType(e.type);
+  const def = types.get(name);
+  if (!def || def.version === version) return e;
+  return {
+    ...e,
+    type: `${name}@${def.version}`,
+    data: types.dataOf(e) as JsonValue,
+    upcastFrom: e.type,
+  };
 }
 
 /**
