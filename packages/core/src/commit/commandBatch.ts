@@ -9,7 +9,7 @@ import type { ProjectionWrite } from '../store/store.js';
 import type { CommitParts, Outcome } from './batch.js';
 import { Chain } from './chain.js';
 import type { CommitRequest, IdMaker } from './draft.js';
-import { signEvents } from './signatures.js';
+import { type SignedBefore, signEvents } from './signatures.js';
 
 /**
  * One attempt of a command: the committed events when its idempotency key was used before;
@@ -18,13 +18,15 @@ import { signEvents } from './signatures.js';
  * to `head`.
  *
  * @param bootstrapWs - The new workspace's id, for the bootstrap event (no view has one yet).
+ * @param before - What the command's earlier attempts signed (see {@link SignedBefore}).
  */
 export async function commandBatch(
   parts: CommitParts,
   req: CommitRequest,
   tx: ViewTx,
   head: Head,
-  bootstrapWs?: string,
+  bootstrapWs: string | undefined,
+  before: SignedBefore,
 ): Promise<Outcome<BatonEvent[]>> {
   const { store, types } = parts;
   const ws = tx.workspace?.id ?? bootstrapWs;
@@ -65,7 +67,9 @@ export async function commandBatch(
       idem ? derivedId(prefix, [ws, req.actor, idem.key, String(counter++)]) : randomId(prefix),
   };
   const now = parts.clock();
-  const at = new Date(now).toISOString();
+  if (before.at === undefined || Math.abs(Date.parse(before.at) - now) > 10_000)
+    before.at = new Date(now).toISOString();
+  const at = before.at;
   const plan = await req.plan(tx, ids, at);
   const { drafts, blobs } = Array.isArray(plan) ? { drafts: plan, blobs: req.blobs } : plan;
   // A plan that finds nothing to do (already done by someone else) writes nothing.
@@ -110,7 +114,7 @@ export async function commandBatch(
     events.push(e);
     data.push(admitted);
   }
-  const texts = await signEvents(events, keys, parts.keyring, parts.sync.view, req.signer);
+  const texts = await signEvents(events, keys, parts.keyring, parts.sync.view, req.signer, before);
   chain.link(events, texts);
   const projections: ProjectionWrite[] = idemKey
     ? [

@@ -51,7 +51,8 @@ export class CommitPipeline {
 
   /** A command's events (see {@link commandBatch}). */
   commit(req: CommitRequest, bootstrapWs?: string): Promise<BatonEvent[]> {
-    return this.run((tx, head) => commandBatch(this.#parts, req, tx, head, bootstrapWs));
+    const before = { sigs: new Map<string, string>() };
+    return this.run((tx, head) => commandBatch(this.#parts, req, tx, head, bootstrapWs, before));
   }
 
   /** Events an outside party signed (see {@link submittedBatch}). */
