@@ -185,7 +185,10 @@ export function renumber(templates: BatonEvent[], head: Head, n: { count: number
   });
 }
 
-type Draft = Awaited<ReturnType<Parameters<Workspace['_commit']>[0]['plan']>>[number];
+type Draft = Extract<
+  Awaited<ReturnType<Parameters<Workspace['_commit']>[0]['plan']>>,
+  unknown[]
+>[number];
 
 /** A command writing `n` `grant.exercised` events in one append (what `authorize` writes one of). */
 export function commitBatch(

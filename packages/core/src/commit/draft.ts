@@ -20,8 +20,12 @@ export interface CommitRequest {
   signer?: Signer;
   /** The operation name and parsed input; used when the caller gave an idempotency `key`. */
   idempotency?: { key: string | undefined; operation: string; input: unknown };
-  /** Builds the events against the caught-up view; throws to refuse. */
-  plan(view: ViewTx, ids: IdMaker, at: string): Draft[] | Promise<Draft[]>;
+  /**
+   * Builds the events against the caught-up view; throws to refuse. Runs again on each retry.
+   * A {@link Plan}'s `blobs` replace {@link CommitRequest.blobs} for the attempt that made it.
+   */
+  plan(view: ViewTx, ids: IdMaker, at: string): Draft[] | Plan | Promise<Draft[] | Plan>;
+  /** The bodies the events refer to, when the plan returns bare drafts. */
   blobs?: BlobWrite[];
 }
 

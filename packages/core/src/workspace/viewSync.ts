@@ -1,0 +1,218 @@
+import { AuthorityView, viewFromSnapshot } from '../auth/view.js';
+import { BatonError, ErrorCode, isBatonError } from '../errors.js';
+import { type BatonEvent, EMPTY_HEAD, type Head } from '../log/event.js';
+import type { EventTypes } from '../log/eventTypes.js';
+import { integrityError, StoredEvents, trustedCheckpoint } from '../log/verifier.js';
+import type { Logger } from '../logger.js';
+import type { Store } from '../store/store.js';
+import { storeCall } from './storeCall.js';
+
+// How many events a catch-up verifies and applies together: their signatures are checked in
+// parallel, and a batch is applied only when all of it checks out.
+export const CATCH_UP_BATCH = 256;
+
+// Past this many streams the remembered versions are forgotten: forgetting only costs a read.
+const MAX_REMEMBERED_STREAMS = 50_000;
+
+/**
+ * The authority view and the head it reflects, kept in step with the store: built on open
+ * (from a trusted checkpoint, or by replaying the log), brought up to the store's head by
+ * {@link ViewSync.catchUp}, and moved by the commit pipeline after each append.
+ */
+export class ViewSync {
+  /**
+   * The authority view (identities, grants), current as of its `seq`. Built on open from a
+   * trusted checkpoint or by replaying the log — never from projection rows — and replaced
+   * only there.
+   */
+  view = new AuthorityView();
+  /**
+   * The head the view reflects: the seq and hash of the last event applied. What the next
+   * event read from the store must link to, and what the store's head must still be when
+   * nothing new was committed (a head with the same seq and another hash was replaced).
+   */
+  seen: Head = EMPTY_HEAD;
+  /** Set by the workspace's close: every later catch-up refuses. */
+  closed = false;
+  readonly #store: Store;
+  readonly #types: EventTypes;
+  readonly #logger: Logger;
+  #catchingUp: Promise<void> | undefined;
+  /**
+   * Stream versions this workspace has seen committed (by itself, or applied on catch-up):
+   * facts of the log, so a commit need not read them from the store again.
+   */
+  readonly #versions = new Map<string, number>();
+  /**
+   * True while {@link #versions} holds every stream of the log (the view was replayed from
+   * seq 1 and the map never cleared): a stream it lacks is then new, at version 0.
+   */
+  #versionsComplete = true;
+
+  constructor(store: Store, types: EventTypes, logger: Logger) {
+    this.#store = store;
+    this.#types = types;
+    this.#logger = logger;
+  }
+
+  /**
+   * Builds the view: from the newest trusted checkpoint kept in the store (see
+   * {@link trustedCheckpoint}), replaying and verifying only the events after it — or, with
+   * none, replaying and verifying the whole log. Projection rows are never read for it: an
+   * attacker who can write the store but holds no key cannot change what this process
+   * authorizes. When an event does not verify, the view stays at the last good batch and
+   * every call that catches up throws `INTEGRITY` (open itself succeeds, so `verify()` can
+   * report).
+   *
+   * @returns The seq of the checkpoint it started from (0 for none).
+   */
+  async load(): Promise<number> {
+    const head = await storeCall('head', () => this.#store.head());
+    if (head.seq === 0) return 0;
+    const trusted = await storeCall('read', () => trustedCheckpoint(this.#store, this.#logger));
+    if (trusted) {
+      this.view = viewFromSnapshot(trusted.snapshot);
+      this.seen = { seq: trusted.checkpoint.seq, hash: trusted.checkpoint.hash };
+      // From a checkpoint, the streams before it are not known.
+      this.#versionsComplete = false;
+    }
+    try {
+      await this.#replay(this.seen, this.#store.read({ after: this.seen.seq }));
+    } catch (err) {
+      if (!isBatonError(err, ErrorCode.INTEGRITY)) throw err;
+      this.#logger.error('the log in the store does not verify; this workspace stops before it', {
+        error: err.message,
+      });
+    }
+    return trusted?.checkpoint.seq ?? 0;
+  }
+
+  /** Brings the view up to the store's head, and returns that head. */
+  async catchUp(): Promise<Head> {
+    if (this.closed)
+      throw new BatonError(ErrorCode.INVALID_STATE, 'This workspace is closed. Open it again.');
+    while (this.#catchingUp) await this.#catchingUp;
+    const head = await storeCall('head', () => this.#store.head());
+    if (head.seq !== this.view.seq || head.hash !== this.seen.hash) {
+      this.#catchingUp = this.#catchUpTo(head).finally(() => {
+        this.#catchingUp = undefined;
+      });
+      await this.#catchingUp;
+    }
+    return head;
+  }
+
+  /** The version `stream` is at: as this process saw it committed, else the store's row. */
+  async streamVersion(stream: string): Promise<number> {
+    const known = this.#knownVersion(stream);
+    if (known !== undefined) return known;
+    const row = (await this.#store.get('streams', stream)) as { version: number } | undefined;
+    return row?.version ?? 0;
+  }
+
+  /** Notes events this process appended and applied to the view: the view's head moves to them. */
+  committed(events: readonly BatonEvent[]): void {
+    const last = events.at(-1);
+    if (last && this.view.seq === last.seq) this.seen = { seq: last.seq, hash: last.hash };
+    this.#noteVersions(events);
+  }
+
+  #knownVersion(stream: string): number | undefined {
+    return this.#versions.get(stream) ?? (this.#versionsComplete ? 0 : undefined);
+  }
+
+  #noteVersions(events: readonly BatonEvent[]): void {
+    for (const e of events) {
+      if (this.#versions.size > MAX_REMEMBERED_STREAMS) {
+        this.#versions.clear();
+        this.#versionsComplete = false;
+      }
+      this.#versions.set(e.stream, e.version);
+    }
+  }
+
+  /**
+   * Applies the events after the view's head to it, each verified first (see
+   * {@link StoredEvents}): linked by hash to the last event this process applied, its hash
+   * recomputed, admitted against the view at its position, its signature checked — in
+   * batches of {@link CATCH_UP_BATCH}, each applied only when all of it checks out. A failure
+   * throws `INTEGRITY` naming the seq; the view stays at the last good batch, so every later
+   * call fails the same way until the store is repaired and nothing is built on a forgery.
+   */
+  async #catchUpTo(head: Head): Promise<void> {
+    const seen = this.seen;
+    if (head.seq < this.view.seq) {
+      throw new BatonError(
+        ErrorCode.INTEGRITY,
+        `The store's head (seq ${head.seq}) is behind what this workspace has seen (seq ${this.view.seq}): the log was truncated or replaced. Run workspace.verify() and restore the store from a backup.`,
+      );
+    }
+    if (head.seq === seen.seq && head.hash !== seen.hash) {
+      throw new BatonError(
+        ErrorCode.INTEGRITY,
+        `The store's head at seq ${head.seq} has hash ${head.hash}, but the event this workspace applied at seq ${seen.seq} has hash ${seen.hash}: the event at seq ${head.seq} was replaced in the store. Run workspace.verify() and restore the store from a backup.`,
+        { details: { seq: head.seq, reason: 'the head was replaced' } },
+      );
+    }
+    const complete = await this.#replay(seen, this.#store.read({ after: this.view.seq }), (s) =>
+      this.#knownVersion(s),
+    );
+    if (complete && this.seen.seq < head.seq) {
+      throw new BatonError(
+        ErrorCode.INTEGRITY,
+        `The store's head is seq ${head.seq}, but its log ends at seq ${this.seen.seq}: events ${this.seen.seq + 1}–${head.seq} are missing. Run workspace.verify() and restore the store from a backup.`,
+        { details: { seq: this.seen.seq + 1, reason: 'events are missing' } },
+      );
+    }
+    if (this.seen.seq === head.seq && this.seen.hash !== head.hash) {
+      throw new BatonError(
+        ErrorCode.INTEGRITY,
+        `The store's head at seq ${head.seq} has hash ${head.hash}, but the event read at seq ${head.seq} has hash ${this.seen.hash}. Run workspace.verify().`,
+        { details: { seq: head.seq, reason: 'the head does not name the last event' } },
+      );
+    }
+  }
+
+  /**
+   * Verifies and applies `events` (which continue `from`) to the view batch by batch, moving
+   * {@link ViewSync.seen} with it; throws `INTEGRITY` at the first event that does not verify.
+   * Returns false when it stopped early because a commit of this process moved the view.
+   */
+  async #replay(
+    from: Head,
+    events: AsyncIterable<BatonEvent>,
+    versionOf?: (stream: string) => number | undefined,
+  ): Promise<boolean> {
+    const view = this.view;
+    const checker = new StoredEvents(this.#types, {
+      after: from,
+      versionOf,
+      unknownTypes: 'signature',
+    });
+    let tx = view.begin();
+    let batch: BatonEvent[] = [];
+    /** Applies the batch once verified; false when the view moved meanwhile (this process committed). */
+    const applyBatch = async (): Promise<boolean> => {
+      const problem = await checker.flush();
+      if (problem) throw integrityError(problem);
+      if (batch.length === 0) return true;
+      tx.commit();
+      // A commit of this process moved the view under the batch: the next catch-up goes on from there.
+      if (view.seq !== checker.head.seq) return false;
+      this.seen = checker.head;
+      // Facts of the log, now verified.
+      this.#noteVersions(batch);
+      batch = [];
+      tx = view.begin();
+      return true;
+    };
+    for await (const e of events) {
+      const r = checker.step(e, tx);
+      // A signature already queued may be the first problem.
+      if ('problem' in r) throw integrityError((await checker.flush()) ?? r.problem);
+      batch.push(e);
+      if (batch.length >= CATCH_UP_BATCH && !(await applyBatch())) return false;
+    }
+    return applyBatch();
+  }
+}
