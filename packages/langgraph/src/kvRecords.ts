@@ -2,10 +2,12 @@ import { BatonError, ErrorCode, type Store } from '@baton/core';
 import { z } from 'zod';
 
 /**
- * The record format this library writes. A record whose first byte is higher was written
- * by a newer `@baton/langgraph` and is refused (read or overwritten) rather than guessed at.
+ * The record format this library writes: 2 since array runs are found by comparing bytes
+ * (a run holds no element count and hash). Format 1 records are still read. A record
+ * whose first byte is higher was written by a newer `@baton/langgraph` and is refused
+ * (read or overwritten) rather than guessed at.
  */
-export const RECORD_FORMAT = 1;
+export const RECORD_FORMAT = 2;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -74,7 +76,7 @@ export interface Unframed {
 export function unframe(value: unknown, what: string): Unframed {
   if (!(value instanceof Uint8Array) || value.length < 5) throw damaged(what);
   if (value[0]! > RECORD_FORMAT) throw newerFormat(what, value[0]!);
-  if (value[0] !== RECORD_FORMAT) throw damaged(what);
+  if (value[0]! < 1) throw damaged(what);
   const view = new DataView(value.buffer, value.byteOffset, value.byteLength);
   const headLength = view.getUint32(1);
   if (5 + headLength > value.length) throw damaged(what);
@@ -114,36 +116,6 @@ export function damaged(what: string): BatonError {
     ErrorCode.INTEGRITY,
     `${what} is not a record @baton/langgraph wrote (damaged, or written by something else under its keys). Delete the thread with deleteThread() or restore the store from a backup.`,
   );
-}
-
-/**
- * The `[start, end)` byte ranges of the top-level elements of a JSON array, or `undefined`
- * when `bytes` is not one (strings and nesting are skipped over; the text is not otherwise
- * checked — the serializer made it).
- */
-export function arrayElements(bytes: Uint8Array): [number, number][] | undefined {
-  const n = bytes.length;
-  if (n < 2 || bytes[0] !== 0x5b || bytes[n - 1] !== 0x5d) return undefined;
-  const out: [number, number][] = [];
-  let depth = 0;
-  let start = 1;
-  let inString = false;
-  for (let i = 1; i < n - 1; i++) {
-    const c = bytes[i]!;
-    if (inString) {
-      if (c === 0x5c) i++;
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x5b || c === 0x7b) depth++;
-    else if (c === 0x5d || c === 0x7d) depth--;
-    else if (c === 0x2c && depth === 0) {
-      out.push([start, i]);
-      start = i + 1;
-    }
-  }
-  if (inString || depth !== 0) return undefined;
-  if (start < n - 1) out.push([start, n - 1]);
-  return out;
 }
 
 /** A JSON array made of runs of elements, each run its elements' text joined by commas. */
