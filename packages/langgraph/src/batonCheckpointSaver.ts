@@ -57,21 +57,23 @@ const RUNS_FROM_BYTES = 1_024;
  * Most runs one array value is kept in: a read gathers at most this many pieces. The
  * newest runs are merged into the new one while they would be more, and while the one
  * before it is no bigger than {@link MERGE_RATIO} of it: run sizes then fall geometrically
- * toward the end, so a list that grows by similar elements keeps ~4 runs (bench L1: a run
- * of 20 steps stores its messages' bytes about 1.1 times over where whole copies would be
- * 11 times, and reads the latest from 4 records, where 12 runs at most read 7).
+ * toward the end, so a list that grows by similar elements keeps 3–6 (bench L1, 20 steps:
+ * 17.8 KB of message text stored per thread for a final list of 9 KB, where whole copies
+ * would be 100 KB and 12 runs at most stored 16.4 KB; a checkpoint has 3.6 runs on average
+ * and the latest 4, where 12 at most gave 5.6 and 7 — each one more record to get).
  */
 const MAX_RUNS = 6;
 /** See {@link MAX_RUNS}. */
 const MERGE_RATIO = 0.75;
 /**
- * Entries read in the first page when looking for the latest checkpoint: its writes come
- * first in a reverse read (none once a run has finished, one entry per task while it runs),
- * then its record. The records holding its runs are then got by key: in bench L1 that was
- * faster than reading the records before it in the same range (0.1× fewer µs per latest
- * getTuple): each row and each KB read costs, a call little.
+ * Entries read in the first page when looking for the latest checkpoint (each further page
+ * four times more): its writes come first in a reverse read (none once a run has finished,
+ * one entry per task while it runs), then its record. The records holding its runs are
+ * then got by key. In bench L1 that beat reading the records before it in the same range
+ * (two range reads of 12 and 3 entries, ~15 rows and 20 KB): the cost follows the rows and
+ * bytes read, and most of those were not needed.
  */
-const LATEST_PAGE = 2;
+const LATEST_PAGE = 1;
 /** Page size when walking keys (list, deleteThread, pending writes). */
 const PAGE = 100;
 /** Record headers a saver remembers of its own writes (a few hundred bytes each). */
@@ -263,13 +265,14 @@ interface Found {
  * value that did not change between checkpoints is stored once, and a checkpoint with its
  * new values is one kv write. Forks stay apart (a pointer names the record, not just the
  * version). A JSON array of 1 KB or more (a growing message list) goes further: it is
- * kept in runs of elements, and the elements a checkpoint shares with its parent (same
- * text, checked by SHA-256) are not stored again; after 12 runs the whole list is stored
- * once more, so a read gathers at most 12 pieces. One task's writes against a checkpoint
- * are one kv entry, keyed right after the checkpoint. Keys are laid out per thread and
- * namespace with checkpoint ids last, so the latest checkpoint (with its writes and the
- * records holding its runs) is one reverse range read, and `list` reads only the thread
- * (or namespace) asked for.
+ * kept in runs of elements, and the elements a checkpoint shares with its parent (the
+ * same bytes) are not stored again; the newest runs are merged as the list grows, so a
+ * value is in at most 6 runs (about 4 for a list that grows by similar elements), and a
+ * read gathers at most 6 pieces. One task's writes against a checkpoint are one kv entry,
+ * keyed right after the checkpoint. Keys are laid out per thread and namespace with
+ * checkpoint ids last, so the latest checkpoint with its writes is one short reverse range
+ * read (then one get per record holding its runs), and `list` reads only the thread (or
+ * namespace) asked for.
  * `deleteThread` deletes every checkpoint and write of the thread, in every namespace.
  *
  * Every input is checked first; a bad config (a non-string `thread_id`, a missing
@@ -424,8 +427,8 @@ export class BatonCheckpointSaver extends BaseCheckpointSaver {
     const parentValue =
       parentKey === undefined || cached !== undefined ? undefined : await this.#kv.get(parentKey);
     // Throws when a newer version wrote the parent, before anything is written.
-    const parent =
-      cached ?? (parentValue === undefined ? undefined : decodeRecord(parentValue).header);
+    const stored = parentValue === undefined ? undefined : decodeRecord(parentValue);
+    const parent = cached ?? stored?.header;
 
     const { channel_values: values, ...rest } = cp;
     const refs: RecordHeader['ch'] = {};
@@ -456,7 +459,7 @@ export class BatonCheckpointSaver extends BaseCheckpointSaver {
         from === undefined
           ? undefined
           : (this.#runTexts.get(parentKey!)?.get(channel) ??
-            (await this.#storedRunTexts(thread, ns, from, parentId!, parentValue)));
+            (await this.#storedRunTexts(thread, ns, from, parentId!, stored?.segments)));
       const runs = runsFor(bytes, from ?? [], parentTexts ?? [], segments);
       texts.set(channel, runs.texts);
       refs[channel] = [versions[channel]!, type, -1, null, runs.runs];
@@ -613,7 +616,7 @@ export class BatonCheckpointSaver extends BaseCheckpointSaver {
     do {
       const page = await this.#kv.list(prefix, { reverse: true, limit, after });
       after = page.next;
-      limit = PAGE;
+      limit = Math.min(PAGE, limit * 4);
       for (const item of page.items) {
         // Checkpoint ids hold no WRITES_MARK: a key with one past the prefix is writes.
         if (item.key.includes(WRITES_MARK, prefix.length)) {
@@ -665,10 +668,10 @@ export class BatonCheckpointSaver extends BaseCheckpointSaver {
     ns: string,
     runs: Run[],
     parentId: string,
-    parentValue: KvValue | undefined,
+    parentSegments: Uint8Array[] | undefined,
   ): Promise<Uint8Array[]> {
     const nearby = new Map<string, Uint8Array[]>();
-    if (parentValue !== undefined) nearby.set(parentId, decodeRecord(parentValue).segments);
+    if (parentSegments !== undefined) nearby.set(parentId, parentSegments);
     const holders = await this.#holders(
       thread,
       ns,
