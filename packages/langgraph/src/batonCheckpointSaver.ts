@@ -699,7 +699,9 @@ export class BatonCheckpointSaver extends BaseCheckpointSaver {
     } else {
       loadedValues = await Promise.all([
         this.serde.loadsTyped(h.ct, loaded.segments[0]!),
-        ...bytes.map((b, i) => this.serde.loadsTyped(types[i]!, b)),
+        ...bytes.map((b, i) =>
+          this.serde.loadsTyped(types[i]!, b instanceof Uint8Array ? b : joinRuns(b)),
+        ),
       ]);
     }
     const [[skeleton, metadata], ...values] = loadedValues as [
@@ -728,11 +730,14 @@ export class BatonCheckpointSaver extends BaseCheckpointSaver {
   }
 
   /**
-   * The serialized channel values of a checkpoint, in `header.ch` order, from its record
-   * and the records holding them: those not in `nearby` are got by key, all at once. (Few
-   * promises: LangGraph's async context tracking makes each one cost.)
+   * The serialized channel values of a checkpoint, in `header.ch` order (a value kept in
+   * runs as the texts of its runs, for {@link joinRuns}), from its record and the records
+   * holding them.
    */
-  async #values(loaded: Loaded, nearby?: Map<string, Uint8Array[]>): Promise<Uint8Array[]> {
+  async #values(
+    loaded: Loaded,
+    nearby?: Map<string, Uint8Array[]>,
+  ): Promise<(Uint8Array | Uint8Array[])[]> {
     const h = loaded.header;
     const refs = Object.values(h.ch);
     const ids: (string | null)[] = [];
@@ -745,9 +750,7 @@ export class BatonCheckpointSaver extends BaseCheckpointSaver {
       segmentOf(holder === null ? loaded.segments : holders.get(holder)!, at);
     return refs.map((ref) => {
       const runs = ref[4];
-      return runs === undefined
-        ? segment(ref[3], ref[2])
-        : joinRuns(runs.map((r) => segment(r[0], r[1])));
+      return runs === undefined ? segment(ref[3], ref[2]) : runs.map((r) => segment(r[0], r[1]));
     });
   }
 
@@ -779,7 +782,8 @@ export class BatonCheckpointSaver extends BaseCheckpointSaver {
           `Checkpoint ${of} of thread ${JSON.stringify(thread)} takes channel values from checkpoint ${missing[i]}, which is not in the store (deleted under it?). Delete the thread with deleteThread() or restore the store from a backup.`,
         );
       }
-      holders.set(missing[i]!, decodeRecord(v).segments);
+      // Only its segments are used: its header is not checked beyond the framing.
+      holders.set(missing[i]!, unframe(v, 'A checkpoint record').segments);
     });
     return holders;
   }

@@ -118,19 +118,30 @@ export function damaged(what: string): BatonError {
   );
 }
 
-/** A JSON array made of runs of elements, each run its elements' text joined by commas. */
-export function joinRuns(runs: Uint8Array[]): Uint8Array {
-  let size = 2 + Math.max(0, runs.length - 1);
-  for (const r of runs) size += r.length;
-  const out = new Uint8Array(size);
-  out[0] = 0x5b;
-  let at = 1;
-  runs.forEach((r, i) => {
-    if (i > 0) out[at++] = 0x2c;
-    out.set(r, at);
-    at += r.length;
-  });
-  out[at] = 0x5d;
+/**
+ * A JSON array of `items`, each given as its text or, for an array kept in runs, as the
+ * texts of its runs (each its elements joined by commas): made in one copy.
+ */
+export function joinRuns(items: readonly (Uint8Array | readonly Uint8Array[])[]): Uint8Array {
+  const sizeOf = (list: readonly (Uint8Array | readonly Uint8Array[])[]): number => {
+    let size = 2 + Math.max(0, list.length - 1);
+    for (const item of list) size += item instanceof Uint8Array ? item.length : sizeOf(item);
+    return size;
+  };
+  const out = new Uint8Array(sizeOf(items));
+  let at = 0;
+  const write = (list: readonly (Uint8Array | readonly Uint8Array[])[]) => {
+    out[at++] = 0x5b;
+    list.forEach((item, i) => {
+      if (i > 0) out[at++] = 0x2c;
+      if (item instanceof Uint8Array) {
+        out.set(item, at);
+        at += item.length;
+      } else write(item);
+    });
+    out[at++] = 0x5d;
+  };
+  write(items);
   return out;
 }
 
