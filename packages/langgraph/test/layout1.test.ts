@@ -1,10 +1,8 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { MemoryStore, type Store } from '@baton/core';
-import { SqliteStore } from '@baton/sqlite';
-import { afterEach, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import type { Store } from '@baton/core';
+import { describe, expect, it } from 'vitest';
 import { BatonCheckpointSaver } from '../src/index.js';
+import { backends } from './backends.js';
 
 // Entries written by the saver's first record layout (writes interleaved with the records,
 // lists in up to 12 runs), with what it read back then: see fixtures/makeLayout1.ts.
@@ -16,35 +14,17 @@ const fixture = JSON.parse(
   latest: { config: { configurable: Record<string, string> }; tuple: string }[];
 };
 
-const opened: Store[] = [];
-const dirs: string[] = [];
-afterEach(async () => {
-  for (const s of opened.splice(0)) await s.close();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-const backends: [string, () => Store][] = [
-  ['MemoryStore', () => new MemoryStore()],
-  [
-    'SqliteStore',
-    () => {
-      const dir = mkdtempSync(join(tmpdir(), 'baton-lg-layout1-'));
-      dirs.push(dir);
-      return new SqliteStore({ path: join(dir, 'checkpoints.db') });
-    },
-  ],
-];
+const stores = backends();
 
 async function loaded(make: () => Store): Promise<{ store: Store; saver: BatonCheckpointSaver }> {
   const store = make();
-  opened.push(store);
   for (const [key, value] of fixture.entries) {
     await store.kv.put(key, new Uint8Array(Buffer.from(value, 'base64')));
   }
   return { store, saver: new BatonCheckpointSaver({ store }) };
 }
 
-describe.each(backends)('BatonCheckpointSaver reading the first layout on %s', (_name, make) => {
+describe.each(stores)('BatonCheckpointSaver reading the first layout on %s', (_name, make) => {
   it('lists every checkpoint of a file written in the first layout as that version read it', async () => {
     const { saver } = await loaded(make);
     const expected = await Promise.all(
