@@ -23,6 +23,7 @@ import {
   isWellFormed,
   joinRuns,
   keyPart,
+  sameBytes,
   sameJson,
   storeSchema,
   type Unframed,
@@ -908,7 +909,7 @@ function runsFor(
   for (const [i, text] of parentTexts.entries()) {
     const stop = at + text.length;
     if (stop > end || (stop < end && bytes[stop] !== 0x2c)) break;
-    if (Buffer.compare(text, bytes.subarray(at, stop)) !== 0) break;
+    if (!sameBytes(text, bytes.subarray(at, stop))) break;
     runs.push(parent[i]!);
     texts.push(text);
     at = stop + 1;

@@ -145,6 +145,17 @@ export function joinRuns(items: readonly (Uint8Array | readonly Uint8Array[])[])
   return out;
 }
 
+const NodeBuffer = (globalThis as { Buffer?: { compare(a: Uint8Array, b: Uint8Array): number } })
+  .Buffer;
+
+/** True when `a` and `b` hold the same bytes (a memcmp on Node, a loop elsewhere). */
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  if (NodeBuffer) return NodeBuffer.compare(a, b) === 0;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** A Baton `Store` as the saver and the store take it: what matters is its `kv` area. */
 export const storeSchema = z.custom<Store>(
   (v) =>

@@ -146,14 +146,16 @@ describe.each(backends)('BatonCheckpointSaver on %s', (_name, make) => {
     let config = { configurable: { thread_id: 't' } } as Parameters<BatonCheckpointSaver['put']>[0];
     for (let step = 0; step < 24; step++) {
       list = [...list, item(step)];
+      // A value that is not JSON beside it: the values are read one by one then.
+      const bin = new Uint8Array([1, 2, step]);
       config = await savers[step % 2]!.put(
         config,
-        checkpoint({ list }, { list: step + 1 }),
+        checkpoint({ list, bin }, { list: step + 1, bin: step + 1 }),
         meta(step),
-        { list: step + 1 },
+        { list: step + 1, bin: step + 1 },
       );
       const back = await savers[(step + 1) % 2]!.getTuple(config);
-      expect(back?.checkpoint.channel_values.list).toEqual(list);
+      expect(back?.checkpoint.channel_values).toEqual({ list, bin });
     }
     const values = (await allKv(store)).map((e) => e.value);
     let stored = 0;
