@@ -2,10 +2,12 @@ import { BatonError, ErrorCode, type Store } from '@baton/core';
 import { z } from 'zod';
 
 /**
- * The record format this library writes. A record whose first byte is higher was written
- * by a newer `@baton/langgraph` and is refused (read or overwritten) rather than guessed at.
+ * The record format this library writes: 2 since array runs are found by comparing bytes
+ * (a run holds no element count and hash). Format 1 records are still read. A record
+ * whose first byte is higher was written by a newer `@baton/langgraph` and is refused
+ * (read or overwritten) rather than guessed at.
  */
-export const RECORD_FORMAT = 1;
+export const RECORD_FORMAT = 2;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -74,7 +76,7 @@ export interface Unframed {
 export function unframe(value: unknown, what: string): Unframed {
   if (!(value instanceof Uint8Array) || value.length < 5) throw damaged(what);
   if (value[0]! > RECORD_FORMAT) throw newerFormat(what, value[0]!);
-  if (value[0] !== RECORD_FORMAT) throw damaged(what);
+  if (value[0]! < 1) throw damaged(what);
   const view = new DataView(value.buffer, value.byteOffset, value.byteLength);
   const headLength = view.getUint32(1);
   if (5 + headLength > value.length) throw damaged(what);
@@ -117,49 +119,41 @@ export function damaged(what: string): BatonError {
 }
 
 /**
- * The `[start, end)` byte ranges of the top-level elements of a JSON array, or `undefined`
- * when `bytes` is not one (strings and nesting are skipped over; the text is not otherwise
- * checked — the serializer made it).
+ * A JSON array of `items`, each given as its text or, for an array kept in runs, as the
+ * texts of its runs (each its elements joined by commas): made in one copy.
  */
-export function arrayElements(bytes: Uint8Array): [number, number][] | undefined {
-  const n = bytes.length;
-  if (n < 2 || bytes[0] !== 0x5b || bytes[n - 1] !== 0x5d) return undefined;
-  const out: [number, number][] = [];
-  let depth = 0;
-  let start = 1;
-  let inString = false;
-  for (let i = 1; i < n - 1; i++) {
-    const c = bytes[i]!;
-    if (inString) {
-      if (c === 0x5c) i++;
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x5b || c === 0x7b) depth++;
-    else if (c === 0x5d || c === 0x7d) depth--;
-    else if (c === 0x2c && depth === 0) {
-      out.push([start, i]);
-      start = i + 1;
-    }
-  }
-  if (inString || depth !== 0) return undefined;
-  if (start < n - 1) out.push([start, n - 1]);
+export function joinRuns(items: readonly (Uint8Array | readonly Uint8Array[])[]): Uint8Array {
+  const sizeOf = (list: readonly (Uint8Array | readonly Uint8Array[])[]): number => {
+    let size = 2 + Math.max(0, list.length - 1);
+    for (const item of list) size += item instanceof Uint8Array ? item.length : sizeOf(item);
+    return size;
+  };
+  const out = new Uint8Array(sizeOf(items));
+  let at = 0;
+  const write = (list: readonly (Uint8Array | readonly Uint8Array[])[]) => {
+    out[at++] = 0x5b;
+    list.forEach((item, i) => {
+      if (i > 0) out[at++] = 0x2c;
+      if (item instanceof Uint8Array) {
+        out.set(item, at);
+        at += item.length;
+      } else write(item);
+    });
+    out[at++] = 0x5d;
+  };
+  write(items);
   return out;
 }
 
-/** A JSON array made of runs of elements, each run its elements' text joined by commas. */
-export function joinRuns(runs: Uint8Array[]): Uint8Array {
-  let size = 2 + Math.max(0, runs.length - 1);
-  for (const r of runs) size += r.length;
-  const out = new Uint8Array(size);
-  out[0] = 0x5b;
-  let at = 1;
-  runs.forEach((r, i) => {
-    if (i > 0) out[at++] = 0x2c;
-    out.set(r, at);
-    at += r.length;
-  });
-  out[at] = 0x5d;
-  return out;
+const NodeBuffer = (globalThis as { Buffer?: { compare(a: Uint8Array, b: Uint8Array): number } })
+  .Buffer;
+
+/** True when `a` and `b` hold the same bytes (a memcmp on Node, a loop elsewhere). */
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  if (NodeBuffer) return NodeBuffer.compare(a, b) === 0;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** A Baton `Store` as the saver and the store take it: what matters is its `kv` area. */

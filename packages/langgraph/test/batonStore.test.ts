@@ -1,34 +1,13 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { isBatonError, MemoryStore, type Store } from '@baton/core';
-import { SqliteStore } from '@baton/sqlite';
+import { isBatonError, type Store } from '@baton/core';
 import { type BaseStore, InMemoryStore, type Operation } from '@langchain/langgraph-checkpoint';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BatonStore } from '../src/index.js';
+import { backends } from './backends.js';
 
-const dirs: string[] = [];
-const opened: Store[] = [];
-afterEach(async () => {
-  for (const s of opened.splice(0)) await s.close();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-const backends: [string, () => Store][] = [
-  ['MemoryStore', () => new MemoryStore()],
-  [
-    'SqliteStore',
-    () => {
-      const dir = mkdtempSync(join(tmpdir(), 'baton-lg-store-'));
-      dirs.push(dir);
-      return new SqliteStore({ path: join(dir, 'store.db') });
-    },
-  ],
-];
+const stores = backends();
 
 function open(make: () => Store): { baton: BatonStore; store: Store } {
   const store = make();
-  opened.push(store);
   return { baton: new BatonStore({ store }), store };
 }
 
@@ -54,7 +33,7 @@ async function seed(...stores: BaseStore[]): Promise<void> {
   for (const s of stores) for (const [ns, key, value] of items) await s.put(ns, key, value);
 }
 
-describe.each(backends)('BatonStore on %s', (_name, make) => {
+describe.each(stores)('BatonStore on %s', (_name, make) => {
   it('gets what was put, with createdAt kept and updatedAt moved on a replace', async () => {
     const { baton } = open(make);
     expect(await baton.get(['users', 'ada'], 'missing')).toBeNull();

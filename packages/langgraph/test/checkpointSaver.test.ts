@@ -14,6 +14,7 @@ import {
 } from '@langchain/langgraph-checkpoint';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BatonCheckpointSaver } from '../src/index.js';
+import { unframe } from '../src/kvRecords.js';
 
 const dirs: string[] = [];
 const opened: Store[] = [];
@@ -134,6 +135,37 @@ describe.each(backends)('BatonCheckpointSaver on %s', (_name, make) => {
     for (let i = 0; i < 30; i++) stored += countOccurrences(values, `MSG-${i} `);
     stored += countOccurrences(values, 'MSG-100 ');
     expect(stored).toBeLessThan(held / 2);
+  });
+
+  it('shares a growing list with a parent another saver wrote, and keeps it in a few runs', async () => {
+    const store = make();
+    // Two savers taking turns, as two processes resuming the same thread would.
+    const savers = [new BatonCheckpointSaver({ store }), new BatonCheckpointSaver({ store })];
+    const item = (i: number) => `MSG-${i} ${'a message of some length, '.repeat(6)}`;
+    let list: string[] = [];
+    let config = { configurable: { thread_id: 't' } } as Parameters<BatonCheckpointSaver['put']>[0];
+    for (let step = 0; step < 24; step++) {
+      list = [...list, item(step)];
+      // A value that is not JSON beside it: the values are read one by one then.
+      const bin = new Uint8Array([1, 2, step]);
+      config = await savers[step % 2]!.put(
+        config,
+        checkpoint({ list, bin }, { list: step + 1, bin: step + 1 }),
+        meta(step),
+        { list: step + 1, bin: step + 1 },
+      );
+      const back = await savers[(step + 1) % 2]!.getTuple(config);
+      expect(back?.checkpoint.channel_values).toEqual({ list, bin });
+    }
+    const values = (await allKv(store)).map((e) => e.value);
+    let stored = 0;
+    for (let i = 0; i < 24; i++) stored += countOccurrences(values, `MSG-${i} `);
+    // Whole copies would hold 300 elements; a few runs each, read by a handful of gets.
+    expect(stored).toBeLessThan(24 * 3);
+    const [latest] = (await allKv(store)).slice(-1);
+    const { header } = unframe(latest!.value, 'the latest record');
+    const runs = (header.ch as Record<string, unknown[]>).list![4] as unknown[];
+    expect(runs.length).toBeLessThanOrEqual(6);
   });
 
   it('keeps forks apart: a version reused on another branch reads its own value', async () => {
