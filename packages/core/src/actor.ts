@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import { Artifacts } from './artifacts/artifacts.js';
 import { chainOf, type Decision, evaluate } from './auth/evaluate.js';
+import { exerciseDrafts } from './auth/exercise.js';
 import { streamResource } from './auth/operations.js';
-import type { ApprovalRequest, Grant, Identity, ViewReader } from './auth/view.js';
+import type { Grant, Identity } from './auth/view.js';
 import { Capabilities } from './capabilities.js';
-import type { CommitRequest, Draft } from './commit/draft.js';
+import type { CommitRequest, Plan } from './commit/draft.js';
 import { ContextLog } from './context/contextLog.js';
 import { canonicalJson, type JsonValue } from './crypto/canonical.js';
 import { utf8 } from './crypto/encoding.js';
@@ -15,9 +16,9 @@ import { Handoffs, type InboxItem, type InboxOptions } from './handoffs/handoffs
 import { Identities } from './identities.js';
 import type { BatonEvent } from './log/event.js';
 import { ID_KINDS, type IdKind, resolveIdIn, shortIdsIn } from './lookup.js';
-import { type Page, PRIMARY_INDEX, type ProjectionWrite } from './store/store.js';
-import { idString, jsonValue, parseInput, watchSchema } from './validation.js';
-import type { WatchFilter, Workspace } from './workspace.js';
+import type { Scope, ScopeCommit, ScopeHost } from './scope.js';
+import { type BlobWrite, type Page, PRIMARY_INDEX, type ProjectionWrite } from './store/store.js';
+import { idString, jsonValue, parseInput, type WatchFilter, watchSchema } from './validation.js';
 
 /** Options for `workspace.as(id, options)`. */
 export interface ActorOptions {
@@ -194,20 +195,24 @@ export class Actor {
   readonly context: ContextLog;
   /** Work, approvals and questions passed across, with briefings. */
   readonly handoffs: Handoffs;
-  readonly #ws: Workspace;
+  readonly #ws: ScopeHost;
+  readonly #scope: Scope;
 
   /** @internal Use `workspace.as(id)`. */
-  constructor(ws: Workspace, id: string, options: ActorOptions) {
+  constructor(ws: ScopeHost, id: string, options: ActorOptions) {
     const o = parseInput(actorOptionsSchema, options, 'workspace.as(id, options)');
     this.#ws = ws;
     this.id = id;
     this.session = o.session;
     this.signer = o.signer;
-    this.identities = new Identities(ws, this);
-    this.capabilities = new Capabilities(ws, this);
-    this.artifacts = new Artifacts(ws, this);
-    this.context = new ContextLog(ws, this);
-    this.handoffs = new Handoffs(ws, this);
+    const scope = scopeOf(ws, id, o.session, o.signer);
+    this.#scope = scope;
+    this.identities = new Identities(scope);
+    this.capabilities = new Capabilities(scope);
+    // TEMP: not yet on the scope.
+    this.artifacts = new Artifacts(ws as never, this);
+    this.context = new ContextLog(ws as never, this);
+    this.handoffs = new Handoffs(ws as never, this);
   }
 
   /** This actor's identity. */
@@ -256,8 +261,7 @@ export class Actor {
         `Asking what ${o.for} may do needs read on grant:* (the answer names their grants): ${d.reason}.`,
         { details: { needs: [{ action: 'read', resource: 'grant:*' }] } },
       );
-    const at = new Date(this.#ws._now()).toISOString();
-    return evaluate(this.#ws._view, o.for, [{ action: a, resource: r }], at);
+    return this.#scope.decide(a, r, o.for);
   }
 
   /**
@@ -319,33 +323,11 @@ export class Actor {
     for (let attempt = 0; ; attempt++) {
       await this.#ws._catchUp();
       // One commit for both paths, so the idempotency row covers an approved use too.
-      const events = await this._commit({
+      const events = await this.#scope.commit({
         idempotency: { key: o?.idempotencyKey, operation: 'authorize', input: data },
-        plan: (view, _ids, at): Draft[] => {
-          const d = evaluate(view, this.id, [{ action: a, resource: r }], at);
-          if (d.allowed || !d.approval) {
-            // Not allowed: let the common path raise the precise FORBIDDEN.
-            return [
-              {
-                type: 'grant.exercised',
-                data: { ...data, grant: d.allowed ? d.grant.id : '-' },
-                refs: [r, this.id],
-              },
-            ];
-          }
-          const use = usableApproval(view, this.id, a, r, digest);
-          // No approval to use: nothing is written; a request is raised below.
-          if (!use) return [];
-          return [
-            { type: 'handoff.consumed', data: { id: use.id }, refs: [use.id] },
-            {
-              type: 'grant.exercised',
-              auth: use.grant,
-              data: { ...data, grant: use.grant, approval: use.id },
-              refs: [r, this.id, use.id],
-            },
-          ];
-        },
+        plan: (view, _ids, at): Plan => ({
+          drafts: exerciseDrafts(view, this.id, { action: a, resource: r }, data, digest, at),
+        }),
       });
       const event = events.find((e) => e.type.startsWith('grant.exercised@'));
       if (event) return this.#authorization(event, o?.payload);
@@ -445,10 +427,9 @@ export class Actor {
         );
       }
     }
-    const events = await this._commit({
+    const events = await this.#scope.commit({
       idempotency: { key: o?.idempotencyKey, operation: `emit:${t}`, input: d },
-      plan: () => [{ type: t, data: d, refs: o?.refs ?? [] }],
-      blobs,
+      plan: () => ({ drafts: [{ type: t, data: d, refs: o?.refs ?? [] }], blobs }),
     });
     return events[0]!;
   }
@@ -466,8 +447,10 @@ export class Actor {
     const row = (await this.#ws.store.get('erasures', h)) as { event: string } | undefined;
     let event = row ? await this.#ws.store.event(row.event) : undefined;
     if (!event) {
-      [event] = await this._commit({
-        plan: () => [{ type: 'blob.erased', data: { hash: h, reason: why }, refs: [h] }],
+      [event] = await this.#scope.commit({
+        plan: () => ({
+          drafts: [{ type: 'blob.erased', data: { hash: h, reason: why }, refs: [h] }],
+        }),
       });
     }
     // Rows first, bytes second: deleting the body also empties a SQLite store's WAL, which
@@ -595,21 +578,6 @@ export class Actor {
     );
   }
 
-  /** @internal Commits through the workspace's write path as this actor (its session and signer). */
-  _commit(request: Omit<CommitRequest, 'actor' | 'session' | 'signer'>): Promise<BatonEvent[]> {
-    return this.#ws._commit({
-      ...request,
-      actor: this.id,
-      session: this.session,
-      signer: this.signer,
-    });
-  }
-
-  /** @internal A decision against the view as it is (no catch-up). */
-  _canNow(action: string, resource: string): boolean {
-    return this.#decide(action, resource).allowed;
-  }
-
   /** @internal May this actor read `e`? */
   _readable(e: BatonEvent): boolean {
     const view = this.#ws._view;
@@ -619,37 +587,83 @@ export class Actor {
       const g = view.grant(e.stream.slice('grant/'.length));
       if (g && (g.audience === this.id || g.issuer === this.id)) return true;
     }
-    return this._canNow('read', streamResource(e.stream));
+    return this.#scope.may('read', streamResource(e.stream));
+  }
+
+  /** @internal TEMP */
+  _commit(request: Omit<CommitRequest, 'actor' | 'session' | 'signer'>): Promise<BatonEvent[]> {
+    return this.#ws._commit({
+      ...request,
+      actor: this.id,
+      session: this.session,
+      signer: this.signer,
+    });
+  }
+
+  /** @internal TEMP */
+  _canNow(action: string, resource: string): boolean {
+    return this.#scope.may(action, resource);
   }
 
   #decide(action: string, resource: string): Decision {
-    const at = new Date(this.#ws._now()).toISOString();
-    return evaluate(this.#ws._view, this.id, [{ action, resource }], at);
+    return this.#scope.decide(action, resource);
   }
 }
 
+/** The scope the facades of `actor` act through, over the workspace's members. */
+function scopeOf(
+  ws: ScopeHost,
+  actor: string,
+  session: string | undefined,
+  signer: Signer | undefined,
+): Scope {
+  const decide = (action: string, resource: string, identity = actor): Decision =>
+    evaluate(ws._view, identity, [{ action, resource }], new Date(ws._now()).toISOString());
+  return {
+    actor,
+    get workspace() {
+      return ws.id ?? '';
+    },
+    keyring: ws.keyring,
+    get authority() {
+      return ws._view;
+    },
+    rows: ws.store,
+    catchUp: async () => {
+      await ws._catchUp();
+    },
+    may: (action, resource) => decide(action, resource).allowed,
+    decide,
+    commit: (request) => commitAs(ws, { actor, session, signer }, request),
+    now: () => ws._now(),
+    blob: (hash) => ws.blob(hash),
+    text: (hash) => ws.text(hash),
+    schema: (name) => ws._schemas.get(name),
+    events: (query) => ws.store.read(query),
+    head: () => ws.store.head(),
+    watch: (filter, allowed) => ws._watch(filter, allowed),
+    handoffSpans: () => ws._handoffSpans(),
+  };
+}
+
 /**
- * The approved, unused request of `requester` that binds exactly this action, resource and
- * payload digest (the approver's edited payload when given) — the oldest, when several do.
+ * Commits a scope's request through the workspace's pipeline. The plan's bodies go with the
+ * attempt that planned them (a retry plans them again, from nothing).
  */
-function usableApproval(
-  view: ViewReader,
-  requester: string,
-  action: string,
-  resource: string,
-  digest: string | undefined,
-): ApprovalRequest | undefined {
-  let best: ApprovalRequest | undefined;
-  for (const x of view.approvalsBy(requester)) {
-    if (
-      x.status === 'approved' &&
-      x.consumedSeq === undefined &&
-      x.action === action &&
-      x.resource === resource &&
-      x.approvedPayloadHash === digest &&
-      (!best || x.seq < best.seq)
-    )
-      best = x;
-  }
-  return best;
+function commitAs(
+  ws: ScopeHost,
+  as: { actor: string; session: string | undefined; signer: Signer | undefined },
+  request: ScopeCommit,
+): Promise<BatonEvent[]> {
+  const blobs: BlobWrite[] = [];
+  return ws._commit({
+    ...as,
+    idempotency: request.idempotency,
+    plan: async (view, ids, at) => {
+      const planned = await request.plan(view, ids, at);
+      blobs.splice(0, blobs.length, ...(planned.blobs ?? []));
+      return planned.drafts;
+    },
+    blobs,
+  });
 }
