@@ -210,7 +210,7 @@ export class Actor {
     this.identities = new Identities(scope);
     this.capabilities = new Capabilities(scope);
     // TEMP: not yet on the scope.
-    this.artifacts = new Artifacts(ws as never, this);
+    this.artifacts = new Artifacts(scope);
     this.context = new ContextLog(ws as never, this);
     this.handoffs = new Handoffs(ws as never, this);
   }

@@ -1,6 +1,6 @@
 import type { Actor } from '../actor.js';
-import { type ArtifactRow, type VersionRow, versionKey } from '../artifacts/artifactEvents.js';
-import type { ArtifactChange } from '../artifacts/artifacts.js';
+import { type ArtifactChange, artifactChanges } from '../artifacts/artifactHistory.js';
+import { artifactRow, versionRow } from '../artifacts/artifactRows.js';
 import { evaluate } from '../auth/evaluate.js';
 import type { ContextRow } from '../context/contextEvents.js';
 import type { ContextEntry } from '../context/contextLog.js';
@@ -92,13 +92,14 @@ export async function buildBriefing(ws: Workspace, actor: Actor, h: Handoff): Pr
   };
   const artifacts: Briefing['artifacts'] = [];
   for (const a of h.artifacts) {
-    const row = (await ws.store.get('artifacts', a.id)) as unknown as ArtifactRow | undefined;
+    const row = await artifactRow(ws.store, a.id);
     if (!row) continue;
     if (!readable(resourceOf(a.id))) {
       withhold(resourceOf(a.id)).changes += await countChanges(ws, a, recipient);
       continue;
     }
-    const changes = await actor.artifacts._changes(row, a.seen, recipient, a.head);
+    const reads = { rows: ws.store, blob: (h: string) => ws.blob(h), authority: ws._view };
+    const changes = await artifactChanges(reads, row, a.seen, recipient, a.head);
     artifacts.push({ id: a.id, title: row.title, seen: a.seen, version: a.head, changes });
   }
   const upTo = (e: ContextEntry) => e.seq <= h.offerSeq;
@@ -241,9 +242,7 @@ async function countChanges(
 ): Promise<number> {
   let n = 0;
   for (let v = a.seen + 1; v <= a.head; v++) {
-    const vr = (await ws.store.get('artifact-versions', versionKey(a.id, v))) as unknown as
-      | VersionRow
-      | undefined;
+    const vr = await versionRow(ws.store, a.id, v);
     if (vr && vr.author !== recipient) n++;
   }
   return n;

@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import type { ArtifactRow } from '../artifacts/artifactEvents.js';
-import { seenKey } from '../artifacts/artifactEvents.js';
+import { advanceSeen, artifactRow, putArtifact } from '../artifacts/artifactRows.js';
 import { evaluate } from '../auth/evaluate.js';
 import type { ApprovalRequest, ViewReader, ViewTx } from '../auth/view.js';
 import { canonicalJson, type JsonValue } from '../crypto/canonical.js';
@@ -175,22 +174,10 @@ async function holdWrites(
 ) {
   const out: ProjectionWrite[] = [];
   for (const a of row.artifacts) {
-    const art = (await rows.get('artifacts', a.id)) as unknown as ArtifactRow | undefined;
+    const art = await artifactRow(rows, a.id);
     if (!art) continue;
     const { holder: _, ...rest } = art;
-    const next: ArtifactRow = holder ? { ...rest, holder } : rest;
-    const indexes: Record<string, string | string[]> = {
-      tag: next.tags,
-      kind: next.kind,
-      updated: next.updatedAt,
-    };
-    if (next.holder) indexes.holder = next.holder.id;
-    out.push({
-      collection: 'artifacts',
-      key: art.id,
-      value: next as unknown as JsonValue,
-      indexes,
-    });
+    out.push(putArtifact(holder ? { ...rest, holder } : rest));
   }
   return out;
 }
@@ -198,17 +185,8 @@ async function holdWrites(
 async function seenWrites(rows: ProjectionReader, who: string, artifacts: { id: string }[]) {
   const out: ProjectionWrite[] = [];
   for (const a of artifacts) {
-    const art = (await rows.get('artifacts', a.id)) as unknown as ArtifactRow | undefined;
-    if (!art) continue;
-    const key = seenKey(who, a.id);
-    const now = (await rows.get('seen', key)) as { version: number } | undefined;
-    if (!now || now.version < art.version)
-      out.push({
-        collection: 'seen',
-        key,
-        value: { version: art.version },
-        indexes: { artifact: a.id },
-      });
+    const art = await artifactRow(rows, a.id);
+    if (art) out.push(...(await advanceSeen(rows, who, a.id, art.version)));
   }
   return out;
 }

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import type { Actor } from '../actor.js';
-import type { ArtifactRow } from '../artifacts/artifactEvents.js';
-import { seenKey } from '../artifacts/artifactEvents.js';
+import { artifactRow, seenVersion } from '../artifacts/artifactRows.js';
 import { type Decision, evaluate } from '../auth/evaluate.js';
 import type { Draft } from '../commit/draft.js';
 import { canonicalJson, type JsonValue } from '../crypto/canonical.js';
@@ -237,18 +236,14 @@ export class Handoffs {
           );
         const artifacts = [];
         for (const art of a.artifacts ?? []) {
-          const row = (await this.#ws.store.get('artifacts', art)) as unknown as
-            | ArtifactRow
-            | undefined;
+          const row = await artifactRow(this.#ws.store, art);
           if (!row)
             throw new BatonError(
               ErrorCode.NOT_FOUND,
               `handoffs.offer: artifact ${art} does not exist.`,
             );
-          const seen = (await this.#ws.store.get('seen', seenKey(a.to, art))) as
-            | { version: number }
-            | undefined;
-          artifacts.push({ id: art, seen: seen?.version ?? 0, head: row.version });
+          const seen = await seenVersion(this.#ws.store, a.to, art);
+          artifacts.push({ id: art, seen, head: row.version });
         }
         const drafts: Draft[] = [];
         const questions: string[] = [];

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { artifactEvents } from '../artifacts/artifactEvents.js';
 import { wideningOf } from '../auth/delegation.js';
 import { delegationDepth, MAX_DELEGATION_DEPTH } from '../auth/evaluate.js';
-import type { Grant, GrantConstraints, Identity, ViewTx } from '../auth/view.js';
+import type { Grant, Identity, ViewTx } from '../auth/view.js';
 import { contextEvents } from '../context/contextEvents.js';
 import { rawFromDidKey } from '../crypto/keys.js';
 import { BatonError, ErrorCode } from '../errors.js';
