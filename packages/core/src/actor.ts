@@ -5,14 +5,16 @@ import { exerciseDrafts } from './auth/exercise.js';
 import { streamResource } from './auth/operations.js';
 import type { Grant, Identity } from './auth/view.js';
 import { Capabilities } from './capabilities.js';
-import type { CommitRequest, Plan } from './commit/draft.js';
+import type { Plan } from './commit/draft.js';
 import { ContextLog } from './context/contextLog.js';
 import { canonicalJson, type JsonValue } from './crypto/canonical.js';
 import { utf8 } from './crypto/encoding.js';
 import { sha256b64 } from './crypto/hash.js';
 import type { Signer } from './crypto/keys.js';
 import { BatonError, ErrorCode, isBatonError } from './errors.js';
-import { Handoffs, type InboxItem, type InboxOptions } from './handoffs/handoffs.js';
+import { approvalFor } from './handoffs/approvals.js';
+import { Handoffs } from './handoffs/handoffs.js';
+import { type InboxItem, type InboxOptions, inboxOf } from './handoffs/inbox.js';
 import { Identities } from './identities.js';
 import type { BatonEvent } from './log/event.js';
 import { ID_KINDS, type IdKind, resolveIdIn, shortIdsIn } from './lookup.js';
@@ -209,10 +211,9 @@ export class Actor {
     this.#scope = scope;
     this.identities = new Identities(scope);
     this.capabilities = new Capabilities(scope);
-    // TEMP: not yet on the scope.
     this.artifacts = new Artifacts(scope);
-    this.context = new ContextLog(ws as never, this);
-    this.handoffs = new Handoffs(ws as never, this);
+    this.context = new ContextLog(scope);
+    this.handoffs = new Handoffs(scope);
   }
 
   /** This actor's identity. */
@@ -332,7 +333,7 @@ export class Actor {
       const event = events.find((e) => e.type.startsWith('grant.exercised@'));
       if (event) return this.#authorization(event, o?.payload);
       // The action needs a yes: reuse the request for this exact payload, or raise one.
-      const h = await this.handoffs._approval(a, r, { summary: o?.summary, payload: o?.payload });
+      const h = await approvalFor(this.#scope, a, r, { summary: o?.summary, payload: o?.payload });
       const names = h.to.map((x) => this.#ws._view.identity(x)?.name ?? x).join(' or ');
       if (h.status === 'approved') {
         // What the approval binds, as the verified log says (not as the row says).
@@ -514,7 +515,7 @@ export class Actor {
    * ones can be decided together (`handoffs.approve([...ids])`).
    */
   async inbox(options: InboxOptions = {}): Promise<Page<InboxItem>> {
-    return this.handoffs._inbox(options);
+    return inboxOf(this.#scope, options);
   }
 
   /** Events this actor may read, in commit order, a page at a time. `next` is the seq to pass as `after`. */
@@ -588,21 +589,6 @@ export class Actor {
       if (g && (g.audience === this.id || g.issuer === this.id)) return true;
     }
     return this.#scope.may('read', streamResource(e.stream));
-  }
-
-  /** @internal TEMP */
-  _commit(request: Omit<CommitRequest, 'actor' | 'session' | 'signer'>): Promise<BatonEvent[]> {
-    return this.#ws._commit({
-      ...request,
-      actor: this.id,
-      session: this.session,
-      signer: this.signer,
-    });
-  }
-
-  /** @internal TEMP */
-  _canNow(action: string, resource: string): boolean {
-    return this.#scope.may(action, resource);
   }
 
   #decide(action: string, resource: string): Decision {
