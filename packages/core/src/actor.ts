@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { Artifacts } from './artifacts/artifacts.js';
 import { chainOf, type Decision, evaluate } from './auth/evaluate.js';
-import { exerciseDrafts } from './auth/exercise.js';
+import { type Authorization, type AuthorizeOptions, exerciseDrafts } from './auth/exercise.js';
 import { streamResource } from './auth/operations.js';
-import type { Grant, Identity } from './auth/view.js';
+import type { Identity } from './auth/view.js';
 import { Capabilities } from './capabilities.js';
 import type { Plan } from './commit/draft.js';
 import { ContextLog } from './context/contextLog.js';
@@ -11,7 +11,8 @@ import { canonicalJson, type JsonValue } from './crypto/canonical.js';
 import { utf8 } from './crypto/encoding.js';
 import { sha256b64 } from './crypto/hash.js';
 import type { Signer } from './crypto/keys.js';
-import { BatonError, ErrorCode, isBatonError } from './errors.js';
+import { eraseBody } from './erasure.js';
+import { BatonError, ErrorCode } from './errors.js';
 import { approvalFor } from './handoffs/approvals.js';
 import { Handoffs } from './handoffs/handoffs.js';
 import { type InboxItem, type InboxOptions, inboxOf } from './handoffs/inbox.js';
@@ -19,7 +20,7 @@ import { Identities } from './identities.js';
 import type { BatonEvent } from './log/event.js';
 import { ID_KINDS, type IdKind, resolveIdIn, shortIdsIn } from './lookup.js';
 import type { Scope, ScopeCommit, ScopeHost } from './scope.js';
-import { type BlobWrite, type Page, PRIMARY_INDEX, type ProjectionWrite } from './store/store.js';
+import type { BlobWrite, Page } from './store/store.js';
 import { idString, jsonValue, parseInput, type WatchFilter, watchSchema } from './validation.js';
 
 /** Options for `workspace.as(id, options)`. */
@@ -30,39 +31,7 @@ export interface ActorOptions {
   signer?: Signer;
 }
 
-/** Options of {@link Actor.authorize}. */
-export interface AuthorizeOptions {
-  /** What is about to happen, in words, for the audit log and for approvers. */
-  summary?: string;
-  /**
-   * The exact thing being authorized; only its digest is recorded. When the action needs an
-   * approval, only the payload the approval binds passes (the approver's edited one, when
-   * they edited it). Defaults to none.
-   */
-  payload?: JsonValue;
-  /**
-   * Makes a retried call return the first call's authorization — whether or not it needed
-   * an approval — instead of authorizing (or asking for approval) again. Defaults to none.
-   */
-  idempotencyKey?: string;
-}
-
-/** What {@link Actor.authorize} returns when the action may go ahead. */
-export interface Authorization {
-  grant: Grant;
-  chain: Grant[];
-  /** The `grant.exercised` event recording it. */
-  event: BatonEvent;
-  /** The approval request this use consumed, when the action needed one. */
-  approval?: string;
-  /**
-   * When the action needed an approval: the payload it binds — the approver's edited
-   * payload when they gave one, else the requested one. A call passes only with exactly
-   * that payload, so this is the payload the side effect must use. Absent when the
-   * approval binds no payload.
-   */
-  approvedPayload?: JsonValue;
-}
+export type { Authorization, AuthorizeOptions } from './auth/exercise.js';
 
 /** Largest body `emit` stores: 16 MiB. */
 const MAX_BODY = 16 * 1024 * 1024;
@@ -444,56 +413,7 @@ export class Actor {
   async erase(hash: string, reason: string): Promise<BatonEvent> {
     const h = parseInput(blobHash, hash, 'erase(hash)');
     const why = parseInput(reasonString, reason, 'erase(reason)');
-    await this.#ws._catchUp();
-    const row = (await this.#ws.store.get('erasures', h)) as { event: string } | undefined;
-    let event = row ? await this.#ws.store.event(row.event) : undefined;
-    if (!event) {
-      [event] = await this.#scope.commit({
-        plan: () => ({
-          drafts: [{ type: 'blob.erased', data: { hash: h, reason: why }, refs: [h] }],
-        }),
-      });
-    }
-    // Rows first, bytes second: deleting the body also empties a SQLite store's WAL, which
-    // then covers the rewritten rows too.
-    await this.#hashOldIdempotencyRows();
-    await this.#ws.store.blobs.delete(h);
-    return event!;
-  }
-
-  /**
-   * Idempotency rows written before they kept digests hold whole requests, which may quote
-   * the body being erased: they are replaced by the digest of the same request (so a retry
-   * still matches), and no copy of the words is left in them.
-   */
-  async #hashOldIdempotencyRows(): Promise<void> {
-    const store = this.#ws.store;
-    for (let attempt = 0; attempt < 10; attempt++) {
-      const writes: ProjectionWrite[] = [];
-      let after: string | undefined;
-      do {
-        const page = await store.query('idempotency', PRIMARY_INDEX, {}, { limit: 500, after });
-        for (const { key, value } of page.items) {
-          const row = value as { digest?: unknown };
-          if (typeof row.digest === 'string' && row.digest.startsWith('{')) {
-            const hashed = {
-              ...(value as Record<string, JsonValue>),
-              digest: sha256b64(row.digest),
-            };
-            writes.push({ collection: 'idempotency', key, value: hashed });
-          }
-        }
-        after = page.next;
-      } while (after);
-      if (writes.length === 0) return;
-      try {
-        await store.append({ events: [], expectedHead: await store.head(), projections: writes });
-        return;
-      } catch (err) {
-        // Another commit moved the head meanwhile: read the rows again.
-        if (!isBatonError(err, ErrorCode.CONFLICT)) throw err;
-      }
-    }
+    return eraseBody(this.#ws, this.#scope, h, why);
   }
 
   /** The whole log as JSONL (see `workspace.export`). Needs `admin` on `workspace`. */
