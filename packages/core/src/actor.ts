@@ -187,8 +187,8 @@ export class Actor {
 
   /** This actor's identity. */
   async me(): Promise<Identity> {
-    await this.#ws._catchUp();
-    const who = this.#ws._view.identity(this.id);
+    await this.#scope.catchUp();
+    const who = this.#scope.authority.identity(this.id);
     if (!who)
       throw new BatonError(
         ErrorCode.NOT_FOUND,
@@ -217,9 +217,9 @@ export class Actor {
   async can(action: string, resource: string, options?: CanOptions): Promise<Decision> {
     const [a, r] = parsePair(action, resource, 'can');
     const o = parseInput(canSchema, options ?? {}, 'can');
-    await this.#ws._catchUp();
+    await this.#scope.catchUp();
     if (o.for === undefined || o.for === this.id) return this.#decide(a, r);
-    if (!this.#ws._view.identity(o.for))
+    if (!this.#scope.authority.identity(o.for))
       throw new BatonError(ErrorCode.NOT_FOUND, `can: \`for\` names no identity (${o.for}).`, {
         details: { field: 'for' },
       });
@@ -248,7 +248,7 @@ export class Actor {
   async resolveId(ref: string, kinds?: IdKind[]): Promise<string> {
     const r = parseInput(idString, ref, 'resolveId(ref)');
     const k = parseInput(kindsSchema, kinds, 'resolveId(kinds)');
-    await this.#ws._catchUp();
+    await this.#scope.catchUp();
     return (await resolveIdIn(this.#ws.store, r, k)).id;
   }
 
@@ -259,7 +259,7 @@ export class Actor {
    */
   async shortIds(ids: readonly string[]): Promise<Map<string, string>> {
     const list = parseInput(z.array(idString).max(10_000), ids, 'shortIds(ids)');
-    await this.#ws._catchUp();
+    await this.#scope.catchUp();
     return shortIdsIn(this.#ws.store, list);
   }
 
@@ -291,22 +291,22 @@ export class Actor {
     const digest = o?.payload !== undefined ? sha256b64(canonicalJson(o.payload)) : undefined;
     if (digest !== undefined) data.payloadDigest = digest;
     for (let attempt = 0; ; attempt++) {
-      await this.#ws._catchUp();
+      await this.#scope.catchUp();
       // One commit for both paths, so the idempotency row covers an approved use too.
       const events = await this.#scope.commit({
         idempotency: { key: o?.idempotencyKey, operation: 'authorize', input: data },
-        plan: (view, _ids, at): Plan => ({
-          drafts: exerciseDrafts(view, this.id, { action: a, resource: r }, data, digest, at),
+        plan: (tx, _ids, at): Plan => ({
+          drafts: exerciseDrafts(tx, this.id, { action: a, resource: r }, data, digest, at),
         }),
       });
       const event = events.find((e) => e.type.startsWith('grant.exercised@'));
       if (event) return this.#authorization(event, o?.payload);
       // The action needs a yes: reuse the request for this exact payload, or raise one.
       const h = await approvalFor(this.#scope, a, r, { summary: o?.summary, payload: o?.payload });
-      const names = h.to.map((x) => this.#ws._view.identity(x)?.name ?? x).join(' or ');
+      const names = h.to.map((x) => this.#scope.authority.identity(x)?.name ?? x).join(' or ');
       if (h.status === 'approved') {
         // What the approval binds, as the verified log says (not as the row says).
-        const held = this.#ws._view.approval(h.id);
+        const held = this.#scope.authority.approval(h.id);
         const bound = held?.approvedPayloadHash ?? held?.payloadHash;
         // Approved since the plan looked: use it.
         if (bound === digest && attempt < 2) continue;
@@ -333,9 +333,9 @@ export class Actor {
   }
 
   #authorization(event: BatonEvent, payload: JsonValue | undefined): Authorization {
-    const view = this.#ws._view;
-    const grant = view.grant(event.auth!)!;
-    const out: Authorization = { grant, chain: chainOf(view, grant), event };
+    const authority = this.#scope.authority;
+    const grant = authority.grant(event.auth!)!;
+    const out: Authorization = { grant, chain: chainOf(authority, grant), event };
     const approval = (event.data as { approval?: string }).approval;
     if (approval !== undefined) {
       out.approval = approval;
@@ -418,7 +418,7 @@ export class Actor {
 
   /** The whole log as JSONL (see `workspace.export`). Needs `admin` on `workspace`. */
   async *export(): AsyncIterable<string> {
-    await this.#ws._catchUp();
+    await this.#scope.catchUp();
     const d = this.#decide('admin', 'workspace');
     if (!d.allowed) {
       throw new BatonError(
@@ -441,7 +441,7 @@ export class Actor {
   /** Events this actor may read, in commit order, a page at a time. `next` is the seq to pass as `after`. */
   async log(query: LogQuery = {}): Promise<Page<BatonEvent> & { next?: string }> {
     const q = parseInput(logSchema, query, 'actor.log');
-    await this.#ws._catchUp();
+    await this.#scope.catchUp();
     const limit = q.limit ?? 100;
     const items: BatonEvent[] = [];
     let last = q.after ?? 0;
@@ -501,11 +501,11 @@ export class Actor {
 
   /** @internal May this actor read `e`? */
   _readable(e: BatonEvent): boolean {
-    const view = this.#ws._view;
+    const authority = this.#scope.authority;
     if (e.actor === this.id) return true;
     if (e.stream === `identity/${this.id}`) return true;
     if (e.stream.startsWith('grant/')) {
-      const g = view.grant(e.stream.slice('grant/'.length));
+      const g = authority.grant(e.stream.slice('grant/'.length));
       if (g && (g.audience === this.id || g.issuer === this.id)) return true;
     }
     return this.#scope.may('read', streamResource(e.stream));
@@ -565,8 +565,8 @@ function commitAs(
   return ws._commit({
     ...as,
     idempotency: request.idempotency,
-    plan: async (view, ids, at) => {
-      const planned = await request.plan(view, ids, at);
+    plan: async (tx, ids, at) => {
+      const planned = await request.plan(tx, ids, at);
       blobs.splice(0, blobs.length, ...(planned.blobs ?? []));
       return planned.drafts;
     },

@@ -114,8 +114,8 @@ export class Capabilities {
     const { idempotencyKey, ...request } = args;
     const events = await this.#scope.commit({
       idempotency: { key: idempotencyKey, operation: 'capabilities.grant', input: request },
-      plan: (view, ids, at) => {
-        if (!view.identity(args.to)) {
+      plan: (tx, ids, at) => {
+        if (!tx.identity(args.to)) {
           throw new BatonError(
             ErrorCode.NOT_FOUND,
             `capabilities.grant: \`to\` names no identity (${args.to}).`,
@@ -131,12 +131,10 @@ export class Capabilities {
         // that it can nest inside, with the parent's bounds filled in where left out.
         let parent: Grant | undefined;
         let effective = constraints;
-        for (const g of view
-          .grantsOf(this.#scope.actor)
-          .sort((a, b) => a.issuedSeq - b.issuedSeq)) {
-          if (!evaluate(view, this.#scope.actor, needs, at, { grantId: g.id }).allowed) continue;
+        for (const g of tx.grantsOf(this.#scope.actor).sort((a, b) => a.issuedSeq - b.issuedSeq)) {
+          if (!evaluate(tx, this.#scope.actor, needs, at, { grantId: g.id }).allowed) continue;
           // A grant at the end of the longest chain allowed cannot be a parent.
-          if (delegationDepth(view, g) >= MAX_DELEGATION_DEPTH) continue;
+          if (delegationDepth(tx, g) >= MAX_DELEGATION_DEPTH) continue;
           const inherited = inheritConstraints(
             constraints as GrantConstraints,
             args.actions,
@@ -181,8 +179,8 @@ export class Capabilities {
     parseInput(idString, grantId, 'capabilities.revoke(grantId)');
     const o = parseInput(revokeSchema, options, 'capabilities.revoke');
     await this.#scope.commit({
-      plan: (view) => {
-        const g = view.grant(grantId);
+      plan: (tx) => {
+        const g = tx.grant(grantId);
         if (!g) throw new BatonError(ErrorCode.NOT_FOUND, `Grant ${grantId} does not exist.`);
         const data: Record<string, JsonValue> = { id: grantId };
         if (o?.reason !== undefined) data.reason = o.reason;

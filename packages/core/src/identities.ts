@@ -153,8 +153,8 @@ export class Identities {
     const events = await this.#scope
       .commit({
         idempotency: { key: idempotencyKey, operation: 'identities.create', input: request },
-        plan: (view) => {
-          const me = view.identity(this.#scope.actor);
+        plan: (tx) => {
+          const me = tx.identity(this.#scope.actor);
           let owner = args.owner;
           if (owner === undefined && me) owner = me.kind === 'human' ? me.id : me.owner;
           const data: Record<string, JsonValue> = {
@@ -196,10 +196,10 @@ export class Identities {
   async resolve(ref: string): Promise<string> {
     const r = parseInput(idString, ref, 'identities.resolve(ref)');
     await this.#scope.catchUp();
-    const view = this.#scope.authority;
-    if (view.identity(r)) return r;
+    const authority = this.#scope.authority;
+    if (authority.identity(r)) return r;
     const key = nameKey(r);
-    const named = [...view.identities.values()].filter((i) => nameKey(i.name) === key);
+    const named = [...authority.identities.values()].filter((i) => nameKey(i.name) === key);
     if (named.length === 1) return named[0]!.id;
     if (named.length > 1) {
       throw new BatonError(
@@ -218,6 +218,26 @@ export class Identities {
         { details: { identity: r } },
       );
     }
+  }
+
+  /**
+   * The identity `ref` names — its id, its name (matched case-insensitively), or a prefix of
+   * its id no other identity's id starts with, as {@link Identities.resolve} reads it — when
+   * this actor may read it.
+   *
+   * @returns The identity, or `undefined` when nothing matches or this actor may not read it
+   *   (`read` on `identity:<id>`, or being it) — the two are not told apart, as with
+   *   {@link Identities.get}.
+   * @throws BatonError `VALIDATION` when a name or prefix matches several identities
+   *   (`details.candidates`): an ambiguous reference is an error, not a miss.
+   */
+  async find(ref: string): Promise<Identity | undefined> {
+    parseInput(idString, ref, 'identities.find(ref)');
+    const id = await this.resolve(ref).catch((err: unknown) => {
+      if (isBatonError(err, ErrorCode.NOT_FOUND)) return undefined;
+      throw err;
+    });
+    return id === undefined ? undefined : this.get(id);
   }
 
   /** The identities this actor may read, ordered by id, a page at a time. */
@@ -368,8 +388,8 @@ export class Identities {
 
   async #commitOne(type: string, data: Record<string, JsonValue> & { id: string }): Promise<void> {
     await this.#scope.commit({
-      plan: (view) => {
-        if (!view.identity(data.id)) {
+      plan: (tx) => {
+        if (!tx.identity(data.id)) {
           throw new BatonError(
             ErrorCode.NOT_FOUND,
             `Identity ${data.id} does not exist. List them with actor.identities.list().`,

@@ -43,7 +43,7 @@ export interface ScopeCommit {
   /** The operation name and parsed input; used when the caller gave an idempotency `key`. */
   idempotency?: { key: string | undefined; operation: string; input: unknown };
   /** Builds the events, and the bodies they refer to, against the caught-up view; throws to refuse. */
-  plan(view: ViewTx, ids: IdMaker, at: string): Plan | Promise<Plan>;
+  plan(tx: ViewTx, ids: IdMaker, at: string): Plan | Promise<Plan>;
 }
 
 /** @internal A work handoff's accepted span: recipient, artifacts, seqs from acceptance to its end. */

@@ -173,7 +173,7 @@ export class Artifacts {
     // The creator gets back what it wrote (version 1), even when its grant is `create` alone.
     const made = (event!.data as { id: string }).id;
     const row = (await artifactRow(this.#scope.rows, made))!;
-    return this.#view(row, 1, await contentAt(this.#scope, row, 1));
+    return this.#asRead(row, 1, await contentAt(this.#scope, row, 1));
   }
 
   /** The artifact at its head, or at `version`. Needs `read`. */
@@ -187,7 +187,7 @@ export class Artifacts {
         ErrorCode.NOT_FOUND,
         `${id} has no version ${v} (its head is ${row.version}).`,
       );
-    return this.#view(row, v, await contentAt(this.#scope, row, v));
+    return this.#asRead(row, v, await contentAt(this.#scope, row, v));
   }
 
   /** Artifacts this actor may read, newest update first, filtered by tag, holder, kind or update time. */
@@ -216,7 +216,7 @@ export class Artifacts {
         if (o.updatedSince && row.updatedAt < o.updatedSince) continue;
         if (o.holder && this.#holderOf(row)?.id !== o.holder) continue;
         if (!this.#scope.may('read', `artifact:${row.id}`)) continue;
-        items.push(this.#view(row, row.version, await contentAt(this.#scope, row, row.version)));
+        items.push(this.#asRead(row, row.version, await contentAt(this.#scope, row, row.version)));
         if (items.length === limit) break;
       }
       after = page.next;
@@ -462,7 +462,8 @@ export class Artifacts {
     return row.holder && Date.parse(row.holder.until) > this.#scope.now() ? row.holder : undefined;
   }
 
-  #view(row: ArtifactRow, version: number, content: ArtifactContent): Artifact {
+  /** The artifact of `row` at `version` as callers read it (the hold only while it lasts). */
+  #asRead(row: ArtifactRow, version: number, content: ArtifactContent): Artifact {
     const { holder: _, ...rest } = row;
     const out: Artifact = { ...rest, version, head: row.version, content };
     const h = this.#holderOf(row);

@@ -45,7 +45,7 @@ export interface RecordInput {
   tool?: { name: string; argsDigest?: string; resultDigest?: string; durationMs?: number };
   /** For model usage: tokens and cost. */
   usage?: { model?: string; inputTokens?: number; outputTokens?: number; costUsd?: number };
-  /** For summaries: the entries it stands for in views. */
+  /** For summaries: the entries it stands for in reads (queries, briefings). */
   replaces?: string[];
   idempotencyKey?: string;
 }
@@ -173,7 +173,7 @@ export class ContextLog {
    * Compaction: hands the entries about `about` recorded before `before` (not already
    * summarized, questions left alone while open; other identities' entries only when this
    * actor holds `admin` over them) to the app's `summarize` — an LLM call,
-   * say — and records what it returns as a `summary` entry that stands for them in views
+   * say — and records what it returns as a `summary` entry that stands for them in reads
    * and briefings. The originals stay in the log (and can still be erased).
    *
    * @returns The summary entry, or `undefined` when there was nothing to compact.
@@ -376,7 +376,7 @@ export class ContextLog {
   }
 
   /**
-   * Whether this actor may replace `e` in views: `comment` on all it is about, and it is
+   * Whether this actor may replace `e` in reads: `comment` on all it is about, and it is
    * this actor's own entry or the actor holds `admin` over it (what `context.recorded`'s
    * admission asks).
    */

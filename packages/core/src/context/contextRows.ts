@@ -63,7 +63,7 @@ export interface ContextRow {
   open?: boolean;
   /** For questions: the answering entry. */
   answeredBy?: string;
-  /** For summaries: the entries it stands for in views. */
+  /** For summaries: the entries it stands for in reads (queries, briefings). */
   replaces?: string[];
   /** Set on entries a summary replaced. */
   summarizedBy?: string;

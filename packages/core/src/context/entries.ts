@@ -40,7 +40,7 @@ export interface ContextEntry
   tool?: ContextRow['fields']['tool'];
   usage?: ContextRow['fields']['usage'];
   replaces?: string[];
-  /** Set when a summary stands for this entry in views. */
+  /** Set when a summary stands for this entry in reads (queries, briefings). */
   summarizedBy?: string;
   /** The body hash (erasable with `actor.erase`). */
   body?: string;

@@ -94,9 +94,9 @@ export async function approvalFor(
       operation: 'handoffs.requestApproval',
       input: { action, resource, ...request } as JsonValue,
     },
-    plan: async (view, _ids, at) => {
+    plan: async (tx, _ids, at) => {
       if (await byDigest(scope, digest)) return { drafts: [] };
-      const d: Decision = evaluate(view, scope.actor, [{ action, resource }], at);
+      const d: Decision = evaluate(tx, scope.actor, [{ action, resource }], at);
       if (d.allowed)
         throw new BatonError(
           ErrorCode.INVALID_STATE,

@@ -271,7 +271,7 @@ export const handoffEvents = [
     },
     // A handoff id names one handoff: offering it again would reset the row of one made before.
     async admitState(e, state) {
-      if (await state.get('handoffs', e.data.id)) {
+      if (await handoffRow(state, e.data.id)) {
         throw new BatonError(ErrorCode.INVALID_STATE, `Handoff ${e.data.id} exists already.`);
       }
     },

@@ -119,8 +119,8 @@ export class Handoffs {
         operation: 'handoffs.offer',
         input: request as JsonValue,
       },
-      plan: async (view) => {
-        if (!view.identity(a.to))
+      plan: async (tx) => {
+        if (!tx.identity(a.to))
           throw new BatonError(
             ErrorCode.NOT_FOUND,
             `handoffs.offer: \`to\` names no identity (${a.to}).`,
@@ -280,8 +280,8 @@ export class Handoffs {
     }
     await this.#scope.commit({
       idempotency: { key, operation: 'handoffs.ask', input: request as JsonValue },
-      plan: (view) => {
-        if (!view.identity(a.to))
+      plan: (tx) => {
+        if (!tx.identity(a.to))
           throw new BatonError(
             ErrorCode.NOT_FOUND,
             `handoffs.ask: \`to\` names no identity (${a.to}).`,
