@@ -131,3 +131,8 @@ export interface ScopeHost {
   upcast(e: BatonEvent): BatonEvent & { upcastFrom?: string };
   export(): AsyncIterable<string>;
 }
+
+/** @internal A page of projection rows as their values, typed `T`: what the row modules return. */
+export function valuesOf<T>(page: Page<ProjectionRow>): Page<T> {
+  return { ...page, items: page.items.map((r) => r.value as unknown as T) };
+}

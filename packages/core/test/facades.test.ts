@@ -1,18 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { isBatonError, MAX_CONTENT } from '../src/index.js';
+import { type BatonError, isBatonError, MAX_CONTENT } from '../src/index.js';
 import { world } from './world.js';
 
-async function refusal(p: Promise<unknown>) {
-  return p.then(
-    () => {
-      throw new Error('expected a refusal');
-    },
-    (e: unknown) => {
-      if (!isBatonError(e)) throw e;
-      return e;
-    },
+/** The BatonError a call is refused with. */
+const refusal = (p: Promise<unknown>): Promise<BatonError> =>
+  p.then(
+    () => Promise.reject(new Error('expected a refusal')),
+    (e: unknown) => (isBatonError(e) ? e : Promise.reject(e)),
   );
-}
 
 describe('identities.find', () => {
   it('finds an identity by id, by name whatever the case, or by a unique id prefix', async () => {

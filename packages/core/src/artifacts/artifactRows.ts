@@ -1,5 +1,5 @@
 import type { JsonValue } from '../crypto/canonical.js';
-import type { RowSource } from '../scope.js';
+import { type RowSource, valuesOf } from '../scope.js';
 import {
   type Page,
   type PageOptions,
@@ -96,8 +96,7 @@ export async function artifactsPage(
   range: { eq?: string; gte?: string },
   options: PageOptions,
 ): Promise<Page<ArtifactRow>> {
-  const page = await rows.query('artifacts', index, range, options);
-  return { ...page, items: page.items.map((r) => r.value as unknown as ArtifactRow) };
+  return valuesOf<ArtifactRow>(await rows.query('artifacts', index, range, options));
 }
 
 /** A page of an artifact's version rows, oldest first. */
@@ -106,8 +105,9 @@ export async function versionsPage(
   id: string,
   options: PageOptions,
 ): Promise<Page<VersionRow>> {
-  const page = await rows.query('artifact-versions', PRIMARY_INDEX, { prefix: `${id}/` }, options);
-  return { ...page, items: page.items.map((r) => r.value as unknown as VersionRow) };
+  return valuesOf<VersionRow>(
+    await rows.query('artifact-versions', PRIMARY_INDEX, { prefix: `${id}/` }, options),
+  );
 }
 
 function artifactIndexes(row: ArtifactRow): Record<string, string | string[]> {

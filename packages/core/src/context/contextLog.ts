@@ -8,7 +8,7 @@ import type { Scope } from '../scope.js';
 import type { Page } from '../store/store.js';
 import { idString, jsonValue, parseInput, timeInput, utf8String } from '../validation.js';
 import { MAX_CONTEXT_BODY } from './contextEvents.js';
-import { CONTEXT_TYPES, type ContextType, contextFields, contextRow } from './contextRows.js';
+import { CONTEXT_TYPES, contextFields, contextRow } from './contextRows.js';
 import {
   answerWords,
   type ContextEntry,
@@ -17,38 +17,13 @@ import {
   entryOf,
   entryReadable,
   queryEntries,
+  type RecordInput,
   readEntry,
   type Words,
   wordsBody,
 } from './entries.js';
 
-export type { ContextEntry, ContextQuery } from './entries.js';
-
-/** Input of {@link ContextLog.record}. */
-export interface RecordInput {
-  type: ContextType;
-  /** The artifacts it is about. Defaults to none (about the workspace). */
-  about?: string[];
-  /** What was noted, tried, learned, decided, asked, answered… */
-  text: string;
-  /** For decisions: why. */
-  why?: string;
-  /** For decisions: what else was considered. */
-  alternatives?: string[];
-  /** For attempts: how it went (`'succeeded'`, `'failed'`, …). */
-  outcome?: string;
-  /** For questions: the choices offered. */
-  options?: string[];
-  /** For answers: the question it answers. */
-  answers?: string;
-  /** For tool calls: name, digests of arguments and result, duration. */
-  tool?: { name: string; argsDigest?: string; resultDigest?: string; durationMs?: number };
-  /** For model usage: tokens and cost. */
-  usage?: { model?: string; inputTokens?: number; outputTokens?: number; costUsd?: number };
-  /** For summaries: the entries it stands for in reads (queries, briefings). */
-  replaces?: string[];
-  idempotencyKey?: string;
-}
+export type { ContextEntry, ContextQuery, RecordInput } from './entries.js';
 
 const recordSchema = z.object({
   type: z.enum(CONTEXT_TYPES),

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { JsonValue } from '../crypto/canonical.js';
-import type { RowSource } from '../scope.js';
+import { type RowSource, valuesOf } from '../scope.js';
 import type { Page, PageOptions, ProjectionWrite } from '../store/store.js';
 
 // The `context` projection's rows, typed: one row an entry. Reads and writes of the
@@ -111,8 +111,7 @@ export async function contextPage(
   range: { prefix?: string; gte?: string },
   options: PageOptions,
 ): Promise<Page<ContextRow>> {
-  const page = await rows.query('context', index, range, options);
-  return { ...page, items: page.items.map((r) => r.value as unknown as ContextRow) };
+  return valuesOf<ContextRow>(await rows.query('context', index, range, options));
 }
 
 /** Rows an entry changes besides its own: an answer closes its question, a summary marks what it replaces. */

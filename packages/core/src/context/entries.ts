@@ -23,23 +23,45 @@ import {
 // ContextLog entries as any facade reads and writes them: the words of a body, an entry as
 // read, the read rule, queries, and the draft of a new entry.
 
+/** Input of `context.record`. */
+export interface RecordInput {
+  type: ContextType;
+  /** The artifacts it is about. Defaults to none (about the workspace). */
+  about?: string[];
+  /** What was noted, tried, learned, decided, asked, answered… */
+  text: string;
+  /** For decisions: why. */
+  why?: string;
+  /** For decisions: what else was considered. */
+  alternatives?: string[];
+  /** For attempts: how it went (`'succeeded'`, `'failed'`, …). */
+  outcome?: string;
+  /** For questions: the choices offered. */
+  options?: string[];
+  /** For answers: the question it answers. */
+  answers?: string;
+  /** For tool calls: name, digests of arguments and result, duration. */
+  tool?: { name: string; argsDigest?: string; resultDigest?: string; durationMs?: number };
+  /** For model usage: tokens and cost. */
+  usage?: { model?: string; inputTokens?: number; outputTokens?: number; costUsd?: number };
+  /** For summaries: the entries it stands for in reads (queries, briefings). */
+  replaces?: string[];
+  idempotencyKey?: string;
+}
+
 /** A ContextLog entry as read: its row's who, when and about, and its words. */
 export interface ContextEntry
-  extends Pick<ContextRow, 'id' | 'type' | 'actor' | 'session' | 'at' | 'seq' | 'about'> {
+  extends Pick<ContextRow, 'id' | 'type' | 'actor' | 'session' | 'at' | 'seq' | 'about'>,
+    Pick<
+      RecordInput,
+      'why' | 'alternatives' | 'outcome' | 'options' | 'answers' | 'tool' | 'usage' | 'replaces'
+    > {
   /** The words (`"[erased by …]"` once an owner erased them). */
   text: string;
-  why?: string;
-  alternatives?: string[];
-  outcome?: string;
-  options?: string[];
-  answers?: string;
   /** For questions: still waiting for an answer. */
   open?: boolean;
   /** For answered questions: the answer. */
   answer?: { id: string; by: string; text: string; at: string };
-  tool?: ContextRow['fields']['tool'];
-  usage?: ContextRow['fields']['usage'];
-  replaces?: string[];
   /** Set when a summary stands for this entry in reads (queries, briefings). */
   summarizedBy?: string;
   /** The body hash (erasable with `actor.erase`). */

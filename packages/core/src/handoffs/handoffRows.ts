@@ -1,5 +1,5 @@
 import type { JsonValue } from '../crypto/canonical.js';
-import type { RowSource } from '../scope.js';
+import { type RowSource, valuesOf } from '../scope.js';
 import type { Page, PageOptions, ProjectionWrite } from '../store/store.js';
 
 // The `handoffs` projection's rows, typed: one row a handoff, indexed by recipient (`inbox`),
@@ -101,6 +101,7 @@ export async function handoffsPage(
   identity: string,
   options: PageOptions,
 ): Promise<Page<HandoffRow>> {
-  const page = await rows.query('handoffs', index, { prefix: `${identity}\u0000` }, options);
-  return { ...page, items: page.items.map((r) => r.value as unknown as HandoffRow) };
+  return valuesOf<HandoffRow>(
+    await rows.query('handoffs', index, { prefix: `${identity}\u0000` }, options),
+  );
 }
