@@ -13,8 +13,6 @@ import {
   relatedRows,
 } from './contextRows.js';
 
-export { CONTEXT_TYPES, type ContextType } from './contextRows.js';
-
 const hash = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be a body hash');
 
 const recorded = z.object({

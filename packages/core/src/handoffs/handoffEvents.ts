@@ -11,14 +11,6 @@ import type { ProjectionWrite } from '../store/store.js';
 import { idString, isoTime, jsonValue } from '../validation.js';
 import { type HandoffRow, handoffRow, handoffWrite, OPEN, PRIORITIES } from './handoffRows.js';
 
-export {
-  type HandoffKind,
-  type HandoffRow,
-  type HandoffStatus,
-  PRIORITIES,
-  type Priority,
-} from './handoffRows.js';
-
 const hash = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be a body hash');
 
 const offered = z.object({
