@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { Actor, type ActorOptions } from './actor.js';
 import { AuthorityView, type Identity, type ViewTx, viewFromSnapshot } from './auth/view.js';
-import type { CommitRequest, IdMaker } from './commit/draft.js';
+import type { CommitRequest, Draft, IdMaker } from './commit/draft.js';
 import { canonicalJson, type JsonValue } from './crypto/canonical.js';
 import { fromBase64url, fromUtf8, toBase64url, utf8 } from './crypto/encoding.js';
 import { sha256b64 } from './crypto/hash.js';
