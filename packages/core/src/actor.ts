@@ -1,23 +1,27 @@
 import { z } from 'zod';
 import { Artifacts } from './artifacts/artifacts.js';
 import { chainOf, type Decision, evaluate } from './auth/evaluate.js';
+import { type Authorization, type AuthorizeOptions, exerciseDrafts } from './auth/exercise.js';
 import { streamResource } from './auth/operations.js';
-import type { ApprovalRequest, Grant, Identity, ViewReader } from './auth/view.js';
+import type { Identity } from './auth/view.js';
 import { Capabilities } from './capabilities.js';
-import type { CommitRequest, Draft } from './commit/draft.js';
+import type { Plan } from './commit/draft.js';
 import { ContextLog } from './context/contextLog.js';
 import { canonicalJson, type JsonValue } from './crypto/canonical.js';
 import { utf8 } from './crypto/encoding.js';
 import { sha256b64 } from './crypto/hash.js';
 import type { Signer } from './crypto/keys.js';
-import { BatonError, ErrorCode, isBatonError } from './errors.js';
-import { Handoffs, type InboxItem, type InboxOptions } from './handoffs/handoffs.js';
+import { eraseBody } from './erasure.js';
+import { BatonError, ErrorCode } from './errors.js';
+import { approvalFor } from './handoffs/approvals.js';
+import { Handoffs } from './handoffs/handoffs.js';
+import { type InboxItem, type InboxOptions, inboxOf } from './handoffs/inbox.js';
 import { Identities } from './identities.js';
 import type { BatonEvent } from './log/event.js';
 import { ID_KINDS, type IdKind, resolveIdIn, shortIdsIn } from './lookup.js';
-import { type Page, PRIMARY_INDEX, type ProjectionWrite } from './store/store.js';
-import { idString, jsonValue, parseInput, watchSchema } from './validation.js';
-import type { WatchFilter, Workspace } from './workspace.js';
+import type { Scope, ScopeCommit, ScopeHost } from './scope.js';
+import type { BlobWrite, Page } from './store/store.js';
+import { idString, jsonValue, parseInput, type WatchFilter, watchSchema } from './validation.js';
 
 /** Options for `workspace.as(id, options)`. */
 export interface ActorOptions {
@@ -27,39 +31,7 @@ export interface ActorOptions {
   signer?: Signer;
 }
 
-/** Options of {@link Actor.authorize}. */
-export interface AuthorizeOptions {
-  /** What is about to happen, in words, for the audit log and for approvers. */
-  summary?: string;
-  /**
-   * The exact thing being authorized; only its digest is recorded. When the action needs an
-   * approval, only the payload the approval binds passes (the approver's edited one, when
-   * they edited it). Defaults to none.
-   */
-  payload?: JsonValue;
-  /**
-   * Makes a retried call return the first call's authorization — whether or not it needed
-   * an approval — instead of authorizing (or asking for approval) again. Defaults to none.
-   */
-  idempotencyKey?: string;
-}
-
-/** What {@link Actor.authorize} returns when the action may go ahead. */
-export interface Authorization {
-  grant: Grant;
-  chain: Grant[];
-  /** The `grant.exercised` event recording it. */
-  event: BatonEvent;
-  /** The approval request this use consumed, when the action needed one. */
-  approval?: string;
-  /**
-   * When the action needed an approval: the payload it binds — the approver's edited
-   * payload when they gave one, else the requested one. A call passes only with exactly
-   * that payload, so this is the payload the side effect must use. Absent when the
-   * approval binds no payload.
-   */
-  approvedPayload?: JsonValue;
-}
+export type { Authorization, AuthorizeOptions } from './auth/exercise.js';
 
 /** Largest body `emit` stores: 16 MiB. */
 const MAX_BODY = 16 * 1024 * 1024;
@@ -194,26 +166,29 @@ export class Actor {
   readonly context: ContextLog;
   /** Work, approvals and questions passed across, with briefings. */
   readonly handoffs: Handoffs;
-  readonly #ws: Workspace;
+  readonly #ws: ScopeHost;
+  readonly #scope: Scope;
 
   /** @internal Use `workspace.as(id)`. */
-  constructor(ws: Workspace, id: string, options: ActorOptions) {
+  constructor(ws: ScopeHost, id: string, options: ActorOptions) {
     const o = parseInput(actorOptionsSchema, options, 'workspace.as(id, options)');
     this.#ws = ws;
     this.id = id;
     this.session = o.session;
     this.signer = o.signer;
-    this.identities = new Identities(ws, this);
-    this.capabilities = new Capabilities(ws, this);
-    this.artifacts = new Artifacts(ws, this);
-    this.context = new ContextLog(ws, this);
-    this.handoffs = new Handoffs(ws, this);
+    const scope = scopeOf(ws, id, o.session, o.signer);
+    this.#scope = scope;
+    this.identities = new Identities(scope);
+    this.capabilities = new Capabilities(scope);
+    this.artifacts = new Artifacts(scope);
+    this.context = new ContextLog(scope);
+    this.handoffs = new Handoffs(scope);
   }
 
   /** This actor's identity. */
   async me(): Promise<Identity> {
-    await this.#ws._catchUp();
-    const who = this.#ws._view.identity(this.id);
+    await this.#scope.catchUp();
+    const who = this.#scope.authority.identity(this.id);
     if (!who)
       throw new BatonError(
         ErrorCode.NOT_FOUND,
@@ -242,9 +217,9 @@ export class Actor {
   async can(action: string, resource: string, options?: CanOptions): Promise<Decision> {
     const [a, r] = parsePair(action, resource, 'can');
     const o = parseInput(canSchema, options ?? {}, 'can');
-    await this.#ws._catchUp();
+    await this.#scope.catchUp();
     if (o.for === undefined || o.for === this.id) return this.#decide(a, r);
-    if (!this.#ws._view.identity(o.for))
+    if (!this.#scope.authority.identity(o.for))
       throw new BatonError(ErrorCode.NOT_FOUND, `can: \`for\` names no identity (${o.for}).`, {
         details: { field: 'for' },
       });
@@ -256,8 +231,7 @@ export class Actor {
         `Asking what ${o.for} may do needs read on grant:* (the answer names their grants): ${d.reason}.`,
         { details: { needs: [{ action: 'read', resource: 'grant:*' }] } },
       );
-    const at = new Date(this.#ws._now()).toISOString();
-    return evaluate(this.#ws._view, o.for, [{ action: a, resource: r }], at);
+    return this.#scope.decide(a, r, o.for);
   }
 
   /**
@@ -274,7 +248,7 @@ export class Actor {
   async resolveId(ref: string, kinds?: IdKind[]): Promise<string> {
     const r = parseInput(idString, ref, 'resolveId(ref)');
     const k = parseInput(kindsSchema, kinds, 'resolveId(kinds)');
-    await this.#ws._catchUp();
+    await this.#scope.catchUp();
     return (await resolveIdIn(this.#ws.store, r, k)).id;
   }
 
@@ -285,7 +259,7 @@ export class Actor {
    */
   async shortIds(ids: readonly string[]): Promise<Map<string, string>> {
     const list = parseInput(z.array(idString).max(10_000), ids, 'shortIds(ids)');
-    await this.#ws._catchUp();
+    await this.#scope.catchUp();
     return shortIdsIn(this.#ws.store, list);
   }
 
@@ -317,44 +291,22 @@ export class Actor {
     const digest = o?.payload !== undefined ? sha256b64(canonicalJson(o.payload)) : undefined;
     if (digest !== undefined) data.payloadDigest = digest;
     for (let attempt = 0; ; attempt++) {
-      await this.#ws._catchUp();
+      await this.#scope.catchUp();
       // One commit for both paths, so the idempotency row covers an approved use too.
-      const events = await this._commit({
+      const events = await this.#scope.commit({
         idempotency: { key: o?.idempotencyKey, operation: 'authorize', input: data },
-        plan: (view, _ids, at): Draft[] => {
-          const d = evaluate(view, this.id, [{ action: a, resource: r }], at);
-          if (d.allowed || !d.approval) {
-            // Not allowed: let the common path raise the precise FORBIDDEN.
-            return [
-              {
-                type: 'grant.exercised',
-                data: { ...data, grant: d.allowed ? d.grant.id : '-' },
-                refs: [r, this.id],
-              },
-            ];
-          }
-          const use = usableApproval(view, this.id, a, r, digest);
-          // No approval to use: nothing is written; a request is raised below.
-          if (!use) return [];
-          return [
-            { type: 'handoff.consumed', data: { id: use.id }, refs: [use.id] },
-            {
-              type: 'grant.exercised',
-              auth: use.grant,
-              data: { ...data, grant: use.grant, approval: use.id },
-              refs: [r, this.id, use.id],
-            },
-          ];
-        },
+        plan: (tx, _ids, at): Plan => ({
+          drafts: exerciseDrafts(tx, this.id, { action: a, resource: r }, data, digest, at),
+        }),
       });
       const event = events.find((e) => e.type.startsWith('grant.exercised@'));
       if (event) return this.#authorization(event, o?.payload);
       // The action needs a yes: reuse the request for this exact payload, or raise one.
-      const h = await this.handoffs._approval(a, r, { summary: o?.summary, payload: o?.payload });
-      const names = h.to.map((x) => this.#ws._view.identity(x)?.name ?? x).join(' or ');
+      const h = await approvalFor(this.#scope, a, r, { summary: o?.summary, payload: o?.payload });
+      const names = h.to.map((x) => this.#scope.authority.identity(x)?.name ?? x).join(' or ');
       if (h.status === 'approved') {
         // What the approval binds, as the verified log says (not as the row says).
-        const held = this.#ws._view.approval(h.id);
+        const held = this.#scope.authority.approval(h.id);
         const bound = held?.approvedPayloadHash ?? held?.payloadHash;
         // Approved since the plan looked: use it.
         if (bound === digest && attempt < 2) continue;
@@ -381,9 +333,9 @@ export class Actor {
   }
 
   #authorization(event: BatonEvent, payload: JsonValue | undefined): Authorization {
-    const view = this.#ws._view;
-    const grant = view.grant(event.auth!)!;
-    const out: Authorization = { grant, chain: chainOf(view, grant), event };
+    const authority = this.#scope.authority;
+    const grant = authority.grant(event.auth!)!;
+    const out: Authorization = { grant, chain: chainOf(authority, grant), event };
     const approval = (event.data as { approval?: string }).approval;
     if (approval !== undefined) {
       out.approval = approval;
@@ -445,10 +397,9 @@ export class Actor {
         );
       }
     }
-    const events = await this._commit({
+    const events = await this.#scope.commit({
       idempotency: { key: o?.idempotencyKey, operation: `emit:${t}`, input: d },
-      plan: () => [{ type: t, data: d, refs: o?.refs ?? [] }],
-      blobs,
+      plan: () => ({ drafts: [{ type: t, data: d, refs: o?.refs ?? [] }], blobs }),
     });
     return events[0]!;
   }
@@ -462,59 +413,12 @@ export class Actor {
   async erase(hash: string, reason: string): Promise<BatonEvent> {
     const h = parseInput(blobHash, hash, 'erase(hash)');
     const why = parseInput(reasonString, reason, 'erase(reason)');
-    await this.#ws._catchUp();
-    const row = (await this.#ws.store.get('erasures', h)) as { event: string } | undefined;
-    let event = row ? await this.#ws.store.event(row.event) : undefined;
-    if (!event) {
-      [event] = await this._commit({
-        plan: () => [{ type: 'blob.erased', data: { hash: h, reason: why }, refs: [h] }],
-      });
-    }
-    // Rows first, bytes second: deleting the body also empties a SQLite store's WAL, which
-    // then covers the rewritten rows too.
-    await this.#hashOldIdempotencyRows();
-    await this.#ws.store.blobs.delete(h);
-    return event!;
-  }
-
-  /**
-   * Idempotency rows written before they kept digests hold whole requests, which may quote
-   * the body being erased: they are replaced by the digest of the same request (so a retry
-   * still matches), and no copy of the words is left in them.
-   */
-  async #hashOldIdempotencyRows(): Promise<void> {
-    const store = this.#ws.store;
-    for (let attempt = 0; attempt < 10; attempt++) {
-      const writes: ProjectionWrite[] = [];
-      let after: string | undefined;
-      do {
-        const page = await store.query('idempotency', PRIMARY_INDEX, {}, { limit: 500, after });
-        for (const { key, value } of page.items) {
-          const row = value as { digest?: unknown };
-          if (typeof row.digest === 'string' && row.digest.startsWith('{')) {
-            const hashed = {
-              ...(value as Record<string, JsonValue>),
-              digest: sha256b64(row.digest),
-            };
-            writes.push({ collection: 'idempotency', key, value: hashed });
-          }
-        }
-        after = page.next;
-      } while (after);
-      if (writes.length === 0) return;
-      try {
-        await store.append({ events: [], expectedHead: await store.head(), projections: writes });
-        return;
-      } catch (err) {
-        // Another commit moved the head meanwhile: read the rows again.
-        if (!isBatonError(err, ErrorCode.CONFLICT)) throw err;
-      }
-    }
+    return eraseBody(this.#ws, this.#scope, h, why);
   }
 
   /** The whole log as JSONL (see `workspace.export`). Needs `admin` on `workspace`. */
   async *export(): AsyncIterable<string> {
-    await this.#ws._catchUp();
+    await this.#scope.catchUp();
     const d = this.#decide('admin', 'workspace');
     if (!d.allowed) {
       throw new BatonError(
@@ -531,13 +435,13 @@ export class Actor {
    * ones can be decided together (`handoffs.approve([...ids])`).
    */
   async inbox(options: InboxOptions = {}): Promise<Page<InboxItem>> {
-    return this.handoffs._inbox(options);
+    return inboxOf(this.#scope, options);
   }
 
   /** Events this actor may read, in commit order, a page at a time. `next` is the seq to pass as `after`. */
   async log(query: LogQuery = {}): Promise<Page<BatonEvent> & { next?: string }> {
     const q = parseInput(logSchema, query, 'actor.log');
-    await this.#ws._catchUp();
+    await this.#scope.catchUp();
     const limit = q.limit ?? 100;
     const items: BatonEvent[] = [];
     let last = q.after ?? 0;
@@ -595,61 +499,77 @@ export class Actor {
     );
   }
 
-  /** @internal Commits through the workspace's write path as this actor (its session and signer). */
-  _commit(request: Omit<CommitRequest, 'actor' | 'session' | 'signer'>): Promise<BatonEvent[]> {
-    return this.#ws._commit({
-      ...request,
-      actor: this.id,
-      session: this.session,
-      signer: this.signer,
-    });
-  }
-
-  /** @internal A decision against the view as it is (no catch-up). */
-  _canNow(action: string, resource: string): boolean {
-    return this.#decide(action, resource).allowed;
-  }
-
   /** @internal May this actor read `e`? */
   _readable(e: BatonEvent): boolean {
-    const view = this.#ws._view;
+    const authority = this.#scope.authority;
     if (e.actor === this.id) return true;
     if (e.stream === `identity/${this.id}`) return true;
     if (e.stream.startsWith('grant/')) {
-      const g = view.grant(e.stream.slice('grant/'.length));
+      const g = authority.grant(e.stream.slice('grant/'.length));
       if (g && (g.audience === this.id || g.issuer === this.id)) return true;
     }
-    return this._canNow('read', streamResource(e.stream));
+    return this.#scope.may('read', streamResource(e.stream));
   }
 
   #decide(action: string, resource: string): Decision {
-    const at = new Date(this.#ws._now()).toISOString();
-    return evaluate(this.#ws._view, this.id, [{ action, resource }], at);
+    return this.#scope.decide(action, resource);
   }
 }
 
+/** The scope the facades of `actor` act through, over the workspace's members. */
+function scopeOf(
+  ws: ScopeHost,
+  actor: string,
+  session: string | undefined,
+  signer: Signer | undefined,
+): Scope {
+  const decide = (action: string, resource: string, identity = actor): Decision =>
+    evaluate(ws._view, identity, [{ action, resource }], new Date(ws._now()).toISOString());
+  return {
+    actor,
+    get workspace() {
+      return ws.id ?? '';
+    },
+    keyring: ws.keyring,
+    get authority() {
+      return ws._view;
+    },
+    rows: ws.store,
+    catchUp: async () => {
+      await ws._catchUp();
+    },
+    may: (action, resource) => decide(action, resource).allowed,
+    decide,
+    commit: (request) => commitAs(ws, { actor, session, signer }, request),
+    now: () => ws._now(),
+    blob: (hash) => ws.blob(hash),
+    text: (hash) => ws.text(hash),
+    schema: (name) => ws._schemas.get(name),
+    events: (query) => ws.store.read(query),
+    head: () => ws.store.head(),
+    watch: (filter, allowed) => ws._watch(filter, allowed),
+    handoffSpans: () => ws._handoffSpans(),
+  };
+}
+
 /**
- * The approved, unused request of `requester` that binds exactly this action, resource and
- * payload digest (the approver's edited payload when given) — the oldest, when several do.
+ * Commits a scope's request through the workspace's pipeline. The plan's bodies go with the
+ * attempt that planned them (a retry plans them again, from nothing).
  */
-function usableApproval(
-  view: ViewReader,
-  requester: string,
-  action: string,
-  resource: string,
-  digest: string | undefined,
-): ApprovalRequest | undefined {
-  let best: ApprovalRequest | undefined;
-  for (const x of view.approvalsBy(requester)) {
-    if (
-      x.status === 'approved' &&
-      x.consumedSeq === undefined &&
-      x.action === action &&
-      x.resource === resource &&
-      x.approvedPayloadHash === digest &&
-      (!best || x.seq < best.seq)
-    )
-      best = x;
-  }
-  return best;
+function commitAs(
+  ws: ScopeHost,
+  as: { actor: string; session: string | undefined; signer: Signer | undefined },
+  request: ScopeCommit,
+): Promise<BatonEvent[]> {
+  const blobs: BlobWrite[] = [];
+  return ws._commit({
+    ...as,
+    idempotency: request.idempotency,
+    plan: async (tx, ids, at) => {
+      const planned = await request.plan(tx, ids, at);
+      blobs.splice(0, blobs.length, ...(planned.blobs ?? []));
+      return planned.drafts;
+    },
+    blobs,
+  });
 }

@@ -1,13 +1,13 @@
 import { z } from 'zod';
-import type { Actor } from './actor.js';
+import { inheritConstraints, wideningOf } from './auth/delegation.js';
 import { delegationDepth, evaluate, MAX_DELEGATION_DEPTH } from './auth/evaluate.js';
 import type { Grant, GrantConstraints } from './auth/view.js';
+import type { Draft } from './commit/draft.js';
 import type { JsonValue } from './crypto/canonical.js';
 import { BatonError, ErrorCode } from './errors.js';
-import { inheritConstraints, wideningOf } from './log/builtinEvents.js';
+import type { Scope } from './scope.js';
 import type { Page } from './store/store.js';
 import { hasControlCharacter, idString, parseInput, timeInput } from './validation.js';
-import type { Workspace } from './workspace.js';
 
 /** Input of {@link Capabilities.grant}. */
 export interface GrantInput {
@@ -81,13 +81,11 @@ const listSchema = z.object({
 
 /** Grants as seen by one actor: issue, revoke, list. Reached as `actor.capabilities`. */
 export class Capabilities {
-  readonly #ws: Workspace;
-  readonly #actor: Actor;
+  readonly #scope: Scope;
 
   /** @internal */
-  constructor(ws: Workspace, actor: Actor) {
-    this.#ws = ws;
-    this.#actor = actor;
+  constructor(scope: Scope) {
+    this.#scope = scope;
   }
 
   /**
@@ -114,10 +112,10 @@ export class Capabilities {
     if (args.requiresApproval !== undefined) constraints.requiresApproval = args.requiresApproval;
     if (args.depth !== undefined) constraints.depth = args.depth;
     const { idempotencyKey, ...request } = args;
-    const events = await this.#actor._commit({
+    const events = await this.#scope.commit({
       idempotency: { key: idempotencyKey, operation: 'capabilities.grant', input: request },
-      plan: (view, ids, at) => {
-        if (!view.identity(args.to)) {
+      plan: (tx, ids, at) => {
+        if (!tx.identity(args.to)) {
           throw new BatonError(
             ErrorCode.NOT_FOUND,
             `capabilities.grant: \`to\` names no identity (${args.to}).`,
@@ -133,10 +131,10 @@ export class Capabilities {
         // that it can nest inside, with the parent's bounds filled in where left out.
         let parent: Grant | undefined;
         let effective = constraints;
-        for (const g of view.grantsOf(this.#actor.id).sort((a, b) => a.issuedSeq - b.issuedSeq)) {
-          if (!evaluate(view, this.#actor.id, needs, at, { grantId: g.id }).allowed) continue;
+        for (const g of tx.grantsOf(this.#scope.actor).sort((a, b) => a.issuedSeq - b.issuedSeq)) {
+          if (!evaluate(tx, this.#scope.actor, needs, at, { grantId: g.id }).allowed) continue;
           // A grant at the end of the longest chain allowed cannot be a parent.
-          if (delegationDepth(view, g) >= MAX_DELEGATION_DEPTH) continue;
+          if (delegationDepth(tx, g) >= MAX_DELEGATION_DEPTH) continue;
           const inherited = inheritConstraints(
             constraints as GrantConstraints,
             args.actions,
@@ -146,13 +144,13 @@ export class Capabilities {
             parent = g;
             effective = inherited;
           }
-          if (!wideningOf(inherited as GrantConstraints, args.actions, g, this.#actor.id)) {
+          if (!wideningOf(inherited as GrantConstraints, args.actions, g, this.#scope.actor)) {
             parent = g;
             effective = inherited;
             break;
           }
         }
-        return [
+        const drafts: Draft[] = [
           {
             type: 'grant.issued',
             ...(parent ? { auth: parent.id } : {}),
@@ -166,9 +164,10 @@ export class Capabilities {
             refs: [id, args.to],
           },
         ];
+        return { drafts };
       },
     });
-    return this.#ws._view.grant((events[0]!.data as { id: string }).id)!;
+    return this.#scope.authority.grant((events[0]!.data as { id: string }).id)!;
   }
 
   /**
@@ -179,31 +178,31 @@ export class Capabilities {
   async revoke(grantId: string, options?: { reason?: string }): Promise<Grant> {
     parseInput(idString, grantId, 'capabilities.revoke(grantId)');
     const o = parseInput(revokeSchema, options, 'capabilities.revoke');
-    await this.#actor._commit({
-      plan: (view) => {
-        const g = view.grant(grantId);
+    await this.#scope.commit({
+      plan: (tx) => {
+        const g = tx.grant(grantId);
         if (!g) throw new BatonError(ErrorCode.NOT_FOUND, `Grant ${grantId} does not exist.`);
         const data: Record<string, JsonValue> = { id: grantId };
         if (o?.reason !== undefined) data.reason = o.reason;
-        return [{ type: 'grant.revoked', data, refs: [grantId, g.audience] }];
+        return { drafts: [{ type: 'grant.revoked', data, refs: [grantId, g.audience] }] };
       },
     });
-    return this.#ws._view.grant(grantId)!;
+    return this.#scope.authority.grant(grantId)!;
   }
 
   /** The grant, or `undefined` when it does not exist or this actor may not read it. */
   async get(grantId: string): Promise<Grant | undefined> {
     parseInput(idString, grantId, 'capabilities.get(grantId)');
-    await this.#ws._catchUp();
-    const g = this.#ws._view.grant(grantId);
+    await this.#scope.catchUp();
+    const g = this.#scope.authority.grant(grantId);
     return g && this.#readable(g) ? g : undefined;
   }
 
   /** Grants this actor may read: its own, those it issued, and any it holds `read` on. */
   async list(options: ListGrantsOptions = {}): Promise<Page<Grant>> {
     const o = parseInput(listSchema, options, 'capabilities.list');
-    await this.#ws._catchUp();
-    const items = [...this.#ws._view.grants.values()]
+    await this.#scope.catchUp();
+    const items = [...this.#scope.authority.grants.values()]
       .filter(
         (g) =>
           (o.audience === undefined || g.audience === o.audience) &&
@@ -216,8 +215,8 @@ export class Capabilities {
   }
 
   #readable(g: Grant): boolean {
-    const me = this.#actor.id;
-    return g.audience === me || g.issuer === me || this.#actor._canNow('read', `grant:${g.id}`);
+    const me = this.#scope.actor;
+    return g.audience === me || g.issuer === me || this.#scope.may('read', `grant:${g.id}`);
   }
 }
 

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import type { Actor } from './actor.js';
 import type { Identity, IdentityKind } from './auth/view.js';
 import type { JsonValue } from './crypto/canonical.js';
 import { derivedId, randomId } from './crypto/ids.js';
@@ -7,9 +6,9 @@ import { MemoryKeyring } from './crypto/keyring.js';
 import { BatonError, ErrorCode, isBatonError } from './errors.js';
 import { nameKey } from './log/builtinEvents.js';
 import { resolveIdIn } from './lookup.js';
+import type { Scope } from './scope.js';
 import type { Page } from './store/store.js';
 import { idString, jsonObject, name, parseInput } from './validation.js';
-import type { Workspace } from './workspace.js';
 
 /** Input of {@link Identities.create}. */
 export interface CreateIdentityInput {
@@ -98,13 +97,11 @@ const reasonSchema = z.object({ reason: z.string().max(2_000).optional() }).opti
  * rotate keys. Reached as `actor.identities`.
  */
 export class Identities {
-  readonly #ws: Workspace;
-  readonly #actor: Actor;
+  readonly #scope: Scope;
 
   /** @internal */
-  constructor(ws: Workspace, actor: Actor) {
-    this.#ws = ws;
-    this.#actor = actor;
+  constructor(scope: Scope) {
+    this.#scope = scope;
   }
 
   /**
@@ -124,11 +121,11 @@ export class Identities {
         { details: { field: 'generateKey' } },
       );
     }
-    const generate = args.generateKey ?? this.#ws.keyring instanceof MemoryKeyring;
+    const generate = args.generateKey ?? this.#scope.keyring instanceof MemoryKeyring;
     if (args.key === undefined && !generate) {
       const where =
-        'path' in this.#ws.keyring && typeof this.#ws.keyring.path === 'string'
-          ? ` (${this.#ws.keyring.path})`
+        'path' in this.#scope.keyring && typeof this.#scope.keyring.path === 'string'
+          ? ` (${this.#scope.keyring.path})`
           : '';
       throw new BatonError(
         ErrorCode.VALIDATION,
@@ -136,28 +133,28 @@ export class Identities {
         { details: { field: 'key' } },
       );
     }
-    await this.#ws._catchUp();
-    const wsId = this.#ws.id ?? '';
+    await this.#scope.catchUp();
+    const wsId = this.#scope.workspace;
     const id = args.idempotencyKey
-      ? derivedId('id', [wsId, this.#actor.id, args.idempotencyKey, 'identity'])
+      ? derivedId('id', [wsId, this.#scope.actor, args.idempotencyKey, 'identity'])
       : randomId('id');
     let key = args.key;
     let made: string | undefined;
     if (key === undefined) {
-      key = (await this.#ws.keyring.signer(id))?.publicKey;
-      if (key === undefined) key = made = await this.#ws.keyring.generate(id);
+      key = (await this.#scope.keyring.signer(id))?.publicKey;
+      if (key === undefined) key = made = await this.#scope.keyring.generate(id);
     }
     const { idempotencyKey, generateKey: _, ...request } = args;
     // A key made for this call is forgotten again if the call is refused.
     const forget = async (err: unknown): Promise<never> => {
-      if (made !== undefined) await this.#ws.keyring.discard?.(id, made).catch(() => undefined);
+      if (made !== undefined) await this.#scope.keyring.discard?.(id, made).catch(() => undefined);
       throw err;
     };
-    const events = await this.#actor
-      ._commit({
+    const events = await this.#scope
+      .commit({
         idempotency: { key: idempotencyKey, operation: 'identities.create', input: request },
-        plan: (view) => {
-          const me = view.identity(this.#actor.id);
+        plan: (tx) => {
+          const me = tx.identity(this.#scope.actor);
           let owner = args.owner;
           if (owner === undefined && me) owner = me.kind === 'human' ? me.id : me.owner;
           const data: Record<string, JsonValue> = {
@@ -168,18 +165,18 @@ export class Identities {
             meta: args.meta ?? {},
           };
           if (owner !== undefined && args.kind !== 'human') data.owner = owner;
-          return [{ type: 'identity.created', data, refs: owner ? [id, owner] : [id] }];
+          return { drafts: [{ type: 'identity.created', data, refs: owner ? [id, owner] : [id] }] };
         },
       })
       .catch(forget);
-    return this.#ws._view.identity((events[0]!.data as { id: string }).id)!;
+    return this.#scope.authority.identity((events[0]!.data as { id: string }).id)!;
   }
 
   /** The identity, or `undefined` when it does not exist or this actor may not read it. */
   async get(id: string): Promise<Identity | undefined> {
     parseInput(idString, id, 'identities.get(id)');
-    await this.#ws._catchUp();
-    const who = this.#ws._view.identity(id);
+    await this.#scope.catchUp();
+    const who = this.#scope.authority.identity(id);
     return who && this.#readable(who) ? who : undefined;
   }
 
@@ -198,11 +195,11 @@ export class Identities {
    */
   async resolve(ref: string): Promise<string> {
     const r = parseInput(idString, ref, 'identities.resolve(ref)');
-    await this.#ws._catchUp();
-    const view = this.#ws._view;
-    if (view.identity(r)) return r;
+    await this.#scope.catchUp();
+    const authority = this.#scope.authority;
+    if (authority.identity(r)) return r;
     const key = nameKey(r);
-    const named = [...view.identities.values()].filter((i) => nameKey(i.name) === key);
+    const named = [...authority.identities.values()].filter((i) => nameKey(i.name) === key);
     if (named.length === 1) return named[0]!.id;
     if (named.length > 1) {
       throw new BatonError(
@@ -212,7 +209,7 @@ export class Identities {
       );
     }
     try {
-      return (await resolveIdIn(this.#ws.store, r, ['identity'])).id;
+      return (await resolveIdIn(this.#scope.rows, r, ['identity'])).id;
     } catch (err) {
       if (!isBatonError(err, ErrorCode.NOT_FOUND)) throw err;
       throw new BatonError(
@@ -223,11 +220,31 @@ export class Identities {
     }
   }
 
+  /**
+   * The identity `ref` names — its id, its name (matched case-insensitively), or a prefix of
+   * its id no other identity's id starts with, as {@link Identities.resolve} reads it — when
+   * this actor may read it.
+   *
+   * @returns The identity, or `undefined` when nothing matches or this actor may not read it
+   *   (`read` on `identity:<id>`, or being it) — the two are not told apart, as with
+   *   {@link Identities.get}.
+   * @throws BatonError `VALIDATION` when a name or prefix matches several identities
+   *   (`details.candidates`): an ambiguous reference is an error, not a miss.
+   */
+  async find(ref: string): Promise<Identity | undefined> {
+    parseInput(idString, ref, 'identities.find(ref)');
+    const id = await this.resolve(ref).catch((err: unknown) => {
+      if (isBatonError(err, ErrorCode.NOT_FOUND)) return undefined;
+      throw err;
+    });
+    return id === undefined ? undefined : this.get(id);
+  }
+
   /** The identities this actor may read, ordered by id, a page at a time. */
   async list(options: ListIdentitiesOptions = {}): Promise<Page<Identity>> {
     const o = parseInput(listSchema, options, 'identities.list');
-    await this.#ws._catchUp();
-    const all = [...this.#ws._view.identities.values()]
+    await this.#scope.catchUp();
+    const all = [...this.#scope.authority.identities.values()]
       .filter(
         (i) =>
           (o.kind === undefined || i.kind === o.kind) &&
@@ -270,7 +287,7 @@ export class Identities {
     };
     const edits: { artifact: string; version: number }[] = [];
     const hashes = new Map<string, Map<number, string>>();
-    for await (const e of this.#ws.store.read()) {
+    for await (const e of this.#scope.events()) {
       const d = e.data as Record<string, unknown>;
       const mine = e.actor === id;
       switch (e.type) {
@@ -348,11 +365,11 @@ export class Identities {
    * @param id - Defaults to the actor itself.
    */
   async rotateKey(id?: string): Promise<Identity> {
-    const target = id ?? this.#actor.id;
+    const target = id ?? this.#scope.actor;
     parseInput(idString, target, 'identities.rotateKey(id)');
-    const key = await this.#ws.keyring.generate(target);
+    const key = await this.#scope.keyring.generate(target);
     await this.#commitOne('identity.keyRotated', { id: target, key });
-    return this.#ws._view.identity(target)!;
+    return this.#scope.authority.identity(target)!;
   }
 
   async #simple(
@@ -366,24 +383,24 @@ export class Identities {
     const data: Record<string, JsonValue> & { id: string } = { id };
     if (o?.reason !== undefined) data.reason = o.reason;
     await this.#commitOne(type, data);
-    return this.#ws._view.identity(id)!;
+    return this.#scope.authority.identity(id)!;
   }
 
   async #commitOne(type: string, data: Record<string, JsonValue> & { id: string }): Promise<void> {
-    await this.#actor._commit({
-      plan: (view) => {
-        if (!view.identity(data.id)) {
+    await this.#scope.commit({
+      plan: (tx) => {
+        if (!tx.identity(data.id)) {
           throw new BatonError(
             ErrorCode.NOT_FOUND,
             `Identity ${data.id} does not exist. List them with actor.identities.list().`,
           );
         }
-        return [{ type, data, refs: [data.id] }];
+        return { drafts: [{ type, data, refs: [data.id] }] };
       },
     });
   }
 
   #readable(who: Identity): boolean {
-    return who.id === this.#actor.id || this.#actor._canNow('read', `identity:${who.id}`);
+    return who.id === this.#scope.actor || this.#scope.may('read', `identity:${who.id}`);
   }
 }

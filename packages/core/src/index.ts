@@ -65,10 +65,10 @@ export type {
 } from './auth/view.js';
 export type { GrantInput, ListGrantsOptions } from './capabilities.js';
 export { Capabilities } from './capabilities.js';
-export type { ContextType } from './context/contextEvents.js';
-export { CONTEXT_TYPES } from './context/contextEvents.js';
 export type { ContextEntry, ContextQuery, CostLine, RecordInput } from './context/contextLog.js';
 export { ContextLog } from './context/contextLog.js';
+export type { ContextType } from './context/contextRows.js';
+export { CONTEXT_TYPES } from './context/contextRows.js';
 export type { JsonValue } from './crypto/canonical.js';
 export { canonicalJson, findNonJson, MAX_EVENT_DEPTH, MAX_JSON_DEPTH } from './crypto/canonical.js';
 export { fromBase64url, toBase64url } from './crypto/encoding.js';
@@ -99,8 +99,8 @@ export type {
   HandoffRow,
   HandoffStatus,
   Priority,
-} from './handoffs/handoffEvents.js';
-export { PRIORITIES } from './handoffs/handoffEvents.js';
+} from './handoffs/handoffRows.js';
+export { PRIORITIES } from './handoffs/handoffRows.js';
 export type {
   ApprovalInput,
   AskInput,

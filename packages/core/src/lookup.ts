@@ -1,5 +1,6 @@
 import { BatonError, ErrorCode } from './errors.js';
-import { PRIMARY_INDEX, type Store } from './store/store.js';
+import type { RowSource } from './scope.js';
+import { PRIMARY_INDEX } from './store/store.js';
 
 /** The kinds of id a person types: each with its prefix and the projection that holds its rows. */
 export const ID_KINDS = {
@@ -40,7 +41,7 @@ function kindOf(id: string): IdKind | undefined {
  *   `details.candidates`) when several do.
  */
 export async function resolveIdIn(
-  store: Store,
+  store: RowSource,
   ref: string,
   kinds: readonly IdKind[] = Object.keys(ID_KINDS) as IdKind[],
 ): Promise<ResolvedId> {
@@ -90,7 +91,7 @@ export async function resolveIdIn(
  * An id of no known kind, or not stored, is given back whole.
  */
 export async function shortIdsIn(
-  store: Store,
+  store: RowSource,
   ids: readonly string[],
 ): Promise<Map<string, string>> {
   const out = new Map<string, string>();

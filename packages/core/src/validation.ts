@@ -103,6 +103,18 @@ export const abortSignal = z.custom<AbortSignal>(
   { message: 'must be an AbortSignal (e.g. new AbortController().signal)' },
 );
 
+/** A filter over the log for `workspace.watch`, `workspace.subscribe` and the actor's. */
+export interface WatchFilter {
+  /** Start after this seq. Defaults to the head when the watch starts (live events only). */
+  after?: number;
+  stream?: string;
+  ref?: string;
+  /** Event type names (`'grant.issued'`) or full types (`'grant.issued@1'`). */
+  types?: string[];
+  /** Stops the watch. */
+  signal?: AbortSignal;
+}
+
 /** @internal The schema of a `WatchFilter` (workspace and actor watches alike). */
 export const watchSchema = z.object({
   after: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional(),

@@ -1,11 +1,19 @@
 import { z } from 'zod';
-import { canonicalJson, findNonJson, type JsonValue, MAX_JSON_DEPTH } from '../crypto/canonical.js';
+import { canonicalJson, findNonJson, MAX_JSON_DEPTH } from '../crypto/canonical.js';
 import { fromUtf8 } from '../crypto/encoding.js';
 import { sha256b64 } from '../crypto/hash.js';
 import { BatonError, ErrorCode } from '../errors.js';
 import { type EventOf, type EventTypeDef, rules, type StateReader } from '../log/eventTypes.js';
-import type { ProjectionWrite } from '../store/store.js';
 import { fitsBytes, idString, isoTime, jsonObject, name } from '../validation.js';
+import {
+  type ArtifactRow,
+  advanceSeen,
+  artifactRow,
+  putArtifact,
+  putVersion,
+  type VersionRow,
+  versionRow,
+} from './artifactRows.js';
 import { applyStoredChange, MAX_CONTENT } from './content.js';
 
 const hash = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be a body hash');
@@ -39,98 +47,18 @@ const claimed = z.object({ id: idString, until: isoTime });
 const released = z.object({ id: idString });
 const seen = z.object({ id: idString, version: z.number().int().min(1) });
 
-/** An artifact's row in the `artifacts` projection. */
-export interface ArtifactRow {
-  id: string;
-  kind: 'text' | 'json';
-  title: string;
-  tags: string[];
-  meta: Record<string, JsonValue>;
-  schema?: string;
-  version: number;
-  createdBy: string;
-  createdAt: string;
-  updatedBy: string;
-  updatedAt: string;
-  archived: boolean;
-  holder?: { id: string; until: string };
-}
-
-/** One version's row in the `artifact-versions` projection. */
-export interface VersionRow {
-  id: string;
-  version: number;
-  author: string;
-  at: string;
-  seq: number;
-  reason?: string;
-  baseVersion?: number;
-  mergedFrom?: number;
-  /** The change from the previous version (a patch body); absent for version 1. */
-  change?: string;
-  /** A full copy of the content (version 1, and every {@link SNAPSHOT_EVERY} versions). */
-  snapshot?: string;
-  /** SHA-256 of the content at this version. */
-  contentHash: string;
-}
-
 /**
  * A full copy of an artifact's content is kept every this many versions, so reading any
  * version applies at most this many patches.
  */
 export const SNAPSHOT_EVERY = 16;
 
-/** The `artifact-versions` key of a version: ordered by artifact, then version. */
-export function versionKey(id: string, version: number): string {
-  return `${id}/${String(version).padStart(10, '0')}`;
-}
-
-/** The `seen` key of an identity's cursor on an artifact. */
-export function seenKey(identity: string, artifact: string): string {
-  return `${identity}/${artifact}`;
-}
-
-function artifactIndexes(row: ArtifactRow): Record<string, string | string[]> {
-  const indexes: Record<string, string | string[]> = {
-    tag: row.tags,
-    kind: row.kind,
-    updated: row.updatedAt,
-  };
-  if (row.holder) indexes.holder = row.holder.id;
-  return indexes;
-}
-
-function putArtifact(row: ArtifactRow): ProjectionWrite {
-  return {
-    collection: 'artifacts',
-    key: row.id,
-    value: row as unknown as JsonValue,
-    indexes: artifactIndexes(row),
-  };
-}
-
-async function advanceSeen(
-  get: (c: string, k: string) => Promise<JsonValue | undefined>,
-  identity: string,
-  artifact: string,
-  version: number,
-): Promise<ProjectionWrite[]> {
-  const key = seenKey(identity, artifact);
-  const now = (await get('seen', key)) as { version: number } | undefined;
-  if (now && now.version >= version) return [];
-  return [{ collection: 'seen', key, value: { version }, indexes: { artifact } }];
-}
-
-async function rowOf(get: (c: string, k: string) => Promise<JsonValue | undefined>, id: string) {
-  return (await get('artifacts', id)) as ArtifactRow | undefined;
-}
-
 /** Longest hold a claim may take (what `artifacts.claim` allows). */
 const MAX_HOLD_MS = 30 * 86_400_000;
 
 /** The artifact's row as it stands before `e`, or `NOT_FOUND`. */
 async function existing(state: StateReader, e: EventOf<{ id: string }>): Promise<ArtifactRow> {
-  const row = (await state.get('artifacts', e.data.id)) as ArtifactRow | undefined;
+  const row = await artifactRow(state, e.data.id);
   if (!row)
     throw new BatonError(
       ErrorCode.NOT_FOUND,
@@ -183,9 +111,7 @@ async function contentBefore(
 ): Promise<string | undefined> {
   const chain: VersionRow[] = [];
   for (let v = version; v >= 1; v--) {
-    const vr = (await state.get('artifact-versions', versionKey(row.id, v))) as
-      | VersionRow
-      | undefined;
+    const vr = await versionRow(state, row.id, v);
     if (!vr) return undefined;
     chain.push(vr);
     if (vr.snapshot) break;
@@ -239,7 +165,7 @@ export const artifactEvents = [
     authorize: (e) => rules.needs('create', `artifact:${e.data.id}`),
     blobs: (d) => [d.content],
     async admitState(e, state) {
-      if (await state.get('artifacts', e.data.id))
+      if (await artifactRow(state, e.data.id))
         throw new BatonError(
           ErrorCode.INVALID_STATE,
           `Event ${e.id} creates artifact ${e.data.id}, which exists already.`,
@@ -278,12 +204,8 @@ export const artifactEvents = [
       if (e.data.reason !== undefined) version.reason = e.data.reason;
       return [
         putArtifact(row),
-        {
-          collection: 'artifact-versions',
-          key: versionKey(e.data.id, 1),
-          value: version as unknown as JsonValue,
-        },
-        ...(await advanceSeen((c, k) => rows.get(c, k), e.actor, e.data.id, 1)),
+        putVersion(version),
+        ...(await advanceSeen(rows, e.actor, e.data.id, 1)),
       ];
     },
   } satisfies EventTypeDef<z.output<typeof created>>,
@@ -342,7 +264,7 @@ export const artifactEvents = [
         throw inconsistent(e, '`contentHash` is not the hash of the content its change gives');
     },
     async project(e, rows) {
-      const row = await rowOf((c, k) => rows.get(c, k), e.data.id);
+      const row = await artifactRow(rows, e.data.id);
       if (!row) return [];
       const version: VersionRow = {
         id: e.data.id,
@@ -361,12 +283,8 @@ export const artifactEvents = [
       const sawUpTo = e.data.mergedFrom !== undefined ? e.data.baseVersion : e.data.version;
       return [
         putArtifact({ ...row, version: e.data.version, updatedBy: e.actor, updatedAt: e.at }),
-        {
-          collection: 'artifact-versions',
-          key: versionKey(e.data.id, e.data.version),
-          value: version as unknown as JsonValue,
-        },
-        ...(await advanceSeen((c, k) => rows.get(c, k), e.actor, e.data.id, sawUpTo)),
+        putVersion(version),
+        ...(await advanceSeen(rows, e.actor, e.data.id, sawUpTo)),
       ];
     },
   } satisfies EventTypeDef<z.output<typeof edited>>,
@@ -384,7 +302,7 @@ export const artifactEvents = [
         );
     },
     async project(e, rows) {
-      const row = await rowOf((c, k) => rows.get(c, k), e.data.id);
+      const row = await artifactRow(rows, e.data.id);
       return row
         ? [putArtifact({ ...row, archived: true, updatedBy: e.actor, updatedAt: e.at })]
         : [];
@@ -409,7 +327,7 @@ export const artifactEvents = [
         );
     },
     async project(e, rows) {
-      const row = await rowOf((c, k) => rows.get(c, k), e.data.id);
+      const row = await artifactRow(rows, e.data.id);
       return row ? [putArtifact({ ...row, holder: { id: e.actor, until: e.data.until } })] : [];
     },
   } satisfies EventTypeDef<z.output<typeof claimed>>,
@@ -428,7 +346,7 @@ export const artifactEvents = [
         );
     },
     async project(e, rows) {
-      const row = await rowOf((c, k) => rows.get(c, k), e.data.id);
+      const row = await artifactRow(rows, e.data.id);
       if (!row) return [];
       const { holder: _, ...rest } = row;
       return [putArtifact(rest)];
@@ -448,6 +366,6 @@ export const artifactEvents = [
           `Event ${e.id}: ${e.data.id} has no version ${e.data.version} (its head is ${row.version}).`,
         );
     },
-    project: (e, rows) => advanceSeen((c, k) => rows.get(c, k), e.actor, e.data.id, e.data.version),
+    project: (e, rows) => advanceSeen(rows, e.actor, e.data.id, e.data.version),
   } satisfies EventTypeDef<z.output<typeof seen>>,
 ] as unknown as EventTypeDef<never>[];

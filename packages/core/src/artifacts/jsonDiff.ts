@@ -1,5 +1,6 @@
 import type { Operation } from 'rfc6902';
 import { canonicalJsonUnchecked, type JsonValue } from '../crypto/canonical.js';
+import { utf8Length } from '../validation.js';
 import { DIFF_COST_LIMIT, diffSequences } from './textDiff.js';
 
 /**
@@ -99,15 +100,15 @@ export function valueAtPointer(doc: JsonValue, path: string): JsonValue | undefi
 }
 
 /**
- * About how many bytes `value` takes as JSON, counting no further than `limit`: what a
- * `copy` adds to a document, measured without serializing copies of copies.
+ * About how many bytes of UTF-8 `value` takes as JSON, counting no further than `limit`:
+ * what a `copy` adds to a document, measured without serializing copies of copies.
  */
 export function jsonSizeUpTo(value: JsonValue, limit: number): number {
   let size = 0;
   const stack: JsonValue[] = [value];
   while (stack.length > 0 && size <= limit) {
     const v = stack.pop()!;
-    if (typeof v === 'string') size += v.length + 2;
+    if (typeof v === 'string') size += utf8Length(v) + 2;
     else if (v === null || typeof v !== 'object') size += String(v).length;
     else if (Array.isArray(v)) {
       size += 2 + v.length;
@@ -115,7 +116,7 @@ export function jsonSizeUpTo(value: JsonValue, limit: number): number {
     } else {
       size += 2;
       for (const [k, item] of Object.entries(v)) {
-        size += k.length + 4;
+        size += utf8Length(k) + 4;
         stack.push(item);
       }
     }

@@ -1,18 +1,21 @@
 import { applyPatch, type Operation } from 'rfc6902';
 import { badArgument } from '../crypto/arguments.js';
 import { findNonJson, type JsonValue, MAX_JSON_DEPTH } from '../crypto/canonical.js';
-import { BatonError, ErrorCode } from '../errors.js';
+import {
+  BatonError,
+  ErrorCode,
+  type MergeConflictError,
+  type MergeConflictRegion,
+} from '../errors.js';
 import { createJsonPatch } from './jsonDiff.js';
 import { type DiffHunk, diffSequences } from './textDiff.js';
 
-/** One overlapping change found by a three-way merge: the base and each side's version of it. */
-export interface ConflictRegion {
-  /** Where the region starts in the base: a 0-based line number (text) or a JSON Pointer (json). */
-  at: number | string;
-  base: string;
-  theirs: string;
-  yours: string;
-}
+/**
+ * One overlapping change found by a three-way merge: where it starts in the base, and the
+ * base's and each side's version of it. The same type as {@link MergeConflictRegion}, the
+ * regions a {@link MergeConflictError} carries.
+ */
+export type ConflictRegion = MergeConflictRegion;
 
 /** What a three-way merge gives: the merged content, or the regions both sides changed. */
 export type MergeOutcome<T> =

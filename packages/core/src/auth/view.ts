@@ -250,7 +250,7 @@ export class ViewTx implements ViewReader {
   /** Records an approval request as it now stands. */
   putApproval(doc: ApprovalRequest): void {
     this.#approvals ??= new Map();
-    this.#approvals.set(doc.id, doc);
+    this.#approvals.set(doc.id, frozenCopy(doc));
   }
 
   /** Drops an approval request from the view (consumed, denied or cancelled). */
@@ -267,12 +267,14 @@ export class ViewTx implements ViewReader {
     return out;
   }
 
+  /** Records an identity as it now stands: a frozen copy, so no holder of `doc` or of what the view hands out can change it. */
   putIdentity(doc: Identity): void {
-    this.identities.set(doc.id, doc);
+    this.identities.set(doc.id, frozenCopy(doc));
   }
 
+  /** Records a grant as it now stands (a frozen copy, as for identities). */
   putGrant(doc: Grant): void {
-    this.grants.set(doc.id, doc);
+    this.grants.set(doc.id, frozenCopy(doc));
   }
 
   /** Records an artifact's tags (only artifacts with tags are kept). */
@@ -281,7 +283,7 @@ export class ViewTx implements ViewReader {
   }
 
   putWorkspace(doc: WorkspaceInfo): void {
-    this.workspace = doc;
+    this.workspace = frozenCopy(doc);
     this.#workspaceChanged = true;
   }
 
@@ -327,6 +329,20 @@ export class ViewTx implements ViewReader {
     b.lastAt = this.lastAt;
     b.generation++;
   }
+}
+
+/**
+ * A deep copy of `doc`, frozen. The view takes every document in this way, once, so what it
+ * hands to callers (identities, their `meta`, grants) cannot change it.
+ */
+function frozenCopy<T>(doc: T): T {
+  if (Array.isArray(doc)) return Object.freeze(doc.map(frozenCopy)) as T;
+  if (doc !== null && typeof doc === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(doc)) out[k] = frozenCopy(v);
+    return Object.freeze(out) as T;
+  }
+  return doc;
 }
 
 function toJson<T>(doc: T): JsonValue {

@@ -1,93 +1,29 @@
 import { z } from 'zod';
-import type { Actor } from '../actor.js';
 import type { JsonValue } from '../crypto/canonical.js';
-import { fromUtf8, utf8 } from '../crypto/encoding.js';
-import { sha256b64 } from '../crypto/hash.js';
 import { derivedId, randomId } from '../crypto/ids.js';
 import { BatonError, ErrorCode } from '../errors.js';
-import { erasedText } from '../log/body.js';
-import { encodeCursor } from '../store/keys.js';
+import { answerQuestionHandoff } from '../handoffs/answering.js';
+import { getHandoff, questionHandoffFor } from '../handoffs/handoffRead.js';
+import type { Scope } from '../scope.js';
 import type { Page } from '../store/store.js';
 import { idString, jsonValue, parseInput, timeInput, utf8String } from '../validation.js';
-import type { Workspace } from '../workspace.js';
+import { MAX_CONTEXT_BODY } from './contextEvents.js';
+import { CONTEXT_TYPES, contextFields, contextRow } from './contextRows.js';
 import {
-  CONTEXT_TYPES,
-  type ContextRow,
-  type ContextType,
-  contextFields,
-  contextIndexKey,
-  MAX_CONTEXT_BODY,
-  wordsSchema,
-} from './contextEvents.js';
+  answerWords,
+  type ContextEntry,
+  type ContextQuery,
+  entryDraft,
+  entryOf,
+  entryReadable,
+  queryEntries,
+  type RecordInput,
+  readEntry,
+  type Words,
+  wordsBody,
+} from './entries.js';
 
-/** Input of {@link ContextLog.record}. */
-export interface RecordInput {
-  type: ContextType;
-  /** The artifacts it is about. Defaults to none (about the workspace). */
-  about?: string[];
-  /** What was noted, tried, learned, decided, asked, answered… */
-  text: string;
-  /** For decisions: why. */
-  why?: string;
-  /** For decisions: what else was considered. */
-  alternatives?: string[];
-  /** For attempts: how it went (`'succeeded'`, `'failed'`, …). */
-  outcome?: string;
-  /** For questions: the choices offered. */
-  options?: string[];
-  /** For answers: the question it answers. */
-  answers?: string;
-  /** For tool calls: name, digests of arguments and result, duration. */
-  tool?: { name: string; argsDigest?: string; resultDigest?: string; durationMs?: number };
-  /** For model usage: tokens and cost. */
-  usage?: { model?: string; inputTokens?: number; outputTokens?: number; costUsd?: number };
-  /** For summaries: the entries it stands for in views. */
-  replaces?: string[];
-  idempotencyKey?: string;
-}
-
-/** A ContextLog entry as read: its row's who, when and about, and its words. */
-export interface ContextEntry
-  extends Pick<ContextRow, 'id' | 'type' | 'actor' | 'session' | 'at' | 'seq' | 'about'> {
-  /** The words (`"[erased by …]"` once an owner erased them). */
-  text: string;
-  why?: string;
-  alternatives?: string[];
-  outcome?: string;
-  options?: string[];
-  answers?: string;
-  /** For questions: still waiting for an answer. */
-  open?: boolean;
-  /** For answered questions: the answer. */
-  answer?: { id: string; by: string; text: string; at: string };
-  tool?: RecordInput['tool'];
-  usage?: RecordInput['usage'];
-  replaces?: string[];
-  /** Set when a summary stands for this entry in views. */
-  summarizedBy?: string;
-  /** The body hash (erasable with `actor.erase`). */
-  body?: string;
-}
-
-/** Options of {@link ContextLog.query}. */
-export interface ContextQuery {
-  /** Entries about this artifact (or any of these). */
-  about?: string | string[];
-  types?: ContextType[];
-  actor?: string;
-  session?: string;
-  /** Only entries at or after this time. */
-  since?: string | Date | number;
-  /** Only entries whose words contain this (case-insensitive). */
-  text?: string;
-  /** Only open (true) or answered (false) questions. */
-  open?: boolean;
-  /** Include entries a summary replaced. Defaults to `false`: the summary stands for them. */
-  includeSummarized?: boolean;
-  /** Page size. Defaults to `100`. */
-  limit?: number;
-  after?: string;
-}
+export type { ContextEntry, ContextQuery, RecordInput } from './entries.js';
 
 const recordSchema = z.object({
   type: z.enum(CONTEXT_TYPES),
@@ -125,31 +61,16 @@ export interface CostLine {
   costUsd: number;
 }
 
-const querySchema = z.object({
-  about: z.union([idString, z.array(idString).max(64)]).optional(),
-  types: z.array(z.enum(CONTEXT_TYPES)).optional(),
-  actor: idString.optional(),
-  session: idString.optional(),
-  since: timeInput.optional(),
-  text: z.string().min(1).max(1_000).optional(),
-  open: z.boolean().optional(),
-  includeSummarized: z.boolean().optional(),
-  limit: z.number().int().min(1).max(1_000).optional(),
-  after: z.string().optional(),
-});
-
 /**
  * What was tried, learned, decided and why — attached to artifacts, outliving every
  * session. Reached as `actor.context`.
  */
 export class ContextLog {
-  readonly #ws: Workspace;
-  readonly #actor: Actor;
+  readonly #scope: Scope;
 
   /** @internal */
-  constructor(ws: Workspace, actor: Actor) {
-    this.#ws = ws;
-    this.#actor = actor;
+  constructor(scope: Scope) {
+    this.#scope = scope;
   }
 
   /** Records an entry. Needs `comment` on each artifact it is about (or on `workspace`). */
@@ -162,129 +83,72 @@ export class ContextLog {
       );
     }
     if (a.answers !== undefined) {
-      const q = (await this.#ws.store.get('context', a.answers)) as unknown as
-        | ContextRow
-        | undefined;
+      const q = await contextRow(this.#scope.rows, a.answers);
       if (q?.type !== 'question')
         throw new BatonError(
           ErrorCode.NOT_FOUND,
           `context.record: question ${a.answers} does not exist.`,
         );
     }
-    await this.#ws._catchUp();
+    await this.#scope.catchUp();
     const id = a.idempotencyKey
-      ? derivedId('ctx', [this.#ws.id ?? '', this.#actor.id, a.idempotencyKey])
+      ? derivedId('ctx', [this.#scope.workspace, this.#scope.actor, a.idempotencyKey])
       : randomId('ctx');
-    const words: Record<string, JsonValue> = { text: a.text };
+    const words: Words = { text: a.text };
     if (a.why !== undefined) words.why = a.why;
     if (a.alternatives !== undefined) words.alternatives = a.alternatives;
-    const bytes = utf8(JSON.stringify(words));
-    if (bytes.length > MAX_CONTEXT_BODY)
+    const body = wordsBody(words);
+    if (body.bytes.length > MAX_CONTEXT_BODY)
       throw new BatonError(
         ErrorCode.VALIDATION,
-        `context.record: the words take ${bytes.length} bytes as JSON; the limit is ${MAX_CONTEXT_BODY}. Shorten \`text\`, \`why\` or \`alternatives\`.`,
+        `context.record: the words take ${body.bytes.length} bytes as JSON; the limit is ${MAX_CONTEXT_BODY}. Shorten \`text\`, \`why\` or \`alternatives\`.`,
         { details: { field: 'text' } },
       );
-    const body = sha256b64(bytes);
     const fields: Record<string, JsonValue> = {};
     for (const k of ['outcome', 'options', 'tool', 'usage'] as const)
       if (a[k] !== undefined) fields[k] = a[k] as JsonValue;
-    const data: Record<string, JsonValue> = {
-      id,
-      type: a.type,
-      about: a.about ?? [],
-      body,
-      fields,
-    };
-    if (a.answers !== undefined) data.answers = a.answers;
-    if (a.replaces !== undefined) data.replaces = a.replaces;
+    const draft = entryDraft(
+      {
+        id,
+        type: a.type,
+        about: a.about ?? [],
+        body,
+        fields,
+        answers: a.answers,
+        replaces: a.replaces,
+      },
+      [...(a.about ?? []), ...(a.answers ? [a.answers] : [])],
+    );
     const { idempotencyKey, ...request } = a;
-    const [event] = await this.#actor._commit({
+    const [event] = await this.#scope.commit({
       idempotency: {
         key: idempotencyKey,
         operation: 'context.record',
         input: request as JsonValue,
       },
-      plan: () => [
-        {
-          type: 'context.recorded',
-          data,
-          refs: [...(a.about ?? []), ...(a.answers ? [a.answers] : [])],
-        },
-      ],
-      blobs: [{ hash: body, bytes }],
+      plan: () => ({ drafts: [draft], blobs: [body] }),
     });
-    const row = (await this.#ws.store.get(
-      'context',
-      (event!.data as { id: string }).id,
-    )) as unknown as ContextRow;
-    return this.#entry(row);
+    const row = (await contextRow(this.#scope.rows, (event!.data as { id: string }).id))!;
+    return entryOf(this.#scope, row);
   }
 
   /** One entry, or `NOT_FOUND`. */
   async get(id: string): Promise<ContextEntry> {
     parseInput(idString, id, 'context.get(id)');
-    await this.#ws._catchUp();
-    const row = (await this.#ws.store.get('context', id)) as unknown as ContextRow | undefined;
-    if (!row || !this.#readable(row))
-      throw new BatonError(
-        ErrorCode.NOT_FOUND,
-        `Context entry ${id} does not exist, or may not be read.`,
-      );
-    return this.#entry(row);
+    await this.#scope.catchUp();
+    return readEntry(this.#scope, id);
   }
 
   /** Entries this actor may read, oldest first, filtered; a page at a time. */
   async query(query: ContextQuery = {}): Promise<Page<ContextEntry>> {
-    const q = parseInput(querySchema, query, 'context.query');
-    await this.#ws._catchUp();
-    const about = q.about === undefined ? undefined : Array.isArray(q.about) ? q.about : [q.about];
-    const limit = q.limit ?? 100;
-    const [index, key]: [string, string | undefined] =
-      about?.length === 1
-        ? ['about', about[0]!]
-        : q.session
-          ? ['session', q.session]
-          : q.actor
-            ? ['actor', q.actor]
-            : ['at', undefined];
-    const range = key !== undefined ? { prefix: `${key}\u0000` } : q.since ? { gte: q.since } : {};
-    const items: ContextEntry[] = [];
-    let after = q.after;
-    const needle = q.text?.toLowerCase();
-    while (items.length < limit) {
-      const page = await this.#ws.store.query('context', index, range, { limit: 200, after });
-      for (const { value } of page.items) {
-        const row = value as unknown as ContextRow;
-        if (about && !row.about.some((x) => about.includes(x))) continue;
-        if (q.types && !q.types.includes(row.type)) continue;
-        if (q.actor && row.actor !== q.actor) continue;
-        if (q.session && row.session !== q.session) continue;
-        if (q.since && row.at < q.since) continue;
-        if (q.open !== undefined && (row.type !== 'question' || row.open !== q.open)) continue;
-        if (!q.includeSummarized && row.summarizedBy) continue;
-        if (!this.#readable(row)) continue;
-        const entry = await this.#entry(row);
-        if (needle && !`${entry.text}\n${entry.why ?? ''}`.toLowerCase().includes(needle)) continue;
-        items.push(entry);
-        after = undefined;
-        if (items.length === limit) {
-          // Resume right after this row, even mid-page.
-          const ikey = contextIndexKey(key ?? row.at, row.seq);
-          return { items, next: encodeCursor([ikey, row.id]) };
-        }
-      }
-      if (!page.next) break;
-      after = page.next;
-    }
-    return { items };
+    return queryEntries(this.#scope, query);
   }
 
   /**
    * Compaction: hands the entries about `about` recorded before `before` (not already
    * summarized, questions left alone while open; other identities' entries only when this
    * actor holds `admin` over them) to the app's `summarize` — an LLM call,
-   * say — and records what it returns as a `summary` entry that stands for them in views
+   * say — and records what it returns as a `summary` entry that stands for them in reads
    * and briefings. The originals stay in the log (and can still be erased).
    *
    * @returns The summary entry, or `undefined` when there was nothing to compact.
@@ -366,7 +230,7 @@ export class ContextLog {
       lines.set(key, line);
     };
     if (o.by === 'handoff') {
-      const spans = await this.#ws._handoffSpans();
+      const spans = await this.#scope.handoffSpans();
       for (const e of usage) {
         for (const s of spans) {
           if (
@@ -416,13 +280,12 @@ export class ContextLog {
   async answer(id: string, value: JsonValue): Promise<ContextEntry> {
     const qid = parseInput(idString, id, 'context.answer(id)');
     const v = parseInput(jsonValue, value, 'context.answer(value)');
-    await this.#ws._catchUp();
+    await this.#scope.catchUp();
     let entry = qid;
     if (qid.startsWith('ho_')) {
-      const h = await this.#actor.handoffs.get(qid);
+      const h = await getHandoff(this.#scope, qid);
       if (h.kind === 'question') {
-        await this.#actor.handoffs.answer(qid, v);
-        const answered = await this.#actor.handoffs.get(qid);
+        const answered = await answerQuestionHandoff(this.#scope, qid, v);
         return this.get(answered.answer!.entry);
       }
       if (h.openQuestions.length !== 1)
@@ -435,24 +298,22 @@ export class ContextLog {
         );
       entry = h.openQuestions[0]!;
     }
-    const asked = await this.#actor.handoffs._questionFor(entry);
+    const asked = await questionHandoffFor(this.#scope, entry);
     if (asked) return this.answer(asked, v);
-    const text = typeof v === 'string' ? v : JSON.stringify(v);
-    const bytes = utf8(JSON.stringify({ text }));
-    if (bytes.length > MAX_CONTEXT_BODY)
+    const body = wordsBody(answerWords(v));
+    if (body.bytes.length > MAX_CONTEXT_BODY)
       throw new BatonError(
         ErrorCode.VALIDATION,
-        `context.answer: the answer takes ${bytes.length} bytes; the limit is ${MAX_CONTEXT_BODY}.`,
+        `context.answer: the answer takes ${body.bytes.length} bytes; the limit is ${MAX_CONTEXT_BODY}.`,
         { details: { field: 'value' } },
       );
-    const body = sha256b64(bytes);
-    const [event] = await this.#actor._commit({
+    const [event] = await this.#scope.commit({
       plan: async (_view, ids) => {
-        const q = (await this.#ws.store.get('context', entry)) as unknown as ContextRow | undefined;
-        if (!q || !this.#readable(q))
+        const q = await contextRow(this.#scope.rows, entry);
+        if (!q || !entryReadable(this.#scope, q))
           throw new BatonError(
             ErrorCode.NOT_FOUND,
-            `context.answer: no question ${entry}, or ${this.#actor.id} may not read it.`,
+            `context.answer: no question ${entry}, or ${this.#scope.actor} may not read it.`,
             { details: { id: entry } },
           );
         if (q.type !== 'question')
@@ -474,22 +335,12 @@ export class ContextLog {
             `context.answer: the answer must be one of ${options.map((o) => JSON.stringify(o)).join(', ')}.`,
             { details: { field: 'value', options } },
           );
-        return [
-          {
-            type: 'context.recorded',
-            data: {
-              id: ids.next('ctx'),
-              type: 'answer',
-              about: q.about,
-              body,
-              fields: {},
-              answers: entry,
-            },
-            refs: [...q.about, entry, q.actor],
-          },
-        ];
+        const draft = entryDraft(
+          { id: ids.next('ctx'), type: 'answer', about: q.about, body, answers: entry },
+          [...q.about, entry, q.actor],
+        );
+        return { drafts: [draft], blobs: [body] };
       },
-      blobs: [{ hash: body, bytes }],
     });
     return this.get((event!.data as { id: string }).id);
   }
@@ -499,91 +350,18 @@ export class ContextLog {
     return (await this.query({ about, types: ['question'], open: true, limit: 1_000 })).items;
   }
 
-  async #entry(row: ContextRow): Promise<ContextEntry> {
-    const e: ContextEntry = {
-      id: row.id,
-      type: row.type,
-      actor: row.actor,
-      at: row.at,
-      seq: row.seq,
-      about: row.about,
-      text: '',
-    };
-    if (row.session !== undefined) e.session = row.session;
-    if (row.body) {
-      e.body = row.body;
-      const words = await this._words(row.body);
-      Object.assign(e, words);
-    }
-    const f = row.fields;
-    if (f.outcome !== undefined) e.outcome = f.outcome;
-    if (f.options !== undefined) e.options = f.options;
-    if (f.tool !== undefined) e.tool = f.tool;
-    if (f.usage !== undefined) e.usage = f.usage;
-    if (row.answers !== undefined) e.answers = row.answers;
-    if (row.replaces !== undefined) e.replaces = row.replaces;
-    if (row.summarizedBy !== undefined) e.summarizedBy = row.summarizedBy;
-    if (row.type === 'question') {
-      e.open = row.open ?? true;
-      if (row.answeredBy) {
-        const a = (await this.#ws.store.get('context', row.answeredBy)) as unknown as
-          | ContextRow
-          | undefined;
-        // An answer about what its question is about goes with the question; one about other
-        // artifacts shows only to whoever may read it.
-        const sameAbout =
-          a?.about.length === row.about.length && a.about.every((x) => row.about.includes(x));
-        if (a && (sameAbout || this.#readable(a)))
-          e.answer = {
-            id: a.id,
-            by: a.actor,
-            at: a.at,
-            text: a.body ? (await this._words(a.body)).text : '',
-          };
-      }
-    }
-    return e;
-  }
-
-  /** @internal The words of an entry's body (its text, why, alternatives), or how it was erased. */
-  async _words(hash: string): Promise<{ text: string; why?: string; alternatives?: string[] }> {
-    const b = await this.#ws.blob(hash);
-    if (!b) return { text: '' };
-    if ('erased' in b) return { text: erasedText(b.erased) };
-    let words: unknown;
-    try {
-      words = JSON.parse(fromUtf8(b.bytes));
-    } catch {
-      words = undefined;
-    }
-    const r = wordsSchema.safeParse(words);
-    if (!r.success)
-      throw new BatonError(
-        ErrorCode.INTEGRITY,
-        `Context body ${hash} is not an entry's words: the store was changed. Run workspace.verify().`,
-      );
-    return r.data;
-  }
-
   /**
-   * Whether this actor may replace `e` in views: `comment` on all it is about, and it is
+   * Whether this actor may replace `e` in reads: `comment` on all it is about, and it is
    * this actor's own entry or the actor holds `admin` over it (what `context.recorded`'s
    * admission asks).
    */
   #mayReplace(e: ContextEntry): boolean {
     const can = (action: string, about: string[]) =>
       about.length
-        ? about.every((a) => this.#actor._canNow(action, `artifact:${a}`))
-        : this.#actor._canNow(action, 'workspace');
+        ? about.every((a) => this.#scope.may(action, `artifact:${a}`))
+        : this.#scope.may(action, 'workspace');
     if (!can('comment', e.about)) return false;
-    if (e.actor === this.#actor.id || this.#actor._canNow('admin', 'workspace')) return true;
+    if (e.actor === this.#scope.actor || this.#scope.may('admin', 'workspace')) return true;
     return e.about.length > 0 && can('admin', e.about);
-  }
-
-  #readable(row: ContextRow): boolean {
-    if (row.actor === this.#actor.id) return true;
-    return row.about.length
-      ? row.about.every((a) => this.#actor._canNow('read', `artifact:${a}`))
-      : this.#actor._canNow('read', 'workspace');
   }
 }

@@ -1,13 +1,11 @@
-import type { Actor } from '../actor.js';
-import { type ArtifactRow, type VersionRow, versionKey } from '../artifacts/artifactEvents.js';
-import type { ArtifactChange } from '../artifacts/artifacts.js';
-import { evaluate } from '../auth/evaluate.js';
-import type { ContextRow } from '../context/contextEvents.js';
-import type { ContextEntry } from '../context/contextLog.js';
+import { type ArtifactChange, artifactChanges } from '../artifacts/artifactHistory.js';
+import { artifactRow, versionRow } from '../artifacts/artifactRows.js';
+import { contextPage, contextRow } from '../context/contextRows.js';
+import { type ContextEntry, queryEntries, readEntry } from '../context/entries.js';
 import { isBatonError } from '../errors.js';
-import type { Workspace } from '../workspace.js';
-import type { HandoffRow } from './handoffEvents.js';
-import type { Handoff } from './handoffs.js';
+import type { Scope } from '../scope.js';
+import type { Handoff } from './handoffRead.js';
+import { handoffsPage } from './handoffRows.js';
 
 /**
  * What a briefing left out because its reader may not read it: per resource (an artifact, or
@@ -73,18 +71,17 @@ export interface Briefing {
  * same briefing. An artifact `actor` may not read shows up only in `withheld` (the
  * ContextLog leaves out entries about it by its own read rule; they are counted there).
  */
-export async function buildBriefing(ws: Workspace, actor: Actor, h: Handoff): Promise<Briefing> {
+export async function buildBriefing(scope: Scope, h: Handoff): Promise<Briefing> {
   const recipient = h.to[0]!;
-  const name = (id: string) => ws._view.identity(id)?.name ?? id;
+  const name = (id: string) => scope.authority.identity(id)?.name ?? id;
   const resourceOf = (artifact: string) => `artifact:${artifact}`;
-  const readable = (resource: string) => actor._canNow('read', resource);
+  const readable = (resource: string) => scope.may('read', resource);
   const withheld = new Map<string, Withheld>();
   const withhold = (resource: string): Withheld => {
     let w = withheld.get(resource);
     if (!w) {
-      const at = new Date(ws._now()).toISOString();
-      const d = evaluate(ws._view, actor.id, [{ action: 'read', resource }], at);
-      const reason = d.allowed ? `${name(actor.id)} may not read it` : d.reason;
+      const d = scope.decide('read', resource);
+      const reason = d.allowed ? `${name(scope.actor)} may not read it` : d.reason;
       w = { resource, reason, changes: 0, entries: 0 };
       withheld.set(resource, w);
     }
@@ -92,13 +89,13 @@ export async function buildBriefing(ws: Workspace, actor: Actor, h: Handoff): Pr
   };
   const artifacts: Briefing['artifacts'] = [];
   for (const a of h.artifacts) {
-    const row = (await ws.store.get('artifacts', a.id)) as unknown as ArtifactRow | undefined;
+    const row = await artifactRow(scope.rows, a.id);
     if (!row) continue;
     if (!readable(resourceOf(a.id))) {
-      withhold(resourceOf(a.id)).changes += await countChanges(ws, a, recipient);
+      withhold(resourceOf(a.id)).changes += await countChanges(scope, a, recipient);
       continue;
     }
-    const changes = await actor.artifacts._changes(row, a.seen, recipient, a.head);
+    const changes = await artifactChanges(scope, row, a.seen, recipient, a.head);
     artifacts.push({ id: a.id, title: row.title, seen: a.seen, version: a.head, changes });
   }
   const upTo = (e: ContextEntry) => e.seq <= h.offerSeq;
@@ -107,7 +104,7 @@ export async function buildBriefing(ws: Workspace, actor: Actor, h: Handoff): Pr
   if (about.length) {
     let after: string | undefined;
     do {
-      const page = await actor.context.query({
+      const page = await queryEntries(scope, {
         about,
         limit: 500,
         after,
@@ -122,14 +119,13 @@ export async function buildBriefing(ws: Workspace, actor: Actor, h: Handoff): Pr
     for (const artifact of about) {
       let next: string | undefined;
       do {
-        const page = await ws.store.query(
-          'context',
+        const page = await contextPage(
+          scope.rows,
           'about',
           { prefix: `${artifact}\u0000` },
           { limit: 500, after: next },
         );
-        for (const { value } of page.items) {
-          const row = value as unknown as ContextRow;
+        for (const row of page.items) {
           if (row.seq > h.offerSeq || row.summarizedBy || shown.has(row.id)) continue;
           if (counted.has(row.id)) continue;
           counted.add(row.id);
@@ -143,10 +139,10 @@ export async function buildBriefing(ws: Workspace, actor: Actor, h: Handoff): Pr
   for (const q of h.questions) {
     if (entries.some((e) => e.id === q)) continue;
     try {
-      entries.push(await actor.context.get(q));
+      entries.push(await readEntry(scope, q));
     } catch (err) {
       if (!isBatonError(err) || err.code !== 'NOT_FOUND') throw err;
-      const row = (await ws.store.get('context', q)) as unknown as ContextRow | undefined;
+      const row = await contextRow(scope.rows, q);
       if (!row) continue;
       // Counted above when it is about the handoff's artifacts.
       if (row.about.some((x) => about.includes(x))) continue;
@@ -158,19 +154,17 @@ export async function buildBriefing(ws: Workspace, actor: Actor, h: Handoff): Pr
   }
   // The recipient's own questions to the offerer — asked in handoffs the recipient offered it,
   // about anything — come back with their answers, or stay listed as open.
-  for (const q of await questionsAsked(ws, recipient, h)) {
+  for (const q of await questionsAsked(scope, recipient, h)) {
     if (entries.some((e) => e.id === q)) continue;
-    const row = (await ws.store.get('context', q)) as unknown as ContextRow | undefined;
+    const row = await contextRow(scope.rows, q);
     if (!row || row.seq > h.offerSeq) continue;
-    const entry = await actor.context.get(q).catch(notFound);
+    const entry = await readEntry(scope, q).catch(notFound);
     if (!entry) continue;
     entries.push(entry);
     if (row.answeredBy) {
-      const a = (await ws.store.get('context', row.answeredBy)) as unknown as
-        | ContextRow
-        | undefined;
+      const a = await contextRow(scope.rows, row.answeredBy);
       if (a && a.seq <= h.offerSeq) {
-        const answer = await actor.context.get(a.id).catch(notFound);
+        const answer = await readEntry(scope, a.id).catch(notFound);
         if (answer) entries.push(answer);
       }
     }
@@ -212,19 +206,13 @@ function notFound(err: unknown): undefined {
  * The questions `asker` put to the offerer of `h` — in work handoffs and `ask`s it offered
  * them before `h` — read from the `from` index of the asker's handoffs.
  */
-async function questionsAsked(ws: Workspace, asker: string, h: Handoff): Promise<string[]> {
+async function questionsAsked(scope: Scope, asker: string, h: Handoff): Promise<string[]> {
   if (asker === h.from) return [];
   const out: string[] = [];
   let after: string | undefined;
   do {
-    const page = await ws.store.query(
-      'handoffs',
-      'from',
-      { prefix: `${asker}\u0000` },
-      { limit: 200, after },
-    );
-    for (const { value } of page.items) {
-      const row = value as unknown as HandoffRow;
+    const page = await handoffsPage(scope.rows, 'from', asker, { limit: 200, after });
+    for (const row of page.items) {
       if (row.offerSeq >= h.offerSeq) continue;
       if (row.to.includes(h.from)) out.push(...row.questions);
     }
@@ -235,15 +223,13 @@ async function questionsAsked(ws: Workspace, asker: string, h: Handoff): Promise
 
 /** How many versions of `a` after the recipient's seen one, up to the offer's head, others made. */
 async function countChanges(
-  ws: Workspace,
+  scope: Scope,
   a: Handoff['artifacts'][number],
   recipient: string,
 ): Promise<number> {
   let n = 0;
   for (let v = a.seen + 1; v <= a.head; v++) {
-    const vr = (await ws.store.get('artifact-versions', versionKey(a.id, v))) as unknown as
-      | VersionRow
-      | undefined;
+    const vr = await versionRow(scope.rows, a.id, v);
     if (vr && vr.author !== recipient) n++;
   }
   return n;

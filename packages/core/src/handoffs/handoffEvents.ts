@@ -1,36 +1,15 @@
 import { z } from 'zod';
-import type { ArtifactRow } from '../artifacts/artifactEvents.js';
-import { seenKey } from '../artifacts/artifactEvents.js';
+import { advanceSeen, artifactRow, putArtifact } from '../artifacts/artifactRows.js';
 import { evaluate } from '../auth/evaluate.js';
 import type { ApprovalRequest, ViewReader, ViewTx } from '../auth/view.js';
-import { canonicalJson, type JsonValue } from '../crypto/canonical.js';
+import { canonicalJson } from '../crypto/canonical.js';
 import { sha256b64 } from '../crypto/hash.js';
 import { BatonError, ErrorCode } from '../errors.js';
 import type { BatonEvent } from '../log/event.js';
 import { type EventTypeDef, type ProjectionReader, rules } from '../log/eventTypes.js';
 import type { ProjectionWrite } from '../store/store.js';
 import { idString, isoTime, jsonValue } from '../validation.js';
-
-/** What a handoff passes across. */
-export type HandoffKind = 'work' | 'approval' | 'question';
-
-/** Where a handoff stands. `expired` is derived on read from `due`. */
-export type HandoffStatus =
-  | 'offered'
-  | 'accepted'
-  | 'completed'
-  | 'returned'
-  | 'declined'
-  | 'cancelled'
-  | 'approved'
-  | 'denied'
-  | 'answered'
-  | 'consumed'
-  | 'expired';
-
-/** How urgent, from most to least. */
-export const PRIORITIES = ['urgent', 'high', 'normal', 'low'] as const;
-export type Priority = (typeof PRIORITIES)[number];
+import { type HandoffRow, handoffRow, handoffWrite, OPEN, PRIORITIES } from './handoffRows.js';
 
 const hash = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be a body hash');
 
@@ -79,34 +58,6 @@ const answered = z.object({ id: idString, value: jsonValue, entry: idString });
 const simple = z.object({ id: idString });
 const escalated = z.object({ id: idString, to: idString });
 
-/** A handoff's row in the `handoffs` projection. */
-export interface HandoffRow {
-  id: string;
-  kind: HandoffKind;
-  from: string;
-  to: string[];
-  status: Exclude<HandoffStatus, 'expired'>;
-  priority: Priority;
-  due?: string;
-  escalateTo?: string;
-  escalatedTo?: string;
-  note?: string;
-  artifacts: { id: string; seen: number; head: number }[];
-  questions: string[];
-  approval?: z.output<typeof offered>['approval'];
-  question?: z.output<typeof offered>['question'];
-  decision?: { by: string; at: string; note?: string; payload?: string };
-  answer?: { by: string; at: string; value: JsonValue; entry: string };
-  outcome?: { by: string; at: string; note?: string };
-  offerSeq: number;
-  createdAt: string;
-  updatedAt: string;
-  seq: number;
-}
-
-/** Statuses in which a handoff still waits on someone. */
-export const OPEN: readonly HandoffStatus[] = ['offered', 'accepted'];
-
 /**
  * The digest an approval request is filed under: requester, action, resource and the hash
  * of the payload's canonical JSON (`null` without one).
@@ -136,36 +87,11 @@ function sameMembers(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x) => b.includes(x));
 }
 
-function rank(p: Priority): number {
-  return PRIORITIES.indexOf(p);
-}
-
-/** The projection write of a row, with its inbox, digest and due indexes. */
-export function handoffWrite(row: HandoffRow): ProjectionWrite {
-  const open = OPEN.includes(row.status);
-  const pad = String(row.offerSeq).padStart(12, '0');
-  const who = [...row.to, ...(row.escalatedTo ? [row.escalatedTo] : [])];
-  const indexes: Record<string, string | string[]> = {
-    from: `${row.from}\u0000${pad}`,
-    inbox: open
-      ? who.map((w) => `${w}\u0000${rank(row.priority)}\u0000${row.due ?? '~'}\u0000${pad}`)
-      : [],
-  };
-  if (row.approval && (row.status === 'offered' || row.status === 'approved'))
-    indexes.digest = row.approval.digest;
-  if (open && row.due) indexes.due = row.due;
-  return { collection: 'handoffs', key: row.id, value: row as unknown as JsonValue, indexes };
-}
-
 /** The row of handoff `id` as it stands before an event, or `NOT_FOUND`. */
 async function existingRow(rows: ProjectionReader, id: string): Promise<HandoffRow> {
-  const row = await rowOf(rows, id);
+  const row = await handoffRow(rows, id);
   if (!row) throw new BatonError(ErrorCode.NOT_FOUND, `Handoff ${id} does not exist.`);
   return row;
-}
-
-async function rowOf(rows: ProjectionReader, id: string): Promise<HandoffRow | undefined> {
-  return (await rows.get('handoffs', id)) as unknown as HandoffRow | undefined;
 }
 
 async function holdWrites(
@@ -175,22 +101,10 @@ async function holdWrites(
 ) {
   const out: ProjectionWrite[] = [];
   for (const a of row.artifacts) {
-    const art = (await rows.get('artifacts', a.id)) as unknown as ArtifactRow | undefined;
+    const art = await artifactRow(rows, a.id);
     if (!art) continue;
     const { holder: _, ...rest } = art;
-    const next: ArtifactRow = holder ? { ...rest, holder } : rest;
-    const indexes: Record<string, string | string[]> = {
-      tag: next.tags,
-      kind: next.kind,
-      updated: next.updatedAt,
-    };
-    if (next.holder) indexes.holder = next.holder.id;
-    out.push({
-      collection: 'artifacts',
-      key: art.id,
-      value: next as unknown as JsonValue,
-      indexes,
-    });
+    out.push(putArtifact(holder ? { ...rest, holder } : rest));
   }
   return out;
 }
@@ -198,17 +112,8 @@ async function holdWrites(
 async function seenWrites(rows: ProjectionReader, who: string, artifacts: { id: string }[]) {
   const out: ProjectionWrite[] = [];
   for (const a of artifacts) {
-    const art = (await rows.get('artifacts', a.id)) as unknown as ArtifactRow | undefined;
-    if (!art) continue;
-    const key = seenKey(who, a.id);
-    const now = (await rows.get('seen', key)) as { version: number } | undefined;
-    if (!now || now.version < art.version)
-      out.push({
-        collection: 'seen',
-        key,
-        value: { version: art.version },
-        indexes: { artifact: a.id },
-      });
+    const art = await artifactRow(rows, a.id);
+    if (art) out.push(...(await advanceSeen(rows, who, a.id, art.version)));
   }
   return out;
 }
@@ -253,7 +158,7 @@ function transition(
       }
     },
     async project(e, rows) {
-      const row = await rowOf(rows, e.data.id);
+      const row = await handoffRow(rows, e.data.id);
       if (!row || !from.includes(row.status) || !by(row).includes(e.actor)) return [];
       const outcome: HandoffRow['outcome'] = { by: e.actor, at: e.at };
       if (e.data.note) outcome.note = e.data.note;
@@ -358,7 +263,7 @@ export const handoffEvents = [
     },
     // A handoff id names one handoff: offering it again would reset the row of one made before.
     async admitState(e, state) {
-      if (await state.get('handoffs', e.data.id)) {
+      if (await handoffRow(state, e.data.id)) {
         throw new BatonError(ErrorCode.INVALID_STATE, `Handoff ${e.data.id} exists already.`);
       }
     },
@@ -503,7 +408,7 @@ export const handoffEvents = [
     },
     blobs: (d) => [d.note, d.payload].filter((x): x is string => !!x),
     async project(e, rows) {
-      const row = await rowOf(rows, e.data.id);
+      const row = await handoffRow(rows, e.data.id);
       if (
         row?.kind !== 'approval' ||
         row.status !== 'offered' ||
@@ -540,7 +445,7 @@ export const handoffEvents = [
         throw new BatonError(ErrorCode.INVALID_STATE, `Question ${row.id} is ${row.status}.`);
     },
     async project(e, rows) {
-      const row = await rowOf(rows, e.data.id);
+      const row = await handoffRow(rows, e.data.id);
       if (row?.kind !== 'question' || row.status !== 'offered' || !row.to.includes(e.actor))
         return [];
       return [
@@ -583,7 +488,7 @@ export const handoffEvents = [
       if (r) view.putApproval({ ...r, consumedSeq: e.seq });
     },
     async project(e, rows) {
-      const row = await rowOf(rows, e.data.id);
+      const row = await handoffRow(rows, e.data.id);
       if (row?.status !== 'approved' || row.from !== e.actor) return [];
       return [handoffWrite({ ...row, status: 'consumed', updatedAt: e.at, seq: e.seq })];
     },
@@ -609,7 +514,7 @@ export const handoffEvents = [
       }
     },
     async project(e, rows) {
-      const row = await rowOf(rows, e.data.id);
+      const row = await handoffRow(rows, e.data.id);
       if (!row || !OPEN.includes(row.status) || row.escalatedTo || row.escalateTo !== e.data.to)
         return [];
       return [handoffWrite({ ...row, escalatedTo: e.data.to, updatedAt: e.at, seq: e.seq })];
