@@ -64,7 +64,7 @@ async function scenario(events: number) {
         refs: [id],
       });
     }
-    await ws._commit({ actor: noise.id, signer, plan: () => drafts, blobs });
+    await ws._commit({ actor: noise.id, signer, plan: () => ({ drafts, blobs }) });
   }
   const buildMs = performance.now() - started;
   const agent = ws.as(drafter.id);

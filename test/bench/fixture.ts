@@ -185,10 +185,7 @@ export function renumber(templates: BatonEvent[], head: Head, n: { count: number
   });
 }
 
-type Draft = Extract<
-  Awaited<ReturnType<Parameters<Workspace['_commit']>[0]['plan']>>,
-  unknown[]
->[number];
+type Draft = Awaited<ReturnType<Parameters<Workspace['_commit']>[0]['plan']>>['drafts'][number];
 
 /** A command writing `n` `grant.exercised` events in one append (what `authorize` writes one of). */
 export function commitBatch(
@@ -201,5 +198,5 @@ export function commitBatch(
     data: { grant: fx.grantId, action: ACTION, resource: RESOURCE },
     refs: [RESOURCE, fx.agentId],
   }));
-  return () => fx.ws._commit({ actor: fx.agentId, signer, plan: () => drafts });
+  return () => fx.ws._commit({ actor: fx.agentId, signer, plan: () => ({ drafts }) });
 }

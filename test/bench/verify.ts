@@ -30,7 +30,7 @@ async function signedLog(events: number) {
         refs: [],
       });
     }
-    await ws._commit({ actor: drafter.id, plan: () => drafts });
+    await ws._commit({ actor: drafter.id, plan: () => ({ drafts }) });
   }
   return { ws, buildMs: performance.now() - started };
 }
@@ -191,7 +191,7 @@ export async function verifyBench(): Promise<Record<string, number>> {
           data: { grant: grant.id, action: 'email.send', resource: `email:t${n}` },
           refs: [],
         });
-      await w._commit({ actor: drafter.id, plan: () => drafts });
+      await w._commit({ actor: drafter.id, plan: () => ({ drafts }) });
     }
     return { w, cp };
   })();

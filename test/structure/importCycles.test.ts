@@ -112,12 +112,6 @@ const SOURCES = readSources(
 );
 const CYCLES = importCycles(SOURCES);
 
-/**
- * Packages whose cycles another change of issue 17 removes: their test is expected to fail
- * until it lands, and fails (as an unexpected pass) once it has — then take the name out.
- */
-const CYCLES_BEING_REMOVED = new Set(['core']);
-
 describe('the packages’ sources', () => {
   it('are all read, and every relative import in them names a file', () => {
     expect(PACKAGES).toEqual(
@@ -132,8 +126,7 @@ describe('the packages’ sources', () => {
   });
 
   for (const name of PACKAGES) {
-    const test = CYCLES_BEING_REMOVED.has(name) ? it.fails : it;
-    test(`of ${name} import one another without a cycle`, () => {
+    it(`of ${name} import one another without a cycle`, () => {
       const found = CYCLES.filter((cycle) =>
         cycle.files.some((path) => path.startsWith(`packages/${name}/`)),
       ).map(describeCycle);

@@ -209,6 +209,9 @@ export class CliSession {
     // Which id a name stands for is no secret (every event names its actor by id): any
     // member may ask, so before `me` is known the first owner's handle asks.
     const asker = actor ?? ws.as(ws.info!.owners[0]!);
+    const found = await asker.identities.find(ref);
+    if (found) return found;
+    // Absent, or one `actor` may not read: resolve tells the two apart.
     const id = await asker.identities.resolve(ref).catch((err: unknown) => {
       if (!isBatonError(err, ErrorCode.NOT_FOUND)) throw err;
       throw new BatonError(
@@ -218,7 +221,7 @@ export class CliSession {
     });
     // The identity itself is read from the workspace's resident view: whoever holds the
     // database file can read it anyway, and the commands themselves are authorized as usual.
-    return (await actor?.identities.get(id)) ?? ws.identity(id)!;
+    return ws.identity(id)!;
   }
 
   /** The id of an identity named by id or name. */

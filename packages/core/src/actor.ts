@@ -20,7 +20,7 @@ import { Identities } from './identities.js';
 import type { BatonEvent } from './log/event.js';
 import { ID_KINDS, type IdKind, resolveIdIn, shortIdsIn } from './lookup.js';
 import type { Scope, ScopeCommit, ScopeHost } from './scope.js';
-import type { BlobWrite, Page } from './store/store.js';
+import type { Page } from './store/store.js';
 import { idString, jsonValue, parseInput, type WatchFilter, watchSchema } from './validation.js';
 
 /** Options for `workspace.as(id, options)`. */
@@ -552,24 +552,11 @@ function scopeOf(
   };
 }
 
-/**
- * Commits a scope's request through the workspace's pipeline. The plan's bodies go with the
- * attempt that planned them (a retry plans them again, from nothing).
- */
+/** Commits a scope's request through the workspace's pipeline, as the scope's actor. */
 function commitAs(
   ws: ScopeHost,
   as: { actor: string; session: string | undefined; signer: Signer | undefined },
   request: ScopeCommit,
 ): Promise<BatonEvent[]> {
-  const blobs: BlobWrite[] = [];
-  return ws._commit({
-    ...as,
-    idempotency: request.idempotency,
-    plan: async (tx, ids, at) => {
-      const planned = await request.plan(tx, ids, at);
-      blobs.splice(0, blobs.length, ...(planned.blobs ?? []));
-      return planned.drafts;
-    },
-    blobs,
-  });
+  return ws._commit({ ...as, idempotency: request.idempotency, plan: request.plan });
 }

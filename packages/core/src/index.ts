@@ -142,8 +142,8 @@ export { ID_KINDS, MIN_SHORT_ID } from './lookup.js';
 export type { Notification, Notifier, OutboxRow } from './notify/notifications.js';
 export type { WebhookNotifierOptions } from './notify/webhookNotifier.js';
 export { WebhookNotifier } from './notify/webhookNotifier.js';
+export { checkBatch } from './store/checkBatch.js';
 export {
-  checkBatch,
   compareKeys,
   DEFAULT_PAGE_SIZE,
   decodeCursor,

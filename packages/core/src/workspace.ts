@@ -13,12 +13,13 @@ import type { BatonEvent, Head, SignedEvent } from './log/event.js';
 import type { EventTypes } from './log/eventTypes.js';
 import { type VerifyProgress, type VerifyReport, verifyLog } from './log/verifier.js';
 import type { Store } from './store/store.js';
+import type { WatchFilter } from './validation.js';
 import { idString, parseInput, watchSchema } from './validation.js';
 import { type HandoffSpan, handoffSpans } from './workspace/handoffSpans.js';
 import { storeCall } from './workspace/storeCall.js';
 import { tick, tickEvery } from './workspace/tick.js';
 import { exportLog, importLog } from './workspace/transfer.js';
-import { typeFilter, upcastEvent, type WatchFilter } from './workspace/watcher.js';
+import { typeFilter, upcastEvent } from './workspace/watcher.js';
 import type { TickResult } from './workspace/workspaceEvents.js';
 import {
   type BootstrapOptions,
@@ -35,7 +36,7 @@ import { bootstrapDraft, type WorkspaceParts, workspaceParts } from './workspace
 
 export { MAX_SUBMIT_BYTES } from './commit/submittedBatch.js';
 
-export type { WatchFilter } from './workspace/watcher.js';
+export type { WatchFilter } from './validation.js';
 export type { TickResult } from './workspace/workspaceEvents.js';
 export type {
   BootstrapOptions,
@@ -140,7 +141,10 @@ export class Workspace {
       );
     }
     const { ownerId, draft } = await bootstrapDraft(input, this.keyring);
-    await this.#p.pipeline.commit({ actor: ownerId, plan: () => [draft] }, randomId('ws'));
+    await this.#p.pipeline.commit(
+      { actor: ownerId, plan: () => ({ drafts: [draft] }) },
+      randomId('ws'),
+    );
     return this._view.identity(ownerId)!;
   }
 

@@ -53,15 +53,4 @@ describe('the commit pipeline', () => {
     expect(await w.store.blobs.has(planned[0]!)).toBe(false);
     expect((await racer.verify()).ok).toBe(true);
   });
-
-  it('still takes bare drafts with the request’s bodies', async () => {
-    const w = await noteWorld();
-    const b = body('given with the request');
-    await w.ws._commit({
-      actor: w.drafter.id,
-      plan: () => [{ type: 'note.written', data: { note: 'n2', body: b.hash } }],
-      blobs: [b],
-    });
-    expect(await w.ws.text(b.hash)).toBe('given with the request');
-  });
 });

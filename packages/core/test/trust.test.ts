@@ -185,11 +185,12 @@ describe('checkpoints', () => {
     const exercise = (n: number) =>
       w.ws._commit({
         actor: w.drafter.id,
-        plan: () =>
-          Array.from({ length: n }, (_, i) => ({
+        plan: () => ({
+          drafts: Array.from({ length: n }, (_, i) => ({
             type: 'grant.exercised',
             data: { grant: g.id, action: 'email.send', resource: `email:${i}` },
           })),
+        }),
       });
     for (let i = 0; i < 9; i++) await exercise(100);
     await w.ws.tick();

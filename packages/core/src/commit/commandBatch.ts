@@ -70,8 +70,7 @@ export async function commandBatch(
   if (before.at === undefined || Math.abs(Date.parse(before.at) - now) > 10_000)
     before.at = new Date(now).toISOString();
   const at = before.at;
-  const plan = await req.plan(tx, ids, at);
-  const { drafts, blobs } = Array.isArray(plan) ? { drafts: plan, blobs: req.blobs } : plan;
+  const { drafts, blobs } = await req.plan(tx, ids, at);
   // A plan that finds nothing to do (already done by someone else) writes nothing.
   if (drafts.length === 0) return { done: [] };
   const chain = new Chain(head, (s) => parts.sync.streamVersion(s));

@@ -21,12 +21,10 @@ export interface CommitRequest {
   /** The operation name and parsed input; used when the caller gave an idempotency `key`. */
   idempotency?: { key: string | undefined; operation: string; input: unknown };
   /**
-   * Builds the events against the caught-up view; throws to refuse. Runs again on each retry.
-   * A {@link Plan}'s `blobs` replace {@link CommitRequest.blobs} for the attempt that made it.
+   * Builds the events, and the bodies they refer to, against the caught-up view; throws to
+   * refuse. Runs again on each retry, so each attempt writes only the bodies it planned.
    */
-  plan(view: ViewTx, ids: IdMaker, at: string): Draft[] | Plan | Promise<Draft[] | Plan>;
-  /** The bodies the events refer to, when the plan returns bare drafts. */
-  blobs?: BlobWrite[];
+  plan(view: ViewTx, ids: IdMaker, at: string): Plan | Promise<Plan>;
 }
 
 /** @internal Makes ids for a command: random, or derived from its idempotency key. */
@@ -34,10 +32,7 @@ export interface IdMaker {
   next(prefix: string): string;
 }
 
-/**
- * @internal What a plan returns: the events to sign and the bodies they refer to. Replaces
- * `CommitRequest.blobs` for the attempt that made it, so a retry starts from nothing.
- */
+/** @internal What a plan returns: the events to sign and the bodies they refer to. */
 export interface Plan {
   drafts: Draft[];
   blobs?: BlobWrite[];

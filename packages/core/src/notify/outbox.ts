@@ -133,15 +133,12 @@ export class Outbox {
         actor: service,
         plan: async (_v, _i, at) => {
           const row = (await store.get('outbox', key)) as unknown as OutboxRow | undefined;
-          if (row?.status !== 'pending' || Date.parse(row.nextAt) > now) return [];
-          if (row.leaseUntil && Date.parse(row.leaseUntil) > Date.parse(at)) return [];
-          return [
-            {
-              type: 'notification.claimed',
-              data: { id: key, until: new Date(Date.parse(at) + this.#o.leaseMs).toISOString() },
-              refs: [key],
-            },
-          ];
+          if (row?.status !== 'pending' || Date.parse(row.nextAt) > now) return { drafts: [] };
+          if (row.leaseUntil && Date.parse(row.leaseUntil) > Date.parse(at)) return { drafts: [] };
+          const until = new Date(Date.parse(at) + this.#o.leaseMs).toISOString();
+          return {
+            drafts: [{ type: 'notification.claimed', data: { id: key, until }, refs: [key] }],
+          };
         },
       });
       if (claim.length === 0) continue;
@@ -181,7 +178,7 @@ export class Outbox {
       }
       await pipeline.commit({
         actor: service,
-        plan: () => [{ type: 'notification.attempted', data, refs: [key] }],
+        plan: () => ({ drafts: [{ type: 'notification.attempted', data, refs: [key] }] }),
       });
       (error ? failed : delivered).push(key);
     }
@@ -199,8 +196,8 @@ export class Outbox {
         const id = derivedId('ntf', [e.id, n.to]);
         const events = await pipeline.commit({
           actor: service,
-          plan: async () =>
-            (await store.get('notified', `${e.id}/${n.to}`))
+          plan: async () => ({
+            drafts: (await store.get('notified', `${e.id}/${n.to}`))
               ? []
               : [
                   {
@@ -209,6 +206,7 @@ export class Outbox {
                     refs: [id, n.to, n.handoff],
                   },
                 ],
+          }),
         });
         if (events.length) queued.push(id);
       }

@@ -134,6 +134,3 @@ export function pageOf<R, T>(
 
 /** Page size when the caller gives none. */
 export const DEFAULT_PAGE_SIZE = 100;
-
-// Index.ts still names this module for it; the lead points that export at checkBatch.js at merge.
-export { checkBatch } from './checkBatch.js';

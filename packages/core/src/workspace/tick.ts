@@ -1,4 +1,5 @@
 import type { CommitPipeline } from '../commit/pipeline.js';
+import { handoffRow } from '../handoffs/handoffRows.js';
 import type { Logger } from '../logger.js';
 import type { Outbox } from '../notify/outbox.js';
 import type { Store } from '../store/store.js';
@@ -44,22 +45,15 @@ export async function tick(parts: TickParts): Promise<TickResult> {
       const events = await pipeline.commit({
         actor: service,
         plan: async () => {
-          const row = (await store.get('handoffs', key)) as
-            | { escalateTo?: string; escalatedTo?: string; status: string }
-            | undefined;
+          const row = await handoffRow(store, key);
           if (
             !row?.escalateTo ||
             row.escalatedTo ||
             (row.status !== 'offered' && row.status !== 'accepted')
           )
-            return [];
-          return [
-            {
-              type: 'handoff.escalated',
-              data: { id: key, to: row.escalateTo },
-              refs: [key, row.escalateTo],
-            },
-          ];
+            return { drafts: [] };
+          const data = { id: key, to: row.escalateTo };
+          return { drafts: [{ type: 'handoff.escalated', data, refs: [key, row.escalateTo] }] };
         },
       });
       if (events.length) escalated.push(key);

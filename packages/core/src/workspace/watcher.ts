@@ -4,21 +4,10 @@ import { type BatonEvent, parseType } from '../log/event.js';
 import type { EventTypes } from '../log/eventTypes.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/store.js';
+import type { WatchFilter } from '../validation.js';
 import { storeCall } from './storeCall.js';
 import type { ViewSync } from './viewSync.js';
 import type { WorkspaceEvents } from './workspaceEvents.js';
-
-/** A filter over the log for `Workspace.watch` and `Workspace.subscribe`. */
-export interface WatchFilter {
-  /** Start after this seq. Defaults to the head when the watch starts (live events only). */
-  after?: number;
-  stream?: string;
-  ref?: string;
-  /** Event type names (`'grant.issued'`) or full types (`'grant.issued@1'`). */
-  types?: string[];
-  /** Stops the watch. */
-  signal?: AbortSignal;
-}
 
 // Events read per page while a watch catches up: a slow consumer holds at most one page.
 const PAGE = 256;
