@@ -13,6 +13,7 @@ project.resolve = {
     { find: /^@baton\/core$/, replacement: src('core/src/index.ts') },
     { find: /^@baton\/core\/node$/, replacement: src('core/src/node/index.ts') },
     { find: /^@baton\/core\/testing$/, replacement: src('core/src/testing/index.ts') },
+    { find: /^@baton\/core\/store$/, replacement: src('core/src/store/index.ts') },
     { find: /^@baton\/sqlite$/, replacement: src('sqlite/src/index.ts') },
   ],
 };
