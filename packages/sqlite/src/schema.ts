@@ -62,15 +62,21 @@ const MIGRATIONS: readonly string[] = [
 /**
  * Checks the file is an empty database or a Baton store this library can read, then brings
  * its schema up to {@link SCHEMA_VERSION}. Reads only until the file is known to be ours;
- * `configure` (set for files opened by path) switches the journal to WAL first.
+ * with `synchronous` (files opened by path) it switches the journal to WAL first. Turns
+ * `secure_delete` on, which erasure needs, on every connection.
  */
 export function prepareSchema(
   db: BetterSqlite3.Database,
   file: string,
-  configure?: () => void,
+  synchronous?: 'normal' | 'full',
 ): void {
   const status = check(db, file);
-  configure?.();
+  if (synchronous) {
+    db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${synchronous.toUpperCase()}`);
+  }
+  // Deleted content is overwritten with zeros, so an erased body leaves no bytes behind.
+  db.pragma('secure_delete = ON');
   if (status === 'current') return;
   db.transaction(() => {
     // Read again under the write lock: another process may have created or migrated it.

@@ -1,29 +1,8 @@
 import { accessSync, constants, existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type * as B from '@baton/core';
-import {
-  BatonError,
-  ConflictError,
-  EMPTY_HEAD,
-  ErrorCode,
-  isBatonError,
-  parseInput,
-} from '@baton/core';
-import {
-  CommitWatchers,
-  checkBatch,
-  checkKvBatch,
-  checkKvKey,
-  checkKvList,
-  checkKvPut,
-  DEFAULT_PAGE_SIZE,
-  decodeCursor,
-  kvConflict,
-  kvValueEquals,
-  PRIMARY_INDEX,
-  pageOf,
-  prefixEnd,
-} from '@baton/core/store';
+import { BatonError, EMPTY_HEAD, ErrorCode, parseInput } from '@baton/core';
+import * as S from '@baton/core/store';
 import Database from 'better-sqlite3';
 import { optionsSchema, type SqliteStoreOptions } from './options.js';
 import { prepareSchema } from './schema.js';
@@ -32,15 +11,18 @@ import { prepareSchema } from './schema.js';
 const READ_PAGE = 256;
 
 type Stored = string | Uint8Array;
-type QueryRow = { ik: string; key: string; value: string };
-type KvRow = { key: string; value: Stored };
+type KvBatch = ReturnType<typeof S.checkKvBatch>;
+/** A row of a page: its position (index key, row key) and its value. */
+type PageRow = { ik: string; key: string; value: Stored };
+/** Conditions of a WHERE clause, each with its value (several for an array), or none. */
+type Conds = [unknown, string][];
 
 /**
  * A Baton `Store` in one SQLite file (better-sqlite3): events, projections, blobs and kv
  * together, shared by every connection and process that opens the file. Appends run in
  * `BEGIN IMMEDIATE` transactions, so the head check and the inserts are one atomic step across
  * processes; `watch` wakes on this store's commits at once and on other connections' within
- * `pollIntervalMs`.
+ * `pollIntervalMs`. The methods are the {@link B.Store | Store} contract's.
  *
  * @example
  * ```ts
@@ -52,11 +34,11 @@ export class SqliteStore implements B.Store {
   readonly #file: string;
   readonly #owned: boolean;
   readonly #busyMs: number | undefined;
-  readonly #watchers: CommitWatchers;
+  readonly #watchers: S.CommitWatchers;
   /** Prepared statements by SQL text: each shape of query is prepared once. */
   readonly #statements = new Map<string, Database.Statement>();
   readonly #appendTx: Database.Transaction<(batch: B.AppendBatch) => B.Head>;
-  readonly #kvBatchTx: Database.Transaction<(b: ReturnType<typeof checkKvBatch>) => void>;
+  readonly #kvBatchTx: Database.Transaction<(b: KvBatch) => void>;
   #closed = false;
 
   /**
@@ -74,32 +56,26 @@ export class SqliteStore implements B.Store {
       // A read-only file would open (SQLite falls back to reading) and fail at the first write.
       if (o.path !== undefined) checkWritable(o.path);
       db ??= new Database(o.path!, { timeout: this.#busyMs });
-      const opened = db;
-      prepareSchema(opened, this.#file, () => {
-        if (!this.#owned) return;
-        opened.pragma('journal_mode = WAL');
-        opened.pragma(`synchronous = ${o.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
-      });
-      // Deleted content is overwritten with zeros, so an erased body leaves no bytes behind
-      // (see `blobs.delete`). Set on the caller's connection too: erasure depends on it.
-      opened.pragma('secure_delete = ON');
+      prepareSchema(db, this.#file, this.#owned ? (o.synchronous ?? 'normal') : undefined);
     } catch (err) {
       if (this.#owned && db?.open) db.close();
       throw this.#fail('open', err);
     }
     this.#db = db;
     // Another connection's commit changes `data_version`, a counter in shared memory.
-    let version = db.pragma('data_version', { simple: true });
+    let version: unknown;
     const poll = () => {
-      const now = this.#db.pragma('data_version', { simple: true });
-      if (now === version) return undefined;
-      version = now;
-      return this.#headNow().seq;
+      const last = version;
+      version = this.#db.pragma('data_version', { simple: true });
+      return version === last ? undefined : this.#headNow().seq;
     };
-    const seq = this.#headNow().seq;
-    this.#watchers = new CommitWatchers({ poll, intervalMs: o.pollIntervalMs, seq });
+    this.#watchers = new S.CommitWatchers({ poll, intervalMs: o.pollIntervalMs, seq: poll() });
     this.#appendTx = db.transaction((batch: B.AppendBatch) => this.#write(batch));
-    this.#kvBatchTx = db.transaction((b: ReturnType<typeof checkKvBatch>) => this.#kvBatch(b));
+    this.#kvBatchTx = db.transaction(({ writes, options }: KvBatch) => {
+      for (const e of options.expect ?? [])
+        if (!S.kvValueEquals(this.#kvGet(e.key), e.value)) throw S.kvConflict(e.key);
+      for (const w of writes) this.#kvSet(w.key, w.value);
+    });
   }
 
   async append(batch: B.AppendBatch): Promise<B.Head> {
@@ -108,40 +84,22 @@ export class SqliteStore implements B.Store {
     return head;
   }
 
-  /**
-   * The body of one append, in its `BEGIN IMMEDIATE` transaction: the head check, the chain
-   * check, then one INSERT per row (the multi-row INSERTs this once had saved under 3% of a
-   * signed append).
-   */
+  /** The body of one append, in its `BEGIN IMMEDIATE` transaction: checks, then one INSERT per row. */
   #write(batch: B.AppendBatch): B.Head {
-    const head = this.#headNow();
-    const { expectedHead: want, events, projections = [], blobs = [] } = batch;
-    if (head.seq !== want.seq || head.hash !== want.hash) throw new ConflictError(want, head);
-    // Ids already committed are caught by the UNIQUE constraint below.
-    const next = checkBatch(head, batch);
-    for (const e of events) {
-      try {
-        this.#sql(SQL.putEvent).run(e.seq, e.id, e.stream, e.type, e.hash, JSON.stringify(e));
-      } catch (err) {
-        if ((err as { code?: string }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw err;
-        const message = `Event id "${e.id}" exists already in this workspace.`;
-        throw new BatonError(ErrorCode.VALIDATION, message);
-      }
+    const next = S.checkAppend(this.#headNow(), batch, (id) => !!this.#sql(SQL.hasId).get(id));
+    for (const e of batch.events) {
+      this.#sql(SQL.putEvent).run(e.seq, e.id, e.stream, e.type, e.hash, JSON.stringify(e));
       for (const ref of e.refs) this.#sql(SQL.putRef).run(ref, e.seq);
     }
-    for (const { collection: c, key, value, indexes = {} } of projections) {
-      this.#sql(SQL.dropIndex).run(c, key);
-      if (value === null) {
-        this.#sql(SQL.dropRow).run(c, key);
-        continue;
-      }
-      this.#sql(SQL.putRow).run(c, key, JSON.stringify(value));
-      for (const [name, keys] of Object.entries(indexes))
-        for (const k of Array.isArray(keys) ? keys : [keys])
-          this.#sql(SQL.putIndex).run(c, name, k, key);
+    for (const w of batch.projections ?? []) {
+      this.#sql(SQL.dropIndex).run(w.collection, w.key);
+      if (w.value === null) this.#sql(SQL.dropRow).run(w.collection, w.key);
+      else this.#sql(SQL.putRow).run(w.collection, w.key, JSON.stringify(w.value));
+      for (const [name, k] of S.indexEntries(w))
+        this.#sql(SQL.putIndex).run(w.collection, name, k, w.key);
     }
-    for (const b of blobs) this.#sql(SQL.putBlob).run(b.hash, b.bytes);
-    return Object.freeze({ seq: next.seq, hash: next.hash });
+    for (const b of batch.blobs ?? []) this.#sql(SQL.putBlob).run(b.hash, b.bytes);
+    return next;
   }
 
   async *read(q: B.ReadQuery = {}): AsyncIterable<B.BatonEvent> {
@@ -150,19 +108,19 @@ export class SqliteStore implements B.Store {
     if (left <= 0 || q.types?.length === 0) return;
     // With a ref the scan runs along the ref index, so a rare ref reads only its own events.
     const [seq, from] = q.ref === undefined ? ['e.seq', ''] : ['r.seq', SQL.byRef];
-    const where = new Where(`SELECT e.seq, e.body FROM baton_events e${from} WHERE ${seq} > ?`);
-    where.add(q.ref, 'r.ref = ?').add(q.until, `${seq} <= ?`).add(q.stream, 'e.stream = ?');
-    if (q.types) where.add(q.types, `e.type IN (${q.types.map(() => '?').join(', ')})`);
-    const sql = `${where.sql} ORDER BY ${seq} LIMIT ?`;
+    const [sql, params] = where(
+      `SELECT e.seq, e.body FROM baton_events e${from} WHERE ${seq} > ?`,
+      [
+        [q.ref, 'r.ref = ?'],
+        [q.until, `${seq} <= ?`],
+        [q.stream, 'e.stream = ?'],
+        [q.types, `e.type IN (${q.types?.map(() => '?').join(', ')})`],
+      ],
+    );
     for (let after = q.after ?? 0; left > 0; ) {
       const limit = Math.min(READ_PAGE, left);
-      const rows = this.#all<{ seq: number; body: string }>(
-        'read',
-        sql,
-        after,
-        ...where.params,
-        limit,
-      );
+      const page = `${sql} ORDER BY ${seq} LIMIT ?`;
+      const rows = this.#all<{ seq: number; body: string }>('read', page, after, ...params, limit);
       for (const row of rows) yield JSON.parse(row.body) as B.BatonEvent;
       if (rows.length < limit) return;
       left -= rows.length;
@@ -195,29 +153,13 @@ export class SqliteStore implements B.Store {
     range: B.IndexRange,
     page: B.PageOptions = {},
   ): Promise<B.Page<B.ProjectionRow>> {
-    const limit = page.limit ?? DEFAULT_PAGE_SIZE;
-    const [dir, cmp] = page.reverse ? ['DESC', '<'] : ['ASC', '>'];
     // The primary index is the row key itself; a secondary index lists (index key, row key)
     // pairs, ordered by both.
-    const primary = index === PRIMARY_INDEX;
-    const ik = primary ? 'r.key' : 'i.ikey';
-    const where = primary
-      ? new Where(SQL.rows, collection)
-      : new Where(SQL.indexed, collection, index);
-    where
-      .add(range.eq, `${ik} = ?`)
-      .add(range.gt, `${ik} > ?`)
-      .add(range.gte, `${ik} >= ?`)
-      .add(range.lt, `${ik} < ?`);
-    // Everything that starts with the prefix, and nothing else, sorts in [prefix, prefixEnd).
-    if (range.prefix)
-      where.add(range.prefix, `${ik} >= ?`).add(prefixEnd(range.prefix), `${ik} < ?`);
-    const [a, k] = page.after === undefined ? [] : decodeCursor(page.after, 2);
-    if (primary) where.add(k, `r.key ${cmp} ?`);
-    else if (k !== undefined) where.add([a, k], `(i.ikey, i.key) ${cmp} (?, ?)`);
-    const sql = `${where.sql} ORDER BY ${ik} ${dir}${primary ? '' : `, i.key ${dir}`} LIMIT ?`;
-    const rows = this.#all<QueryRow>('query', sql, ...where.params, limit + 1);
-    return pageOf(rows, limit, rowOf, (x) => [x.ik, x.key]);
+    const rowOf = (x: PageRow) => ({ key: x.key, value: JSON.parse(x.value as string) });
+    if (index === S.PRIMARY_INDEX)
+      return this.#page('query', [SQL.rows, collection], ['r.key', 'r.key'], range, page, rowOf);
+    const select = [SQL.indexed, collection, index] as const;
+    return this.#page('query', select, ['i.ikey', 'i.key'], range, page, rowOf);
   }
 
   readonly blobs: B.Store['blobs'] = {
@@ -228,11 +170,9 @@ export class SqliteStore implements B.Store {
     },
     has: async (hash) => !!this.#one('blobs.has', SQL.blob, hash),
     /**
-     * Deletes the body (erasure) and its bytes from the files: `secure_delete` zeroes the
-     * freed cells and pages, and a `TRUNCATE` checkpoint copies the WAL into the database and
-     * empties it. The checkpoint waits (up to the busy timeout) for other connections' reads;
-     * when one outlasts it, this throws `STORE` after the row is deleted — deleting again
-     * (`actor.erase` again) finishes the job.
+     * Erasure: `secure_delete` zeroes the freed cells and pages, and a `TRUNCATE` checkpoint
+     * empties the WAL, waiting up to the busy timeout for other connections' reads. When one
+     * outlasts it, this throws `STORE` after the row is deleted; deleting again finishes.
      */
     delete: async (hash) => {
       const [result] = this.#run('blobs.delete', () => {
@@ -250,44 +190,68 @@ export class SqliteStore implements B.Store {
 
   readonly kv: B.KvArea = {
     get: async (key) => {
-      checkKvKey('get', key);
-      const row = this.#one<{ value: Stored }>('kv.get', SQL.kvGet, key);
-      return row && kvValue(row.value);
+      S.checkKvKey('get', key);
+      return this.#run('kv.get', () => this.#kvGet(key));
     },
     put: async (key, value) => {
-      checkKvPut(key, value);
-      this.#run('kv.put', () => this.#sql(SQL.kvPut).run(key, stored(value)));
+      S.checkKvPut(key, value);
+      this.#run('kv.put', () => this.#kvSet(key, value));
     },
     delete: async (key) => {
-      checkKvKey('delete', key);
-      this.#run('kv.delete', () => this.#sql(SQL.kvDelete).run(key));
+      S.checkKvKey('delete', key);
+      this.#run('kv.delete', () => this.#kvSet(key, undefined));
     },
     list: async (prefix, page = {}) => {
-      checkKvList(prefix, page);
-      const limit = page.limit ?? DEFAULT_PAGE_SIZE;
-      const end = prefixEnd(prefix);
-      const after = page.after === undefined ? undefined : decodeCursor(page.after, 1)[0];
-      const shape = (end === undefined ? 0 : 4) | (after === undefined ? 0 : 2) | +!!page.reverse;
-      const params = [prefix, end, after, limit + 1].filter((p) => p !== undefined);
-      const rows = this.#all<KvRow>('kv.list', KV_LIST[shape]!, ...params);
-      return pageOf(rows, limit, entryOf, (x) => [x.key]);
+      S.checkKvList(prefix, page);
+      const entryOf = (x: PageRow) => ({ key: x.key, value: kvValue(x.value) });
+      const range = { lt: S.prefixEnd(prefix) };
+      return this.#page('kv.list', [SQL.kvList, prefix], ['key'], range, page, entryOf);
     },
     batch: async (writes, options) => {
-      const b = checkKvBatch(writes, options);
+      const b = S.checkKvBatch(writes, options);
       this.#run('kv.batch', () => this.#kvBatchTx.immediate(b));
     },
   };
 
-  /** The body of one `kv.batch`, inside its `BEGIN IMMEDIATE` transaction. */
-  #kvBatch({ writes, options }: ReturnType<typeof checkKvBatch>): void {
-    for (const e of options.expect ?? []) {
-      const row = this.#sql(SQL.kvGet).get(e.key) as { value: Stored } | undefined;
-      if (!kvValueEquals(row && kvValue(row.value), e.value)) throw kvConflict(e.key);
-    }
-    for (const w of writes) {
-      if (w.value === undefined) this.#sql(SQL.kvDelete).run(w.key);
-      else this.#sql(SQL.kvPut).run(w.key, stored(w.value));
-    }
+  #kvGet(key: string): B.KvValue | undefined {
+    const row = this.#sql(SQL.kvGet).get(key) as { value: Stored } | undefined;
+    return row && kvValue(row.value);
+  }
+
+  /** Puts `value` at `key`, or deletes the key when there is no value. */
+  #kvSet(key: string, value: B.KvValue | undefined): void {
+    if (value === undefined) this.#sql(SQL.kvDelete).run(key);
+    // Bytes go in as a BLOB, JSON as TEXT: the untyped column keeps each as it came.
+    else this.#sql(SQL.kvPut).run(key, value instanceof Uint8Array ? value : JSON.stringify(value));
+  }
+
+  /**
+   * One page of the rows of `select` (with its parameters), ordered by `cols` — the index key,
+   * then the row key when there is one — whose first column falls in `range`.
+   */
+  #page<T>(
+    what: string,
+    [select, ...fixed]: readonly unknown[],
+    cols: string[],
+    range: B.IndexRange,
+    page: B.PageOptions,
+    item: (row: PageRow) => T,
+  ): B.Page<T> {
+    const limit = page.limit ?? S.DEFAULT_PAGE_SIZE;
+    const [dir, cmp] = page.reverse ? ['DESC', '<'] : ['ASC', '>'];
+    const after = page.after === undefined ? undefined : S.decodeCursor(page.after, cols.length);
+    const conds: Conds = S.rangeBounds(range).map(([op, v]) => [v, `${cols[0]} ${op} ?`]);
+    conds.push([after, `(${cols.join(', ')}) ${cmp} (${cols.map(() => '?').join(', ')})`]);
+    const [sql, params] = where(select as string, conds);
+    const order = cols.map((c) => `${c} ${dir}`).join(', ');
+    const rows = this.#all<PageRow>(
+      what,
+      `${sql} ORDER BY ${order} LIMIT ?`,
+      ...fixed,
+      ...params,
+      limit + 1,
+    );
+    return S.pageOf(rows, limit, item, (x) => [x.ik, x.key].slice(0, cols.length));
   }
 
   watch(onCommit: (seq: number) => void): () => void {
@@ -340,25 +304,21 @@ export class SqliteStore implements B.Store {
     return this.#run(what, () => this.#sql(sql).all(...params) as R[]);
   }
 
-  /** Wraps a SQLite failure as a `STORE` error that says what to do; BatonErrors pass through. */
+  /** A SQLite failure as a `STORE` error that says what to do. */
   #fail(what: string, err: unknown): BatonError {
-    if (isBatonError(err)) return err;
-    const code = (err as { code?: unknown }).code;
+    const code = (err as { code?: unknown } | undefined)?.code;
     const sqlite = typeof code === 'string' ? code : undefined;
-    const reason = (err instanceof Error ? err.message : String(err)).replace(/\.$/, '');
-    const f = this.#file;
-    const busy = this.#busyMs === undefined ? '' : ` (${this.#busyMs} ms)`;
+    const [f, ms] = [this.#file, this.#busyMs === undefined ? '' : ` (${this.#busyMs} ms)`];
     const hint = /^SQLITE_BUSY/.test(sqlite ?? '')
-      ? ` Another connection held the database locked for longer than the busy timeout${busy}. Retry, or raise busyTimeoutMs.`
+      ? `Another connection held the database locked for longer than the busy timeout${ms}. Retry, or raise busyTimeoutMs.`
       : /^SQLITE_(READONLY|CANTOPEN)/.test(sqlite ?? '')
-        ? ` Baton needs to read and write ${f} and create its -wal and -shm files beside it: check the permissions of the file and its directory.`
+        ? `Baton needs to read and write ${f} and create its -wal and -shm files beside it: check the permissions of the file and its directory.`
         : /^SQLITE_(NOTADB|CORRUPT)/.test(sqlite ?? '')
-          ? ` ${f} is not a SQLite database or is damaged. Nothing was written; restore it from a backup or point \`path\` at a new file.`
+          ? `${f} is not a SQLite database or is damaged. Nothing was written; restore it from a backup or point \`path\` at a new file.`
           : sqlite === 'SQLITE_FULL'
-            ? ' The disk is full.'
-            : '';
-    const message = `SqliteStore ${what} failed on ${f}: ${reason}.${hint}`;
-    return new BatonError(ErrorCode.STORE, message, { cause: err, details: { file: f, sqlite } });
+            ? 'The disk is full.'
+            : undefined;
+    return S.storeFailure(err, `SqliteStore ${what}`, f, hint, { file: f, sqlite });
   }
 }
 
@@ -374,6 +334,7 @@ const SQL = {
     'INSERT OR IGNORE INTO baton_row_index (collection, name, ikey, key) VALUES (?, ?, ?, ?)',
   putBlob: 'INSERT OR IGNORE INTO baton_blobs (hash, bytes) VALUES (?, ?)',
   byRef: ' JOIN baton_event_refs r ON r.seq = e.seq',
+  hasId: 'SELECT 1 FROM baton_events WHERE id = ?',
   event: 'SELECT body FROM baton_events WHERE id = ?',
   head: 'SELECT seq, hash FROM baton_events ORDER BY seq DESC LIMIT 1',
   row: 'SELECT value FROM baton_rows WHERE collection = ? AND key = ?',
@@ -385,46 +346,19 @@ const SQL = {
   kvGet: 'SELECT value FROM baton_kv WHERE key = ?',
   kvPut: 'INSERT OR REPLACE INTO baton_kv (key, value) VALUES (?, ?)',
   kvDelete: 'DELETE FROM baton_kv WHERE key = ?',
+  kvList: 'SELECT key AS ik, key, value FROM baton_kv WHERE key >= ?',
 };
 
-/**
- * The SQL of `kv.list` by shape — bit 4: the prefix has an end, 2: a cursor, 1: reverse —
- * built once: `kv.list` is on the hot path of LangGraph's checkpoint saver.
- */
-const KV_LIST = Array.from({ length: 8 }, (_, shape) => {
-  const [end, after, desc] = [shape & 4, shape & 2, shape & 1];
-  const cond = `key >= ?${end ? ' AND key < ?' : ''}${after ? ` AND key ${desc ? '<' : '>'} ?` : ''}`;
-  return `SELECT key, value FROM baton_kv WHERE ${cond} ORDER BY key ${desc ? 'DESC' : 'ASC'} LIMIT ?`;
-});
-
-/** A SELECT and its parameters, to which each given condition adds `AND cond`. */
-class Where {
-  sql: string;
-  readonly params: unknown[];
-  constructor(select: string, ...params: unknown[]) {
-    this.sql = select;
-    this.params = params;
-  }
-  /** Adds `cond` with `value` (several for an array) unless `value` is undefined. */
-  add(value: unknown, cond: string): this {
-    if (value === undefined) return this;
-    this.sql += ` AND ${cond}`;
-    this.params.push(...(Array.isArray(value) ? value : [value]));
-    return this;
-  }
-}
-
-/** Bytes go in as a BLOB, JSON as TEXT: the untyped column keeps each as it came. */
-function stored(value: B.KvValue): Stored {
-  return value instanceof Uint8Array ? value : JSON.stringify(value);
+/** `sql` with ` AND cond` for each condition whose value is given, and those values in order. */
+function where(sql: string, conds: Conds): [string, unknown[]] {
+  const given = conds.filter(([value]) => value !== undefined);
+  const text = given.map(([, cond]) => ` AND ${cond}`).join('');
+  return [sql + text, given.flatMap(([value]) => value)];
 }
 
 function kvValue(stored: Stored): B.KvValue {
   return typeof stored === 'string' ? (JSON.parse(stored) as B.JsonValue) : new Uint8Array(stored);
 }
-
-const rowOf = (x: QueryRow): B.ProjectionRow => ({ key: x.key, value: JSON.parse(x.value) });
-const entryOf = (x: KvRow) => ({ key: x.key, value: kvValue(x.value) });
 
 /**
  * Throws `STORE` when the process may not write the file or, for the `-wal` and `-shm` files

@@ -1,0 +1,72 @@
+import { BatonError, ConflictError, ErrorCode, isBatonError } from '../errors.js';
+import type { Head } from '../log/event.js';
+import { checkBatch } from './checkBatch.js';
+import { prefixEnd } from './keys.js';
+import type { AppendBatch, IndexRange, ProjectionWrite } from './store.js';
+
+/**
+ * What an append checks first, inside its transaction: that `head` (the store's current head)
+ * is the batch's `expectedHead` — else `ConflictError` — then {@link checkBatch}'s chain rules.
+ * Returns the head the batch reaches, frozen (callers get it back from `append`).
+ */
+export function checkAppend(
+  head: Head,
+  batch: AppendBatch,
+  exists: (id: string) => boolean = () => false,
+): Head {
+  const want = batch.expectedHead;
+  if (head.seq !== want.seq || head.hash !== want.hash) throw new ConflictError(want, head);
+  const next = checkBatch(head, batch, exists);
+  return Object.freeze({ seq: next.seq, hash: next.hash });
+}
+
+/**
+ * The secondary index entries of a projection write, `[index name, index key]`, each pair
+ * once (a row listed twice under one key would show twice and break keyset paging). None for
+ * a delete (`value: null`).
+ */
+export function indexEntries(write: ProjectionWrite): [string, string][] {
+  if (write.value === null) return [];
+  return Object.entries(write.indexes ?? {}).flatMap(([name, keys]) =>
+    [...new Set(Array.isArray(keys) ? keys : [keys])].map((k): [string, string] => [name, k]),
+  );
+}
+
+/** A comparison {@link rangeBounds} asks of an index key. */
+export type KeyComparison = '=' | '>' | '>=' | '<';
+
+/**
+ * An {@link IndexRange} as the comparisons a key must pass, `[operator, operand]`: one per
+ * bound, and `prefix` as `>= prefix` and `< prefixEnd(prefix)` (which an ordinary index serves).
+ * `{}` gives none.
+ */
+export function rangeBounds(range: IndexRange): [KeyComparison, string][] {
+  const end = range.prefix === undefined ? undefined : prefixEnd(range.prefix);
+  const all: [KeyComparison, string | undefined][] = [
+    ['=', range.eq],
+    ['>', range.gt],
+    ['>=', range.gte],
+    ['<', range.lt],
+    ['>=', range.prefix],
+    ['<', end],
+  ];
+  return all.filter((b): b is [KeyComparison, string] => b[1] !== undefined);
+}
+
+/**
+ * A backend failure as the `STORE` error a store throws: `"<what> failed on <where>: <the
+ * backend's message>."`, then `hint` (what to do about it), with the failure as `cause`.
+ * A `BatonError` passes through unchanged.
+ */
+export function storeFailure(
+  err: unknown,
+  what: string,
+  where: string,
+  hint?: string,
+  details?: Record<string, unknown>,
+): BatonError {
+  if (isBatonError(err)) return err;
+  const reason = (err instanceof Error ? err.message : String(err)).replace(/\.$/, '');
+  const message = `${what} failed on ${where}: ${reason}.${hint ? ` ${hint}` : ''}`;
+  return new BatonError(ErrorCode.STORE, message, { cause: err, details });
+}
