@@ -7,22 +7,14 @@ import Database from 'better-sqlite3';
 import { optionsSchema, type SqliteStoreOptions } from './options.js';
 import { prepareSchema } from './schema.js';
 
-/** Rows read per query while streaming the log, so memory stays flat. */
-const READ_PAGE = 256;
-
 type Stored = string | Uint8Array;
-type KvBatch = ReturnType<typeof S.checkKvBatch>;
 /** A row of a page: its position (index key, row key) and its value. */
 type PageRow = { ik: string; key: string; value: Stored };
-/** Conditions of a WHERE clause, each with its value (several for an array), or none. */
-type Conds = [unknown, string][];
 
 /**
- * A Baton `Store` in one SQLite file (better-sqlite3): events, projections, blobs and kv
- * together, shared by every connection and process that opens the file. Appends run in
- * `BEGIN IMMEDIATE` transactions, so the head check and the inserts are one atomic step across
- * processes; `watch` wakes on this store's commits at once and on other connections' within
- * `pollIntervalMs`. The methods are the {@link B.Store | Store} contract's.
+ * A Baton `Store` in one SQLite file, shared by every connection and process that opens it.
+ * Appends run in `BEGIN IMMEDIATE` transactions (atomic across processes); `watch` wakes on
+ * this store's commits at once and on other connections' within `pollIntervalMs`.
  *
  * @example
  * ```ts
@@ -37,8 +29,6 @@ export class SqliteStore implements B.Store {
   readonly #watchers: S.CommitWatchers;
   /** Prepared statements by SQL text: each shape of query is prepared once. */
   readonly #statements = new Map<string, Database.Statement>();
-  readonly #appendTx: Database.Transaction<(batch: B.AppendBatch) => B.Head>;
-  readonly #kvBatchTx: Database.Transaction<(b: KvBatch) => void>;
   #closed = false;
 
   /**
@@ -70,21 +60,15 @@ export class SqliteStore implements B.Store {
       return version === last ? undefined : this.#headNow().seq;
     };
     this.#watchers = new S.CommitWatchers({ poll, intervalMs: o.pollIntervalMs, seq: poll() });
-    this.#appendTx = db.transaction((batch: B.AppendBatch) => this.#write(batch));
-    this.#kvBatchTx = db.transaction(({ writes, options }: KvBatch) => {
-      for (const e of options.expect ?? [])
-        if (!S.kvValueEquals(this.#kvGet(e.key), e.value)) throw S.kvConflict(e.key);
-      for (const w of writes) this.#kvSet(w.key, w.value);
-    });
   }
 
   async append(batch: B.AppendBatch): Promise<B.Head> {
-    const head = this.#run('append', () => this.#appendTx.immediate(batch));
+    const head = this.#tx('append', () => this.#write(batch));
     if (batch.events.length > 0) this.#watchers.committed(head.seq);
     return head;
   }
 
-  /** The body of one append, in its `BEGIN IMMEDIATE` transaction: checks, then one INSERT per row. */
+  /** The body of one append: the head and chain checks, then one INSERT per row. */
   #write(batch: B.AppendBatch): B.Head {
     const next = S.checkAppend(this.#headNow(), batch, (id) => !!this.#sql(SQL.hasId).get(id));
     for (const e of batch.events) {
@@ -104,32 +88,23 @@ export class SqliteStore implements B.Store {
 
   async *read(q: B.ReadQuery = {}): AsyncIterable<B.BatonEvent> {
     this.#live();
-    let left = q.limit ?? Number.POSITIVE_INFINITY;
-    if (left <= 0 || q.types?.length === 0) return;
+    if (q.types?.length === 0) return;
     // With a ref the scan runs along the ref index, so a rare ref reads only its own events.
     const [seq, from] = q.ref === undefined ? ['e.seq', ''] : ['r.seq', SQL.byRef];
-    const [sql, params] = where(
-      `SELECT e.seq, e.body FROM baton_events e${from} WHERE ${seq} > ?`,
-      [
-        [q.ref, 'r.ref = ?'],
-        [q.until, `${seq} <= ?`],
-        [q.stream, 'e.stream = ?'],
-        [q.types, `e.type IN (${q.types?.map(() => '?').join(', ')})`],
-      ],
+    const [sql, params] = where(`SELECT e.body FROM baton_events e${from} WHERE ${seq} > ?`, [
+      [q.ref, 'r.ref = ?'],
+      [q.until, `${seq} <= ?`],
+      [q.stream, 'e.stream = ?'],
+      [q.types, `e.type IN (${q.types?.map(() => '?').join(', ')})`],
+    ]);
+    const page = `${sql} ORDER BY ${seq} LIMIT ?`;
+    yield* S.readPages(q, (after, n) =>
+      this.#all<{ body: string }>('read', page, after, ...params, n).map((r) => JSON.parse(r.body)),
     );
-    for (let after = q.after ?? 0; left > 0; ) {
-      const limit = Math.min(READ_PAGE, left);
-      const page = `${sql} ORDER BY ${seq} LIMIT ?`;
-      const rows = this.#all<{ seq: number; body: string }>('read', page, after, ...params, limit);
-      for (const row of rows) yield JSON.parse(row.body) as B.BatonEvent;
-      if (rows.length < limit) return;
-      left -= rows.length;
-      after = rows.at(-1)!.seq;
-    }
   }
 
   async event(id: string): Promise<B.BatonEvent | undefined> {
-    const row = this.#one<{ body: string }>('event', SQL.event, id);
+    const [row] = this.#all<{ body: string }>('event', SQL.event, id);
     return row && (JSON.parse(row.body) as B.BatonEvent);
   }
 
@@ -143,7 +118,7 @@ export class SqliteStore implements B.Store {
   }
 
   async get(collection: string, key: string): Promise<B.JsonValue | undefined> {
-    const row = this.#one<{ value: string }>('get', SQL.row, collection, key);
+    const [row] = this.#all<{ value: string }>('get', SQL.row, collection, key);
     return row && (JSON.parse(row.value) as B.JsonValue);
   }
 
@@ -164,11 +139,11 @@ export class SqliteStore implements B.Store {
 
   readonly blobs: B.Store['blobs'] = {
     get: async (hash) => {
-      const row = this.#one<{ bytes: Uint8Array }>('blobs.get', SQL.blob, hash);
+      const [row] = this.#all<{ bytes: Uint8Array }>('blobs.get', SQL.blob, hash);
       // A plain Uint8Array, not the Buffer better-sqlite3 hands back.
       return row && new Uint8Array(row.bytes);
     },
-    has: async (hash) => !!this.#one('blobs.has', SQL.blob, hash),
+    has: async (hash) => this.#all('blobs.has', SQL.hasBlob, hash).length > 0,
     /**
      * Erasure: `secure_delete` zeroes the freed cells and pages, and a `TRUNCATE` checkpoint
      * empties the WAL, waiting up to the busy timeout for other connections' reads. When one
@@ -188,42 +163,33 @@ export class SqliteStore implements B.Store {
     },
   };
 
-  readonly kv: B.KvArea = {
-    get: async (key) => {
-      S.checkKvKey('get', key);
-      return this.#run('kv.get', () => this.#kvGet(key));
-    },
-    put: async (key, value) => {
-      S.checkKvPut(key, value);
-      this.#run('kv.put', () => this.#kvSet(key, value));
-    },
-    delete: async (key) => {
-      S.checkKvKey('delete', key);
-      this.#run('kv.delete', () => this.#kvSet(key, undefined));
-    },
-    list: async (prefix, page = {}) => {
-      S.checkKvList(prefix, page);
+  readonly kv: B.KvArea = S.kvArea({
+    get: (key) => this.#run('kv.get', () => this.#kvRows.get(key)),
+    put: (key, value) => this.#run('kv.put', () => this.#kvRows.set(key, value)),
+    delete: (key) => this.#run('kv.delete', () => this.#kvRows.set(key, undefined)),
+    list: (prefix, page) => {
       const entryOf = (x: PageRow) => ({ key: x.key, value: kvValue(x.value) });
       const range = { lt: S.prefixEnd(prefix) };
       return this.#page('kv.list', [SQL.kvList, prefix], ['key'], range, page, entryOf);
     },
-    batch: async (writes, options) => {
-      const b = S.checkKvBatch(writes, options);
-      this.#run('kv.batch', () => this.#kvBatchTx.immediate(b));
+    batch: (writes, expect) =>
+      this.#tx('kv.batch', () => S.applyKvBatch(writes, expect, this.#kvRows)),
+  });
+
+  /** The kv table, read and written in transactions and out. */
+  readonly #kvRows = {
+    get: (key: string): B.KvValue | undefined => {
+      const row = this.#sql(SQL.kvGet).get(key) as { value: Stored } | undefined;
+      return row && kvValue(row.value);
+    },
+    /** Puts `value` at `key`, or deletes the key when there is no value. */
+    set: (key: string, value: B.KvValue | undefined): void => {
+      if (value === undefined) this.#sql(SQL.kvDelete).run(key);
+      // Bytes go in as a BLOB, JSON as TEXT: the untyped column keeps each as it came.
+      else
+        this.#sql(SQL.kvPut).run(key, value instanceof Uint8Array ? value : JSON.stringify(value));
     },
   };
-
-  #kvGet(key: string): B.KvValue | undefined {
-    const row = this.#sql(SQL.kvGet).get(key) as { value: Stored } | undefined;
-    return row && kvValue(row.value);
-  }
-
-  /** Puts `value` at `key`, or deletes the key when there is no value. */
-  #kvSet(key: string, value: B.KvValue | undefined): void {
-    if (value === undefined) this.#sql(SQL.kvDelete).run(key);
-    // Bytes go in as a BLOB, JSON as TEXT: the untyped column keeps each as it came.
-    else this.#sql(SQL.kvPut).run(key, value instanceof Uint8Array ? value : JSON.stringify(value));
-  }
 
   /**
    * One page of the rows of `select` (with its parameters), ordered by `cols` — the index key,
@@ -240,17 +206,11 @@ export class SqliteStore implements B.Store {
     const limit = page.limit ?? S.DEFAULT_PAGE_SIZE;
     const [dir, cmp] = page.reverse ? ['DESC', '<'] : ['ASC', '>'];
     const after = page.after === undefined ? undefined : S.decodeCursor(page.after, cols.length);
-    const conds: Conds = S.rangeBounds(range).map(([op, v]) => [v, `${cols[0]} ${op} ?`]);
+    const conds = S.rangeBounds(range).map(([op, v]): Cond => [v, `${cols[0]} ${op} ?`]);
     conds.push([after, `(${cols.join(', ')}) ${cmp} (${cols.map(() => '?').join(', ')})`]);
-    const [sql, params] = where(select as string, conds);
+    const [sql, params] = where(select as string, conds, fixed);
     const order = cols.map((c) => `${c} ${dir}`).join(', ');
-    const rows = this.#all<PageRow>(
-      what,
-      `${sql} ORDER BY ${order} LIMIT ?`,
-      ...fixed,
-      ...params,
-      limit + 1,
-    );
+    const rows = this.#all<PageRow>(what, `${sql} ORDER BY ${order} LIMIT ?`, ...params, limit + 1);
     return S.pageOf(rows, limit, item, (x) => [x.ik, x.key].slice(0, cols.length));
   }
 
@@ -279,9 +239,7 @@ export class SqliteStore implements B.Store {
   }
 
   #sql(sql: string): Database.Statement {
-    let s = this.#statements.get(sql);
-    if (s) return s;
-    s = this.#db.prepare(sql);
+    const s = this.#statements.get(sql) ?? this.#db.prepare(sql);
     this.#statements.set(sql, s);
     return s;
   }
@@ -296,8 +254,9 @@ export class SqliteStore implements B.Store {
     }
   }
 
-  #one<R>(what: string, sql: string, ...params: unknown[]): R | undefined {
-    return this.#run(what, () => this.#sql(sql).get(...params) as R | undefined);
+  /** Runs `fn` in a `BEGIN IMMEDIATE` transaction: whole or not at all, across processes. */
+  #tx<T>(what: string, fn: () => T): T {
+    return this.#run(what, () => this.#db.transaction(fn).immediate());
   }
 
   #all<R>(what: string, sql: string, ...params: unknown[]): R[] {
@@ -342,6 +301,7 @@ const SQL = {
   indexed:
     'SELECT i.ikey AS ik, r.key, r.value FROM baton_row_index i JOIN baton_rows r ON r.collection = i.collection AND r.key = i.key WHERE i.collection = ? AND i.name = ?',
   blob: 'SELECT bytes FROM baton_blobs WHERE hash = ?',
+  hasBlob: 'SELECT 1 FROM baton_blobs WHERE hash = ?',
   dropBlob: 'DELETE FROM baton_blobs WHERE hash = ?',
   kvGet: 'SELECT value FROM baton_kv WHERE key = ?',
   kvPut: 'INSERT OR REPLACE INTO baton_kv (key, value) VALUES (?, ?)',
@@ -349,11 +309,14 @@ const SQL = {
   kvList: 'SELECT key AS ik, key, value FROM baton_kv WHERE key >= ?',
 };
 
-/** `sql` with ` AND cond` for each condition whose value is given, and those values in order. */
-function where(sql: string, conds: Conds): [string, unknown[]] {
+/** A condition of a WHERE clause with its value (several for an array), or none. */
+type Cond = [unknown, string];
+
+/** `sql` with ` AND cond` for each condition whose value is given, and its parameters. */
+function where(sql: string, conds: Cond[], params: unknown[] = []): [string, unknown[]] {
   const given = conds.filter(([value]) => value !== undefined);
   const text = given.map(([, cond]) => ` AND ${cond}`).join('');
-  return [sql + text, given.flatMap(([value]) => value)];
+  return [sql + text, [...params, ...given.flatMap(([value]) => value)]];
 }
 
 function kvValue(stored: Stored): B.KvValue {
@@ -361,20 +324,18 @@ function kvValue(stored: Stored): B.KvValue {
 }
 
 /**
- * Throws `STORE` when the process may not write the file or, for the `-wal` and `-shm` files
- * SQLite keeps beside it, its directory. A missing file is fine (SQLite creates it).
+ * Throws `STORE` when the process may not write an existing file or, for the `-wal` and
+ * `-shm` files SQLite keeps beside it, its directory. A missing file is SQLite's to create.
  */
 function checkWritable(path: string): void {
-  if (path === ':memory:' || path === '') return;
-  for (const target of existsSync(path) ? [path, dirname(path)] : []) {
+  if (path === ':memory:' || !existsSync(path)) return;
+  for (const target of [path, dirname(path)]) {
     try {
       accessSync(target, constants.R_OK | constants.W_OK);
     } catch (cause) {
-      throw new BatonError(
-        ErrorCode.STORE,
-        `${path} is read-only to this process (${(cause as Error).message}). Baton needs to write ${target === path ? 'the file' : 'its directory, for the -wal and -shm files'}: check the permissions. Nothing was written.`,
-        { cause, details: { file: path } },
-      );
+      const what = target === path ? 'the file' : 'its directory, for the -wal and -shm files';
+      const message = `${path} is read-only to this process (${(cause as Error).message}). Baton needs to write ${what}: check the permissions. Nothing was written.`;
+      throw new BatonError(ErrorCode.STORE, message, { cause, details: { file: path } });
     }
   }
 }

@@ -1,8 +1,8 @@
 import { BatonError, ConflictError, ErrorCode, isBatonError } from '../errors.js';
-import type { Head } from '../log/event.js';
+import type { BatonEvent, Head } from '../log/event.js';
 import { checkBatch } from './checkBatch.js';
 import { prefixEnd } from './keys.js';
-import type { AppendBatch, IndexRange, ProjectionWrite } from './store.js';
+import type { AppendBatch, IndexRange, ProjectionWrite, ReadQuery } from './store.js';
 
 /**
  * What an append checks first, inside its transaction: that `head` (the store's current head)
@@ -69,4 +69,25 @@ export function storeFailure(
   const reason = (err instanceof Error ? err.message : String(err)).replace(/\.$/, '');
   const message = `${what} failed on ${where}: ${reason}.${hint ? ` ${hint}` : ''}`;
   return new BatonError(ErrorCode.STORE, message, { cause: err, details });
+}
+
+/**
+ * {@link Store.read}'s stream, page by page: `fetch(after, n)` gives up to `n` events with
+ * `seq > after` in commit order. Pages of `size` are fetched until `query.limit` events are
+ * out or a page comes back short, so memory stays flat.
+ */
+export async function* readPages(
+  query: Pick<ReadQuery, 'after' | 'limit'>,
+  fetch: (after: number, n: number) => BatonEvent[] | Promise<BatonEvent[]>,
+  size = 256,
+): AsyncGenerator<BatonEvent> {
+  let left = query.limit ?? Number.POSITIVE_INFINITY;
+  for (let after = query.after ?? 0; left > 0; ) {
+    const n = Math.min(size, left);
+    const page = await fetch(after, n);
+    yield* page;
+    if (page.length < n) return;
+    left -= page.length;
+    after = page.at(-1)!.seq;
+  }
 }

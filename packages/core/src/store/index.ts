@@ -21,7 +21,13 @@
  */
 
 export type { KeyComparison } from './backend.js';
-export { checkAppend, indexEntries, rangeBounds, storeFailure } from './backend.js';
+export {
+  checkAppend,
+  indexEntries,
+  rangeBounds,
+  readPages,
+  storeFailure,
+} from './backend.js';
 export { checkBatch } from './checkBatch.js';
 export {
   compareKeys,
@@ -32,11 +38,14 @@ export {
   pageOf,
   prefixEnd,
 } from './keys.js';
+export type { KvBackend } from './kvBatch.js';
 export {
+  applyKvBatch,
   checkKvBatch,
   checkKvKey,
   checkKvList,
   checkKvPut,
+  kvArea,
   kvConflict,
   kvValueEquals,
   MAX_KV_BATCH,
