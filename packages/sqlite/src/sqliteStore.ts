@@ -29,7 +29,7 @@ export class SqliteStore implements B.Store {
   readonly #watchers: S.CommitWatchers;
   /** Prepared statements by SQL text: each shape of query is prepared once. */
   readonly #statements = new Map<string, Database.Statement>();
-  #closed = false;
+  readonly #handle: S.StoreHandle;
 
   /**
    * Opens (creating when needed) the store. Throws `VALIDATION` for bad options and
@@ -52,6 +52,8 @@ export class SqliteStore implements B.Store {
       throw this.#fail('open', err);
     }
     this.#db = db;
+    const closed = `This SqliteStore (${this.#file}) is closed. Open a new one on the same file.`;
+    this.#handle = new S.StoreHandle(closed, (what, err) => this.#fail(what, err));
     // Another connection's commit changes `data_version`, a counter in shared memory.
     let version: unknown;
     const poll = () => {
@@ -87,7 +89,7 @@ export class SqliteStore implements B.Store {
   }
 
   async *read(q: B.ReadQuery = {}): AsyncIterable<B.BatonEvent> {
-    this.#live();
+    this.#handle.live();
     if (q.types?.length === 0) return;
     // With a ref the scan runs along the ref index, so a rare ref reads only its own events.
     const [seq, from] = q.ref === undefined ? ['e.seq', ''] : ['r.seq', SQL.byRef];
@@ -109,7 +111,7 @@ export class SqliteStore implements B.Store {
   }
 
   async head(): Promise<B.Head> {
-    return this.#run('head', () => this.#headNow());
+    return this.#handle.run('head', () => this.#headNow());
   }
 
   #headNow(): B.Head {
@@ -150,23 +152,20 @@ export class SqliteStore implements B.Store {
      * outlasts it, this throws `STORE` after the row is deleted; deleting again finishes.
      */
     delete: async (hash) => {
-      const [result] = this.#run('blobs.delete', () => {
+      const [result] = this.#handle.run('blobs.delete', () => {
         this.#sql(SQL.dropBlob).run(hash);
         return this.#db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
       });
       if (!result || result.busy === 0) return;
-      throw new BatonError(
-        ErrorCode.STORE,
-        `SqliteStore blobs.delete on ${this.#file}: the body is deleted, but another connection kept reading past the busy timeout, so ${this.#file}-wal may still hold its old pages. Delete it again (actor.erase with the same hash) once that reader is done.`,
-        { details: { file: this.#file, hash } },
-      );
+      const message = `SqliteStore blobs.delete on ${this.#file}: the body is deleted, but another connection kept reading past the busy timeout, so ${this.#file}-wal may still hold its old pages. Delete it again (actor.erase with the same hash) once that reader is done.`;
+      throw new BatonError(ErrorCode.STORE, message, { details: { file: this.#file, hash } });
     },
   };
 
   readonly kv: B.KvArea = S.kvArea({
-    get: (key) => this.#run('kv.get', () => this.#kvRows.get(key)),
-    put: (key, value) => this.#run('kv.put', () => this.#kvRows.set(key, value)),
-    delete: (key) => this.#run('kv.delete', () => this.#kvRows.set(key, undefined)),
+    get: (key) => this.#handle.run('kv.get', () => this.#kvRows.get(key)),
+    put: (key, value) => this.#handle.run('kv.put', () => this.#kvRows.set(key, value)),
+    delete: (key) => this.#handle.run('kv.delete', () => this.#kvRows.set(key, undefined)),
     list: (prefix, page) => {
       const entryOf = (x: PageRow) => ({ key: x.key, value: kvValue(x.value) });
       const range = { lt: S.prefixEnd(prefix) };
@@ -191,10 +190,7 @@ export class SqliteStore implements B.Store {
     },
   };
 
-  /**
-   * One page of the rows of `select` (with its parameters), ordered by `cols` — the index key,
-   * then the row key when there is one — whose first column falls in `range`.
-   */
+  /** A page of `select`'s rows ordered by `cols` (index key, row key), the first in `range`. */
   #page<T>(
     what: string,
     [select, ...fixed]: readonly unknown[],
@@ -215,13 +211,12 @@ export class SqliteStore implements B.Store {
   }
 
   watch(onCommit: (seq: number) => void): () => void {
-    this.#live();
+    this.#handle.live();
     return this.#watchers.add(onCommit);
   }
 
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
+    if (!this.#handle.close()) return;
     this.#watchers.close();
     this.#statements.clear();
     if (!this.#owned) return;
@@ -232,35 +227,19 @@ export class SqliteStore implements B.Store {
     }
   }
 
-  #live(): void {
-    if (!this.#closed) return;
-    const message = `This SqliteStore (${this.#file}) is closed. Open a new one on the same file.`;
-    throw new BatonError(ErrorCode.STORE, message);
-  }
-
   #sql(sql: string): Database.Statement {
     const s = this.#statements.get(sql) ?? this.#db.prepare(sql);
     this.#statements.set(sql, s);
     return s;
   }
 
-  /** Runs `fn` on the open database; a SQLite failure becomes a `STORE` error. */
-  #run<T>(what: string, fn: () => T): T {
-    this.#live();
-    try {
-      return fn();
-    } catch (err) {
-      throw this.#fail(what, err);
-    }
-  }
-
   /** Runs `fn` in a `BEGIN IMMEDIATE` transaction: whole or not at all, across processes. */
   #tx<T>(what: string, fn: () => T): T {
-    return this.#run(what, () => this.#db.transaction(fn).immediate());
+    return this.#handle.run(what, () => this.#db.transaction(fn).immediate());
   }
 
   #all<R>(what: string, sql: string, ...params: unknown[]): R[] {
-    return this.#run(what, () => this.#sql(sql).all(...params) as R[]);
+    return this.#handle.run(what, () => this.#sql(sql).all(...params) as R[]);
   }
 
   /** A SQLite failure as a `STORE` error that says what to do. */
@@ -323,10 +302,7 @@ function kvValue(stored: Stored): B.KvValue {
   return typeof stored === 'string' ? (JSON.parse(stored) as B.JsonValue) : new Uint8Array(stored);
 }
 
-/**
- * Throws `STORE` when the process may not write an existing file or, for the `-wal` and
- * `-shm` files SQLite keeps beside it, its directory. A missing file is SQLite's to create.
- */
+/** Throws `STORE` unless the process may write the file (when it exists) and its directory. */
 function checkWritable(path: string): void {
   if (path === ':memory:' || !existsSync(path)) return;
   for (const target of [path, dirname(path)]) {

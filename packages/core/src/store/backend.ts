@@ -91,3 +91,41 @@ export async function* readPages(
     after = page.at(-1)!.seq;
   }
 }
+
+/**
+ * A store handle's life: once {@link StoreHandle.close | closed} it refuses calls with a
+ * `STORE` error (`closedMessage`), and while open it turns what a backend call throws into
+ * the store's own `STORE` error through `fail` (see {@link storeFailure}).
+ */
+export class StoreHandle {
+  #closed = false;
+  readonly #closedMessage: string;
+  readonly #fail: (what: string, err: unknown) => BatonError;
+
+  constructor(closedMessage: string, fail: (what: string, err: unknown) => BatonError) {
+    this.#closedMessage = closedMessage;
+    this.#fail = fail;
+  }
+
+  /** Throws `STORE` when the handle is closed. */
+  live(): void {
+    if (this.#closed) throw new BatonError(ErrorCode.STORE, this.#closedMessage);
+  }
+
+  /** Runs `fn` on the open handle; what it throws becomes `fail(what, err)`. */
+  run<T>(what: string, fn: () => T): T {
+    this.live();
+    try {
+      return fn();
+    } catch (err) {
+      throw this.#fail(what, err);
+    }
+  }
+
+  /** Marks the handle closed; `false` when it was already, so `close` stays idempotent. */
+  close(): boolean {
+    if (this.#closed) return false;
+    this.#closed = true;
+    return true;
+  }
+}

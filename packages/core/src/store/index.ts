@@ -26,6 +26,7 @@ export {
   indexEntries,
   rangeBounds,
   readPages,
+  StoreHandle,
   storeFailure,
 } from './backend.js';
 export { checkBatch } from './checkBatch.js';
