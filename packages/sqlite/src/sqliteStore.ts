@@ -93,13 +93,13 @@ export class SqliteStore implements B.Store {
     if (q.types?.length === 0) return;
     // With a ref the scan runs along the ref index, so a rare ref reads only its own events.
     const [seq, from] = q.ref === undefined ? ['e.seq', ''] : ['r.seq', SQL.byRef];
-    const [sql, params] = where(`SELECT e.body FROM baton_events e${from} WHERE ${seq} > ?`, [
+    const [conds, params] = S.sqlConditions([
       [q.ref, 'r.ref = ?'],
       [q.until, `${seq} <= ?`],
       [q.stream, 'e.stream = ?'],
       [q.types, `e.type IN (${q.types?.map(() => '?').join(', ')})`],
     ]);
-    const page = `${sql} ORDER BY ${seq} LIMIT ?`;
+    const page = `SELECT e.body FROM baton_events e${from} WHERE ${seq} > ?${conds} ORDER BY ${seq} LIMIT ?`;
     yield* S.readPages(q, (after, n) =>
       this.#all<{ body: string }>('read', page, after, ...params, n).map((r) => JSON.parse(r.body)),
     );
@@ -147,9 +147,8 @@ export class SqliteStore implements B.Store {
     },
     has: async (hash) => this.#all('blobs.has', SQL.hasBlob, hash).length > 0,
     /**
-     * Erasure: `secure_delete` zeroes the freed cells and pages, and a `TRUNCATE` checkpoint
-     * empties the WAL, waiting up to the busy timeout for other connections' reads. When one
-     * outlasts it, this throws `STORE` after the row is deleted; deleting again finishes.
+     * Erasure: `secure_delete` zeroes freed pages and a `TRUNCATE` checkpoint empties the WAL.
+     * A read outlasting the busy timeout makes it throw `STORE`; deleting again finishes.
      */
     delete: async (hash) => {
       const [result] = this.#handle.run('blobs.delete', () => {
@@ -199,15 +198,9 @@ export class SqliteStore implements B.Store {
     page: B.PageOptions,
     item: (row: PageRow) => T,
   ): B.Page<T> {
-    const limit = page.limit ?? S.DEFAULT_PAGE_SIZE;
-    const [dir, cmp] = page.reverse ? ['DESC', '<'] : ['ASC', '>'];
-    const after = page.after === undefined ? undefined : S.decodeCursor(page.after, cols.length);
-    const conds = S.rangeBounds(range).map(([op, v]): Cond => [v, `${cols[0]} ${op} ?`]);
-    conds.push([after, `(${cols.join(', ')}) ${cmp} (${cols.map(() => '?').join(', ')})`]);
-    const [sql, params] = where(select as string, conds, fixed);
-    const order = cols.map((c) => `${c} ${dir}`).join(', ');
-    const rows = this.#all<PageRow>(what, `${sql} ORDER BY ${order} LIMIT ?`, ...params, limit + 1);
-    return S.pageOf(rows, limit, item, (x) => [x.ik, x.key].slice(0, cols.length));
+    const k = S.keysetSql(cols, range, page);
+    const rows = this.#all<PageRow>(what, `${select}${k.sql}`, ...fixed, ...k.params);
+    return S.pageOf(rows, k.limit, item, (x) => [x.ik, x.key].slice(0, cols.length));
   }
 
   watch(onCommit: (seq: number) => void): () => void {
@@ -216,15 +209,11 @@ export class SqliteStore implements B.Store {
   }
 
   async close(): Promise<void> {
-    if (!this.#handle.close()) return;
-    this.#watchers.close();
-    this.#statements.clear();
-    if (!this.#owned) return;
-    try {
-      this.#db.close();
-    } catch (err) {
-      throw this.#fail('close', err);
-    }
+    await this.#handle.close(() => {
+      this.#watchers.close();
+      this.#statements.clear();
+      if (this.#owned) this.#db.close();
+    });
   }
 
   #sql(sql: string): Database.Statement {
@@ -287,16 +276,6 @@ const SQL = {
   kvDelete: 'DELETE FROM baton_kv WHERE key = ?',
   kvList: 'SELECT key AS ik, key, value FROM baton_kv WHERE key >= ?',
 };
-
-/** A condition of a WHERE clause with its value (several for an array), or none. */
-type Cond = [unknown, string];
-
-/** `sql` with ` AND cond` for each condition whose value is given, and its parameters. */
-function where(sql: string, conds: Cond[], params: unknown[] = []): [string, unknown[]] {
-  const given = conds.filter(([value]) => value !== undefined);
-  const text = given.map(([, cond]) => ` AND ${cond}`).join('');
-  return [sql + text, [...params, ...given.flatMap(([value]) => value)]];
-}
 
 function kvValue(stored: Stored): B.KvValue {
   return typeof stored === 'string' ? (JSON.parse(stored) as B.JsonValue) : new Uint8Array(stored);

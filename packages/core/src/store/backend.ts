@@ -122,10 +122,17 @@ export class StoreHandle {
     }
   }
 
-  /** Marks the handle closed; `false` when it was already, so `close` stays idempotent. */
-  close(): boolean {
-    if (this.#closed) return false;
+  /**
+   * Closes the handle, once (later calls do nothing): `release` frees the backend, and what it
+   * throws becomes `fail('close', err)`.
+   */
+  async close(release: () => void | Promise<void> = () => {}): Promise<void> {
+    if (this.#closed) return;
     this.#closed = true;
-    return true;
+    try {
+      await release();
+    } catch (err) {
+      throw this.#fail('close', err);
+    }
   }
 }

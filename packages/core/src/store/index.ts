@@ -51,6 +51,8 @@ export {
   kvValueEquals,
   MAX_KV_BATCH,
 } from './kvBatch.js';
+export type { SqlCondition } from './sql.js';
+export { keysetSql, sqlConditions } from './sql.js';
 // Types
 export type {
   AppendBatch,
