@@ -26,6 +26,7 @@ const isDatabase = (d: unknown) =>
   typeof (d as Database.Database | null)?.prepare === 'function' &&
   typeof (d as Database.Database).pragma === 'function';
 
+const NOT_A_DATABASE = 'must be an open better-sqlite3 Database (new Database(file))';
 const ONLY_WITH_PATH =
   'applies only with `path`: configure the Database you pass yourself (its `timeout` option, PRAGMA synchronous)';
 
@@ -34,11 +35,7 @@ export const optionsSchema = z
   .strictObject({
     path: z.string().min(1).optional(),
     // Typed loosely: declarations cannot name better-sqlite3's namespace type.
-    database: z
-      .custom<object>(isDatabase, {
-        message: 'must be an open better-sqlite3 Database (new Database(file))',
-      })
-      .optional(),
+    database: z.custom<object>(isDatabase, { message: NOT_A_DATABASE }).optional(),
     busyTimeoutMs: z.number().int().min(0).max(3_600_000).optional(),
     synchronous: z.enum(['normal', 'full']).optional(),
     pollIntervalMs: z.number().int().min(1).max(60_000).optional(),

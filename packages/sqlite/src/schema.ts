@@ -9,8 +9,7 @@ export const SCHEMA_VERSION = 1;
 
 /**
  * `MIGRATIONS[v]` brings a store from schema version `v` to `v + 1`; a shipped one is never
- * edited. Keys are TEXT in the BINARY collation: UTF-8 byte (code point) order, as the
- * Store contract asks.
+ * edited. Keys are TEXT in the BINARY collation: code point order, as the Store contract asks.
  */
 const MIGRATIONS: readonly string[] = [
   `

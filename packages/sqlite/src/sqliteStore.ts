@@ -7,9 +7,8 @@ import Database from 'better-sqlite3';
 import { optionsSchema, type SqliteStoreOptions } from './options.js';
 import { prepareSchema } from './schema.js';
 
-type Stored = string | Uint8Array;
-/** A row of a page: its position (index key, row key) and its value. */
-type PageRow = { ik: string; key: string; value: Stored };
+/** A row of a page: its position (index key, row key) and its value (JSON text, or bytes in kv). */
+type PageRow = { ik: string; key: string; value: string | Uint8Array };
 
 /**
  * A Baton `Store` in one SQLite file, shared by every connection and process that opens it.
@@ -32,9 +31,9 @@ export class SqliteStore implements B.Store {
   readonly #handle: S.StoreHandle;
 
   /**
-   * Opens (creating when needed) the store. Throws `VALIDATION` for bad options and
-   * `STORE` when the file cannot be used: not a database, someone else's database, a newer
-   * schema, not writable, or locked for longer than the busy timeout.
+   * Opens the store, creating the file when needed. Throws `VALIDATION` for bad options, and
+   * `STORE` for a file it cannot use: not a database, someone else's, a newer schema,
+   * read-only, or locked past the busy timeout.
    */
   constructor(options: SqliteStoreOptions) {
     const o = parseInput(optionsSchema, options, 'new SqliteStore(options)');
@@ -65,27 +64,25 @@ export class SqliteStore implements B.Store {
   }
 
   async append(batch: B.AppendBatch): Promise<B.Head> {
-    const head = this.#tx('append', () => this.#write(batch));
+    // The head and chain checks, then one INSERT per row.
+    const head = this.#tx('append', () => {
+      const next = S.checkAppend(this.#headNow(), batch, (id) => !!this.#sql(SQL.event).get(id));
+      for (const e of batch.events) {
+        this.#sql(SQL.putEvent).run(e.seq, e.id, e.stream, e.type, e.hash, JSON.stringify(e));
+        for (const ref of e.refs) this.#sql(SQL.putRef).run(ref, e.seq);
+      }
+      for (const w of batch.projections ?? []) {
+        this.#sql(SQL.dropIndex).run(w.collection, w.key);
+        if (w.value === null) this.#sql(SQL.dropRow).run(w.collection, w.key);
+        else this.#sql(SQL.putRow).run(w.collection, w.key, JSON.stringify(w.value));
+        for (const [name, k] of S.indexEntries(w))
+          this.#sql(SQL.putIndex).run(w.collection, name, k, w.key);
+      }
+      for (const b of batch.blobs ?? []) this.#sql(SQL.putBlob).run(b.hash, b.bytes);
+      return next;
+    });
     if (batch.events.length > 0) this.#watchers.committed(head.seq);
     return head;
-  }
-
-  /** The body of one append: the head and chain checks, then one INSERT per row. */
-  #write(batch: B.AppendBatch): B.Head {
-    const next = S.checkAppend(this.#headNow(), batch, (id) => !!this.#sql(SQL.hasId).get(id));
-    for (const e of batch.events) {
-      this.#sql(SQL.putEvent).run(e.seq, e.id, e.stream, e.type, e.hash, JSON.stringify(e));
-      for (const ref of e.refs) this.#sql(SQL.putRef).run(ref, e.seq);
-    }
-    for (const w of batch.projections ?? []) {
-      this.#sql(SQL.dropIndex).run(w.collection, w.key);
-      if (w.value === null) this.#sql(SQL.dropRow).run(w.collection, w.key);
-      else this.#sql(SQL.putRow).run(w.collection, w.key, JSON.stringify(w.value));
-      for (const [name, k] of S.indexEntries(w))
-        this.#sql(SQL.putIndex).run(w.collection, name, k, w.key);
-    }
-    for (const b of batch.blobs ?? []) this.#sql(SQL.putBlob).run(b.hash, b.bytes);
-    return next;
   }
 
   async *read(q: B.ReadQuery = {}): AsyncIterable<B.BatonEvent> {
@@ -130,20 +127,17 @@ export class SqliteStore implements B.Store {
     range: B.IndexRange,
     page: B.PageOptions = {},
   ): Promise<B.Page<B.ProjectionRow>> {
-    // The primary index is the row key itself; a secondary index lists (index key, row key)
-    // pairs, ordered by both.
-    const rowOf = (x: PageRow) => ({ key: x.key, value: JSON.parse(x.value as string) });
-    if (index === S.PRIMARY_INDEX)
-      return this.#page('query', [SQL.rows, collection], ['r.key', 'r.key'], range, page, rowOf);
-    const select = [SQL.indexed, collection, index] as const;
-    return this.#page('query', select, ['i.ikey', 'i.key'], range, page, rowOf);
+    // The primary index is the row key itself; a secondary index lists (index key, row key) pairs.
+    const primary = index === S.PRIMARY_INDEX;
+    const select = primary ? [SQL.rows, collection] : [SQL.indexed, collection, index];
+    const cols = primary ? ['r.key', 'r.key'] : ['i.ikey', 'i.key'];
+    return this.#page('query', select, cols, range, page) as B.Page<B.ProjectionRow>;
   }
 
   readonly blobs: B.Store['blobs'] = {
     get: async (hash) => {
       const [row] = this.#all<{ bytes: Uint8Array }>('blobs.get', SQL.blob, hash);
-      // A plain Uint8Array, not the Buffer better-sqlite3 hands back.
-      return row && new Uint8Array(row.bytes);
+      return row && (fromColumn(row.bytes) as Uint8Array);
     },
     has: async (hash) => this.#all('blobs.has', SQL.hasBlob, hash).length > 0,
     /**
@@ -165,11 +159,8 @@ export class SqliteStore implements B.Store {
     get: (key) => this.#handle.run('kv.get', () => this.#kvRows.get(key)),
     put: (key, value) => this.#handle.run('kv.put', () => this.#kvRows.set(key, value)),
     delete: (key) => this.#handle.run('kv.delete', () => this.#kvRows.set(key, undefined)),
-    list: (prefix, page) => {
-      const entryOf = (x: PageRow) => ({ key: x.key, value: kvValue(x.value) });
-      const range = { lt: S.prefixEnd(prefix) };
-      return this.#page('kv.list', [SQL.kvList, prefix], ['key'], range, page, entryOf);
-    },
+    list: (prefix, page) =>
+      this.#page('kv.list', [SQL.kvList, prefix], ['key'], { lt: S.prefixEnd(prefix) }, page),
     batch: (writes, expect) =>
       this.#tx('kv.batch', () => S.applyKvBatch(writes, expect, this.#kvRows)),
   });
@@ -177,35 +168,32 @@ export class SqliteStore implements B.Store {
   /** The kv table, read and written in transactions and out. */
   readonly #kvRows = {
     get: (key: string): B.KvValue | undefined => {
-      const row = this.#sql(SQL.kvGet).get(key) as { value: Stored } | undefined;
-      return row && kvValue(row.value);
+      const row = this.#sql(SQL.kvGet).get(key) as Pick<PageRow, 'value'> | undefined;
+      return row && fromColumn(row.value);
     },
-    /** Puts `value` at `key`, or deletes the key when there is no value. */
-    set: (key: string, value: B.KvValue | undefined): void => {
-      if (value === undefined) this.#sql(SQL.kvDelete).run(key);
+    set: (key: string, v: B.KvValue | undefined): void => {
+      if (v === undefined) this.#sql(SQL.kvDelete).run(key);
       // Bytes go in as a BLOB, JSON as TEXT: the untyped column keeps each as it came.
-      else
-        this.#sql(SQL.kvPut).run(key, value instanceof Uint8Array ? value : JSON.stringify(value));
+      else this.#sql(SQL.kvPut).run(key, v instanceof Uint8Array ? v : JSON.stringify(v));
     },
   };
 
   /** A page of `select`'s rows ordered by `cols` (index key, row key), the first in `range`. */
-  #page<T>(
+  #page(
     what: string,
     [select, ...fixed]: readonly unknown[],
     cols: string[],
     range: B.IndexRange,
     page: B.PageOptions,
-    item: (row: PageRow) => T,
-  ): B.Page<T> {
+  ): B.Page<{ key: string; value: B.KvValue }> {
     const k = S.keysetSql(cols, range, page);
     const rows = this.#all<PageRow>(what, `${select}${k.sql}`, ...fixed, ...k.params);
+    const item = (x: PageRow) => ({ key: x.key, value: fromColumn(x.value) });
     return S.pageOf(rows, k.limit, item, (x) => [x.ik, x.key].slice(0, cols.length));
   }
 
   watch(onCommit: (seq: number) => void): () => void {
-    this.#handle.live();
-    return this.#watchers.add(onCommit);
+    return this.#handle.run('watch', () => this.#watchers.add(onCommit));
   }
 
   async close(): Promise<void> {
@@ -233,19 +221,18 @@ export class SqliteStore implements B.Store {
 
   /** A SQLite failure as a `STORE` error that says what to do. */
   #fail(what: string, err: unknown): BatonError {
-    const code = (err as { code?: unknown } | undefined)?.code;
-    const sqlite = typeof code === 'string' ? code : undefined;
+    const c = String((err as { code?: unknown } | undefined)?.code ?? '');
     const [f, ms] = [this.#file, this.#busyMs === undefined ? '' : ` (${this.#busyMs} ms)`];
-    const hint = /^SQLITE_BUSY/.test(sqlite ?? '')
+    const hint = /^SQLITE_BUSY/.test(c)
       ? `Another connection held the database locked for longer than the busy timeout${ms}. Retry, or raise busyTimeoutMs.`
-      : /^SQLITE_(READONLY|CANTOPEN)/.test(sqlite ?? '')
+      : /^SQLITE_(READONLY|CANTOPEN)/.test(c)
         ? `Baton needs to read and write ${f} and create its -wal and -shm files beside it: check the permissions of the file and its directory.`
-        : /^SQLITE_(NOTADB|CORRUPT)/.test(sqlite ?? '')
+        : /^SQLITE_(NOTADB|CORRUPT)/.test(c)
           ? `${f} is not a SQLite database or is damaged. Nothing was written; restore it from a backup or point \`path\` at a new file.`
-          : sqlite === 'SQLITE_FULL'
+          : c === 'SQLITE_FULL'
             ? 'The disk is full.'
             : undefined;
-    return S.storeFailure(err, `SqliteStore ${what}`, f, hint, { file: f, sqlite });
+    return S.storeFailure(err, `SqliteStore ${what}`, f, hint, { file: f, sqlite: c || undefined });
   }
 }
 
@@ -261,7 +248,6 @@ const SQL = {
     'INSERT OR IGNORE INTO baton_row_index (collection, name, ikey, key) VALUES (?, ?, ?, ?)',
   putBlob: 'INSERT OR IGNORE INTO baton_blobs (hash, bytes) VALUES (?, ?)',
   byRef: ' JOIN baton_event_refs r ON r.seq = e.seq',
-  hasId: 'SELECT 1 FROM baton_events WHERE id = ?',
   event: 'SELECT body FROM baton_events WHERE id = ?',
   head: 'SELECT seq, hash FROM baton_events ORDER BY seq DESC LIMIT 1',
   row: 'SELECT value FROM baton_rows WHERE collection = ? AND key = ?',
@@ -277,7 +263,8 @@ const SQL = {
   kvList: 'SELECT key AS ik, key, value FROM baton_kv WHERE key >= ?',
 };
 
-function kvValue(stored: Stored): B.KvValue {
+/** A stored value: JSON from TEXT, bytes from a BLOB as a plain Uint8Array, not a Buffer. */
+function fromColumn(stored: string | Uint8Array): B.KvValue {
   return typeof stored === 'string' ? (JSON.parse(stored) as B.JsonValue) : new Uint8Array(stored);
 }
 
