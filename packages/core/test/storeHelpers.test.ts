@@ -197,5 +197,11 @@ describe('store helpers', () => {
     expect(next.sql).toBe(' AND (i.ikey, i.key) < (?, ?) ORDER BY i.ikey DESC, i.key DESC LIMIT ?');
     expect(next.params).toEqual([...decodeCursor(after, 2), 101]);
     expect(() => keysetSql(['key'], {}, { after })).toThrow(/not a cursor/);
+    // A column given twice (an index over row keys) is compared and ordered once.
+    expect(keysetSql(['key', 'key'], { gte: 'a' }, { after, limit: 5 })).toEqual({
+      sql: ' AND key >= ? AND key > ? ORDER BY key ASC LIMIT ?',
+      params: ['a', 'k1', 6],
+      limit: 5,
+    });
   });
 });

@@ -19,11 +19,11 @@ export function sqlConditions(conditions: readonly SqlCondition[]): [string, unk
 }
 
 /**
- * The rest of a SQL keyset page over columns `cols` (the index key, then the row key when it
- * is not the same): conditions that keep `cols[0]` in `range` and start after `page.after`
- * (a cursor of `cols.length` parts), then `ORDER BY` and a `LIMIT` of one row more than the
- * page, so {@link pageOf} can tell whether there is a next one. Returns the SQL, its
- * parameters in order and the page size.
+ * The rest of a SQL keyset page over `cols` — the index key, then the row key (the same
+ * column twice for an index over row keys): conditions that keep `cols[0]` in `range` and
+ * start after `page.after` (a cursor of `cols.length` parts), then `ORDER BY` and a `LIMIT`
+ * of one row more than the page, so {@link pageOf} can tell whether there is a next one.
+ * Returns the SQL, its parameters in order and the page size.
  */
 export function keysetSql(
   cols: readonly string[],
@@ -33,10 +33,15 @@ export function keysetSql(
   const limit = page.limit ?? DEFAULT_PAGE_SIZE;
   const [dir, cmp] = page.reverse ? ['DESC', '<'] : ['ASC', '>'];
   const after = page.after === undefined ? undefined : decodeCursor(page.after, cols.length);
+  // One column compared alone keeps the range on an ordinary index (a row value of one column
+  // repeated would not).
+  const one = new Set(cols).size === 1;
   const [text, params] = sqlConditions([
     ...rangeBounds(range).map(([op, v]): SqlCondition => [v, `${cols[0]} ${op} ?`]),
-    [after, `(${cols.join(', ')}) ${cmp} (${cols.map(() => '?').join(', ')})`],
+    one
+      ? [after?.at(-1), `${cols[0]} ${cmp} ?`]
+      : [after, `(${cols.join(', ')}) ${cmp} (${cols.map(() => '?').join(', ')})`],
   ]);
-  const order = cols.map((c) => `${c} ${dir}`).join(', ');
+  const order = (one ? [cols[0]] : cols).map((c) => `${c} ${dir}`).join(', ');
   return { sql: `${text} ORDER BY ${order} LIMIT ?`, params: [...params, limit + 1], limit };
 }
