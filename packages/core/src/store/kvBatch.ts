@@ -129,16 +129,17 @@ export function checkKvList(prefix: unknown, page: unknown): asserts page is Pag
     throw badArgument(at, 'page.reverse', 'a boolean', reverse);
 }
 
-type MaybePromise<T> = T | Promise<T>;
-
 /** A store's own part of each {@link KvArea} method, given arguments {@link kvArea} checked. */
 export interface KvBackend {
-  get(key: string): MaybePromise<KvValue | undefined>;
-  put(key: string, value: KvValue): MaybePromise<void>;
-  delete(key: string): MaybePromise<void>;
-  list(prefix: string, page: PageOptions): MaybePromise<Page<{ key: string; value: KvValue }>>;
+  get(key: string): KvValue | undefined | Promise<KvValue | undefined>;
+  put(key: string, value: KvValue): void | Promise<void>;
+  delete(key: string): void | Promise<void>;
+  list(
+    prefix: string,
+    page: PageOptions,
+  ): Page<{ key: string; value: KvValue }> | Promise<Page<{ key: string; value: KvValue }>>;
   /** `writes` in one transaction, when each expectation holds: see {@link applyKvBatch}. */
-  batch(writes: KvWrite[], expect: readonly KvExpectation[]): MaybePromise<void>;
+  batch(writes: KvWrite[], expect: readonly KvExpectation[]): void | Promise<void>;
 }
 
 /**
