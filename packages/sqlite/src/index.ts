@@ -1,7 +1,6 @@
 /**
- * A Baton `Store` on SQLite (better-sqlite3): the durable default on Node. One file holds the
- * log, projections, blobs and kv; every process that opens it shares them, and watchers hear
- * of each other's commits. Start at {@link SqliteStore}.
+ * A Baton `Store` on SQLite (better-sqlite3), the durable default on Node: one file, shared by
+ * every process that opens it. Start at {@link SqliteStore}.
  *
  * @packageDocumentation
  * @module @baton/sqlite

@@ -1,21 +1,15 @@
 import { BatonError, ErrorCode } from '@baton/core';
 import type BetterSqlite3 from 'better-sqlite3';
 
-/**
- * Marks a file as a Baton store in its header (`PRAGMA application_id`, bytes 68–71): the
- * ASCII of "Btn1". A file with another id, or with tables but no id, is someone else's.
- */
+/** Marks a Baton store in its header (`PRAGMA application_id`): the ASCII of "Btn1". */
 export const APPLICATION_ID = 0x4274_6e31;
 
 /** The schema version this library writes, kept in `PRAGMA user_version`. */
 export const SCHEMA_VERSION = 1;
 
 /**
- * `MIGRATIONS[v]` brings a store from schema version `v` to `v + 1`. A shipped migration is
- * never edited: a change to the schema is a new entry.
- *
- * Keys are TEXT in SQLite's default BINARY collation, which compares UTF-8 bytes: Unicode
- * code point order, the order the Store contract asks for.
+ * `MIGRATIONS[v]` brings a store from schema version `v` to `v + 1`; a shipped one is never
+ * edited. Keys are TEXT in the BINARY collation: code point order, as the Store contract asks.
  */
 const MIGRATIONS: readonly string[] = [
   `
@@ -60,17 +54,22 @@ const MIGRATIONS: readonly string[] = [
 ];
 
 /**
- * Checks the file is an empty database or a Baton store this library can read, then brings
- * its schema up to {@link SCHEMA_VERSION}. Reads only until the file is known to be ours;
- * `configure` (set for files opened by path) switches the journal to WAL first.
+ * Checks the file is empty or a Baton store this library can read (reading only until it is
+ * known to be ours), sets the connection up — WAL and `synchronous` when given, for files
+ * opened by path — and brings the schema up to {@link SCHEMA_VERSION}.
  */
 export function prepareSchema(
   db: BetterSqlite3.Database,
   file: string,
-  configure?: () => void,
+  synchronous?: 'normal' | 'full',
 ): void {
   const status = check(db, file);
-  configure?.();
+  if (synchronous) {
+    db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${synchronous.toUpperCase()}`);
+  }
+  // Zeroes deleted content, so an erased body leaves no bytes behind (on a given connection too).
+  db.pragma('secure_delete = ON');
   if (status === 'current') return;
   db.transaction(() => {
     // Read again under the write lock: another process may have created or migrated it.
@@ -82,28 +81,19 @@ export function prepareSchema(
   }).immediate();
 }
 
-/**
- * The schema version to migrate from, or `'current'`. Refuses a file this library must not
- * touch: someone else's, or a newer Baton schema.
- */
+/** The version to migrate from, or `'current'`; refuses someone else's file or a newer schema. */
 function check(db: BetterSqlite3.Database, file: string): number | 'current' {
   const applicationId = db.pragma('application_id', { simple: true }) as number;
   const version = db.pragma('user_version', { simple: true }) as number;
   if (applicationId === APPLICATION_ID) {
-    if (version > SCHEMA_VERSION) {
-      throw new BatonError(
-        ErrorCode.STORE,
-        `${file} holds a Baton store of schema version ${version}, written by a newer @baton/sqlite; this one knows versions up to ${SCHEMA_VERSION}. Upgrade @baton/sqlite to open it. The file was not changed.`,
-        { details: { file, version, supported: SCHEMA_VERSION } },
-      );
-    }
-    return version === SCHEMA_VERSION ? 'current' : version;
+    if (version <= SCHEMA_VERSION) return version === SCHEMA_VERSION ? 'current' : version;
+    const message = `${file} holds a Baton store of schema version ${version}, written by a newer @baton/sqlite; this one knows versions up to ${SCHEMA_VERSION}. Upgrade @baton/sqlite to open it. The file was not changed.`;
+    throw new BatonError(ErrorCode.STORE, message, {
+      details: { file, version, supported: SCHEMA_VERSION },
+    });
   }
   const objects = (db.prepare('SELECT count(*) AS n FROM sqlite_master').get() as { n: number }).n;
   if (applicationId === 0 && version === 0 && objects === 0) return 0;
-  throw new BatonError(
-    ErrorCode.STORE,
-    `${file} is a SQLite database but not a Baton store (application_id ${applicationId}, ${objects} schema objects). Give Baton a file of its own. The file was not changed.`,
-    { details: { file, applicationId } },
-  );
+  const message = `${file} is a SQLite database but not a Baton store (application_id ${applicationId}, ${objects} schema objects). Give Baton a file of its own. The file was not changed.`;
+  throw new BatonError(ErrorCode.STORE, message, { details: { file, applicationId } });
 }

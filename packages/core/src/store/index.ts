@@ -1,8 +1,8 @@
 /**
- * Helpers for writing a Baton `Store` (a new backend: PostgreSQL, IndexedDB, …): the chain
- * check an append runs after its head check, the kv argument checks and compare-and-set
- * helpers, key order, ranges and page cursors — the parts every store shares, so each one
- * keeps only what is its own backend's.
+ * Helpers for writing a Baton `Store` (a new backend: PostgreSQL, IndexedDB, …): the head and
+ * chain checks an append runs, index entries, the kv argument checks and compare-and-set
+ * helpers, key order, ranges, page cursors and backend errors — the parts every store shares,
+ * so each one keeps only what is its own backend's.
  *
  * @remarks
  * Run `runStoreConformance` from `@baton/core/testing` against the new store; `docs/storage.md`
@@ -10,16 +10,25 @@
  *
  * @example
  * ```ts
- * import { checkBatch } from '@baton/core/store';
+ * import { checkAppend } from '@baton/core/store';
  *
- * // Inside the store's transaction, after comparing the head with batch.expectedHead:
- * const next = checkBatch(head, batch, (id) => hasEvent(id));
+ * // Inside the store's transaction: the head check, then the chain.
+ * const next = checkAppend(head, batch, (id) => hasEvent(id));
  * ```
  *
  * @packageDocumentation
  * @module @baton/core/store
  */
 
+export type { KeyComparison } from './backend.js';
+export {
+  checkAppend,
+  indexEntries,
+  rangeBounds,
+  readPages,
+  StoreHandle,
+  storeFailure,
+} from './backend.js';
 export { checkBatch } from './checkBatch.js';
 export {
   compareKeys,
@@ -30,15 +39,20 @@ export {
   pageOf,
   prefixEnd,
 } from './keys.js';
+export type { KvBackend } from './kvBatch.js';
 export {
+  applyKvBatch,
   checkKvBatch,
   checkKvKey,
   checkKvList,
   checkKvPut,
+  kvArea,
   kvConflict,
   kvValueEquals,
   MAX_KV_BATCH,
 } from './kvBatch.js';
+export type { SqlCondition } from './sql.js';
+export { keysetSql, sqlConditions } from './sql.js';
 // Types
 export type {
   AppendBatch,

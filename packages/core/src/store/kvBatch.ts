@@ -1,7 +1,15 @@
 import { badArgument } from '../crypto/arguments.js';
 import { canonicalJson, findNonJson, type JsonValue } from '../crypto/canonical.js';
 import { BatonError, ErrorCode } from '../errors.js';
-import type { KvBatchOptions, KvValue, KvWrite, PageOptions } from './store.js';
+import type {
+  KvArea,
+  KvBatchOptions,
+  KvExpectation,
+  KvValue,
+  KvWrite,
+  Page,
+  PageOptions,
+} from './store.js';
 
 /** Most keys one {@link KvArea.batch} may touch: a batch is one transaction, kept small. */
 export const MAX_KV_BATCH = 10_000;
@@ -119,4 +127,63 @@ export function checkKvList(prefix: unknown, page: unknown): asserts page is Pag
     throw badArgument(at, 'page.after', 'the `next` cursor of a previous page', after);
   if (reverse !== undefined && typeof reverse !== 'boolean')
     throw badArgument(at, 'page.reverse', 'a boolean', reverse);
+}
+
+/** A store's own part of each {@link KvArea} method, given arguments {@link kvArea} checked. */
+export interface KvBackend {
+  get(key: string): KvValue | undefined | Promise<KvValue | undefined>;
+  put(key: string, value: KvValue): void | Promise<void>;
+  delete(key: string): void | Promise<void>;
+  list(
+    prefix: string,
+    page: PageOptions,
+  ): Page<{ key: string; value: KvValue }> | Promise<Page<{ key: string; value: KvValue }>>;
+  /** `writes` in one transaction, when each expectation holds: see {@link applyKvBatch}. */
+  batch(writes: KvWrite[], expect: readonly KvExpectation[]): void | Promise<void>;
+}
+
+/**
+ * A {@link KvArea} that checks each call's arguments (`VALIDATION` naming the field) and
+ * hands the call to `backend`.
+ */
+export function kvArea(backend: KvBackend): KvArea {
+  return {
+    get: async (key) => {
+      checkKvKey('get', key);
+      return backend.get(key);
+    },
+    put: async (key, value) => {
+      checkKvPut(key, value);
+      await backend.put(key, value);
+    },
+    delete: async (key) => {
+      checkKvKey('delete', key);
+      await backend.delete(key);
+    },
+    list: async (prefix, page = {}) => {
+      checkKvList(prefix, page);
+      return backend.list(prefix, page);
+    },
+    batch: async (writes, options) => {
+      const b = checkKvBatch(writes, options);
+      await backend.batch(b.writes, b.options.expect ?? []);
+    },
+  };
+}
+
+/**
+ * The body of a {@link KvArea.batch} inside the store's transaction: each expectation checked
+ * against `rows.get` ({@link kvConflict} when one fails, before anything is written), then
+ * each write handed to `rows.set` (`undefined`: delete the key).
+ */
+export function applyKvBatch(
+  writes: readonly KvWrite[],
+  expect: readonly KvExpectation[],
+  rows: {
+    get(key: string): KvValue | undefined;
+    set(key: string, value: KvValue | undefined): void;
+  },
+): void {
+  for (const e of expect) if (!kvValueEquals(rows.get(e.key), e.value)) throw kvConflict(e.key);
+  for (const w of writes) rows.set(w.key, w.value);
 }

@@ -1,16 +1,9 @@
 import type { JsonValue } from '../crypto/canonical.js';
-import { BatonError, ConflictError, ErrorCode } from '../errors.js';
+import { BatonError, ErrorCode } from '../errors.js';
 import { type BatonEvent, EMPTY_HEAD, type Head } from '../log/event.js';
-import { checkBatch } from './checkBatch.js';
+import { checkAppend, indexEntries } from './backend.js';
 import { compareKeys, DEFAULT_PAGE_SIZE, decodeCursor, inRange, pageOf } from './keys.js';
-import {
-  checkKvBatch,
-  checkKvKey,
-  checkKvList,
-  checkKvPut,
-  kvConflict,
-  kvValueEquals,
-} from './kvBatch.js';
+import { applyKvBatch, kvArea } from './kvBatch.js';
 import {
   type AppendBatch,
   type BlobArea,
@@ -97,21 +90,15 @@ export class MemoryStore implements Store {
 
   async append(batch: AppendBatch): Promise<Head> {
     const b = this.#open();
-    const { events, expectedHead } = batch;
-    if (b.head.seq !== expectedHead.seq || b.head.hash !== expectedHead.hash) {
-      throw new ConflictError(expectedHead, b.head);
-    }
-    const prev = checkBatch(b.head, batch, (id) => b.byId.has(id));
+    // Frozen: callers get this head back from append() and head().
+    const head = checkAppend(b.head, batch, (id) => b.byId.has(id));
     // Copy everything before touching the backing: a value that cannot be copied fails here,
     // while nothing is written yet. From here on nothing can fail, so the batch lands whole.
-    const frozen = events.map(copyJson);
+    const frozen = batch.events.map(copyJson);
     const writes = (batch.projections ?? []).map((w) => {
       if (w.value === null) return { collection: w.collection, key: w.key, row: undefined };
       const indexes: Record<string, string[]> = {};
-      for (const [name, keys] of Object.entries(w.indexes ?? {})) {
-        // A set: a row listed twice under one key would show twice and break keyset paging.
-        indexes[name] = [...new Set(Array.isArray(keys) ? keys : [keys])];
-      }
+      for (const [name, key] of indexEntries(w)) indexes[name] = [...(indexes[name] ?? []), key];
       const row: Row = { value: copyJson(w.value), indexes };
       return { collection: w.collection, key: w.key, row };
     });
@@ -135,8 +122,6 @@ export class MemoryStore implements Store {
     for (const blob of blobs) {
       if (!b.blobs.has(blob.hash)) b.blobs.set(blob.hash, blob.bytes);
     }
-    // Frozen: callers get this object back from append() and head().
-    const head = Object.freeze({ seq: prev.seq, hash: prev.hash });
     b.head = head;
     for (const h of b.handles) h.committed(head.seq);
     return head;
@@ -209,31 +194,27 @@ export class MemoryStore implements Store {
     },
   };
 
-  readonly kv: KvArea = {
-    get: async (key) => {
-      checkKvKey('get', key);
+  readonly kv: KvArea = kvArea({
+    get: (key) => {
       const v = this.#open().kv.get(key);
       return v === undefined ? undefined : kvOut(v);
     },
-    put: async (key, value) => {
-      checkKvPut(key, value);
+    put: (key, value) => {
       this.#open().kv.set(key, kvIn(value));
     },
-    delete: async (key) => {
-      checkKvKey('delete', key);
+    delete: (key) => {
       this.#open().kv.delete(key);
     },
-    list: async (prefix, page = {}) => {
-      checkKvList(prefix, page);
+    list: (prefix, page) => {
       const limit = page.limit ?? DEFAULT_PAGE_SIZE;
       const after = page.after === undefined ? undefined : decodeCursor(page.after, 1)[0]!;
       const dir = page.reverse ? -1 : 1;
-      const keys = [...this.#open().kv.keys()]
+      const kv = this.#open().kv;
+      const keys = [...kv.keys()]
         .filter(
           (k) => k.startsWith(prefix) && (after === undefined || dir * compareKeys(k, after) > 0),
         )
         .sort((x, y) => dir * compareKeys(x, y));
-      const kv = this.#b.kv;
       return pageOf(
         keys.slice(0, limit + 1),
         limit,
@@ -241,17 +222,14 @@ export class MemoryStore implements Store {
         (key) => [key],
       );
     },
-    batch: async (writes, options) => {
-      const b = checkKvBatch(writes, options);
+    batch: (writes, expect) => {
       const kv = this.#open().kv;
-      for (const e of b.options.expect ?? [])
-        if (!kvValueEquals(kv.get(e.key), e.value)) throw kvConflict(e.key);
-      for (const w of b.writes) {
-        if (w.value === undefined) kv.delete(w.key);
-        else kv.set(w.key, kvIn(w.value));
-      }
+      applyKvBatch(writes, expect, {
+        get: (key) => kv.get(key),
+        set: (key, v) => (v === undefined ? kv.delete(key) : kv.set(key, kvIn(v))),
+      });
     },
-  };
+  });
 
   watch(onCommit: (seq: number) => void): () => void {
     this.#open().handles.add(this.#watchers);

@@ -151,14 +151,14 @@ export const PRIMARY_INDEX = '$key';
  *
  * @remarks
  * Core validates, authorizes, signs, hashes and computes the projections; a store trusts the
- * batches core hands it and guards only its own invariants: the head check (an append lands
- * only on the head it was built against), the chain (`checkBatch` from `@baton/core/store`:
- * seqs contiguous, each `prev` the hash before, no id twice) and atomicity (a batch lands
- * whole or not at all, also across processes sharing the storage). `kv` is the exception:
- * adapters call it directly, so a store checks its arguments (the `checkKv*` helpers).
+ * batches core hands it and guards only its own invariants: the head check and the chain
+ * (`checkAppend` from `@baton/core/store`: the expected head, seqs contiguous, each `prev` the
+ * hash before, no id twice) and atomicity (a batch lands whole or not at all, also across
+ * processes sharing the storage). `kv` is the exception: adapters call it directly, so a
+ * store checks its arguments (`kvArea` does, around the store's own part).
  *
  * The smallest correct store is `MemoryStore` (under 300 lines): arrays and maps, a
- * `checkBatch` after the head check, copies in and out. Every implementation passes
+ * `checkAppend` first, copies in and out. Every implementation passes
  * `runStoreConformance` from `@baton/core/testing`. "Not found" is `undefined`; backend
  * failures are `BatonError`s with code `STORE` and the backend's error as `cause`.
  */
