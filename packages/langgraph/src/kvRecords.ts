@@ -145,6 +145,36 @@ export function joinRuns(items: readonly (Uint8Array | readonly Uint8Array[])[])
   return out;
 }
 
+/**
+ * The texts of the `count` top-level elements of `bytes`, the JSON text a serializer made
+ * of an array of `count` values, as views of it (`undefined` when fewer are found). Only
+ * the elements before the last are scanned (the last is the rest): the longest goes last.
+ */
+export function arrayElements(bytes: Uint8Array, count: number): Uint8Array[] | undefined {
+  const end = bytes.length - 1;
+  if (count < 1 || bytes[0] !== 0x5b || bytes[end] !== 0x5d) return undefined;
+  const out: Uint8Array[] = [];
+  let start = 1;
+  let depth = 0;
+  let inString = false;
+  for (let i = 1; i < end && out.length < count - 1; i++) {
+    const b = bytes[i];
+    if (inString) {
+      if (b === 0x5c) i++;
+      else if (b === 0x22) inString = false;
+    } else if (b === 0x22) inString = true;
+    else if (b === 0x5b || b === 0x7b) depth++;
+    else if (b === 0x5d || b === 0x7d) depth--;
+    else if (b === 0x2c && depth === 0) {
+      out.push(bytes.subarray(start, i));
+      start = i + 1;
+    }
+  }
+  if (out.length !== count - 1 || start >= end) return undefined;
+  out.push(bytes.subarray(start, end));
+  return out;
+}
+
 const NodeBuffer = (globalThis as { Buffer?: { compare(a: Uint8Array, b: Uint8Array): number } })
   .Buffer;
 

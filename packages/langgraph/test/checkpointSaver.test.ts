@@ -98,6 +98,40 @@ describe.each(backends)('BatonCheckpointSaver on %s', (_name, make) => {
     }
   });
 
+  it('reads back values serialized together and cut apart, tricky text and bytes included', async () => {
+    const saver = new BatonCheckpointSaver({ store: make() });
+    const values = {
+      text: 'a, "b" ] } [ { \\ \u2028 ,',
+      nested: { list: [1, [2, { ']': '[' }]], empty: {} },
+      bytes: new Uint8Array([1, 2, 255]),
+      list: ['x,y', { z: '"]' }],
+    };
+    const versions = { text: 1, nested: 1, bytes: 1, list: 1 };
+    const config = await saver.put(
+      { configurable: { thread_id: 't' } },
+      checkpoint(values, versions),
+      meta(0),
+      versions,
+    );
+    // Without the bytes value, one serialization is cut into its parts.
+    const { bytes, ...json } = values;
+    await saver.put(
+      config,
+      checkpoint(json, { ...versions, text: 2, nested: 2, list: 2 }),
+      meta(1),
+      {
+        text: 2,
+        nested: 2,
+        list: 2,
+      },
+    );
+    const latest = await saver.getTuple({ configurable: { thread_id: 't' } });
+    expect(latest?.checkpoint.channel_values).toEqual({ ...json, bytes });
+    expect(latest?.metadata).toEqual(meta(1));
+    const first = await saver.getTuple(config);
+    expect(first?.checkpoint.channel_values).toEqual(values);
+  });
+
   it('stores the elements a growing list shares with its parent once, and reads every version back whole', async () => {
     const store = make();
     const saver = new BatonCheckpointSaver({ store });
