@@ -1,7 +1,11 @@
+import { customAlphabet } from 'nanoid';
 import { sha256b64 } from './hash.js';
 
 /** Crockford's base32: digits then capitals, so that ids compare in the order they were made. */
 const BASE32 = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+/** 16 random base32 characters: 80 bits. */
+const randomPart = customAlphabet(BASE32, 16);
 
 /**
  * A fresh id with a readable prefix: `ev_`, `id_`, `gr_`, `ws_` … followed by 26 base32
@@ -16,52 +20,32 @@ const BASE32 = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
  */
 export function randomId(prefix: string): string {
   const now = Date.now();
-  if (now > lastMs) {
-    lastMs = now;
-    if (poolAt + 10 > pool.length) {
-      globalThis.crypto.getRandomValues(pool);
-      poolAt = 0;
-    }
-    last.set(pool.subarray(poolAt, poolAt + 10));
-    poolAt += 10;
-  } else {
-    // Same millisecond (or the clock stepped back): count up from the last id.
-    let i = last.length - 1;
-    while (i >= 0 && last[i] === 0xff) last[i--] = 0;
-    if (i < 0) lastMs++;
-    else last[i]!++;
+  const next = now > lastMs ? undefined : countUp(lastRandom);
+  if (next !== undefined) lastRandom = next;
+  else {
+    // A new millisecond — or, when the last one's count ran out, the one after it (the
+    // clock stepping back does not move ids back either).
+    lastMs = Math.max(now, lastMs + 1);
+    lastRandom = randomPart();
   }
-  if (clockMs !== lastMs) {
-    clockMs = lastMs;
-    clockText = '';
-    for (let shift = 45; shift >= 0; shift -= 5)
-      clockText += BASE32[Math.floor(lastMs / 2 ** shift) % 32];
-  }
-  let out = `${prefix}_${clockText}`;
-  // 80 bits = 16 characters of 5 bits, read off the bytes two at a time.
-  let bits = 0;
-  let acc = 0;
-  for (const byte of last) {
-    acc = (acc << 8) | byte;
-    bits += 8;
-    while (bits >= 5) {
-      bits -= 5;
-      out += BASE32[(acc >>> bits) & 31];
-    }
-    acc &= (1 << bits) - 1;
-  }
-  return out;
+  let clock = '';
+  for (let shift = 45; shift >= 0; shift -= 5)
+    clock += BASE32[Math.floor(lastMs / 2 ** shift) % 32];
+  return `${prefix}_${clock}${lastRandom}`;
 }
 
-// Random bytes drawn in bulk: one getRandomValues call per 400 milliseconds that make ids.
-const pool = new Uint8Array(4096);
-let poolAt = pool.length;
-/** The millisecond of the last id made, and its 80 low bits. */
+/** The millisecond of the last id made, and its random part. */
 let lastMs = 0;
-const last = new Uint8Array(10);
-/** The clock part of the ids of one millisecond, computed once for it. */
-let clockMs = -1;
-let clockText = '';
+let lastRandom = '';
+
+/** `digits` plus one, in base32 of the same length; `undefined` when it is all `Z`s. */
+function countUp(digits: string): string | undefined {
+  let i = digits.length - 1;
+  while (i >= 0 && digits[i] === 'Z') i--;
+  if (i < 0) return undefined;
+  const up = BASE32[BASE32.indexOf(digits[i]!) + 1]!;
+  return digits.slice(0, i) + up + '0'.repeat(digits.length - 1 - i);
+}
 
 /**
  * An id derived from parts (an idempotency key and its context), so a retried command
