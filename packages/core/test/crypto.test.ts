@@ -235,6 +235,14 @@ describe('encodings, hashes and ids', () => {
     expect(ms).toBeGreaterThanOrEqual(before);
     expect(ms).toBeLessThanOrEqual(Date.now());
   });
+  it('keeps the ids made in one millisecond apart before their last characters', () => {
+    const ids = Array.from({ length: 2_000 }, () => randomId('id'));
+    const sameMs = ids.filter((id, i) => i > 0 && id.slice(0, 13) === ids[i - 1]!.slice(0, 13));
+    expect(sameMs.length).toBeGreaterThan(0);
+    // A prefix of 27 characters (the clock and 14 of the 16 random ones) tells each apart.
+    for (let i = 1; i < ids.length; i++)
+      expect(ids[i]!.slice(0, 27)).not.toBe(ids[i - 1]!.slice(0, 27));
+  });
 });
 
 describe('the envelope check', () => {

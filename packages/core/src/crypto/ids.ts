@@ -6,24 +6,27 @@ const BASE32 = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
 /** 16 random base32 characters: 80 bits. */
 const randomPart = customAlphabet(BASE32, 16);
+/** 8 random base32 characters: the step (40 bits) from one id to the next within a millisecond. */
+const randomStep = customAlphabet(BASE32, 8);
 
 /**
  * A fresh id with a readable prefix: `ev_`, `id_`, `gr_`, `ws_` … followed by 26 base32
  * characters — 48 bits of the clock in milliseconds, then 80 bits that are random for the
- * first id of each millisecond and count up from there.
+ * first id of each millisecond and grow by a random step (1 to 2⁴⁰) from there.
  *
  * @remarks
  * Ids made later sort later (within one process, strictly), so a store's index on ids
  * grows at its end instead of at random places — which halves the cost of an SQLite
  * append — and an id tells roughly when it was made. 80 random bits per millisecond keep
- * ids from different processes apart.
+ * ids from different processes apart; the random step keeps the ids of one millisecond apart
+ * in more than their last character, so their short forms (unique prefixes) stay short.
  */
 export function randomId(prefix: string): string {
   const now = Date.now();
-  const next = now > lastMs ? undefined : countUp(lastRandom);
+  const next = now > lastMs ? undefined : plusStep(lastRandom, randomStep());
   if (next !== undefined) lastRandom = next;
   else {
-    // A new millisecond — or, when the last one's count ran out, the one after it (the
+    // A new millisecond — or, when the last one's bits ran out, the one after it (the
     // clock stepping back does not move ids back either).
     lastMs = Math.max(now, lastMs + 1);
     lastRandom = randomPart();
@@ -38,13 +41,16 @@ export function randomId(prefix: string): string {
 let lastMs = 0;
 let lastRandom = '';
 
-/** `digits` plus one, in base32 of the same length; `undefined` when it is all `Z`s. */
-function countUp(digits: string): string | undefined {
-  let i = digits.length - 1;
-  while (i >= 0 && digits[i] === 'Z') i--;
-  if (i < 0) return undefined;
-  const up = BASE32[BASE32.indexOf(digits[i]!) + 1]!;
-  return digits.slice(0, i) + up + '0'.repeat(digits.length - 1 - i);
+/** `digits` + `step` + 1 in base32, as long as `digits`; `undefined` when it does not fit. */
+function plusStep(digits: string, step: string): string | undefined {
+  let out = '';
+  let carry = 1;
+  for (let i = digits.length - 1, j = step.length - 1; i >= 0; i--, j--) {
+    const sum = BASE32.indexOf(digits[i]!) + (j >= 0 ? BASE32.indexOf(step[j]!) : 0) + carry;
+    out = BASE32[sum % 32] + out;
+    carry = sum >= 32 ? 1 : 0;
+  }
+  return carry ? undefined : out;
 }
 
 /**
