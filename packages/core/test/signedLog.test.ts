@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { type BatonEvent, eventHash, signingText, Workspace } from '../src/index.js';
+import { type BatonEvent, EMPTY_HEAD, eventHash, signingText, Workspace } from '../src/index.js';
+import { chain, linkProblem } from '../src/log/chain.js';
 
 // A log exported on main at 1d8c3a4, before issue 17 changed how signing text and ids are
 // made: strings with lone surrogates, astral and escaped characters, numbers of every form,
@@ -31,5 +32,23 @@ describe('a log signed before the write path was made plain', () => {
     const report = await ws.verify();
     expect(report.problem).toBeUndefined();
     expect(report).toMatchObject({ ok: true, events: 15 });
+  });
+
+  it('chains its signed events to the very links they were committed with', () => {
+    const ws = events[0]!.ws;
+    const signed = events.map(({ seq: _s, prev: _p, hash: _h, ...e }) => e);
+    expect(chain(EMPTY_HEAD, ws, signed)).toEqual(events);
+    let head = EMPTY_HEAD;
+    for (const e of events) {
+      expect(linkProblem(e, head, ws)).toBeUndefined();
+      head = { seq: e.seq, hash: e.hash };
+    }
+    expect(linkProblem(events[2]!, { seq: 1, hash: events[0]!.hash }, ws)).toEqual({
+      seq: 2,
+      reason: 'event 2 is missing (the next one read is seq 3)',
+    });
+    expect(linkProblem(events[1]!, { seq: 1, hash: 'other' }, ws)?.reason).toMatch(
+      /^prev .* is not the hash of the event before \(seq 1, hash other\)/,
+    );
   });
 });
