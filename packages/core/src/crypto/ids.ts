@@ -31,10 +31,18 @@ export function randomId(prefix: string): string {
     lastMs = Math.max(now, lastMs + 1);
     lastRandom = randomPart();
   }
-  let clock = '';
-  for (let shift = 45; shift >= 0; shift -= 5)
-    clock += BASE32[Math.floor(lastMs / 2 ** shift) % 32];
-  return `${prefix}_${clock}${lastRandom}`;
+  return `${prefix}_${clockText(lastMs)}${lastRandom}`;
+}
+
+/** A time in ms as 10 base32 characters (50 bits): the high 25 bits, then the low 25. */
+function clockText(ms: number): string {
+  // Two halves, so bit operations (on 32 bits) can split them.
+  const high = Math.floor(ms / 2 ** 25);
+  const low = ms % 2 ** 25;
+  let out = '';
+  for (let shift = 20; shift >= 0; shift -= 5) out += BASE32[(high >>> shift) & 31];
+  for (let shift = 20; shift >= 0; shift -= 5) out += BASE32[(low >>> shift) & 31];
+  return out;
 }
 
 /** The millisecond of the last id made, and its random part. */
