@@ -21,7 +21,7 @@ import {
   signingText,
   Workspace,
 } from '../src/index.js';
-import { envelope, envelopeWellFormed } from '../src/log/eventTypes.js';
+import { envelope } from '../src/log/eventTypes.js';
 
 function fromBits(hex: string): number {
   const view = new DataView(new ArrayBuffer(8));
@@ -235,57 +235,18 @@ describe('encodings, hashes and ids', () => {
     expect(ms).toBeGreaterThanOrEqual(before);
     expect(ms).toBeLessThanOrEqual(Date.now());
   });
+  it('keeps the ids made in one millisecond apart before their last characters', () => {
+    const ids = Array.from({ length: 2_000 }, () => randomId('id'));
+    const sameMs = ids.filter((id, i) => i > 0 && id.slice(0, 13) === ids[i - 1]!.slice(0, 13));
+    expect(sameMs.length).toBeGreaterThan(0);
+    // A prefix of 27 characters (the clock and 14 of the 16 random ones) tells each apart.
+    for (let i = 1; i < ids.length; i++)
+      expect(ids[i]!.slice(0, 27)).not.toBe(ids[i - 1]!.slice(0, 27));
+  });
 });
 
 describe('the envelope check', () => {
-  it('accepts by hand only what the envelope schema accepts, and accepts what the write path makes', () => {
-    const id = fc.oneof(
-      fc.constantFrom('ev_01M80H1X3FC0DDXFVDV0JTCCZC', 'id_a', '', 'a\u0001b', 'x'.repeat(201)),
-      fc.string({ maxLength: 8 }),
-    );
-    const at = fc.oneof(
-      fc
-        .date({ min: new Date(0), max: new Date(4e12), noInvalidDate: true })
-        .map((d) => d.toISOString()),
-      fc.constantFrom(
-        '2026-02-31T00:00:00.000Z',
-        '2026-11-22T02:41:44Z',
-        'soon',
-        '2026-11-22T25:00:00.000Z',
-      ),
-    );
-    const envelopeLike = fc.record(
-      {
-        ws: id,
-        id,
-        actor: id,
-        auth: id,
-        session: id,
-        stream: fc.oneof(fc.constant('grant/gr_1'), fc.string({ maxLength: 3 })),
-        type: fc.constantFrom(
-          'grant.exercised@1',
-          'Grant.exercised@1',
-          'a.b@0',
-          'a.b',
-          'note.written@12',
-        ),
-        at,
-        data: fc.constant({}),
-        refs: fc.oneof(fc.array(id, { maxLength: 3 }), fc.constant([''])),
-      },
-      { requiredKeys: ['ws', 'id', 'actor', 'stream', 'type', 'at', 'data', 'refs'] },
-    );
-    let fast = 0;
-    fc.assert(
-      fc.property(envelopeLike, (e) => {
-        if (envelopeWellFormed(e as SignedFields)) {
-          fast++;
-          expect(envelope.safeParse(e).success).toBe(true);
-        }
-      }),
-      { numRuns: 5_000 },
-    );
-    expect(fast).toBeGreaterThan(20);
+  it('accepts what the write path makes', () => {
     const made = {
       ws: 'ws_01M80H1X3FC0DDXFVDV0JTCCZC',
       id: 'ev_01M80H1X3FC0DDXFVDV0JTCCZC',
@@ -296,7 +257,7 @@ describe('the envelope check', () => {
       data: {},
       refs: ['email:launch', 'id_01M80H1X3FC0DDXFVDV0JTCCZC'],
     };
-    expect(envelopeWellFormed(made)).toBe(true);
+    expect(envelope.safeParse(made).success).toBe(true);
   });
 });
 

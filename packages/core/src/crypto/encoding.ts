@@ -35,8 +35,6 @@ export function fromUtf8(bytes: Uint8Array): string {
   return decoder.decode(bytes);
 }
 
-const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-
 /**
  * Unpadded base64url, the encoding of every hash and signature in the log.
  *
@@ -44,38 +42,16 @@ const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012345678
  */
 export function toBase64url(bytes: Uint8Array): string {
   if (!isBytes(bytes)) throw badArgument('toBase64url', 'bytes', 'a Uint8Array', bytes);
-  // On Node, Buffer's native encoder (a view, no copy): about 3× quicker than the loop below
-  // for a 64-byte signature, and a hundred times for a body of megabytes.
+  // On Node, Buffer's native encoder (a view, no copy): 0.1 µs for a 64-byte signature where
+  // @scure/base takes 1.0 µs, and far quicker for the bodies of megabytes an export encodes.
   if (NodeBuffer)
     return NodeBuffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url');
   return toBase64urlPortable(bytes);
 }
 
-/**
- * @internal {@link toBase64url} where there is no Buffer (browsers), for bytes known to be a
- * `Uint8Array`: a plain loop over the alphabet, several times quicker than a general-purpose
- * codec for the hashes and signatures encoded once per event on the write path.
- */
+/** @internal {@link toBase64url} where there is no Buffer (browsers): @scure/base's codec. */
 export function toBase64urlPortable(bytes: Uint8Array): string {
-  let out = '';
-  const whole = bytes.length - (bytes.length % 3);
-  let i = 0;
-  for (; i < whole; i += 3) {
-    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
-    out +=
-      BASE64URL[n >>> 18]! +
-      BASE64URL[(n >>> 12) & 63]! +
-      BASE64URL[(n >>> 6) & 63]! +
-      BASE64URL[n & 63]!;
-  }
-  if (bytes.length - whole === 1) {
-    const n = bytes[i]! << 16;
-    out += BASE64URL[n >>> 18]! + BASE64URL[(n >>> 12) & 63]!;
-  } else if (bytes.length - whole === 2) {
-    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8);
-    out += BASE64URL[n >>> 18]! + BASE64URL[(n >>> 12) & 63]! + BASE64URL[(n >>> 6) & 63]!;
-  }
-  return out;
+  return base64urlnopad.encode(bytes);
 }
 
 /**

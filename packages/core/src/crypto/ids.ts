@@ -1,67 +1,65 @@
+import { customAlphabet } from 'nanoid';
 import { sha256b64 } from './hash.js';
 
 /** Crockford's base32: digits then capitals, so that ids compare in the order they were made. */
 const BASE32 = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
+/** 16 random base32 characters: 80 bits. */
+const randomPart = customAlphabet(BASE32, 16);
+/** 8 random base32 characters: the step (40 bits) from one id to the next within a millisecond. */
+const randomStep = customAlphabet(BASE32, 8);
+
 /**
  * A fresh id with a readable prefix: `ev_`, `id_`, `gr_`, `ws_` … followed by 26 base32
  * characters — 48 bits of the clock in milliseconds, then 80 bits that are random for the
- * first id of each millisecond and count up from there.
+ * first id of each millisecond and grow by a random step (1 to 2⁴⁰) from there.
  *
  * @remarks
  * Ids made later sort later (within one process, strictly), so a store's index on ids
  * grows at its end instead of at random places — which halves the cost of an SQLite
  * append — and an id tells roughly when it was made. 80 random bits per millisecond keep
- * ids from different processes apart.
+ * ids from different processes apart; the random step keeps the ids of one millisecond apart
+ * in more than their last character, so their short forms (unique prefixes) stay short.
  */
 export function randomId(prefix: string): string {
   const now = Date.now();
-  if (now > lastMs) {
-    lastMs = now;
-    if (poolAt + 10 > pool.length) {
-      globalThis.crypto.getRandomValues(pool);
-      poolAt = 0;
-    }
-    last.set(pool.subarray(poolAt, poolAt + 10));
-    poolAt += 10;
-  } else {
-    // Same millisecond (or the clock stepped back): count up from the last id.
-    let i = last.length - 1;
-    while (i >= 0 && last[i] === 0xff) last[i--] = 0;
-    if (i < 0) lastMs++;
-    else last[i]!++;
+  const next = now > lastMs ? undefined : plusStep(lastRandom, randomStep());
+  if (next !== undefined) lastRandom = next;
+  else {
+    // A new millisecond — or, when the last one's bits ran out, the one after it (the
+    // clock stepping back does not move ids back either).
+    lastMs = Math.max(now, lastMs + 1);
+    lastRandom = randomPart();
   }
-  if (clockMs !== lastMs) {
-    clockMs = lastMs;
-    clockText = '';
-    for (let shift = 45; shift >= 0; shift -= 5)
-      clockText += BASE32[Math.floor(lastMs / 2 ** shift) % 32];
-  }
-  let out = `${prefix}_${clockText}`;
-  // 80 bits = 16 characters of 5 bits, read off the bytes two at a time.
-  let bits = 0;
-  let acc = 0;
-  for (const byte of last) {
-    acc = (acc << 8) | byte;
-    bits += 8;
-    while (bits >= 5) {
-      bits -= 5;
-      out += BASE32[(acc >>> bits) & 31];
-    }
-    acc &= (1 << bits) - 1;
-  }
+  return `${prefix}_${clockText(lastMs)}${lastRandom}`;
+}
+
+/** A time in ms as 10 base32 characters (50 bits): the high 25 bits, then the low 25. */
+function clockText(ms: number): string {
+  // Two halves, so bit operations (on 32 bits) can split them.
+  const high = Math.floor(ms / 2 ** 25);
+  const low = ms % 2 ** 25;
+  let out = '';
+  for (let shift = 20; shift >= 0; shift -= 5) out += BASE32[(high >>> shift) & 31];
+  for (let shift = 20; shift >= 0; shift -= 5) out += BASE32[(low >>> shift) & 31];
   return out;
 }
 
-// Random bytes drawn in bulk: one getRandomValues call per 400 milliseconds that make ids.
-const pool = new Uint8Array(4096);
-let poolAt = pool.length;
-/** The millisecond of the last id made, and its 80 low bits. */
+/** The millisecond of the last id made, and its random part. */
 let lastMs = 0;
-const last = new Uint8Array(10);
-/** The clock part of the ids of one millisecond, computed once for it. */
-let clockMs = -1;
-let clockText = '';
+let lastRandom = '';
+
+/** `digits` + `step` + 1 in base32, as long as `digits`; `undefined` when it does not fit. */
+function plusStep(digits: string, step: string): string | undefined {
+  let out = '';
+  let carry = 1;
+  for (let i = digits.length - 1, j = step.length - 1; i >= 0; i--, j--) {
+    const sum = BASE32.indexOf(digits[i]!) + (j >= 0 ? BASE32.indexOf(step[j]!) : 0) + carry;
+    out = BASE32[sum % 32] + out;
+    carry = sum >= 32 ? 1 : 0;
+  }
+  return carry ? undefined : out;
+}
 
 /**
  * An id derived from parts (an idempotency key and its context), so a retried command

@@ -5,6 +5,7 @@ import { utf8 } from '../crypto/encoding.js';
 import { sha256b64 } from '../crypto/hash.js';
 import { type Signer, signB64 } from '../crypto/keys.js';
 import type { Head } from './event.js';
+import { signedByAny } from './signatures.js';
 
 /**
  * A signed statement that the log had head `{ seq, hash }`. Keep one outside the store:
@@ -72,6 +73,12 @@ export function checkpointText(c: Omit<Checkpoint, 'sig'>): string {
     key: c.key,
     view: c.view,
   });
+}
+
+/** True when checkpoint `cp` is signed by its own `key`, over {@link checkpointText}. */
+export async function checkpointSigned(cp: Checkpoint): Promise<boolean> {
+  const { sig, ...body } = cp;
+  return signedByAny([cp.key], sig, utf8(checkpointText(body)));
 }
 
 /** Makes a checkpoint of `view` (which must be at `head`) signed by `signer` as `by`. */

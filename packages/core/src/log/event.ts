@@ -2,7 +2,7 @@ import { badArgument } from '../crypto/arguments.js';
 import { canonicalJsonUnchecked, findNonJson, type JsonValue } from '../crypto/canonical.js';
 import { utf8 } from '../crypto/encoding.js';
 import { sha256b64 } from '../crypto/hash.js';
-import { BatonError, ErrorCode, isBatonError } from '../errors.js';
+import { BatonError, ErrorCode } from '../errors.js';
 
 /**
  * The fields an actor signs. Canonical JSON (RFC 8785) of exactly these fields is what the
@@ -103,31 +103,14 @@ export function signingText(e: SignedFields, check = true): string {
     }
   }
   try {
-    return writeSigningText(e);
+    return canonicalJsonUnchecked(signedFieldsOf(e));
   } catch (cause) {
-    // Only unchecked fields get here (a bigint, a cycle, a throwing toJSON).
-    if (isBatonError(cause)) throw cause;
+    // Only unchecked fields get here (a bigint, a cycle, nesting too deep to serialize).
     throw badArgument('signingText', 'e', 'an event whose signed fields are plain JSON', e, {
       advice: 'Call it without `check: false` to learn which field is not.',
       cause,
     });
   }
-}
-
-/** The signing text of fields known to be an object, with no checks. */
-function writeSigningText(e: SignedFields): string {
-  // (A malformed event — refs not a list — is serialized generically; its signature fails.)
-  if (!Array.isArray(e.refs)) return canonicalJsonUnchecked(signedFieldsOf(e));
-  // The signed fields in RFC 8785 order (their names sorted by UTF-16 code units), written
-  // out directly: this runs for every event written and verified.
-  const q = JSON.stringify;
-  let out = `{"actor":${q(e.actor)},"at":${q(e.at)}`;
-  if (e.auth !== undefined) out += `,"auth":${q(e.auth)}`;
-  out += `,"data":${canonicalJsonUnchecked(e.data)},"id":${q(e.id)},"refs":[`;
-  for (let i = 0; i < e.refs.length; i++) out += (i > 0 ? ',' : '') + q(e.refs[i]);
-  out += ']';
-  if (e.session !== undefined) out += `,"session":${q(e.session)}`;
-  return `${out},"stream":${q(e.stream)},"type":${q(e.type)},"ws":${q(e.ws)}}`;
 }
 
 /**
@@ -178,32 +161,15 @@ export function eventHash(e: Omit<BatonEvent, 'hash'>, text?: string): string {
 export function parseType(type: string): { readonly name: string; readonly version: number } {
   if (typeof type !== 'string')
     throw badArgument('parseType', 'type', "an event type such as 'grant.issued@1'", type);
-  let parsed = parsedTypes.get(type);
-  if (parsed) return parsed;
   const at = type.lastIndexOf('@');
   const version = at <= 0 ? 1 : Number(type.slice(at + 1));
-  parsed = Object.freeze({
+  return {
     name: at <= 0 ? type : type.slice(0, at),
     version: Number.isInteger(version) && version > 0 ? version : 1,
-  });
-  // A log names few types; a bound keeps odd input from growing the memo without end.
-  if (parsedTypes.size >= 1_000) parsedTypes.clear();
-  parsedTypes.set(type, parsed);
-  return parsed;
+  };
 }
 
-const parsedTypes = new Map<string, { readonly name: string; readonly version: number }>();
-
-/**
- * `Date.parse`, remembering its last few answers: the events of a batch share one time, and
- * the write path reads it several times per event.
- */
+/** The time an ISO-8601 string names, in ms since the epoch (`NaN` when it names none). */
 export function parseTime(iso: string): number {
-  for (const [text, ms] of recentTimes) if (text === iso) return ms;
-  const ms = Date.parse(iso);
-  recentTimes.unshift([iso, ms]);
-  if (recentTimes.length > 4) recentTimes.pop();
-  return ms;
+  return Date.parse(iso);
 }
-
-const recentTimes: [string, number][] = [];

@@ -7,7 +7,6 @@ import { BatonError, ErrorCode } from '../errors.js';
 import type { ProjectionWrite } from '../store/store.js';
 import {
   fitsBytes,
-  hasControlCharacter,
   idString,
   isoTime,
   MAX_INLINE_JSON,
@@ -192,59 +191,6 @@ export const envelope = zod.object({
   refs: zod.array(zod.string().min(1).max(400)).max(256),
 });
 
-function isId(v: unknown): boolean {
-  return typeof v === 'string' && v.length >= 1 && v.length <= MAX_NAME && !hasControlCharacter(v);
-}
-
-/** Ids found well-formed lately: a batch repeats its workspace, actor and grant on every event. */
-const goodIds: string[] = [];
-
-/** {@link isId} for ids that recur from event to event. */
-function isKnownId(v: unknown): boolean {
-  if (typeof v !== 'string') return false;
-  if (goodIds.includes(v)) return true;
-  if (!isId(v)) return false;
-  goodIds.unshift(v);
-  if (goodIds.length > 8) goodIds.pop();
-  return true;
-}
-
-/** The last `at` found well-formed: a batch's events share one. */
-let lastGoodAt = '';
-
-/**
- * @internal Whether `e` passes the `envelope` schema — checked by hand, as it is for every event written
- * and verified. It accepts a subset of what the schema accepts (times only in the form
- * `toISOString()` gives); anything else goes through the schema, whose error names the field.
- */
-export function envelopeWellFormed(e: SignedFields): boolean {
-  if (
-    typeof e !== 'object' ||
-    e === null ||
-    !isKnownId(e.ws) ||
-    !isId(e.id) ||
-    !isKnownId(e.actor) ||
-    (e.auth !== undefined && !isKnownId(e.auth)) ||
-    (e.session !== undefined && !isKnownId(e.session)) ||
-    typeof e.stream !== 'string' ||
-    e.stream.length < 1 ||
-    e.stream.length > 400 ||
-    typeof e.type !== 'string' ||
-    !TYPE_PATTERN.test(e.type) ||
-    !Array.isArray(e.refs) ||
-    e.refs.length > 256
-  )
-    return false;
-  for (const r of e.refs) if (typeof r !== 'string' || r.length < 1 || r.length > 400) return false;
-  if (e.at !== lastGoodAt) {
-    if (typeof e.at !== 'string' || e.at.length !== 24) return false;
-    const t = Date.parse(e.at);
-    if (Number.isNaN(t) || new Date(t).toISOString() !== e.at) return false;
-    lastGoodAt = e.at;
-  }
-  return true;
-}
-
 /** Options for {@link EventTypes.admit}. */
 export interface AdmitOptions {
   /** The committer's clock (ms), for the skew rule; omit when replaying (verify, ingest). */
@@ -319,7 +265,7 @@ export class EventTypes {
    * accepts is exactly what the write path accepted.
    */
   admit(e: SignedFields, view: ViewTx, options: AdmitOptions = {}): unknown {
-    const env = envelopeWellFormed(e) ? { success: true as const } : envelope.safeParse(e);
+    const env = envelope.safeParse(e);
     if (!env.success) {
       const issue = env.error.issues[0];
       throw new BatonError(

@@ -1,0 +1,87 @@
+import type { ViewTx } from '../auth/view.js';
+import type { JsonValue } from '../crypto/canonical.js';
+import type { BlobWrite, ProjectionWrite } from '../store/store.js';
+import type { BatonEvent } from './event.js';
+import { type EventTypes, ProjectionOverlay, type StateReader } from './eventTypes.js';
+
+/** The state a batch's events are admitted against: rows through `rows`, bodies given with the write first. */
+export function stateReader(
+  rows: ProjectionOverlay,
+  view: ViewTx,
+  given: readonly BlobWrite[],
+  stored: (hash: string) => Promise<Uint8Array | undefined>,
+): StateReader {
+  return {
+    view,
+    get: (c, k) => rows.get(c, k),
+    blob: async (h) => given.find((b) => b.hash === h)?.bytes ?? (await stored(h)),
+  };
+}
+
+/**
+ * Projection rows rebuilt from the log alone, in memory (what `rebuildProjections()` writes
+ * and `verify()` compares with the stored rows): each event's state rules run against the
+ * rows as rebuilt so far, then its projections are folded in. Holds every row — the
+ * projections' size, not the log's.
+ */
+export class ProjectionRebuild {
+  /** Rebuilt rows are read back from what is rebuilt so far, never from the stored rows. */
+  readonly overlay = new ProjectionOverlay(async () => undefined);
+  /** The seq of the last event that wrote each row, by `collection\0key`. */
+  readonly writtenAt = new Map<string, number>();
+  readonly #streams = new Map<string, number>();
+  readonly #types: EventTypes;
+  readonly #blob: (hash: string) => Promise<Uint8Array | undefined>;
+  readonly #erased: (hash: string) => Promise<JsonValue | undefined>;
+
+  /**
+   * @param blob - Reads a stored body.
+   * @param erased - The erasure of a body as the store holds it now: a body erased later in
+   *   the log is gone already, so it must read as erased, not as missing. (`verify()` checks
+   *   the stored erasure rows against the log apart.) Defaults to none.
+   */
+  constructor(
+    types: EventTypes,
+    blob: (hash: string) => Promise<Uint8Array | undefined>,
+    erased: (hash: string) => Promise<JsonValue | undefined> = async () => undefined,
+  ) {
+    this.#types = types;
+    this.#blob = blob;
+    this.#erased = erased;
+  }
+
+  /** Folds in event `e` (already applied to `tx`, the view at its position): state rules, then rows. */
+  async add(e: BatonEvent, data: unknown, tx: ViewTx): Promise<void> {
+    const rebuilt = stateReader(this.overlay, tx, [], this.#blob);
+    const state: StateReader = {
+      ...rebuilt,
+      get: async (c, k) =>
+        (await this.overlay.get(c, k)) ?? (c === 'erasures' ? await this.#erased(k) : undefined),
+    };
+    await this.#types.admitState(e, state, data);
+    for (const w of await this.#types.projectionsOf(e, this.overlay, data)) this.#put(w, e.seq);
+    this.#streams.set(e.stream, e.version);
+  }
+
+  /** Folds in the view rows `tx` changed (identities, grants, workspace facts). */
+  addView(tx: ViewTx): void {
+    for (const w of tx.projectionWrites()) this.#put(w, tx.seq);
+  }
+
+  #put(w: ProjectionWrite, seq: number): void {
+    this.overlay.put(w);
+    this.writtenAt.set(`${w.collection}\u0000${w.key}`, seq);
+  }
+
+  /** Every rebuilt row (`value: null` for one deleted), the streams' versions included. */
+  rows(): Map<string, ProjectionWrite> {
+    const rows = new Map(this.overlay.writes);
+    for (const [stream, version] of this.#streams)
+      rows.set(`streams\u0000${stream}`, {
+        collection: 'streams',
+        key: stream,
+        value: { version },
+      });
+    return rows;
+  }
+}

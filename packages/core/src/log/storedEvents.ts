@@ -1,0 +1,195 @@
+import type { ViewTx } from '../auth/view.js';
+import { describeValue } from '../crypto/arguments.js';
+import { BatonError, ErrorCode } from '../errors.js';
+import { hashProblem, linkProblem } from './chain.js';
+import { type BatonEvent, type Head, parseType, signedFieldsOf, signingText } from './event.js';
+import type { EventTypes } from './eventTypes.js';
+import { eventSignedByAny, signingKeys } from './signatures.js';
+
+/**
+ * What is wrong with a log, where: the seq (for a stored row, the last event that wrote it,
+ * or the head), the event's id, the projection row (`collection/key`) when a stored row
+ * differs from the log, and what differs.
+ */
+export interface Problem {
+  seq: number;
+  id?: string;
+  row?: string;
+  reason: string;
+}
+
+/** Where {@link StoredEvents} starts: the last event already seen, and what is known before it. */
+export interface StoredEventsOptions {
+  /** The head the first event checked must continue: seq and hash (`EMPTY_HEAD` from the start). */
+  after: Head;
+  /** Stream versions known before `after` (`undefined`: not known, so only continuity is checked). Defaults to none known. */
+  versionOf?: (stream: string) => number | undefined;
+  /**
+   * How to treat an event whose type this process does not register: `'refuse'` it (verify),
+   * or check only its chain link, hash, workspace and signature (a process opened without the
+   * app's event types, or by an older library than the one that wrote a newer version of an
+   * app type, can still follow the log; such events change no authority but the use count of
+   * the grant they name). Defaults to `'refuse'`.
+   */
+  unknownTypes?: 'refuse' | 'signature';
+}
+
+/** One event whose signature is still to check. */
+export interface SignatureJob {
+  e: BatonEvent;
+  keys: string[];
+  text: string;
+  blobs: string[];
+}
+
+/**
+ * The one check of an event read from the store, shared by `verify()` and every path that
+ * applies stored events (open, catch-up, rebuild, ingest and import): the chain link to
+ * what was seen before — by hash, not only by seq —, the stream version, the hash
+ * recomputed, admission against the authority view at the event's own position (the same
+ * `EventTypes.admit` the write path runs, with the event's own `auth`), and the signature
+ * against the keys the actor held there. Signatures are checked in parallel batches:
+ * {@link StoredEvents.step} queues them and {@link StoredEvents.flush} checks the queue.
+ */
+export class StoredEvents {
+  /** The last event stepped (or `after`). */
+  head: Head;
+  /** Events stepped. */
+  count = 0;
+  readonly #types: EventTypes;
+  readonly #fromStart: boolean;
+  readonly #versionOf: (stream: string) => number | undefined;
+  readonly #versions = new Map<string, number>();
+  readonly #unknown: 'refuse' | 'signature';
+  #ws: string | undefined;
+  #jobs: SignatureJob[] = [];
+
+  constructor(types: EventTypes, options: StoredEventsOptions) {
+    this.#types = types;
+    this.head = options.after;
+    this.#fromStart = options.after.seq === 0;
+    this.#versionOf = options.versionOf ?? (() => undefined);
+    this.#unknown = options.unknownTypes ?? 'refuse';
+  }
+
+  /** Signatures queued and not yet checked. */
+  get pending(): number {
+    return this.#jobs.length;
+  }
+
+  /**
+   * Checks `e` against `tx` (the view just before it) and applies it to `tx`. Returns its
+   * parsed data (`undefined` for an unknown type let through), or the problem — in which case
+   * `tx` may hold part of the event and must be dropped.
+   */
+  step(e: BatonEvent, tx: ViewTx, blobs = false): { data: unknown } | { problem: Problem } {
+    const fail = (reason: string, seq = e.seq) => ({
+      problem: { seq, id: typeof e.id === 'string' ? e.id : undefined, reason },
+    });
+    const prev = this.head;
+    if (typeof e !== 'object' || e === null)
+      return fail('the stored event is not an object', prev.seq + 1);
+    if (
+      !Number.isSafeInteger(e.seq) ||
+      !Number.isSafeInteger(e.version) ||
+      typeof e.prev !== 'string' ||
+      typeof e.hash !== 'string' ||
+      typeof e.sig !== 'string'
+    ) {
+      return fail(
+        `its chain fields are malformed (seq ${describeValue(e.seq)}, version ${describeValue(e.version)}, prev, hash and sig must be strings)`,
+        prev.seq + 1,
+      );
+    }
+    this.#ws ??= tx.workspace?.id ?? e.ws;
+    const link = linkProblem(e, prev, this.#ws);
+    if (link) return fail(link.reason, link.seq);
+    // Versions count each stream's events. A stream's first version after the starting point
+    // cannot be known without its history, so only continuity is checked there.
+    const known = this.#versions.get(e.stream) ?? this.#versionOf(e.stream);
+    const expectedVersion = known !== undefined ? known + 1 : this.#fromStart ? 1 : undefined;
+    if ((expectedVersion !== undefined && e.version !== expectedVersion) || !(e.version >= 1)) {
+      return fail(
+        `version ${e.version} is not the next of stream ${e.stream} (${expectedVersion ?? '≥ 1'})`,
+      );
+    }
+    let text: string;
+    try {
+      text = signingText(e);
+    } catch (err) {
+      return fail((err as Error).message);
+    }
+    const badHash = hashProblem(e, text);
+    if (badHash) return fail(badHash);
+    let data: unknown;
+    let keys: string[];
+    let bodies: string[] = [];
+    // A type this process does not know, or a newer version of one that changes no
+    // authority (no `apply`), can only be followed, not judged.
+    const def = typeof e.type === 'string' ? this.#types.get(parseType(e.type).name) : undefined;
+    const opaque = !def || (parseType(e.type).version > def.version && !def.apply);
+    try {
+      if (opaque && this.#unknown === 'signature') {
+        const ws = tx.workspace?.id;
+        if (!ws || e.ws !== ws) return fail(`the event belongs to workspace ${e.ws}, not ${ws}`);
+        keys = signingKeys(e, tx);
+        this.#types.apply(e, tx, null);
+      } else {
+        const fields = signedFieldsOf(e);
+        data = this.#types.admit(fields, tx, {});
+        if (fields.auth !== e.auth) {
+          return fail(
+            `auth names grant ${String(e.auth)}, but ${String(fields.auth)} authorizes it`,
+          );
+        }
+        keys = signingKeys(e, tx);
+        if (blobs) bodies = this.#types.blobsOf(e, data);
+        this.#types.apply(e, tx, data);
+      }
+    } catch (err) {
+      return fail(err instanceof Error ? err.message : String(err));
+    }
+    this.#jobs.push({ e, keys, text, blobs: bodies });
+    this.#versions.set(e.stream, e.version);
+    this.head = { seq: e.seq, hash: e.hash };
+    this.count++;
+    return { data };
+  }
+
+  /**
+   * Checks the queued signatures (all in flight at once) and, through `extra`, anything
+   * else per event (verify's bodies). Returns the first problem in seq order.
+   */
+  async flush(
+    extra?: (job: SignatureJob) => Promise<Problem | undefined>,
+  ): Promise<Problem | undefined> {
+    const batch = this.#jobs;
+    this.#jobs = [];
+    const results = await Promise.all(
+      batch.map(async (j): Promise<Problem | undefined> => {
+        if (!(await eventSignedByAny(j.e, j.keys, j.text))) {
+          return {
+            seq: j.e.seq,
+            id: j.e.id,
+            reason: `bad signature (not by a current key of ${j.e.actor})`,
+          };
+        }
+        return extra ? extra(j) : undefined;
+      }),
+    );
+    return results.find((p) => p !== undefined);
+  }
+}
+
+/**
+ * The `INTEGRITY` error for an event that does not verify, naming its seq and what is wrong:
+ * one read from the store (`'store'`), or one handed to `ingest`/`import` (`'given'`).
+ */
+export function integrityError(problem: Problem, source: 'store' | 'given' = 'store'): BatonError {
+  const id = problem.id ? ` (${problem.id})` : '';
+  const message =
+    source === 'store'
+      ? `The event at seq ${problem.seq}${id} in the store does not verify: ${problem.reason}. Nothing from seq ${problem.seq} on was applied, and nothing will be written on top of it. The store was changed outside Baton: run workspace.verify() and restore the store from a backup or an export.`
+      : `The event at seq ${problem.seq}${id} does not verify: ${problem.reason}. Nothing was written.`;
+  return new BatonError(ErrorCode.INTEGRITY, message, { details: { ...problem } });
+}
