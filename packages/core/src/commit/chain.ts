@@ -1,4 +1,5 @@
-import { type BatonEvent, eventHash, type Head } from '../log/event.js';
+import { chain } from '../log/chain.js';
+import type { BatonEvent, Head } from '../log/event.js';
 
 /**
  * The chain fields of a batch appended after `head`: {@link Chain.place} gives each event its
@@ -32,11 +33,10 @@ export class Chain {
    * @param texts - The events' signing texts, when the caller has them.
    */
   link(events: BatonEvent[], texts?: readonly string[]): void {
-    let prev = this.#head.seq === 0 ? events[0]?.ws : this.#head.hash;
-    events.forEach((e, i) => {
-      e.prev = prev!;
-      e.hash = eventHash(e, texts?.[i]);
-      prev = e.hash;
+    if (events.length === 0) return;
+    chain(this.#head, events[0]!.ws, events, texts).forEach((linked, i) => {
+      events[i]!.prev = linked.prev;
+      events[i]!.hash = linked.hash;
     });
   }
 }

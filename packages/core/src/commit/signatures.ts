@@ -1,7 +1,7 @@
 import type { ViewReader } from '../auth/view.js';
 import { toBase64url, utf8 } from '../crypto/encoding.js';
 import type { Keyring } from '../crypto/keyring.js';
-import { type Signer, verifySignature } from '../crypto/keys.js';
+import type { Signer } from '../crypto/keys.js';
 import { BatonError, ErrorCode } from '../errors.js';
 import { type BatonEvent, signingText } from '../log/event.js';
 
@@ -79,14 +79,4 @@ async function signerFor(
     ErrorCode.FORBIDDEN,
     `This process holds no key for ${name} (${actor}). Open the workspace with a keyring that has it, or pass ws.as(id, { signer }).`,
   );
-}
-
-/** Whether `sig` over `bytes` verifies with one of `keys` (a malformed key or signature does not). */
-export async function signedByOneOf(
-  keys: readonly string[],
-  sig: string,
-  bytes: Uint8Array,
-): Promise<boolean> {
-  for (const k of keys) if (await verifySignature(k, sig, bytes).catch(() => false)) return true;
-  return false;
 }

@@ -1,19 +1,12 @@
 import type { ViewTx } from '../auth/view.js';
 import { canonicalJson } from '../crypto/canonical.js';
 import { BatonError, ErrorCode } from '../errors.js';
-import {
-  type BatonEvent,
-  type Head,
-  type SignedEvent,
-  signedFieldsOf,
-  signingBytes,
-} from '../log/event.js';
-import { signingKeys } from '../log/verifier.js';
+import { type BatonEvent, type Head, type SignedEvent, signedFieldsOf } from '../log/event.js';
+import { eventSignedByAny, signingKeys } from '../log/signatures.js';
 import type { Store } from '../store/store.js';
 import { utf8Length } from '../validation.js';
 import type { CommitParts, Outcome } from './batch.js';
 import { Chain } from './chain.js';
-import { signedByOneOf } from './signatures.js';
 
 /**
  * The most event data one `submit()` call takes, in UTF-8 bytes: 16 MiB. (Each event's data
@@ -50,7 +43,7 @@ export async function submittedBatch(
       );
     }
     const e: BatonEvent = { ...fields, sig: signed.sig, version: 0, seq: 0, prev: '', hash: '' };
-    if (!(await signedByOneOf(signingKeys(e, tx), e.sig, signingBytes(e)))) {
+    if (!(await eventSignedByAny(e, signingKeys(e, tx)))) {
       throw new BatonError(
         ErrorCode.INTEGRITY,
         `Event ${e.id}: the signature is not valid for any current key of ${e.actor}.`,

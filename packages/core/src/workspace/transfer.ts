@@ -1,10 +1,9 @@
 import { z } from 'zod';
 import type { CommitPipeline } from '../commit/pipeline.js';
-import { signedByOneOf } from '../commit/signatures.js';
-import { fromBase64url, toBase64url, utf8 } from '../crypto/encoding.js';
+import { fromBase64url, toBase64url } from '../crypto/encoding.js';
 import { sha256b64 } from '../crypto/hash.js';
 import { BatonError, ErrorCode } from '../errors.js';
-import { type Checkpoint, checkpointText } from '../log/checkpoint.js';
+import { type Checkpoint, checkpointSigned } from '../log/checkpoint.js';
 import type { BatonEvent, Head } from '../log/event.js';
 import type { EventTypes } from '../log/eventTypes.js';
 import type { BlobWrite, Store } from '../store/store.js';
@@ -72,8 +71,7 @@ export async function importLog(
   }
   const { checkpoint } = parseInput(importOptionsSchema, options, 'workspace.import');
   if (checkpoint) {
-    const { sig, ...body } = checkpoint;
-    if (!(await signedByOneOf([body.key], sig, utf8(checkpointText(body))))) {
+    if (!(await checkpointSigned(checkpoint))) {
       throw new BatonError(
         ErrorCode.INTEGRITY,
         'workspace.import: the checkpoint’s signature is not valid. Pass the checkpoint exactly as checkpoint() returned it.',
