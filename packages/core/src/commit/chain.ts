@@ -1,4 +1,4 @@
-import { chain } from '../log/chain.js';
+import { linkInPlace } from '../log/chain.js';
 import type { BatonEvent, Head } from '../log/event.js';
 
 /**
@@ -33,10 +33,6 @@ export class Chain {
    * @param texts - The events' signing texts, when the caller has them.
    */
   link(events: BatonEvent[], texts?: readonly string[]): void {
-    if (events.length === 0) return;
-    chain(this.#head, events[0]!.ws, events, texts).forEach((linked, i) => {
-      events[i]!.prev = linked.prev;
-      events[i]!.hash = linked.hash;
-    });
+    if (events.length > 0) linkInPlace(this.#head, events[0]!.ws, events, texts);
   }
 }

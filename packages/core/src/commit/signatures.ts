@@ -42,7 +42,8 @@ export async function signEvents(
   return Promise.all(
     events.map(async (e, i) => {
       const by = await signerFor(e.actor, keys[i]!, keyring, view, signer);
-      const text = signingText(e);
+      // admit() has checked the signed fields are plain JSON (envelope and data).
+      const text = signingText(e, false);
       const made = `${by.publicKey}\n${text}`;
       let sig = before.sigs.get(made);
       if (sig === undefined) {

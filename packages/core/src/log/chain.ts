@@ -21,12 +21,28 @@ export function chain(
   events: readonly (SignedEvent & { version: number })[],
   texts: readonly string[] = [],
 ): BatonEvent[] {
+  const linked = events.map((e) => ({ ...e, seq: 0, prev: '', hash: '' }));
+  linkInPlace(head, ws, linked, texts);
+  return linked;
+}
+
+/**
+ * {@link chain} on events the caller owns: sets each one's seq, prev and hash where it is,
+ * without copies (the write path's batch, a hundred events at a time).
+ */
+export function linkInPlace(
+  head: Head,
+  ws: string,
+  events: readonly BatonEvent[],
+  texts: readonly (string | undefined)[] = [],
+): void {
   let last = head;
-  return events.map((e, i) => {
-    const body = { ...e, ...linkAfter(last, ws) };
-    const linked: BatonEvent = { ...body, hash: eventHash(body, texts[i]) };
-    last = linked;
-    return linked;
+  events.forEach((e, i) => {
+    const link = linkAfter(last, ws);
+    e.seq = link.seq;
+    e.prev = link.prev;
+    e.hash = eventHash(e, texts[i]);
+    last = e;
   });
 }
 
