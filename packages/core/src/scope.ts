@@ -16,6 +16,9 @@ import type {
   Store,
 } from './store/store.js';
 import type { WatchFilter } from './validation.js';
+import type { HandoffSpan } from './workspace/handoffSpans.js';
+
+export type { HandoffSpan } from './workspace/handoffSpans.js';
 
 /**
  * @internal What the facades read projection rows through: the store's row reads, nothing
@@ -44,15 +47,6 @@ export interface ScopeCommit {
   idempotency?: { key: string | undefined; operation: string; input: unknown };
   /** Builds the events, and the bodies they refer to, against the caught-up view; throws to refuse. */
   plan(tx: ViewTx, ids: IdMaker, at: string): Plan | Promise<Plan>;
-}
-
-/** @internal A work handoff's accepted span: recipient, artifacts, seqs from acceptance to its end. */
-export interface HandoffSpan {
-  id: string;
-  recipient: string;
-  artifacts: string[];
-  from: number;
-  until: number;
 }
 
 /**
