@@ -64,9 +64,8 @@ export class SqliteStore implements B.Store {
   }
 
   async append(batch: B.AppendBatch): Promise<B.Head> {
-    // The head and chain checks, then one INSERT per row.
     const head = this.#tx('append', () => {
-      const next = S.checkAppend(this.#headNow(), batch, (id) => !!this.#sql(SQL.event).get(id));
+      const next = S.checkAppend(this.#headNow(), batch, (id) => !!this.#sql(SQL.hasEvent).get(id));
       for (const e of batch.events) {
         this.#sql(SQL.putEvent).run(e.seq, e.id, e.stream, e.type, e.hash, JSON.stringify(e));
         for (const ref of e.refs) this.#sql(SQL.putRef).run(ref, e.seq);
@@ -249,6 +248,7 @@ const SQL = {
   putBlob: 'INSERT OR IGNORE INTO baton_blobs (hash, bytes) VALUES (?, ?)',
   byRef: ' JOIN baton_event_refs r ON r.seq = e.seq',
   event: 'SELECT body FROM baton_events WHERE id = ?',
+  hasEvent: 'SELECT 1 FROM baton_events WHERE id = ?',
   head: 'SELECT seq, hash FROM baton_events ORDER BY seq DESC LIMIT 1',
   row: 'SELECT value FROM baton_rows WHERE collection = ? AND key = ?',
   rows: 'SELECT r.key AS ik, r.key, r.value FROM baton_rows r WHERE r.collection = ?',
