@@ -145,12 +145,17 @@ export function isBatonError(error: unknown, code?: ErrorCode): error is BatonEr
 /** Wraps a backend failure as a `STORE` error, keeping the original as `cause`. */
 export function storeError(what: string, cause: unknown): BatonError {
   if (isBatonError(cause)) return cause;
-  let reason: string;
+  return new BatonError(ErrorCode.STORE, `${what} failed in the store: ${reasonOf(cause)}`, {
+    cause,
+  });
+}
+
+/** @internal What a thrown value says: its message, or a stand-in when it cannot be shown. */
+export function reasonOf(cause: unknown): string {
   try {
-    reason = cause instanceof Error ? cause.message : String(cause);
+    return cause instanceof Error ? cause.message : String(cause);
   } catch {
     // A thrown value that cannot be made a string (no prototype, a throwing toString).
-    reason = `a ${typeof cause} that cannot be shown`;
+    return `a ${typeof cause} that cannot be shown`;
   }
-  return new BatonError(ErrorCode.STORE, `${what} failed in the store: ${reason}`, { cause });
 }

@@ -1,4 +1,3 @@
-import { parseTime } from '../log/event.js';
 import type { Grant, ViewReader } from './view.js';
 
 /** One (action, resource) pair an operation needs. */
@@ -174,7 +173,7 @@ export function notInForce(
   pending?: ReadonlyMap<string, number>,
   needs: readonly Requirement[] = [],
 ): string | undefined {
-  return walk(view, g, parseTime(at), pending, needs).reason;
+  return walk(view, g, Date.parse(at), pending, needs).reason;
 }
 
 /** The approval rule of the chain of `g` that gates one of `needs` — the most senior one — if any. */
@@ -268,7 +267,7 @@ export function evaluate(
   }
   let reason: string | undefined;
   let approval: Extract<Decision, { allowed: false }>['approval'];
-  const t = parseTime(at);
+  const t = Date.parse(at);
   for (const g of candidates) {
     if (!covers(view, g, needs)) continue;
     const w = walk(view, g, t, options.pending, needs);

@@ -1,4 +1,4 @@
-import { type BatonEvent, eventHash, type Head, type SignedEvent } from './event.js';
+import { type BatonEvent, eventHash, type Head } from './event.js';
 
 /**
  * The chain link of the event after `head` in the log of workspace `ws`: its seq, and its
@@ -9,26 +9,12 @@ export function linkAfter(head: Head, ws: string): { seq: number; prev: string }
 }
 
 /**
- * Links signed events into the log after `head`: seq, prev and hash, each event on the one
- * before it.
+ * Links events into the log after `head`: sets each one's seq, prev (the hash of the one
+ * before) and hash where it is, without copies — the write path's batch, a hundred events at a
+ * time. The one place events are chained.
  *
  * @param texts - The events' signing texts, when the caller has them (from signing). Defaults
  *   to computing them.
- */
-export function chain(
-  head: Head,
-  ws: string,
-  events: readonly (SignedEvent & { version: number })[],
-  texts: readonly string[] = [],
-): BatonEvent[] {
-  const linked = events.map((e) => ({ ...e, seq: 0, prev: '', hash: '' }));
-  linkInPlace(head, ws, linked, texts);
-  return linked;
-}
-
-/**
- * {@link chain} on events the caller owns: sets each one's seq, prev and hash where it is,
- * without copies (the write path's batch, a hundred events at a time).
  */
 export function linkInPlace(
   head: Head,

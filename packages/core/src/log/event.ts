@@ -168,8 +168,3 @@ export function parseType(type: string): { readonly name: string; readonly versi
     version: Number.isInteger(version) && version > 0 ? version : 1,
   };
 }
-
-/** The time an ISO-8601 string names, in ms since the epoch (`NaN` when it names none). */
-export function parseTime(iso: string): number {
-  return Date.parse(iso);
-}

@@ -14,7 +14,7 @@ import {
   parseInput,
   utf8Length,
 } from '../validation.js';
-import { type BatonEvent, parseTime, parseType, type SignedFields } from './event.js';
+import { type BatonEvent, parseType, type SignedFields } from './event.js';
 
 /** Reads projection rows as they stand at some point of a write (see {@link EventTypeDef.project}). */
 export interface ProjectionReader {
@@ -413,14 +413,14 @@ export class EventTypes {
 
   #checkTime(e: SignedFields, view: ViewTx, now: number | undefined): void {
     const skew = view.workspace?.skewMs ?? DEFAULT_SKEW_MS;
-    const t = parseTime(e.at);
+    const t = Date.parse(e.at);
     if (now !== undefined && Math.abs(t - now) > skew) {
       throw new BatonError(
         ErrorCode.VALIDATION,
         `Event time ${e.at} is ${Math.round((t - now) / 1000)} s from this committer's clock; the window is ±${skew / 1000} s. Check the clocks.`,
       );
     }
-    if (view.lastAt !== undefined && t < parseTime(view.lastAt) - skew) {
+    if (view.lastAt !== undefined && t < Date.parse(view.lastAt) - skew) {
       throw new BatonError(
         ErrorCode.VALIDATION,
         `Event time ${e.at} is more than ${skew / 1000} s before the previous event (${view.lastAt}). Check the clocks.`,

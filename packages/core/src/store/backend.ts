@@ -1,4 +1,4 @@
-import { BatonError, ConflictError, ErrorCode, isBatonError } from '../errors.js';
+import { BatonError, ConflictError, ErrorCode, isBatonError, reasonOf } from '../errors.js';
 import type { BatonEvent, Head } from '../log/event.js';
 import { checkBatch } from './checkBatch.js';
 import { prefixEnd } from './keys.js';
@@ -66,7 +66,7 @@ export function storeFailure(
   details?: Record<string, unknown>,
 ): BatonError {
   if (isBatonError(err)) return err;
-  const reason = (err instanceof Error ? err.message : String(err)).replace(/\.$/, '');
+  const reason = reasonOf(err).replace(/\.$/, '');
   const message = `${what} failed on ${where}: ${reason}.${hint ? ` ${hint}` : ''}`;
   return new BatonError(ErrorCode.STORE, message, { cause: err, details });
 }
