@@ -156,6 +156,13 @@ export class SqliteStore implements B.Store {
 
   readonly kv: B.KvArea = S.kvArea({
     get: (key) => this.#handle.run('kv.get', () => this.#kvRows.get(key)),
+    getMany: (keys) =>
+      this.#handle.run('kv.getMany', () =>
+        // More than one statement: in one read transaction, so they all see the same moment.
+        keys.length > KV_CHUNK
+          ? this.#db.transaction(() => this.#kvMany(keys))()
+          : this.#kvMany(keys),
+      ),
     put: (key, value) => this.#handle.run('kv.put', () => this.#kvRows.set(key, value)),
     delete: (key) => this.#handle.run('kv.delete', () => this.#kvRows.set(key, undefined)),
     list: (prefix, page) =>
@@ -176,6 +183,25 @@ export class SqliteStore implements B.Store {
       else this.#sql(SQL.kvPut).run(key, v instanceof Uint8Array ? v : JSON.stringify(v));
     },
   };
+
+  /** The values of `keys` in their order, read `KV_CHUNK` keys per statement. */
+  #kvMany(keys: readonly string[]): (B.KvValue | undefined)[] {
+    const found = new Map<string, string | Uint8Array>();
+    for (let at = 0; at < keys.length; at += KV_CHUNK) {
+      const chunk = keys.slice(at, at + KV_CHUNK);
+      // Padded to a power of two with its first key: a few statement shapes, prepared once.
+      let n = 1;
+      while (n < chunk.length) n *= 2;
+      const params = [...chunk, ...Array<string>(n - chunk.length).fill(chunk[0]!)];
+      const rows = this.#sql(SQL.kvGetMany(n)).all(...params) as Omit<PageRow, 'ik'>[];
+      for (const r of rows) found.set(r.key, r.value);
+    }
+    // Each position parsed on its own: a key asked twice gets two copies.
+    return keys.map((k) => {
+      const v = found.get(k);
+      return v === undefined ? undefined : fromColumn(v);
+    });
+  }
 
   /** A page of `select`'s rows ordered by `cols` (index key, row key), the first in `range`. */
   #page(
@@ -261,7 +287,15 @@ const SQL = {
   kvPut: 'INSERT OR REPLACE INTO baton_kv (key, value) VALUES (?, ?)',
   kvDelete: 'DELETE FROM baton_kv WHERE key = ?',
   kvList: 'SELECT key AS ik, key, value FROM baton_kv WHERE key >= ?',
+  kvGetMany: (n: number) =>
+    `SELECT key, value FROM baton_kv WHERE key IN (${Array<string>(n).fill('?').join(', ')})`,
 };
+
+/**
+ * Most keys one statement of `kv.getMany` binds: below SQLite's limit on variables (999 in
+ * builds before 3.32), and a power of two, the largest of the padded statement shapes.
+ */
+const KV_CHUNK = 512;
 
 /** A stored value: JSON from TEXT, bytes from a BLOB as a plain Uint8Array, not a Buffer. */
 function fromColumn(stored: string | Uint8Array): B.KvValue {
