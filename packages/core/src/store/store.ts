@@ -98,17 +98,18 @@ export interface KvArea {
   /**
    * The values of several keys in one call: `result[i]` is the value of `keys[i]`, or
    * `undefined` when it has none — what `Promise.all(keys.map(get))` returns, in one round
-   * trip to the backend (one statement on SQLite).
+   * trip to the backend (on SQLite, one statement per 512 keys).
    *
    * @remarks
-   * The values are read at one moment: another process's {@link KvArea.batch} is seen whole or
-   * not at all. A key given twice gets its value twice; as with `get`, changing a returned
-   * value changes neither the stored one nor the other copies. An empty `keys` gives `[]`. Validate with `checkKvKeys` from `@baton/core/store`: a `keys` that is
-   * not an array of strings is a `BatonError` `VALIDATION` naming `keys` or `keys[i]`.
+   * The values are read at one moment: another process's {@link KvArea.batch} is seen whole
+   * or not at all. A key given twice gets its value twice; as with `get`, changing a returned
+   * value changes neither the stored one nor the other copies. An empty `keys` gives `[]`.
+   * Validate with `checkKvKeys` from `@baton/core/store`: a `keys` that is not an array of
+   * strings is a `BatonError` `VALIDATION` naming `keys` or `keys[i]`, and nothing is read.
    *
    * @example
    * ```ts
-   * const [a, b] = await store.kv.getMany(['a', 'b']);
+   * const [draft, missing] = await store.kv.getMany(['draft', 'never-put']);
    * ```
    */
   getMany(keys: readonly string[]): Promise<(KvValue | undefined)[]>;
