@@ -531,9 +531,9 @@ export class BatonCheckpointSaver extends BaseCheckpointSaver {
     const task =
       typeof taskId === 'string' ? taskId : parseInput(taskIdSchema, taskId, `${where}(taskId)`);
     const path =
-      taskPath === undefined || typeof taskPath === 'string'
-        ? (taskPath ?? '')
-        : parseInput(taskPathSchema, taskPath, `${where}(taskPath)`);
+      typeof taskPath === 'string'
+        ? taskPath
+        : (parseInput(taskPathSchema, taskPath, `${where}(taskPath)`) ?? '');
     const ns = c.configurable?.checkpoint_ns ?? '';
     const key = writesKey(thread, ns, id, task);
     const encoded = await Promise.all(w.map(([, value]) => this.serde.dumpsTyped(value)));
