@@ -291,8 +291,9 @@ const SQL = {
    * `n` point lookups, each numbered by its position, as one statement (one snapshot). Not
    * `key IN (…)`, which builds a temporary index of the keys on every run: the saver's latest
    * getTuple on bench L1, as a multiple of the official saver's in the same run (medians of 3
-   * runs, A/B/C/D/E in rotation): IN 1.39×, this 1.28–1.30×, separate statements in one call
-   * 1.25–1.32× (no single snapshot), one `kv.get` per key 1.35–1.37×.
+   * runs, in rotation, load ≈ 15 on 2 cores): with IN 1.39×, with this 1.30×. Against one
+   * `kv.get` per key (1.33–1.37× in the same runs) the difference stayed within run-to-run
+   * noise (±0.1×).
    */
   kvGetMany: (n: number): string =>
     (manySql[n] ??= Array.from(
