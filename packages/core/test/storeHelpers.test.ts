@@ -120,6 +120,7 @@ describe('store helpers', () => {
     };
     const kv = kvArea({
       get: rows.get,
+      getMany: (keys) => keys.map(rows.get),
       put: rows.set,
       delete: (key) => rows.set(key, undefined),
       list: (prefix) => ({
@@ -131,6 +132,8 @@ describe('store helpers', () => {
     });
     for (const bad of [
       () => kv.get(1 as never),
+      () => kv.getMany('k' as never),
+      () => kv.getMany(['k', 2] as never),
       () => kv.put('k', undefined as never),
       () => kv.list('p', { limit: 0 }),
       () => kv.batch([{ key: '' }]),
@@ -148,6 +151,7 @@ describe('store helpers', () => {
       { key: 'a', value: 1 },
       { key: 'b', value: 2 },
     ]);
+    expect(await kv.getMany(['b', 'x', 'a'])).toEqual([2, undefined, 1]);
     await kv.delete('a');
     expect(await kv.get('a')).toBeUndefined();
   });

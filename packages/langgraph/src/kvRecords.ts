@@ -193,10 +193,10 @@ export const storeSchema = z.custom<Store>(
     v !== null &&
     typeof (v as Store).kv === 'object' &&
     (v as Store).kv !== null &&
-    ['get', 'put', 'delete', 'list'].every(
+    ['get', 'getMany', 'put', 'delete', 'list'].every(
       (m) => typeof (v as unknown as { kv: Record<string, unknown> }).kv[m] === 'function',
     ),
-  { message: 'must be a Baton Store (an object with a kv area: get, put, delete, list)' },
+  { message: 'must be a Baton Store (an object with a kv area: get, getMany, put, delete, list)' },
 );
 
 /**

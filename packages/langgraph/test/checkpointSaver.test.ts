@@ -394,6 +394,25 @@ describe.each(backends)('BatonCheckpointSaver on %s', (_name, make) => {
           ),
       ],
       [
+        'putWrites with a numeric task id',
+        () =>
+          saver.putWrites(
+            { configurable: { thread_id: 't', checkpoint_id: 'c' } },
+            [['a', 1]],
+            7 as never,
+          ),
+      ],
+      [
+        'putWrites with a numeric task path',
+        () =>
+          saver.putWrites(
+            { configurable: { thread_id: 't', checkpoint_id: 'c' } },
+            [['a', 1]],
+            'task',
+            7 as never,
+          ),
+      ],
+      [
         'getTuple with a numeric checkpoint_id',
         () => saver.getTuple({ configurable: { thread_id: 't', checkpoint_id: 5 } }),
       ],

@@ -44,6 +44,7 @@ export {
   applyKvBatch,
   checkKvBatch,
   checkKvKey,
+  checkKvKeys,
   checkKvList,
   checkKvPut,
   kvArea,

@@ -93,6 +93,19 @@ export function checkKvKey(method: string, key: unknown): asserts key is string 
 }
 
 /**
+ * Checks the `keys` of `kv.getMany`: an array of strings (empty, or with duplicates, is fine).
+ *
+ * @throws `BatonError` `VALIDATION` naming `keys` or the first bad `keys[i]`.
+ */
+export function checkKvKeys(keys: unknown): asserts keys is readonly string[] {
+  const at = 'store.kv.getMany';
+  if (!Array.isArray(keys)) throw badArgument(at, 'keys', 'an array of strings', keys);
+  for (let i = 0; i < keys.length; i++) {
+    if (typeof keys[i] !== 'string') throw badArgument(at, `keys[${i}]`, 'a string', keys[i]);
+  }
+}
+
+/**
  * Checks the arguments of `kv.put`: a string key and a value that is plain JSON or a
  * `Uint8Array`.
  *
@@ -132,6 +145,12 @@ export function checkKvList(prefix: unknown, page: unknown): asserts page is Pag
 /** A store's own part of each {@link KvArea} method, given arguments {@link kvArea} checked. */
 export interface KvBackend {
   get(key: string): KvValue | undefined | Promise<KvValue | undefined>;
+  /**
+   * The value of each key, in the order of `keys` (`undefined` for a missing one), read at one
+   * moment: a batch another process writes is seen whole or not at all. A key asked twice is
+   * answered twice, neither answer sharing mutable state with the other or with the store.
+   */
+  getMany(keys: readonly string[]): (KvValue | undefined)[] | Promise<(KvValue | undefined)[]>;
   put(key: string, value: KvValue): void | Promise<void>;
   delete(key: string): void | Promise<void>;
   list(
@@ -151,6 +170,10 @@ export function kvArea(backend: KvBackend): KvArea {
     get: async (key) => {
       checkKvKey('get', key);
       return backend.get(key);
+    },
+    getMany: async (keys) => {
+      checkKvKeys(keys);
+      return backend.getMany(keys);
     },
     put: async (key, value) => {
       checkKvPut(key, value);

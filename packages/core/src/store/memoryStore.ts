@@ -199,6 +199,13 @@ export class MemoryStore implements Store {
       const v = this.#open().kv.get(key);
       return v === undefined ? undefined : kvOut(v);
     },
+    getMany: (keys) => {
+      const kv = this.#open().kv;
+      return keys.map((key) => {
+        const v = kv.get(key);
+        return v === undefined ? undefined : kvOut(v);
+      });
+    },
     put: (key, value) => {
       this.#open().kv.set(key, kvIn(value));
     },

@@ -95,6 +95,24 @@ export type KvValue = JsonValue | Uint8Array;
  */
 export interface KvArea {
   get(key: string): Promise<KvValue | undefined>;
+  /**
+   * The values of several keys in one call: `result[i]` is the value of `keys[i]`, or
+   * `undefined` when it has none — what `Promise.all(keys.map(get))` returns, in one round
+   * trip to the backend (on SQLite, one statement per 512 keys).
+   *
+   * @remarks
+   * The values are read at one moment: another process's {@link KvArea.batch} is seen whole
+   * or not at all. A key given twice gets its value twice; as with `get`, changing a returned
+   * value changes neither the stored one nor the other copies. An empty `keys` gives `[]`.
+   * Validate with `checkKvKeys` from `@baton/core/store`: a `keys` that is not an array of
+   * strings is a `BatonError` `VALIDATION` naming `keys` or `keys[i]`, and nothing is read.
+   *
+   * @example
+   * ```ts
+   * const [draft, missing] = await store.kv.getMany(['draft', 'never-put']);
+   * ```
+   */
+  getMany(keys: readonly string[]): Promise<(KvValue | undefined)[]>;
   put(key: string, value: KvValue): Promise<void>;
   delete(key: string): Promise<void>;
   /** Entries whose key starts with `prefix`, in key order. */
@@ -155,7 +173,9 @@ export const PRIMARY_INDEX = '$key';
  * (`checkAppend` from `@baton/core/store`: the expected head, seqs contiguous, each `prev` the
  * hash before, no id twice) and atomicity (a batch lands whole or not at all, also across
  * processes sharing the storage). `kv` is the exception: adapters call it directly, so a
- * store checks its arguments (`kvArea` does, around the store's own part).
+ * store checks its arguments (`kvArea` does, around the store's own part). Its `getMany`
+ * reads many keys in one round trip (one statement on SQLite), so an adapter that needs
+ * several records (a checkpoint and the ones holding its values) asks once.
  *
  * The smallest correct store is `MemoryStore` (under 300 lines): arrays and maps, a
  * `checkAppend` first, copies in and out. Every implementation passes

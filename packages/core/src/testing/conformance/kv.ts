@@ -5,10 +5,10 @@ import { EMPTY_HEAD } from '../../log/event.js';
 import type { KvValue } from '../../store/store.js';
 import { conformanceEvents } from './events.js';
 import type { Suite } from './harness.js';
-import { appendEvents, expectRefusal, listAll, readAll, tryMutate } from './helpers.js';
+import { appendEvents, expectRefusal, listAll, readAll, settlement, tryMutate } from './helpers.js';
 import { byCodePoint } from './model.js';
 
-/** The kv area: values, batches with compare-and-set, listing by prefix. */
+/** The kv area: values, reads of many keys, batches with compare-and-set, listing by prefix. */
 export function kvTests({ test }: Suite): void {
   describe('kv', () => {
     test('puts, gets and deletes values, and a missing key is undefined', async ({ store }) => {
@@ -22,6 +22,114 @@ export function kvTests({ test }: Suite): void {
       await store.kv.delete('k');
       await store.kv.delete('never');
       expect(await listAll(store.kv, '')).toEqual([]);
+    });
+
+    test('gets several values in one call, in the order of the keys, undefined for missing ones', async ({
+      store,
+    }) => {
+      expect(await store.kv.getMany([])).toEqual([]);
+      expect(await store.kv.getMany(['nothing', 'here'])).toEqual([undefined, undefined]);
+      await store.kv.batch([
+        { key: 'b', value: { n: 2 } },
+        { key: 'a', value: 'one' },
+        { key: 'c', value: [3] },
+      ]);
+      expect(await store.kv.getMany(['c', 'missing', 'a', 'b'])).toStrictEqual([
+        [3],
+        undefined,
+        'one',
+        { n: 2 },
+      ]);
+      await store.kv.delete('a');
+      expect(await store.kv.getMany(['a', 'c'])).toStrictEqual([undefined, [3]]);
+    });
+
+    test('gives a key asked twice its value twice, and changing one changes neither the other nor the stored value', async ({
+      store,
+    }) => {
+      await store.kv.put('json', { list: [1] });
+      await store.kv.put('bytes', new Uint8Array([1, 2]));
+      const got = await store.kv.getMany(['json', 'bytes', 'json', 'bytes', 'json']);
+      expect(got).toStrictEqual([
+        { list: [1] },
+        new Uint8Array([1, 2]),
+        { list: [1] },
+        new Uint8Array([1, 2]),
+        { list: [1] },
+      ]);
+      tryMutate(() => (got[0] as { list: number[] }).list.push(2));
+      tryMutate(() => (got[1] as Uint8Array).fill(0));
+      expect(got[2]).toStrictEqual({ list: [1] });
+      expect(got[3]).toStrictEqual(new Uint8Array([1, 2]));
+      expect(await store.kv.getMany(['json', 'bytes'])).toStrictEqual([
+        { list: [1] },
+        new Uint8Array([1, 2]),
+      ]);
+    });
+
+    test('returns JSON values and byte arrays from getMany as stored, keeping their types', async ({
+      store,
+    }) => {
+      const values: [string, KvValue][] = [
+        ['null', null],
+        ['false', false],
+        ['zero', 0],
+        ['string', 'ü 😀'],
+        ['empty-string', ''],
+        ['array', [1, 'x']],
+        ['object', { a: [{ b: null }] }],
+        ['bytes', new Uint8Array([0, 255])],
+        ['empty-bytes', new Uint8Array(0)],
+        ['json-looking-bytes', utf8('{"a":1}')],
+        ['bytes-looking-json', '\u0000\u00ff'],
+      ];
+      for (const [k, v] of values) await store.kv.put(k, v);
+      const got = await store.kv.getMany(values.map(([k]) => k));
+      values.forEach(([k, v], i) => {
+        expect(got[i], k).toStrictEqual(v);
+        expect(got[i] instanceof Uint8Array, k).toBe(v instanceof Uint8Array);
+      });
+    });
+
+    test('gets more keys in one call than one statement binds (1,200 and their gaps), in order', async ({
+      store,
+    }) => {
+      const keys = Array.from({ length: 1_200 }, (_, i) => `many/${String(i).padStart(4, '0')}`);
+      const writes = keys.filter((_, i) => i % 3 !== 1).map((key) => ({ key, value: key }));
+      await store.kv.batch(writes);
+      const asked = [...keys].reverse();
+      const got = await store.kv.getMany(asked);
+      expect(got).toHaveLength(asked.length);
+      asked.forEach((key, i) => {
+        expect(got[i], key).toBe(Number(key.slice(5)) % 3 === 1 ? undefined : key);
+      });
+    });
+
+    test('refuses getMany keys that are not an array of strings with VALIDATION naming the field', async ({
+      store,
+    }) => {
+      await store.kv.put('k', 1);
+      for (const [keys, field] of [
+        ['k', 'keys'],
+        [undefined, 'keys'],
+        [{ 0: 'k', length: 1 }, 'keys'],
+        [['k', 7], 'keys[1]'],
+        [['k', 'k', null], 'keys[2]'],
+      ] as const) {
+        const err = await expectRefusal(
+          () => store.kv.getMany(keys as unknown as string[]),
+          ErrorCode.VALIDATION,
+        );
+        expect(err.details?.field, String(keys)).toBe(field);
+        expect(err.message).toContain(field);
+      }
+    });
+
+    test('rejects getMany once the store is closed, rather than hanging', async ({ store }) => {
+      await store.kv.put('k', 1);
+      await store.close();
+      expect(await settlement(() => store.kv.getMany(['k']))).toBe('rejected');
+      expect(await settlement(() => store.kv.getMany([]))).toBe('rejected');
     });
 
     test('puts and deletes several keys in one batch, all or nothing', async ({ store }) => {
