@@ -1,0 +1,515 @@
+/**
+ * The growth benchmark (issue 18): does each public read cost what its result costs, or
+ * what the history costs? Part of `pnpm bench`, or alone:
+ *
+ *   pnpm exec tsx --conditions=source test/bench/growth.ts [--sizes 1e3,1e5] [--quick]
+ *
+ * Sizes default to 10³, 10⁵ and 10⁶ events (`--quick`: 10³ and 10⁴). Each size is a realistic
+ * SQLite log built through the public API (test/bench/growthFixture.ts) around a fixed target
+ * set, so every read returns the same result at every size; the logs are cached under
+ * test/bench/.cache/ and built (in a process of their own, resumably) only when missing. Each
+ * is also loaded into a MemoryStore (`export` → `import`, not timed as a read).
+ *
+ * Every read runs at every size on both stores in alternating rounds (test/bench/timing.ts);
+ * its growth is the median of same-round ratios to its time at the smallest size, goal ≤ 1.2×.
+ * At 10⁶ only the reads the issue names there run: `head()`, the briefing and the inbox (the
+ * others take seconds a call there today). `Workspace.open` is timed in fresh processes
+ * (alternating sizes), with the RSS it adds. Figures go to test/bench/results/growth.json.
+ */
+
+import { spawnSync } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { getHeapStatistics } from 'node:v8';
+import { type Actor, MemoryStore, Workspace } from '@baton/core';
+import { SqliteStore } from '@baton/sqlite';
+import { fmtInt, fmtMb, fmtRatio, fmtUs, table } from './format.js';
+import {
+  cachedFixture,
+  type GrowthFixture,
+  type GrowthTargets,
+  RARE_TYPES,
+  RARE_WORD,
+  TARGET_SESSION,
+  TARGET_TAG,
+} from './growthFixture.js';
+import { pairedRatio, quantile, type Timing, timeInterleaved } from './timing.js';
+
+/** Growth allowed from the smallest size to each larger one (issue 18's goal). */
+const GOAL_RATIO = 1.2;
+/** Sizes at or above this run only the reads marked `atHuge`. */
+const HUGE = 1_000_000;
+/** A MemoryStore of 10⁶ events and its import need more than Node's default heap. */
+const HEAP_MB = 12_288;
+
+// ------------------------------------------------------------------ arguments
+
+interface Args {
+  sizes: number[];
+  quick: boolean;
+  /** Every read at every size, 10⁶ included (`--all`). */
+  all: boolean;
+  /** The MemoryStore at 10⁶ too (`--memory-huge`): its import alone takes minutes. */
+  memoryHuge: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+  const quick = argv.includes('--quick');
+  const all = argv.includes('--all');
+  const memoryHuge = argv.includes('--memory-huge');
+  const at = argv.indexOf('--sizes');
+  let sizes = quick ? [1_000, 10_000] : [1_000, 100_000, 1_000_000];
+  if (at >= 0) {
+    const list = argv[at + 1];
+    const parsed = (list ?? '').split(',').map(Number);
+    if (!list || parsed.some((n) => !Number.isInteger(n) || n < 1_000 || n > 10_000_000))
+      throw new Error(
+        `--sizes takes a comma-separated list of event counts from 1e3 to 1e7 (e.g. --sizes 1e3,1e5); got ${JSON.stringify(list)}.`,
+      );
+    sizes = [...new Set(parsed)].sort((a, b) => a - b);
+  }
+  if (sizes.length < 2) throw new Error('--sizes needs at least two sizes to compare.');
+  return { sizes, quick, all, memoryHuge };
+}
+
+const SUPERSCRIPT = '⁰¹²³⁴⁵⁶⁷⁸⁹';
+/** 100000 → "10⁵"; other numbers as they are. */
+function label(n: number): string {
+  const e = Math.log10(n);
+  if (Number.isInteger(e)) return `10${[...String(e)].map((d) => SUPERSCRIPT[Number(d)]).join('')}`;
+  return fmtInt(n);
+}
+
+// ------------------------------------------------------------------ the reads
+
+/** A workspace opened on one fixture, and the actors that read it. */
+interface Subject {
+  store: 'SQLite' | 'MemoryStore';
+  size: number;
+  ws: Workspace;
+  t: GrowthTargets;
+  /** The owner: reads everything. */
+  me: Actor;
+  drafter: Actor;
+  bea: Actor;
+  /** Reads only through the tag grant. */
+  reviewer: Actor;
+}
+
+interface Read {
+  name: string;
+  /** Also run at 10⁶. */
+  atHuge?: boolean;
+  run: (s: Subject) => Promise<unknown>;
+}
+
+/** Resolves once `subscribe({ after: 0, types: RARE_TYPES })` has delivered every rare event. */
+function subscribeFirstPage(
+  subscribe: (listener: () => void) => () => void,
+  expected: number,
+): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let n = 0;
+    let stop: (() => void) | undefined;
+    const timer = setTimeout(() => {
+      stop?.();
+      reject(new Error(`subscribe delivered ${n} of ${expected} events in 120 s`));
+    }, 120_000);
+    stop = subscribe(() => {
+      if (++n !== expected) return;
+      clearTimeout(timer);
+      setImmediate(() => stop?.());
+      resolve(n);
+    });
+  });
+}
+
+const RARE_COUNT = 3;
+
+const READS: Read[] = [
+  { name: 'head()', atHuge: true, run: (s) => s.ws.head() },
+  { name: 'artifacts.get (tag grant)', run: (s) => s.reviewer.artifacts.get(s.t.docA) },
+  {
+    name: 'artifacts.get at a version',
+    run: (s) => s.drafter.artifacts.get(s.t.docA, { version: 2 }),
+  },
+  { name: 'artifacts.list first page', run: (s) => s.me.artifacts.list({ limit: 20 }) },
+  {
+    name: `artifacts.list by tag → 3`,
+    run: (s) => s.reviewer.artifacts.list({ tag: TARGET_TAG }),
+  },
+  { name: 'artifacts.history', run: (s) => s.drafter.artifacts.history(s.t.docA) },
+  {
+    name: 'artifacts.changesSince (since 1)',
+    run: (s) => s.drafter.artifacts.changesSince(s.t.docA, { since: 1 }),
+  },
+  {
+    name: 'artifacts.diff (1 → head)',
+    run: (s) => s.drafter.artifacts.diff(s.t.docA, 1, s.t.docAVersion),
+  },
+  { name: 'context.query({ about: A })', run: (s) => s.me.context.query({ about: s.t.docA }) },
+  {
+    name: 'context.query({ about: [A, B] })',
+    run: (s) => s.me.context.query({ about: [s.t.docA, s.t.docB] }),
+  },
+  {
+    name: "context.query({ types: ['question'] })",
+    run: (s) => s.me.context.query({ types: ['question'] }),
+  },
+  { name: 'context.query({ actor })', run: (s) => s.me.context.query({ actor: s.t.drafter }) },
+  {
+    name: 'context.query({ session })',
+    run: (s) => s.me.context.query({ session: TARGET_SESSION }),
+  },
+  { name: 'context.query({ text })', run: (s) => s.me.context.query({ text: RARE_WORD }) },
+  { name: 'context.query({ open: true })', run: (s) => s.me.context.query({ open: true }) },
+  { name: 'context.query({ since })', run: (s) => s.me.context.query({ since: s.t.since }) },
+  { name: "context.costs({ by: 'actor' })", run: (s) => s.me.context.costs({ by: 'actor' }) },
+  {
+    name: "context.costs({ by: 'artifact' })",
+    run: (s) => s.me.context.costs({ by: 'artifact' }),
+  },
+  {
+    name: "context.costs({ by: 'session' })",
+    run: (s) => s.me.context.costs({ by: 'session' }),
+  },
+  {
+    name: "context.costs({ by: 'handoff' })",
+    run: (s) => s.me.context.costs({ by: 'handoff' }),
+  },
+  { name: 'context.openQuestions()', run: (s) => s.me.context.openQuestions() },
+  { name: 'context.openQuestions(A)', run: (s) => s.drafter.context.openQuestions(s.t.docA) },
+  { name: 'handoffs.get', run: (s) => s.bea.handoffs.get(s.t.accepted) },
+  { name: 'inbox (Bea)', atHuge: true, run: (s) => s.bea.inbox() },
+  {
+    name: 'handoffs.briefing (2 artifacts)',
+    atHuge: true,
+    run: (s) => s.drafter.handoffs.briefing(s.t.back),
+  },
+  { name: 'identities.get', run: (s) => s.me.identities.get(s.t.bea) },
+  { name: 'identities.list', run: (s) => s.me.identities.list() },
+  { name: 'identities.record', run: (s) => s.me.identities.record(s.t.drafter) },
+  {
+    name: 'capabilities.list({ audience })',
+    run: (s) => s.me.capabilities.list({ audience: s.t.drafter }),
+  },
+  {
+    name: 'can (through the tag grant)',
+    run: (s) => s.reviewer.can('read', `artifact:${s.t.docA}`),
+  },
+  { name: 'log({ types }) → 3', run: (s) => s.me.log({ types: RARE_TYPES }) },
+  {
+    name: 'workspace.subscribe({ after: 0, types })',
+    run: (s) =>
+      subscribeFirstPage((l) => s.ws.subscribe({ after: 0, types: RARE_TYPES }, l), RARE_COUNT),
+  },
+  {
+    name: 'actor.subscribe({ after: 0, types })',
+    run: (s) =>
+      subscribeFirstPage((l) => s.me.subscribe({ after: 0, types: RARE_TYPES }, l), RARE_COUNT),
+  },
+];
+
+/** What a read returned, in a few characters: its rows, or its size as JSON. */
+function describe(result: unknown): string {
+  const rows = (n: number) => `${n} row${n === 1 ? '' : 's'}`;
+  if (Array.isArray(result)) return rows(result.length);
+  if (typeof result === 'number') return `${result} events`;
+  if (typeof result === 'object' && result !== null) {
+    const items = (result as { items?: unknown }).items;
+    if (Array.isArray(items)) return rows(items.length);
+    if ('seq' in result && 'hash' in result) return 'head';
+    return `${(JSON.stringify(result).length / 1_000).toFixed(1)} kB`;
+  }
+  if (typeof result === 'string') return `${(result.length / 1_000).toFixed(1)} kB`;
+  return String(result);
+}
+
+// ------------------------------------------------------------------ fixtures
+
+function inProcess(module: string, args: string[]) {
+  const file = fileURLToPath(new URL(module, import.meta.url));
+  return spawnSync(process.execPath, [...process.execArgv, file, ...args], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 1 << 24,
+  });
+}
+
+/** The cached fixture of `size`, built (in a process of its own) when missing. */
+function fixture(size: number): GrowthFixture {
+  const cached = cachedFixture(size);
+  if (cached) return cached;
+  console.log(`  building the ${label(size)} fixture (cached for later runs)…`);
+  const file = fileURLToPath(new URL('./growthFixture.ts', import.meta.url));
+  const r = spawnSync(process.execPath, [...process.execArgv, file, String(size)], {
+    stdio: 'inherit',
+  });
+  const built = cachedFixture(size);
+  if (r.status !== 0 || !built)
+    throw new Error(`building the ${size}-event fixture failed (${r.status ?? r.signal})`);
+  return { ...built, built: true };
+}
+
+function subject(store: Subject['store'], size: number, ws: Workspace, t: GrowthTargets): Subject {
+  return {
+    store,
+    size,
+    ws,
+    t,
+    me: ws.as(t.owner),
+    drafter: ws.as(t.drafter),
+    bea: ws.as(t.bea),
+    reviewer: ws.as(t.reviewer),
+  };
+}
+
+/** A MemoryStore workspace holding the fixture's log: `export` from SQLite, `import` here. */
+async function memoryCopy(from: Workspace): Promise<{ ws: Workspace; ms: number }> {
+  const started = performance.now();
+  const ws = await Workspace.open({ store: new MemoryStore(), tickIntervalMs: 0 });
+  await ws.import(from.export());
+  return { ws, ms: performance.now() - started };
+}
+
+/** `Workspace.open` of each fixture in fresh processes, sizes alternating round by round. */
+function openBench(fixtures: GrowthFixture[], runs: number) {
+  const samples = new Map<number, { ms: number; rss: number }[]>(fixtures.map((f) => [f.size, []]));
+  for (let r = 0; r < runs; r++) {
+    for (const f of fixtures) {
+      const out = inProcess('./growthOpen.ts', [f.path]);
+      if (out.status !== 0) throw new Error(`growthOpen.ts ${f.path} exited with ${out.status}`);
+      const o = JSON.parse(out.stdout.trim().split('\n').pop()!) as {
+        ms: number;
+        rssBefore: number;
+        rssAfter: number;
+      };
+      samples.get(f.size)!.push({ ms: o.ms, rss: o.rssAfter - o.rssBefore });
+    }
+  }
+  const base = samples.get(fixtures[0]!.size)!;
+  return fixtures.map((f) => {
+    const s = samples.get(f.size)!;
+    const ratios = s.map((x, i) => x.ms / base[i]!.ms);
+    return {
+      size: f.size,
+      ms: quantile(
+        s.map((x) => x.ms),
+        0.5,
+      ),
+      rss: quantile(
+        s.map((x) => x.rss),
+        0.5,
+      ),
+      ratio: quantile(ratios, 0.5),
+      rssRatio:
+        quantile(
+          s.map((x) => x.rss),
+          0.5,
+        ) /
+        quantile(
+          base.map((x) => x.rss),
+          0.5,
+        ),
+      samples: s,
+    };
+  });
+}
+
+// ------------------------------------------------------------------ main
+
+function gitRevision(): string {
+  const git = (...args: string[]) =>
+    spawnSync('git', args, { encoding: 'utf8' }).stdout?.trim() ?? '';
+  const rev = git('rev-parse', '--short', 'HEAD') || 'unknown';
+  return git('status', '--porcelain', '--', 'packages') ? `${rev}+dirty` : rev;
+}
+
+async function main(): Promise<void> {
+  const { sizes, quick, all, memoryHuge } = parseArgs(process.argv.slice(2));
+  const started = performance.now();
+  const cpus = os.cpus();
+  const cpu = `${cpus[0]?.model.trim() ?? 'unknown CPU'} ×${cpus.length}`;
+  const loadBefore = os.loadavg()[0]!;
+  const revision = gitRevision();
+  console.log(
+    `\nGrowth (issue 18) — ${revision} · Node ${process.version} · ${cpu} · load ${loadBefore.toFixed(1)}`,
+  );
+  console.log(
+    `Every public read at ${sizes.map(label).join(', ')} events on SQLite and MemoryStore, the same target set read at each size; goal ≤ ${GOAL_RATIO}× the time at ${label(sizes[0]!)}.`,
+  );
+
+  // Fixtures, and the MemoryStore copies.
+  const fixtures = sizes.map(fixture);
+  const subjects: Subject[] = [];
+  const loads: {
+    size: number;
+    events: number;
+    buildMs: number;
+    built: boolean;
+    memoryMs: number | null;
+  }[] = [];
+  for (const f of fixtures) {
+    const ws = await Workspace.open({
+      store: new SqliteStore({ path: f.path }),
+      tickIntervalMs: 0,
+    });
+    subjects.push(subject('SQLite', f.size, ws, f.targets));
+    const mem = f.size < HUGE || memoryHuge ? await memoryCopy(ws) : undefined;
+    if (mem) subjects.push(subject('MemoryStore', f.size, mem.ws, f.targets));
+    loads.push({
+      size: f.size,
+      events: f.targets.events,
+      buildMs: f.buildMs,
+      built: f.built,
+      memoryMs: mem?.ms ?? null,
+    });
+    console.log(
+      `  fixture ${label(f.size).padEnd(4)} ${fmtInt(f.targets.events).padStart(9)} events · built in ${(f.buildMs / 1_000).toFixed(1)} s (${((f.buildMs / f.targets.events) * 100).toFixed(0)} s per 10⁵${f.built ? ', this run' : ', cached'}) · ${mem ? `MemoryStore import ${(mem.ms / 1_000).toFixed(1)} s` : 'no MemoryStore copy (--memory-huge makes one)'}`,
+    );
+  }
+
+  // The reads: per read, every (store, size) in alternating rounds.
+  const timing = quick
+    ? { warmupMs: 20, roundMs: 40, rounds: 3 }
+    : { warmupMs: 40, roundMs: 80, rounds: 7 };
+  const results: {
+    read: string;
+    store: Subject['store'];
+    result: Record<number, string>;
+    timings: Record<number, Timing>;
+    ratios: Record<number, number>;
+    pass: boolean;
+  }[] = [];
+  for (const read of READS) {
+    const runs = subjects.filter((s) => s.size < HUGE || read.atHuge || all);
+    const shown = new Map<Subject, string>();
+    for (const s of runs) shown.set(s, describe(await read.run(s)));
+    const timings = await timeInterleaved(
+      runs.map((s) => ({
+        name: `${read.name} · ${s.store} · ${label(s.size)}`,
+        fn: () => read.run(s),
+      })),
+      timing,
+    );
+    for (const store of ['SQLite', 'MemoryStore'] as const) {
+      const mine = runs.flatMap((s, i) => (s.store === store ? [{ s, t: timings[i]! }] : []));
+      if (mine.length < 2) continue;
+      const base = mine[0]!.t;
+      const ratios = Object.fromEntries(
+        mine.slice(1).map(({ s, t }) => [s.size, pairedRatio(t, base).median]),
+      );
+      results.push({
+        read: read.name,
+        store,
+        result: Object.fromEntries(mine.map(({ s }) => [s.size, shown.get(s)!])),
+        timings: Object.fromEntries(mine.map(({ s, t }) => [s.size, t])),
+        ratios,
+        pass: Object.values(ratios).every((r) => r <= GOAL_RATIO),
+      });
+    }
+  }
+
+  // Open, in fresh processes.
+  const open = openBench(fixtures, quick ? 3 : 5);
+
+  const larger = sizes.slice(1);
+  const small = label(sizes[0]!);
+  for (const store of ['SQLite', 'MemoryStore'] as const) {
+    console.log(`\n  ${store}`);
+    const rows = results
+      .filter((r) => r.store === store)
+      .map((r) => {
+        const results = [...new Set(Object.values(r.result))];
+        return [
+          r.read,
+          results.length === 1 ? results[0]! : `${results.join(' / ')} (differs!)`,
+          ...sizes.map((n) => (r.timings[n] ? fmtUs(r.timings[n]!.ns) : '–')),
+          ...larger.map((n) => (r.ratios[n] !== undefined ? fmtRatio(r.ratios[n]!) : '–')),
+          r.pass ? 'PASS' : 'FAIL',
+        ];
+      });
+    if (store === 'SQLite') {
+      rows.push([
+        'Workspace.open (fresh process)',
+        'head',
+        ...open.map((o) => fmtUs(o.ms * 1e6)),
+        ...open.slice(1).map((o) => fmtRatio(o.ratio)),
+        open.slice(1).every((o) => o.ratio <= GOAL_RATIO) ? 'PASS' : 'FAIL',
+      ]);
+      rows.push([
+        'RSS added by the open',
+        '',
+        ...open.map((o) => fmtMb(o.rss)),
+        ...open.slice(1).map((o) => fmtRatio(o.rssRatio)),
+        open.slice(1).every((o) => o.rssRatio <= GOAL_RATIO) ? 'PASS' : 'FAIL',
+      ]);
+    }
+    table(
+      [
+        'read',
+        'result',
+        ...sizes.map(label),
+        ...larger.map((n) => `${label(n)}/${small}`),
+        `goal ≤ ${GOAL_RATIO}×`,
+      ],
+      rows,
+    );
+  }
+  const failed = results.filter((r) => !r.pass);
+  console.log(
+    `\n  ${results.length - failed.length} of ${results.length} (read, store) pairs within ${GOAL_RATIO}×; open ${open.slice(1).every((o) => o.ratio <= GOAL_RATIO) ? 'within' : 'over'}. Ratios are medians of same-round ratios${all ? '' : `; at ${label(HUGE)} only head, inbox and briefing run (--all runs every read)`}.`,
+  );
+
+  const seconds = (performance.now() - started) / 1_000;
+  const dir = new URL('./results/', import.meta.url);
+  await mkdir(dir, { recursive: true });
+  const file = new URL('growth.json', dir);
+  const report = {
+    date: new Date().toISOString(),
+    revision,
+    node: process.version,
+    cpu,
+    load: { before: loadBefore, after: os.loadavg()[0]! },
+    seconds: Number(seconds.toFixed(1)),
+    sizes,
+    goalRatio: GOAL_RATIO,
+    timing,
+    units:
+      'ns per call (median wall time); ratios: median of same-round ratios to the smallest size',
+    fixtures: loads,
+    reads: results.map((r) => ({
+      read: r.read,
+      store: r.store,
+      result: r.result,
+      ns: Object.fromEntries(Object.entries(r.timings).map(([n, t]) => [n, t.ns])),
+      cpuNs: Object.fromEntries(Object.entries(r.timings).map(([n, t]) => [n, t.cpuNs])),
+      ratios: r.ratios,
+      pass: r.pass,
+    })),
+    open: open.map((o) => ({ ...o, samples: undefined })),
+  };
+  const round = (_key: string, v: unknown) =>
+    typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(6)) : v;
+  await writeFile(file, `${JSON.stringify(report, round, 2)}\n`);
+  console.log(`\nWrote ${file.pathname} in ${seconds.toFixed(1)} s.`);
+  for (const s of subjects) await s.ws.close();
+}
+
+// A MemoryStore of 10⁶ events (--memory-huge) needs a larger heap than Node gives by default:
+// run again with one.
+const args = parseArgs(process.argv.slice(2));
+if (
+  args.memoryHuge &&
+  args.sizes.at(-1)! >= HUGE &&
+  getHeapStatistics().heap_size_limit < HEAP_MB * 2 ** 20 * 0.9
+) {
+  const r = spawnSync(
+    process.execPath,
+    [`--max-old-space-size=${HEAP_MB}`, ...process.execArgv, ...process.argv.slice(1)],
+    { stdio: 'inherit' },
+  );
+  process.exitCode = r.status ?? 1;
+} else await main();
