@@ -3,21 +3,29 @@
  * what the history costs? Part of `pnpm bench`, or alone:
  *
  *   pnpm exec tsx --conditions=source test/bench/growth.ts [--sizes 1e3,1e5] [--quick]
+ *     [--all] [--memory-huge] [--rebuild-projections]
  *
  * Sizes default to 10³, 10⁵ and 10⁶ events (`--quick`: 10³ and 10⁴). Each size is a realistic
  * SQLite log built through the public API (test/bench/growthFixture.ts) around a fixed target
  * set, so every read returns the same result at every size; the logs are cached under
  * test/bench/.cache/ and built (in a process of their own, resumably) only when missing. Each
- * is also loaded into a MemoryStore (`export` → `import`, not timed as a read).
+ * below 10⁶ is also loaded into a MemoryStore (`export` → `import`, not timed as a read; at
+ * 10⁶ with `--memory-huge`, as that import takes minutes).
  *
  * Every read runs at every size on both stores in alternating rounds (test/bench/timing.ts);
  * its growth is the median of same-round ratios to its time at the smallest size, goal ≤ 1.2×.
  * At 10⁶ only the reads the issue names there run: `head()`, the briefing and the inbox (the
  * others take seconds a call there today). `Workspace.open` is timed in fresh processes
  * (alternating sizes), with the RSS it adds. Figures go to test/bench/results/growth.json.
+ *
+ * What each read returns is kept beside its fixture on the first run and checked on later
+ * ones: after a change that adds projection rows, a log built by older code lacks them and
+ * the reads would answer from nothing; `--rebuild-projections` rebuilds them in the cached
+ * files first (`--all`: every read at 10⁶ too).
  */
 
 import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -28,6 +36,7 @@ import { SqliteStore } from '@baton/sqlite';
 import { fmtInt, fmtMb, fmtRatio, fmtUs, table } from './format.js';
 import {
   cachedFixture,
+  fixtureFiles,
   type GrowthFixture,
   type GrowthTargets,
   RARE_TYPES,
@@ -53,12 +62,15 @@ interface Args {
   all: boolean;
   /** The MemoryStore at 10⁶ too (`--memory-huge`): its import alone takes minutes. */
   memoryHuge: boolean;
+  /** `rebuildProjections()` on each SQLite fixture first (`--rebuild-projections`). */
+  rebuild: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
   const quick = argv.includes('--quick');
   const all = argv.includes('--all');
   const memoryHuge = argv.includes('--memory-huge');
+  const rebuild = argv.includes('--rebuild-projections');
   const at = argv.indexOf('--sizes');
   let sizes = quick ? [1_000, 10_000] : [1_000, 100_000, 1_000_000];
   if (at >= 0) {
@@ -71,7 +83,7 @@ function parseArgs(argv: string[]): Args {
     sizes = [...new Set(parsed)].sort((a, b) => a - b);
   }
   if (sizes.length < 2) throw new Error('--sizes needs at least two sizes to compare.');
-  return { sizes, quick, all, memoryHuge };
+  return { sizes, quick, all, memoryHuge, rebuild };
 }
 
 const SUPERSCRIPT = '⁰¹²³⁴⁵⁶⁷⁸⁹';
@@ -276,7 +288,8 @@ async function memoryCopy(from: Workspace): Promise<{ ws: Workspace; ms: number 
 
 /** `Workspace.open` of each fixture in fresh processes, sizes alternating round by round. */
 function openBench(fixtures: GrowthFixture[], runs: number) {
-  const samples = new Map<number, { ms: number; rss: number }[]>(fixtures.map((f) => [f.size, []]));
+  type Sample = { ms: number; rss: number; added: number };
+  const samples = new Map<number, Sample[]>(fixtures.map((f) => [f.size, []]));
   for (let r = 0; r < runs; r++) {
     for (const f of fixtures) {
       const out = inProcess('./growthOpen.ts', [f.path]);
@@ -286,36 +299,54 @@ function openBench(fixtures: GrowthFixture[], runs: number) {
         rssBefore: number;
         rssAfter: number;
       };
-      samples.get(f.size)!.push({ ms: o.ms, rss: o.rssAfter - o.rssBefore });
+      samples.get(f.size)!.push({ ms: o.ms, rss: o.rssAfter, added: o.rssAfter - o.rssBefore });
     }
   }
+  const median = (s: Sample[], k: keyof Sample) =>
+    quantile(
+      s.map((x) => x[k]),
+      0.5,
+    );
   const base = samples.get(fixtures[0]!.size)!;
   return fixtures.map((f) => {
     const s = samples.get(f.size)!;
-    const ratios = s.map((x, i) => x.ms / base[i]!.ms);
     return {
       size: f.size,
-      ms: quantile(
-        s.map((x) => x.ms),
+      ms: median(s, 'ms'),
+      /** RSS after the open. */
+      rss: median(s, 'rss'),
+      /** RSS the open added. */
+      added: median(s, 'added'),
+      ratio: quantile(
+        s.map((x, i) => x.ms / base[i]!.ms),
         0.5,
       ),
-      rss: quantile(
-        s.map((x) => x.rss),
-        0.5,
-      ),
-      ratio: quantile(ratios, 0.5),
-      rssRatio:
-        quantile(
-          s.map((x) => x.rss),
-          0.5,
-        ) /
-        quantile(
-          base.map((x) => x.rss),
-          0.5,
-        ),
+      rssRatio: median(s, 'rss') / median(base, 'rss'),
       samples: s,
     };
   });
+}
+
+/**
+ * Compares what each read returned with what it returned the first time the bench ran on
+ * the fixture (kept beside it; the first run keeps its own). A read whose result changed
+ * reads rows the fixture lacks: timing it would compare nothing with something.
+ */
+function checkResults(fixtures: GrowthFixture[], seen: Map<number, Record<string, string>>) {
+  const out: string[] = [];
+  for (const f of fixtures) {
+    const file = fixtureFiles(f.size).expected;
+    const now = seen.get(f.size) ?? {};
+    if (!existsSync(file)) {
+      writeFileSync(file, `${JSON.stringify(now, null, 2)}\n`);
+      continue;
+    }
+    const before = JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>;
+    for (const [read, what] of Object.entries(now))
+      if (before[read] !== undefined && before[read] !== what)
+        out.push(`${label(f.size)} · ${read}: ${what} (first run: ${before[read]})`);
+  }
+  return out;
 }
 
 // ------------------------------------------------------------------ main
@@ -328,7 +359,7 @@ function gitRevision(): string {
 }
 
 async function main(): Promise<void> {
-  const { sizes, quick, all, memoryHuge } = parseArgs(process.argv.slice(2));
+  const { sizes, quick, all, memoryHuge, rebuild } = parseArgs(process.argv.slice(2));
   const started = performance.now();
   const cpus = os.cpus();
   const cpu = `${cpus[0]?.model.trim() ?? 'unknown CPU'} ×${cpus.length}`;
@@ -356,6 +387,13 @@ async function main(): Promise<void> {
       store: new SqliteStore({ path: f.path }),
       tickIntervalMs: 0,
     });
+    if (rebuild) {
+      const t0 = performance.now();
+      await ws.rebuildProjections();
+      console.log(
+        `  fixture ${label(f.size)}: projections rebuilt in ${((performance.now() - t0) / 1_000).toFixed(1)} s`,
+      );
+    }
     subjects.push(subject('SQLite', f.size, ws, f.targets));
     const mem = f.size < HUGE || memoryHuge ? await memoryCopy(ws) : undefined;
     if (mem) subjects.push(subject('MemoryStore', f.size, mem.ws, f.targets));
@@ -372,6 +410,7 @@ async function main(): Promise<void> {
   }
 
   // The reads: per read, every (store, size) in alternating rounds.
+  const seen = new Map<number, Record<string, string>>();
   const timing = quick
     ? { warmupMs: 20, roundMs: 40, rounds: 3 }
     : { warmupMs: 40, roundMs: 80, rounds: 7 };
@@ -386,7 +425,11 @@ async function main(): Promise<void> {
   for (const read of READS) {
     const runs = subjects.filter((s) => s.size < HUGE || read.atHuge || all);
     const shown = new Map<Subject, string>();
-    for (const s of runs) shown.set(s, describe(await read.run(s)));
+    for (const s of runs) {
+      const what = describe(await read.run(s));
+      shown.set(s, what);
+      (seen.get(s.size) ?? seen.set(s.size, {}).get(s.size)!)[`${s.store} · ${read.name}`] = what;
+    }
     const timings = await timeInterleaved(
       runs.map((s) => ({
         name: `${read.name} · ${s.store} · ${label(s.size)}`,
@@ -440,11 +483,18 @@ async function main(): Promise<void> {
         open.slice(1).every((o) => o.ratio <= GOAL_RATIO) ? 'PASS' : 'FAIL',
       ]);
       rows.push([
-        'RSS added by the open',
+        'RSS after the open',
         '',
         ...open.map((o) => fmtMb(o.rss)),
         ...open.slice(1).map((o) => fmtRatio(o.rssRatio)),
         open.slice(1).every((o) => o.rssRatio <= GOAL_RATIO) ? 'PASS' : 'FAIL',
+      ]);
+      rows.push([
+        '  of which the open added',
+        '',
+        ...open.map((o) => fmtMb(o.added)),
+        ...open.slice(1).map((o) => fmtRatio(o.added / open[0]!.added)),
+        'info',
       ]);
     }
     table(
@@ -457,6 +507,13 @@ async function main(): Promise<void> {
       ],
       rows,
     );
+  }
+  const mismatches = checkResults(fixtures, seen);
+  if (mismatches.length) {
+    console.log(
+      `\n  Results differ from the first run on these fixtures — rows the code reads may be missing from a log built by older code; run again with --rebuild-projections (or delete test/bench/.cache/ to build anew):`,
+    );
+    for (const m of mismatches) console.log(`    ${m}`);
   }
   const failed = results.filter((r) => !r.pass);
   console.log(
@@ -480,6 +537,7 @@ async function main(): Promise<void> {
     units:
       'ns per call (median wall time); ratios: median of same-round ratios to the smallest size',
     fixtures: loads,
+    mismatches,
     reads: results.map((r) => ({
       read: r.read,
       store: r.store,

@@ -32,7 +32,16 @@
  * Build one alone: `pnpm exec tsx --conditions=source test/bench/growthFixture.ts 1e5`.
  */
 
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -105,22 +114,45 @@ const FILLER_SESSIONS = 8;
 const FILLER_TAGS = 16;
 const DEPLOY = 'deploy';
 
-/** The file names of the fixture of `size` events. */
-export function fixtureFiles(size: number) {
-  const name = `growth-v${FIXTURE_VERSION}-s${SCHEMA_VERSION}-${size}`;
+/** The file names of the fixture of `size` events, for a store of SQLite schema `schema`. */
+export function fixtureFiles(size: number, schema = SCHEMA_VERSION) {
+  const name = `growth-v${FIXTURE_VERSION}-s${schema}-${size}`;
   return {
     db: join(CACHE_DIR, `${name}.db`),
     partial: join(CACHE_DIR, `${name}.partial.db`),
     progress: join(CACHE_DIR, `${name}.progress.json`),
     meta: join(CACHE_DIR, `${name}.json`),
     keys: join(CACHE_DIR, `${name}.keys`),
+    /** What each read returned the first time the bench ran on it (see growth.ts). */
+    expected: join(CACHE_DIR, `${name}.expected.json`),
+    /** Held (with the builder's pid) while a process builds the fixture. */
+    lock: join(CACHE_DIR, `${name}.lock`),
   };
+}
+
+/**
+ * A fixture built for an older SQLite schema, copied under the current one's name (the
+ * store migrates the copy when it is opened; the original stays as it was). Building 10⁶
+ * events takes long: a schema change should not throw the log away.
+ */
+function migratedCopy(size: number): boolean {
+  for (let schema = SCHEMA_VERSION - 1; schema >= 1; schema--) {
+    const old = fixtureFiles(size, schema);
+    if (!existsSync(old.meta) || !existsSync(old.db)) continue;
+    const f = fixtureFiles(size);
+    copyFileSync(old.db, f.db);
+    cpSync(old.keys, f.keys, { recursive: true });
+    if (existsSync(old.expected)) copyFileSync(old.expected, f.expected);
+    copyFileSync(old.meta, f.meta);
+    return true;
+  }
+  return false;
 }
 
 /** The cached fixture of `size` events, or `undefined` when it is not built (completely). */
 export function cachedFixture(size: number): GrowthFixture | undefined {
   const f = fixtureFiles(size);
-  if (!existsSync(f.meta) || !existsSync(f.db)) return undefined;
+  if ((!existsSync(f.meta) || !existsSync(f.db)) && !migratedCopy(size)) return undefined;
   const saved = JSON.parse(readFileSync(f.meta, 'utf8')) as {
     targets: GrowthTargets;
     buildMs: number;
@@ -492,6 +524,38 @@ export async function growthFixture(
   if (cached) return cached;
   const f = fixtureFiles(size);
   mkdirSync(CACHE_DIR, { recursive: true });
+  lock(f.lock);
+  try {
+    return await build(size, f, log);
+  } finally {
+    rmSync(f.lock, { force: true });
+  }
+}
+
+/** Takes the build lock, or throws naming the live process that holds it. */
+function lock(file: string): void {
+  try {
+    writeFileSync(file, String(process.pid), { flag: 'wx' });
+    return;
+  } catch {}
+  const pid = Number(readFileSync(file, 'utf8'));
+  let alive = false;
+  try {
+    process.kill(pid, 0);
+    alive = true;
+  } catch {}
+  if (alive)
+    throw new Error(
+      `${file}: process ${pid} is building this fixture; wait for it (or stop it: the build resumes).`,
+    );
+  writeFileSync(file, String(process.pid));
+}
+
+async function build(
+  size: number,
+  f: ReturnType<typeof fixtureFiles>,
+  log: (line: string) => void,
+): Promise<GrowthFixture> {
   let p: Progress | undefined = existsSync(f.progress)
     ? (JSON.parse(readFileSync(f.progress, 'utf8')) as Progress)
     : undefined;
