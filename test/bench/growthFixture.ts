@@ -52,8 +52,12 @@ import { SCHEMA_VERSION, SqliteStore } from '@baton/sqlite';
 /** Bump when what the fixture writes changes: cached files of another version are not used. */
 export const FIXTURE_VERSION = 1;
 
-/** Where fixtures are cached (gitignored). */
-export const CACHE_DIR = fileURLToPath(new URL('./.cache/', import.meta.url));
+/**
+ * Where fixtures are cached: `BATON_GROWTH_CACHE`, or test/bench/.cache/ (gitignored).
+ * Defaults to the latter.
+ */
+export const CACHE_DIR =
+  process.env.BATON_GROWTH_CACHE ?? fileURLToPath(new URL('./.cache/', import.meta.url));
 
 /** The word only one target entry holds, for `context.query({ text })`. */
 export const RARE_WORD = 'quokkaridge';
