@@ -26,14 +26,13 @@
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { getHeapStatistics } from 'node:v8';
 import { MemoryStore, Workspace } from '@baton/core';
 import { SqliteStore } from '@baton/sqlite';
-import { fmtInt, fmtMb, fmtRatio, fmtUs, table } from './format.js';
+import { fmtInt, fmtMb, fmtRatio, fmtUs, table, writeResults } from './format.js';
 import { cachedFixture, fixtureFiles, type GrowthFixture } from './growthFixture.js';
 import { describe, READS, type Subject, subject } from './growthReads.js';
 import { pairedRatio, quantile, type Timing, timeInterleaved } from './timing.js';
@@ -309,27 +308,33 @@ async function main(): Promise<void> {
         ];
       });
     if (store === 'SQLite') {
-      rows.push([
+      const row = (name: string, cells: string[], ratios: number[], goal: boolean) =>
+        rows.push([
+          name,
+          name.startsWith('Workspace') ? 'head' : '',
+          ...cells,
+          ...ratios.map(fmtRatio),
+          goal ? (ratios.every((r) => r <= GOAL_RATIO) ? 'PASS' : 'FAIL') : 'info',
+        ]);
+      const later = open.slice(1);
+      row(
         'Workspace.open (fresh process)',
-        'head',
-        ...open.map((o) => fmtUs(o.ms * 1e6)),
-        ...open.slice(1).map((o) => fmtRatio(o.ratio)),
-        open.slice(1).every((o) => o.ratio <= GOAL_RATIO) ? 'PASS' : 'FAIL',
-      ]);
-      rows.push([
+        open.map((o) => fmtUs(o.ms * 1e6)),
+        later.map((o) => o.ratio),
+        true,
+      );
+      row(
         'RSS after the open',
-        '',
-        ...open.map((o) => fmtMb(o.rss)),
-        ...open.slice(1).map((o) => fmtRatio(o.rssRatio)),
-        open.slice(1).every((o) => o.rssRatio <= GOAL_RATIO) ? 'PASS' : 'FAIL',
-      ]);
-      rows.push([
+        open.map((o) => fmtMb(o.rss)),
+        later.map((o) => o.rssRatio),
+        true,
+      );
+      row(
         '  of which the open added',
-        '',
-        ...open.map((o) => fmtMb(o.added)),
-        ...open.slice(1).map((o) => fmtRatio(o.added / open[0]!.added)),
-        'info',
-      ]);
+        open.map((o) => fmtMb(o.added)),
+        later.map((o) => o.added / open[0]!.added),
+        false,
+      );
     }
     table(
       [
@@ -355,14 +360,8 @@ async function main(): Promise<void> {
   );
 
   const seconds = (performance.now() - started) / 1_000;
-  const dir = new URL('./results/', import.meta.url);
-  await mkdir(dir, { recursive: true });
-  const file = new URL('growth.json', dir);
   const report = {
-    date: new Date().toISOString(),
-    revision,
-    node: process.version,
-    cpu,
+    machine: { revision, node: process.version, cpu, date: new Date().toISOString() },
     load: { before: loadBefore, after: os.loadavg()[0]! },
     seconds: Number(seconds.toFixed(1)),
     sizes,
@@ -383,10 +382,8 @@ async function main(): Promise<void> {
     })),
     open: open.map((o) => ({ ...o, samples: undefined })),
   };
-  const round = (_key: string, v: unknown) =>
-    typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(6)) : v;
-  await writeFile(file, `${JSON.stringify(report, round, 2)}\n`);
-  console.log(`\nWrote ${file.pathname} in ${seconds.toFixed(1)} s.`);
+  const path = await writeResults('growth.json', report);
+  console.log(`\nWrote ${path} in ${seconds.toFixed(1)} s.`);
   for (const s of subjects) await s.ws.close();
 }
 
