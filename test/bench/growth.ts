@@ -255,7 +255,10 @@ async function main(): Promise<void> {
     ratios: Record<number, number>;
     pass: boolean;
   }[] = [];
-  for (const read of READS) {
+  for (const [i, read] of READS.entries()) {
+    // Slow reads take minutes on a large log: say which one runs, on a terminal.
+    if (process.stderr.isTTY)
+      process.stderr.write(`\r  timing ${i + 1}/${READS.length}: ${read.name}\x1b[K`);
     const runs = subjects.filter((s) => s.size < HUGE || read.atHuge || all);
     const shown = new Map<Subject, string>();
     for (const s of runs) {
@@ -288,6 +291,7 @@ async function main(): Promise<void> {
     }
   }
 
+  if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
   // Open, in fresh processes.
   const open = openBench(fixtures, quick ? 3 : 5);
 
