@@ -3,7 +3,7 @@
  * what the history costs? Part of `pnpm bench`, or alone:
  *
  *   pnpm exec tsx --conditions=source test/bench/growth.ts [--sizes 1e3,1e5] [--quick]
- *     [--all] [--memory-huge] [--rebuild-projections]
+ *     [--all] [--memory-huge] [--rebuild-projections] [--sqlite-only]
  *
  * Sizes default to 10³, 10⁵ and 10⁶ events (`--quick`: 10³ and 10⁴). Each size is a realistic
  * SQLite log built through the public API (test/bench/growthFixture.ts) around a fixed target
@@ -55,6 +55,8 @@ interface Args {
   memoryHuge: boolean;
   /** `rebuildProjections()` on each SQLite fixture first (`--rebuild-projections`). */
   rebuild: boolean;
+  /** SQLite only, no MemoryStore copies (`--sqlite-only`). */
+  sqliteOnly: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -62,6 +64,7 @@ function parseArgs(argv: string[]): Args {
   const all = argv.includes('--all');
   const memoryHuge = argv.includes('--memory-huge');
   const rebuild = argv.includes('--rebuild-projections');
+  const sqliteOnly = argv.includes('--sqlite-only');
   const at = argv.indexOf('--sizes');
   let sizes = quick ? [1_000, 10_000] : [1_000, 100_000, 1_000_000];
   if (at >= 0) {
@@ -74,7 +77,7 @@ function parseArgs(argv: string[]): Args {
     sizes = [...new Set(parsed)].sort((a, b) => a - b);
   }
   if (sizes.length < 2) throw new Error('--sizes needs at least two sizes to compare.');
-  return { sizes, quick, all, memoryHuge, rebuild };
+  return { sizes, quick, all, memoryHuge, rebuild, sqliteOnly };
 }
 
 const SUPERSCRIPT = '⁰¹²³⁴⁵⁶⁷⁸⁹';
@@ -192,7 +195,7 @@ function gitRevision(): string {
 }
 
 async function main(): Promise<void> {
-  const { sizes, quick, all, memoryHuge, rebuild } = parseArgs(process.argv.slice(2));
+  const { sizes, quick, all, memoryHuge, rebuild, sqliteOnly } = parseArgs(process.argv.slice(2));
   const started = performance.now();
   const cpus = os.cpus();
   const cpu = `${cpus[0]?.model.trim() ?? 'unknown CPU'} ×${cpus.length}`;
@@ -228,7 +231,7 @@ async function main(): Promise<void> {
       );
     }
     subjects.push(subject('SQLite', f.size, ws, f.targets));
-    const mem = f.size < HUGE || memoryHuge ? await memoryCopy(ws) : undefined;
+    const mem = !sqliteOnly && (f.size < HUGE || memoryHuge) ? await memoryCopy(ws) : undefined;
     if (mem) subjects.push(subject('MemoryStore', f.size, mem.ws, f.targets));
     loads.push({
       size: f.size,
@@ -238,7 +241,7 @@ async function main(): Promise<void> {
       memoryMs: mem?.ms ?? null,
     });
     console.log(
-      `  fixture ${label(f.size).padEnd(4)} ${fmtInt(f.targets.events).padStart(9)} events · built in ${(f.buildMs / 1_000).toFixed(1)} s (${((f.buildMs / f.targets.events) * 100).toFixed(0)} s per 10⁵${f.built ? ', this run' : ', cached'}) · ${mem ? `MemoryStore import ${(mem.ms / 1_000).toFixed(1)} s` : 'no MemoryStore copy (--memory-huge makes one)'}`,
+      `  fixture ${label(f.size).padEnd(4)} ${fmtInt(f.targets.events).padStart(9)} events · built in ${(f.buildMs / 1_000).toFixed(1)} s (${((f.buildMs / f.targets.events) * 100).toFixed(0)} s per 10⁵${f.built ? ', this run' : ', cached'}) · ${mem ? `MemoryStore import ${(mem.ms / 1_000).toFixed(1)} s` : sqliteOnly ? 'no MemoryStore copy (--sqlite-only)' : 'no MemoryStore copy (--memory-huge makes one)'}`,
     );
   }
 
@@ -260,19 +263,22 @@ async function main(): Promise<void> {
     if (process.stderr.isTTY)
       process.stderr.write(`\r  timing ${i + 1}/${READS.length}: ${read.name}\x1b[K`);
     const runs = subjects.filter((s) => s.size < HUGE || read.atHuge || all);
+    // What each returned: kept from its calls (a slow read is not run once more to see it).
     const shown = new Map<Subject, string>();
-    for (const s of runs) {
-      const what = describe(await read.run(s));
-      shown.set(s, what);
-      (seen.get(s.size) ?? seen.set(s.size, {}).get(s.size)!)[`${s.store} · ${read.name}`] = what;
-    }
     const timings = await timeInterleaved(
       runs.map((s) => ({
         name: `${read.name} · ${s.store} · ${label(s.size)}`,
-        fn: () => read.run(s),
+        fn: async () => {
+          const r = await read.run(s);
+          if (!shown.has(s)) shown.set(s, describe(r));
+          return r;
+        },
       })),
       timing,
     );
+    for (const s of runs)
+      (seen.get(s.size) ?? seen.set(s.size, {}).get(s.size)!)[`${s.store} · ${read.name}`] =
+        shown.get(s)!;
     for (const store of ['SQLite', 'MemoryStore'] as const) {
       const mine = runs.flatMap((s, i) => (s.store === store ? [{ s, t: timings[i]! }] : []));
       if (mine.length < 2) continue;
@@ -298,6 +304,7 @@ async function main(): Promise<void> {
   const larger = sizes.slice(1);
   const small = label(sizes[0]!);
   for (const store of ['SQLite', 'MemoryStore'] as const) {
+    if (!results.some((r) => r.store === store)) continue;
     console.log(`\n  ${store}`);
     const rows = results
       .filter((r) => r.store === store)
