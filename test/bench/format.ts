@@ -1,4 +1,5 @@
 /** Formatting shared by the bench tables. */
+import { mkdir, writeFile } from 'node:fs/promises';
 
 /** A time given in ns, in the unit that reads best. */
 export function fmtUs(ns: number): string {
@@ -36,4 +37,18 @@ export function table(head: string[], rows: string[][]): void {
   console.log(line(head));
   console.log(`  ${widths.map((w) => '─'.repeat(w)).join('   ')}`);
   for (const r of rows) console.log(line(r));
+}
+
+/**
+ * Writes `report` as test/bench/results/`name` (numbers to 6 significant digits) and returns
+ * the file's path.
+ */
+export async function writeResults(name: string, report: object): Promise<string> {
+  const dir = new URL('./results/', import.meta.url);
+  await mkdir(dir, { recursive: true });
+  const file = new URL(name, dir);
+  const round = (_key: string, v: unknown) =>
+    typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(6)) : v;
+  await writeFile(file, `${JSON.stringify(report, round, 2)}\n`);
+  return file.pathname;
 }

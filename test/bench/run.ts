@@ -551,6 +551,8 @@ await main();
 inOwnProcess('./sqlite.ts');
 inOwnProcess('./briefing.ts');
 inOwnProcess('./verify.ts');
+// 7. Growth (issue 18): every public read at 10³–10⁶ events, SQLite and MemoryStore.
+inOwnProcess('./growth.ts');
 // Beside its package, so it resolves the LangGraph packages that package depends on.
 inOwnProcess('../../packages/langgraph/test/bench/checkpointSaver.ts');
 inOwnProcess('../../packages/openai-agents/bench/sessionBench.ts');
