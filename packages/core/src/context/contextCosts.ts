@@ -40,7 +40,10 @@ const COSTS = 'context-costs';
 const ALL_DAYS = '*';
 
 /** The keys a `usage` entry counts under for `by` (an artifact listed twice counts twice). */
-export function costKeys(row: Pick<ContextRow, 'actor' | 'session' | 'about' | 'spans'>, by: CostBy) {
+export function costKeys(
+  row: Pick<ContextRow, 'actor' | 'session' | 'about' | 'spans'>,
+  by: CostBy,
+) {
   if (by === 'actor') return [row.actor];
   if (by === 'session') return [row.session ?? '-'];
   if (by === 'handoff') return row.spans ?? [];
@@ -56,7 +59,10 @@ export function addTotals(into: CostTotals, usage: Partial<CostTotals> & { entri
 }
 
 /** The `context-costs` rows a new `usage` entry changes: its totals added to each of its cells. */
-export async function costWrites(rows: ProjectionReader, row: ContextRow): Promise<ProjectionWrite[]> {
+export async function costWrites(
+  rows: ProjectionReader,
+  row: ContextRow,
+): Promise<ProjectionWrite[]> {
   const usage = row.fields.usage ?? {};
   const about = [...new Set(row.about)].sort();
   const cells = new Map<string, CostCell>();

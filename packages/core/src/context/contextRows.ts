@@ -186,10 +186,7 @@ export async function bodyWrites(rows: RowReader, row: ContextRow): Promise<Proj
  * The rows of the entries holding body `hash`, written again without search text: what the
  * body's erasure (`blob.erased`) changes, so a search no longer finds the erased words.
  */
-export async function erasedTextWrites(
-  rows: RowReader,
-  hash: string,
-): Promise<ProjectionWrite[]> {
+export async function erasedTextWrites(rows: RowReader, hash: string): Promise<ProjectionWrite[]> {
   const held = (await rows.get(BODIES, hash)) as { entries: string[] } | undefined;
   const out: ProjectionWrite[] = [];
   for (const id of held?.entries ?? []) {

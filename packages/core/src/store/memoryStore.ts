@@ -62,7 +62,10 @@ function kvOut(v: KvValue): KvValue {
 }
 
 /** One page of `(index key, row key, value)` entries: sorted, then the page after `page.after`. */
-function sortedPage(entries: [string, string, JsonValue][], page: PageOptions): Page<ProjectionRow> {
+function sortedPage(
+  entries: [string, string, JsonValue][],
+  page: PageOptions,
+): Page<ProjectionRow> {
   const limit = page.limit ?? DEFAULT_PAGE_SIZE;
   const dir = page.reverse ? -1 : 1;
   entries.sort((x, y) => dir * (compareKeys(x[0], y[0]) || compareKeys(x[1], y[1])));
@@ -71,7 +74,7 @@ function sortedPage(entries: [string, string, JsonValue][], page: PageOptions): 
     const [ak, key] = decodeCursor(page.after, 2) as [string, string];
     start = entries.findIndex((x) => dir * (compareKeys(x[0], ak) || compareKeys(x[1], key)) > 0);
     if (start < 0) start = entries.length;
-}
+  }
   return pageOf(
     entries.slice(start, start + limit + 1),
     limit,

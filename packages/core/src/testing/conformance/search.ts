@@ -148,10 +148,16 @@ export function searchTests({ test }: Suite): void {
       }
       const first = await store.search('notes', 'zebras', PRIMARY_INDEX, {}, { limit: 3 });
       expect(first.items.map((r) => r.value)).toEqual([0, 3, 6]);
-      const second = await store.search('notes', 'zebras', PRIMARY_INDEX, {}, {
-        limit: 3,
-        after: first.next!,
-      });
+      const second = await store.search(
+        'notes',
+        'zebras',
+        PRIMARY_INDEX,
+        {},
+        {
+          limit: 3,
+          after: first.next!,
+        },
+      );
       expect(second.items.map((r) => r.value)).toEqual([9, 12, 15]);
     });
 
