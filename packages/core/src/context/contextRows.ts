@@ -133,7 +133,8 @@ async function bodyText(rows: ProjectionReader, hash: string | undefined) {
 /** The write of an entry's row, with its indexes and its search text (`text`, when known). */
 export function putContextRow(row: ContextRow, text?: string): ProjectionWrite {
   const k = (v: string) => contextIndexKey(v, row.seq);
-  const about = row.about.length ? row.about : ['-'];
+  // Each artifact once: a key listed twice is one index entry in a store.
+  const about = row.about.length ? [...new Set(row.about)] : ['-'];
   const indexes: Record<string, string | string[]> = {
     about: about.map(k),
     aboutType: about.map((a) => k(`${a}\u0000${row.type}`)),
