@@ -194,21 +194,29 @@ export async function readEntry(scope: Scope, id: string): Promise<ContextEntry>
   return entryOf(scope, row);
 }
 
-/** Entries the scope's identity may read, oldest first, filtered; a page at a time (`context.query`). */
-export async function queryEntries(scope: Scope, query: ContextQuery): Promise<Page<ContextEntry>> {
+/**
+ * Entries the scope's identity may read, oldest first, filtered; a page at a time
+ * (`context.query`). `bound.untilSeq` keeps to entries committed by then (a briefing's offer).
+ */
+export async function queryEntries(
+  scope: Scope,
+  query: ContextQuery,
+  bound: { untilSeq?: number } = {},
+): Promise<Page<ContextEntry>> {
   const q = parseInput(querySchema, query, 'context.query');
   await scope.catchUp();
   const about = q.about === undefined ? undefined : [...new Set([q.about].flat())];
   const types = q.types && [...new Set(q.types)];
   const filter = { ...q, about, types };
-  if (!(await contextIndexed(scope.rows))) return legacyQuery(scope, filter);
-  const plan = queryPlan(filter);
+  if (!(await contextIndexed(scope.rows))) return legacyQuery(scope, filter, bound.untilSeq);
+  const plan = { ...queryPlan(filter), untilSeq: bound.untilSeq };
   const limit = q.limit ?? 100;
   const items: ContextEntry[] = [];
   if (plan.sources.length === 0) return { items };
   const resume = q.after === undefined ? undefined : cursorPosition(q.after, plan.order);
   const merged = mergeSources(scope, plan, resume, q.text, limit);
   for await (const row of merged) {
+    if (bound.untilSeq !== undefined && row.seq > bound.untilSeq) continue;
     if (!matches(scope, row, filter)) continue;
     items.push(await entryOf(scope, row));
     if (items.length === limit) {
@@ -252,6 +260,8 @@ interface QueryPlan {
   /** `seq`: merged in commit order; `at`: one source in time order (the `at` index). */
   order: 'seq' | 'at';
   since?: string;
+  /** Only entries committed at or before this seq (for `seq` plans: the range ends there). */
+  untilSeq?: number;
 }
 
 function queryPlan(q: Filter): QueryPlan {
@@ -321,6 +331,7 @@ async function* mergeSources(
     } else {
       range = { prefix: `${value}\u0000` };
       if (resume !== undefined) range.gt = `${value}\u0000${resume}`;
+      if (plan.untilSeq !== undefined) range.lt = contextIndexKey(value, plan.untilSeq + 1);
     }
     return { range, rows: [] as ContextRow[], next: undefined as string | undefined, done: false };
   });
@@ -364,7 +375,11 @@ async function* mergeSources(
  * (until `workspace.rebuildProjections()`): the indexes every row has, the other filters and
  * the words checked on each row. Slower, never wrong.
  */
-async function legacyQuery(scope: Scope, q: Filter): Promise<Page<ContextEntry>> {
+async function legacyQuery(
+  scope: Scope,
+  q: Filter,
+  untilSeq = Number.POSITIVE_INFINITY,
+): Promise<Page<ContextEntry>> {
   const limit = q.limit ?? 100;
   const [index, key]: [ContextIndex, string | undefined] =
     q.about?.length === 1
@@ -381,7 +396,7 @@ async function legacyQuery(scope: Scope, q: Filter): Promise<Page<ContextEntry>>
   while (items.length < limit) {
     const page = await contextPage(scope.rows, index, range, { limit: 200, after });
     for (const row of page.items) {
-      if (!matches(scope, row, q)) continue;
+      if (row.seq > untilSeq || !matches(scope, row, q)) continue;
       const entry = await entryOf(scope, row);
       if (needle && !`${entry.text}\n${entry.why ?? ''}`.toLowerCase().includes(needle)) continue;
       items.push(entry);
