@@ -280,10 +280,12 @@ const SQL = {
   dropText: 'DELETE FROM baton_texts WHERE collection = ? AND key = ?',
   putText: 'INSERT INTO baton_texts (collection, key, text) VALUES (?, ?, ?)',
   texts: ' FROM baton_texts t',
-  textFts: ' FROM baton_text_index JOIN baton_texts t ON t.id = baton_text_index.rowid',
-  textRow: ' JOIN baton_rows r ON r.collection = t.collection AND r.key = t.key',
+  // CROSS JOIN fixes the order: the text index first, so a search reads its matches only (left
+  // free, the planner walks the row index in ORDER BY order and probes the text index per row).
+  textFts: ' FROM baton_text_index CROSS JOIN baton_texts t ON t.id = baton_text_index.rowid',
+  textRow: ' CROSS JOIN baton_rows r ON r.collection = t.collection AND r.key = t.key',
   textIndexed:
-    ' JOIN baton_row_index i ON i.collection = t.collection AND i.key = t.key JOIN baton_rows r ON r.collection = i.collection AND r.key = i.key',
+    ' CROSS JOIN baton_row_index i ON i.collection = t.collection AND i.key = t.key CROSS JOIN baton_rows r ON r.collection = i.collection AND r.key = i.key',
   textMatch: ' WHERE baton_text_index MATCH ? AND t.collection = ?',
   textHas: ' WHERE instr(t.text, ?) > 0 AND t.collection = ?',
   textOptimize: "INSERT INTO baton_text_index (baton_text_index) VALUES ('optimize')",
