@@ -77,7 +77,7 @@ async function scenario(entries: number, kind: 'memory' | 'sqlite', dir: string)
       const hash = sha256b64(bytes);
       blobs.push({ hash, bytes });
       const about = [`art_noise_${n % 50}`];
-      const fields =
+      const fields: Record<string, JsonValue> =
         type === 'usage' ? { usage: { inputTokens: 10, outputTokens: 5, costUsd: 0.001 } } : {};
       drafts.push({
         type: 'context.recorded',

@@ -131,7 +131,10 @@ export async function entryWords(scope: Pick<Scope, 'blob'>, hash: string): Prom
 }
 
 /** Whether the scope's identity may read the entry: its own, or `read` on all it is about (`workspace` when nothing). */
-export function entryReadable(scope: Pick<Scope, 'actor' | 'may'>, row: ContextRow): boolean {
+export function entryReadable(
+  scope: Pick<Scope, 'actor' | 'may'>,
+  row: Pick<ContextRow, 'actor' | 'about'>,
+): boolean {
   if (row.actor === scope.actor) return true;
   return row.about.length
     ? row.about.every((a) => scope.may('read', `artifact:${a}`))

@@ -1,5 +1,4 @@
 import type { JsonValue } from '../crypto/canonical.js';
-import type { HandoffRow } from '../handoffs/handoffRows.js';
 import type { ProjectionReader } from '../log/eventTypes.js';
 import type { ProjectionWrite, Store } from '../store/store.js';
 
@@ -72,7 +71,7 @@ export async function spanWrites(
   rows: ProjectionReader,
   name: string,
   e: { actor: string; seq: number },
-  next: HandoffRow,
+  next: { id: string; kind: string; to: string[]; artifacts: { id: string }[] },
 ): Promise<ProjectionWrite[]> {
   if (next.kind !== 'work') return [];
   const recipient = next.to[0]!;

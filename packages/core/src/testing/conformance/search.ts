@@ -2,10 +2,10 @@ import { describe, expect } from 'vitest';
 import type { IndexRange, PageOptions, ProjectionRow, Store } from '../../store/store.js';
 import { PRIMARY_INDEX } from '../../store/store.js';
 import type { Suite } from './harness.js';
-import { MAX_PAGES, write } from './helpers.js';
+import { everyPage, write } from './helpers.js';
 
 /** Every row of a search, page by page (each page at most `limit`). */
-async function searchAll(
+function searchAll(
   store: Store,
   collection: string,
   needle: string,
@@ -13,22 +13,9 @@ async function searchAll(
   range: IndexRange = {},
   page: Omit<PageOptions, 'after'> = {},
 ): Promise<ProjectionRow[]> {
-  const out: ProjectionRow[] = [];
-  let after: string | undefined;
-  for (let i = 0; i < MAX_PAGES; i++) {
-    const p = await store.search(
-      collection,
-      needle,
-      index,
-      range,
-      after === undefined ? page : { ...page, after },
-    );
-    if (page.limit !== undefined) expect(p.items.length).toBeLessThanOrEqual(page.limit);
-    out.push(...p.items);
-    if (p.next === undefined) return out;
-    after = p.next;
-  }
-  throw new Error(`search paged more than ${MAX_PAGES} times`);
+  return everyPage(`search(${collection}, ${needle})`, page, (p) =>
+    store.search(collection, needle, index, range, p),
+  );
 }
 
 const keys = (rows: ProjectionRow[]) => rows.map((r) => r.key);
