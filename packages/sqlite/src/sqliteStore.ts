@@ -144,9 +144,9 @@ export class SqliteStore implements B.Store {
     page: B.PageOptions = {},
   ): Promise<B.Page<B.ProjectionRow>> {
     const n = S.foldText(needle);
-    // Needles of 3 characters or more go through the trigram index; shorter ones have no
-    // trigram, so instr() checks the collection's texts.
-    const indexed = n.length >= S.MIN_INDEXED_NEEDLE;
+    // Needles of 3 characters (code points, as FTS5 counts them) or more go through the
+    // trigram index; shorter ones have no trigram, so instr() checks the collection's texts.
+    const indexed = Array.from(n).length >= S.MIN_INDEXED_NEEDLE;
     const [from, where] = indexed ? [SQL.textFts, SQL.textMatch] : [SQL.texts, SQL.textHas];
     const match = indexed ? `"${n.replaceAll('"', '""')}"` : n;
     const primary = index === S.PRIMARY_INDEX;

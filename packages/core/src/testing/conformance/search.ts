@@ -54,12 +54,15 @@ export function searchTests({ test }: Suite): void {
         { collection: 'notes', key: 'a', value: 1, text: 'x + y' },
         { collection: 'notes', key: 'b', value: 2, text: 'say "hi" AND OR NOT *' },
         { collection: 'notes', key: 'c', value: 3, text: 'É' },
+        { collection: 'notes', key: 'd', value: 4, text: 'mood 😀a😀 ok' },
       ]);
+      expect(keys(await searchAll(store, 'notes', '😀A', PRIMARY_INDEX))).toEqual(['d']);
+      expect(keys(await searchAll(store, 'notes', 'a😀 O', PRIMARY_INDEX))).toEqual(['d']);
       expect(keys(await searchAll(store, 'notes', 'X', PRIMARY_INDEX))).toEqual(['a']);
       expect(keys(await searchAll(store, 'notes', 'é', PRIMARY_INDEX))).toEqual(['c']);
       expect(keys(await searchAll(store, 'notes', '"hi"', PRIMARY_INDEX))).toEqual(['b']);
       expect(keys(await searchAll(store, 'notes', 'and or not *', PRIMARY_INDEX))).toEqual(['b']);
-      expect(keys(await searchAll(store, 'notes', ' ', PRIMARY_INDEX))).toEqual(['a', 'b']);
+      expect(keys(await searchAll(store, 'notes', ' ', PRIMARY_INDEX))).toEqual(['a', 'b', 'd']);
     });
 
     test('a rewritten row keeps only its new text, and a deleted row is found no more', async ({
