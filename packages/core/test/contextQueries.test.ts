@@ -118,6 +118,21 @@ function queries(w: Awaited<ReturnType<typeof variedLog>>): ContextQuery[] {
     { about: [a.id, b.id] },
     { about: [b.id, a.id, secret.id] },
     { about: [a.id, b.id], types: ['note', 'decision'] },
+    // More about × type pairs than are merged: read by about alone.
+    {
+      about: [a.id, b.id, secret.id, 'art_none'],
+      types: [
+        'note',
+        'attempt',
+        'learned',
+        'decision',
+        'question',
+        'answer',
+        'todo',
+        'summary',
+        'tool',
+      ],
+    },
     { types: ['question'] },
     { types: ['usage', 'note', 'summary'] },
     { types: ['question'], open: true },

@@ -267,6 +267,9 @@ interface QueryPlan {
   untilSeq?: number;
 }
 
+/** The most value+type pairs a plan merges (64 artifacts × 10 types would be 640 reads a page). */
+const MAX_SOURCES = 32;
+
 function queryPlan(q: Filter): QueryPlan {
   const by = (index: ContextIndex, sources: string[]): QueryPlan => ({
     index,
@@ -290,8 +293,12 @@ function queryPlan(q: Filter): QueryPlan {
     ['session', 'sessionType', q.session === undefined ? undefined : [q.session]],
     ['actor', 'actorType', q.actor === undefined ? undefined : [q.actor]],
   ];
-  for (const [plain, typed, values] of keyed)
-    if (values) return q.types ? by(typed, withTypes(values)) : by(plain, values);
+  for (const [plain, typed, values] of keyed) {
+    if (!values) continue;
+    // Each source costs a store read per page: past MAX_SOURCES pairs, the values alone.
+    const paired = q.types && values.length * q.types.length <= MAX_SOURCES;
+    return paired ? by(typed, withTypes(values)) : by(plain, values);
+  }
   if (q.types) return by('type', q.types);
   return { index: 'at', sources: [''], order: 'at', since: q.since };
 }
