@@ -21,14 +21,21 @@ import type { HandoffSpan } from './workspace/handoffSpans.js';
 export type { HandoffSpan } from './workspace/handoffSpans.js';
 
 /**
- * @internal What the facades read projection rows through: the store's row reads, nothing
- * else. The typed row modules (`artifacts/artifactRows.ts`, `context/contextRows.ts`,
+ * @internal What the facades read projection rows through: the store's row reads and text
+ * search, nothing else. The typed row modules (`artifacts/artifactRows.ts`, `context/contextRows.ts`,
  * `handoffs/handoffRows.ts`) name the collections and give the rows their types.
  */
 export interface RowSource {
   get(collection: string, key: string): Promise<JsonValue | undefined>;
   query(
     collection: string,
+    index: string,
+    range: IndexRange,
+    options?: PageOptions,
+  ): Promise<Page<ProjectionRow>>;
+  search(
+    collection: string,
+    needle: string,
     index: string,
     range: IndexRange,
     options?: PageOptions,

@@ -25,6 +25,10 @@ export function countingStore(store: Store) {
       counts.calls++;
       return store.query(c, i, r, p);
     },
+    search: (c, n, i, r, p) => {
+      counts.calls++;
+      return store.search(c, n, i, r, p);
+    },
     blobs: {
       get: (h) => {
         counts.calls++;

@@ -55,6 +55,7 @@ function serving(events: BatonEvent[], base: MemoryStore, blobs?: Map<string, Ui
     },
     get: (c, k) => base.get(c, k),
     query: (c, i, r, p) => base.query(c, i, r, p),
+    search: (c, n, i, r, p) => base.search(c, n, i, r, p),
     blobs: {
       get: async (h) => (blobs?.has(h) ? blobs.get(h) : base.blobs.get(h)),
       has: async (h) => blobs?.has(h) || base.blobs.has(h),

@@ -5,7 +5,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 export const APPLICATION_ID = 0x4274_6e31;
 
 /** The schema version this library writes, kept in `PRAGMA user_version`. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /**
  * `MIGRATIONS[v]` brings a store from schema version `v` to `v + 1`; a shipped one is never
@@ -50,6 +50,29 @@ const MIGRATIONS: readonly string[] = [
     key   TEXT PRIMARY KEY,
     value NOT NULL
   );
+  `,
+  // Version 2: rows' search texts (ProjectionWrite.text), folded by core's foldText, and an
+  // FTS5 trigram index over them, so Store.search finds any substring of 3 or more characters
+  // through the index (trigrams are case-sensitive here: the text is folded already). Shorter
+  // needles use instr() over the collection's texts. Rows written before keep no text until
+  // workspace.rebuildProjections() writes them again.
+  `
+  CREATE TABLE baton_texts (
+    id         INTEGER PRIMARY KEY,
+    collection TEXT NOT NULL,
+    key        TEXT NOT NULL,
+    text       TEXT NOT NULL,
+    UNIQUE (collection, key)
+  );
+  CREATE VIRTUAL TABLE baton_text_index USING fts5(
+    text, content = 'baton_texts', content_rowid = 'id', tokenize = 'trigram case_sensitive 1'
+  );
+  CREATE TRIGGER baton_texts_put AFTER INSERT ON baton_texts BEGIN
+    INSERT INTO baton_text_index (rowid, text) VALUES (new.id, new.text);
+  END;
+  CREATE TRIGGER baton_texts_drop AFTER DELETE ON baton_texts BEGIN
+    INSERT INTO baton_text_index (baton_text_index, rowid, text) VALUES ('delete', old.id, old.text);
+  END;
   `,
 ];
 

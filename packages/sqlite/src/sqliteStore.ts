@@ -72,6 +72,9 @@ export class SqliteStore implements B.Store {
       }
       for (const w of batch.projections ?? []) {
         this.#sql(SQL.dropIndex).run(w.collection, w.key);
+        this.#sql(SQL.dropText).run(w.collection, w.key);
+        if (w.value !== null && w.text !== undefined)
+          this.#sql(SQL.putText).run(w.collection, w.key, S.foldText(w.text));
         if (w.value === null) this.#sql(SQL.dropRow).run(w.collection, w.key);
         else this.#sql(SQL.putRow).run(w.collection, w.key, JSON.stringify(w.value));
         for (const [name, k] of S.indexEntries(w))
@@ -133,6 +136,32 @@ export class SqliteStore implements B.Store {
     return this.#page('query', select, cols, range, page) as B.Page<B.ProjectionRow>;
   }
 
+  async search(
+    collection: string,
+    needle: string,
+    index: string,
+    range: B.IndexRange,
+    page: B.PageOptions = {},
+  ): Promise<B.Page<B.ProjectionRow>> {
+    const n = S.foldText(needle);
+    // Needles of 3 characters (code points, as FTS5 counts them) or more go through the
+    // trigram index; shorter ones have no trigram, so instr() checks the collection's texts.
+    const indexed = Array.from(n).length >= S.MIN_INDEXED_NEEDLE;
+    const [from, where] = indexed ? [SQL.textFts, SQL.textMatch] : [SQL.texts, SQL.textHas];
+    const match = indexed ? `"${n.replaceAll('"', '""')}"` : n;
+    const primary = index === S.PRIMARY_INDEX;
+    const select = primary
+      ? [`SELECT r.key AS ik, r.key, r.value${from}${SQL.textRow}${where}`, match, collection]
+      : [
+          `SELECT i.ikey AS ik, r.key, r.value${from}${SQL.textIndexed}${where} AND i.name = ?`,
+          match,
+          collection,
+          index,
+        ];
+    const cols = primary ? ['r.key', 'r.key'] : ['i.ikey', 'i.key'];
+    return this.#page('search', select, cols, range, page) as B.Page<B.ProjectionRow>;
+  }
+
   readonly blobs: B.Store['blobs'] = {
     get: async (hash) => {
       const [row] = this.#all<{ bytes: Uint8Array }>('blobs.get', SQL.blob, hash);
@@ -146,6 +175,9 @@ export class SqliteStore implements B.Store {
     delete: async (hash) => {
       const [result] = this.#handle.run('blobs.delete', () => {
         this.#sql(SQL.dropBlob).run(hash);
+        // Deleted texts linger in the FTS index's segments until they merge: merge them now,
+        // so the erased words leave the index too (secure_delete zeroes the freed pages).
+        this.#sql(SQL.textOptimize).run();
         return this.#db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
       });
       if (!result || result.busy === 0) return;
@@ -271,6 +303,18 @@ const SQL = {
   putRow: 'INSERT OR REPLACE INTO baton_rows (collection, key, value) VALUES (?, ?, ?)',
   putIndex:
     'INSERT OR IGNORE INTO baton_row_index (collection, name, ikey, key) VALUES (?, ?, ?, ?)',
+  dropText: 'DELETE FROM baton_texts WHERE collection = ? AND key = ?',
+  putText: 'INSERT INTO baton_texts (collection, key, text) VALUES (?, ?, ?)',
+  texts: ' FROM baton_texts t',
+  // CROSS JOIN fixes the order: the text index first, so a search reads its matches only (left
+  // free, the planner walks the row index in ORDER BY order and probes the text index per row).
+  textFts: ' FROM baton_text_index CROSS JOIN baton_texts t ON t.id = baton_text_index.rowid',
+  textRow: ' CROSS JOIN baton_rows r ON r.collection = t.collection AND r.key = t.key',
+  textIndexed:
+    ' CROSS JOIN baton_row_index i ON i.collection = t.collection AND i.key = t.key CROSS JOIN baton_rows r ON r.collection = i.collection AND r.key = i.key',
+  textMatch: ' WHERE baton_text_index MATCH ? AND t.collection = ?',
+  textHas: ' WHERE instr(t.text, ?) > 0 AND t.collection = ?',
+  textOptimize: "INSERT INTO baton_text_index (baton_text_index) VALUES ('optimize')",
   putBlob: 'INSERT OR IGNORE INTO baton_blobs (hash, bytes) VALUES (?, ?)',
   byRef: ' JOIN baton_event_refs r ON r.seq = e.seq',
   event: 'SELECT body FROM baton_events WHERE id = ?',

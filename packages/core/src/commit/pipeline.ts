@@ -185,7 +185,7 @@ export class CommitPipeline {
     for (const [i, e] of batch.events.entries()) {
       const d = batch.data?.[i] ?? types.dataOf(e);
       await types.admitState(e, state, d);
-      for (const w of await types.projectionsOf(e, overlay, d)) overlay.put(w);
+      for (const w of await types.projectionsOf(e, state, d)) overlay.put(w);
     }
     return [...overlay.writes.values()];
   }

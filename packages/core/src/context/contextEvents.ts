@@ -4,13 +4,16 @@ import { fromUtf8 } from '../crypto/encoding.js';
 import { BatonError, ErrorCode } from '../errors.js';
 import type { EventOf, EventTypeDef, StateReader } from '../log/eventTypes.js';
 import { idString } from '../validation.js';
+import { openSpans } from '../workspace/handoffSpans.js';
+import { costWrites } from './contextCosts.js';
 import {
+  bodyWrites,
   CONTEXT_TYPES,
   type ContextRow,
   contextFields,
   contextRow,
-  putContextRow,
   relatedRows,
+  rewriteContextRow,
 } from './contextRows.js';
 
 const hash = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be a body hash');
@@ -162,7 +165,18 @@ export const contextEvents = [
       if (e.data.answers !== undefined) row.answers = e.data.answers;
       if (e.data.replaces !== undefined) row.replaces = e.data.replaces;
       if (e.data.type === 'question') row.open = true;
-      return [putContextRow(row), ...(await relatedRows(rows, row))];
+      if (e.data.type === 'usage') {
+        const spans = (await openSpans(rows, e.actor)).spans
+          .filter((s) => s.artifacts.some((a) => row.about.includes(a)))
+          .map((s) => s.id);
+        if (spans.length) row.spans = spans;
+      }
+      return [
+        await rewriteContextRow(rows, row),
+        ...(await relatedRows(rows, row)),
+        ...(await bodyWrites(rows, row)),
+        ...(row.type === 'usage' ? await costWrites(rows, row) : []),
+      ];
     },
   } satisfies EventTypeDef<z.output<typeof recorded>>,
 ] as unknown as EventTypeDef<never>[];

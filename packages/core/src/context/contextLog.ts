@@ -7,8 +7,9 @@ import { getHandoff, questionHandoffFor } from '../handoffs/handoffRead.js';
 import type { Scope } from '../scope.js';
 import type { Page } from '../store/store.js';
 import { idString, jsonValue, parseInput, timeInput, utf8String } from '../validation.js';
+import { addTotals, type CostBy, type CostTotals, costCells, costKeys } from './contextCosts.js';
 import { MAX_CONTEXT_BODY } from './contextEvents.js';
-import { CONTEXT_TYPES, contextFields, contextRow } from './contextRows.js';
+import { CONTEXT_TYPES, contextFields, contextIndexed, contextRow } from './contextRows.js';
 import {
   answerWords,
   type ContextEntry,
@@ -201,21 +202,8 @@ export class ContextLog {
     since?: string | Date | number;
   }): Promise<CostLine[]> {
     const o = parseInput(costsSchema, options, 'context.costs');
-    const usage: ContextEntry[] = [];
-    let after: string | undefined;
-    do {
-      const page = await this.query({
-        types: ['usage'],
-        since: o.since,
-        includeSummarized: true,
-        limit: 1_000,
-        after,
-      });
-      usage.push(...page.items);
-      after = page.next;
-    } while (after);
     const lines = new Map<string, CostLine>();
-    const add = (key: string, e: ContextEntry) => {
+    const add = (key: string, totals: Partial<CostTotals>) => {
       const line = lines.get(key) ?? {
         key,
         entries: 0,
@@ -223,39 +211,60 @@ export class ContextLog {
         outputTokens: 0,
         costUsd: 0,
       };
-      line.entries++;
-      line.inputTokens += e.usage?.inputTokens ?? 0;
-      line.outputTokens += e.usage?.outputTokens ?? 0;
-      line.costUsd += e.usage?.costUsd ?? 0;
+      addTotals(line, totals);
       lines.set(key, line);
     };
-    if (o.by === 'handoff') {
-      const spans = await this.#scope.handoffSpans();
-      for (const e of usage) {
-        for (const s of spans) {
-          if (
-            s.recipient === e.actor &&
-            e.seq > s.from &&
-            e.seq <= s.until &&
-            e.about.some((a) => s.artifacts.includes(a))
-          )
-            add(s.id, e);
-        }
+    await this.#scope.catchUp();
+    if (await contextIndexed(this.#scope.rows)) {
+      for await (const cell of costCells(this.#scope.rows, o.by, o.since)) {
+        if ('fields' in cell) {
+          // An entry of the day `since` falls in, from `since` on.
+          if (!entryReadable(this.#scope, cell)) continue;
+          for (const k of costKeys(cell, o.by)) add(k, cell.fields.usage ?? {});
+        } else if (entryReadable(this.#scope, cell)) add(cell.key, cell);
       }
-    } else {
-      for (const e of usage) {
-        const keys =
-          o.by === 'actor'
-            ? [e.actor]
-            : o.by === 'session'
-              ? [e.session ?? '-']
-              : e.about.length
-                ? e.about
-                : ['-'];
-        for (const k of keys) add(k, e);
-      }
-    }
+    } else await this.#legacyCosts(o.by, o.since, add);
     return [...lines.values()].sort((a, b) => b.costUsd - a.costUsd || a.key.localeCompare(b.key));
+  }
+
+  /**
+   * {@link ContextLog.costs} on a store whose rows were written before the cost rows were kept
+   * (until `workspace.rebuildProjections()`): every `usage` entry read, handoff spans from the log.
+   */
+  async #legacyCosts(
+    by: CostBy,
+    since: string | undefined,
+    add: (key: string, totals: Partial<CostTotals>) => void,
+  ): Promise<void> {
+    const usage: ContextEntry[] = [];
+    let after: string | undefined;
+    do {
+      const page = await this.query({
+        types: ['usage'],
+        since,
+        includeSummarized: true,
+        limit: 1_000,
+        after,
+      });
+      usage.push(...page.items);
+      after = page.next;
+    } while (after);
+    const spans = by === 'handoff' ? await this.#scope.handoffSpans() : [];
+    for (const e of usage) {
+      const row = {
+        ...e,
+        spans: spans
+          .filter(
+            (s) =>
+              s.recipient === e.actor &&
+              e.seq > s.from &&
+              e.seq <= s.until &&
+              e.about.some((a) => s.artifacts.includes(a)),
+          )
+          .map((s) => s.id),
+      };
+      for (const k of costKeys(row, by)) add(k, e.usage ?? {});
+    }
   }
 
   /**

@@ -6,8 +6,8 @@ import { sha256b64 } from '../crypto/hash.js';
 import { BatonError, ErrorCode } from '../errors.js';
 import { erasedText } from '../log/body.js';
 import type { Scope } from '../scope.js';
-import { encodeCursor } from '../store/keys.js';
-import type { BlobWrite, Page } from '../store/store.js';
+import { compareKeys, decodeCursor, encodeCursor } from '../store/keys.js';
+import type { BlobWrite, IndexRange, Page } from '../store/store.js';
 import { idString, parseInput, timeInput } from '../validation.js';
 import { wordsSchema } from './contextEvents.js';
 import {
@@ -15,9 +15,11 @@ import {
   type ContextIndex,
   type ContextRow,
   type ContextType,
+  contextIndexed,
   contextIndexKey,
   contextPage,
   contextRow,
+  questionState,
 } from './contextRows.js';
 
 // ContextLog entries as any facade reads and writes them: the words of a body, an entry as
@@ -129,7 +131,10 @@ export async function entryWords(scope: Pick<Scope, 'blob'>, hash: string): Prom
 }
 
 /** Whether the scope's identity may read the entry: its own, or `read` on all it is about (`workspace` when nothing). */
-export function entryReadable(scope: Pick<Scope, 'actor' | 'may'>, row: ContextRow): boolean {
+export function entryReadable(
+  scope: Pick<Scope, 'actor' | 'may'>,
+  row: Pick<ContextRow, 'actor' | 'about'>,
+): boolean {
   if (row.actor === scope.actor) return true;
   return row.about.length
     ? row.about.every((a) => scope.may('read', `artifact:${a}`))
@@ -192,15 +197,203 @@ export async function readEntry(scope: Scope, id: string): Promise<ContextEntry>
   return entryOf(scope, row);
 }
 
-/** Entries the scope's identity may read, oldest first, filtered; a page at a time (`context.query`). */
-export async function queryEntries(scope: Scope, query: ContextQuery): Promise<Page<ContextEntry>> {
+/**
+ * Entries the scope's identity may read, oldest first, filtered; a page at a time
+ * (`context.query`). `bound.untilSeq` keeps to entries committed by then (a briefing's offer).
+ */
+export async function queryEntries(
+  scope: Scope,
+  query: ContextQuery,
+  bound: { untilSeq?: number } = {},
+): Promise<Page<ContextEntry>> {
   const q = parseInput(querySchema, query, 'context.query');
   await scope.catchUp();
-  const about = q.about === undefined ? undefined : Array.isArray(q.about) ? q.about : [q.about];
+  const about = q.about === undefined ? undefined : [...new Set([q.about].flat())];
+  const types = q.types && [...new Set(q.types)];
+  const filter = { ...q, about, types };
+  if (!(await contextIndexed(scope.rows))) return legacyQuery(scope, filter, bound.untilSeq);
+  const plan = { ...queryPlan(filter), untilSeq: bound.untilSeq };
+  const limit = q.limit ?? 100;
+  const items: ContextEntry[] = [];
+  if (plan.sources.length === 0) return { items };
+  const resume = q.after === undefined ? undefined : cursorPosition(q.after, plan.order);
+  const merged = mergeSources(scope, plan, resume, q.text, limit);
+  for await (const row of merged) {
+    if (bound.untilSeq !== undefined && row.seq > bound.untilSeq) continue;
+    if (!matches(scope, row, filter)) continue;
+    items.push(await entryOf(scope, row));
+    if (items.length === limit) {
+      // Resume right after this row, even mid-page.
+      return { items, next: encodeCursor([plan.order, positionOf(plan.order, row)]) };
+    }
+  }
+  return { items };
+}
+
+/** A query's filters, `about` and `types` as lists without repeats. */
+type Filter = Omit<ContextQuery, 'about' | 'types' | 'since'> & {
+  about?: string[];
+  types?: ContextType[];
+  since?: string;
+};
+
+/** Whether a row passes every filter and the read rule. */
+function matches(scope: Scope, row: ContextRow, q: Filter): boolean {
+  if (q.about && !row.about.some((x) => q.about!.includes(x))) return false;
+  if (q.types && !q.types.includes(row.type)) return false;
+  if (q.actor && row.actor !== q.actor) return false;
+  if (q.session && row.session !== q.session) return false;
+  if (q.since && row.at < q.since) return false;
+  if (q.open !== undefined && (row.type !== 'question' || row.open !== q.open)) return false;
+  if (!q.includeSummarized && row.summarizedBy) return false;
+  return entryReadable(scope, row);
+}
+
+/**
+ * Which index keys answer a query: one index, and the values whose entries are merged in
+ * commit order (each value's keys are `value\u0000seq`). The most selective given filter picks
+ * the index — open state, then about, session, actor, each with the types when given — so
+ * what is read follows that filter's entries, not the log; the other filters are checked on
+ * the rows. With none of these, the `at` index (time order, from `since`) answers, as before.
+ */
+interface QueryPlan {
+  index: ContextIndex;
+  /** The values to merge; `[]` when nothing can match. */
+  sources: string[];
+  /** `seq`: merged in commit order; `at`: one source in time order (the `at` index). */
+  order: 'seq' | 'at';
+  since?: string;
+  /** Only entries committed at or before this seq (for `seq` plans: the range ends there). */
+  untilSeq?: number;
+}
+
+/** The most value+type pairs a plan merges (64 artifacts × 10 types would be 640 reads a page). */
+const MAX_SOURCES = 32;
+
+function queryPlan(q: Filter): QueryPlan {
+  const by = (index: ContextIndex, sources: string[]): QueryPlan => ({
+    index,
+    sources,
+    order: 'seq',
+  });
+  const withTypes = (values: string[]) =>
+    values.flatMap((v) => q.types!.map((t) => `${v}\u0000${t}`));
+  if (q.open !== undefined) {
+    if (q.types && !q.types.includes('question')) return by('question', []);
+    const state = questionState(q.open);
+    return q.about
+      ? by(
+          'questionAbout',
+          q.about.map((a) => `${state}\u0000${a}`),
+        )
+      : by('question', [state]);
+  }
+  const keyed: [ContextIndex, ContextIndex, string[] | undefined][] = [
+    ['about', 'aboutType', q.about],
+    ['session', 'sessionType', q.session === undefined ? undefined : [q.session]],
+    ['actor', 'actorType', q.actor === undefined ? undefined : [q.actor]],
+  ];
+  for (const [plain, typed, values] of keyed) {
+    if (!values) continue;
+    // Each source costs a store read per page: past MAX_SOURCES pairs, the values alone.
+    const paired = q.types && values.length * q.types.length <= MAX_SOURCES;
+    return paired ? by(typed, withTypes(values)) : by(plain, values);
+  }
+  if (q.types) return by('type', q.types);
+  return { index: 'at', sources: [''], order: 'at', since: q.since };
+}
+
+/** Where a row stands in a plan's order: its padded seq, or its `at` index key. */
+function positionOf(order: QueryPlan['order'], row: ContextRow): string {
+  return order === 'seq' ? String(row.seq).padStart(12, '0') : contextIndexKey(row.at, row.seq);
+}
+
+/** The position a cursor of this query resumes after; `VALIDATION` for any other string. */
+function cursorPosition(cursor: string, order: QueryPlan['order']): string {
+  const [mode, position] = decodeCursor(cursor, 2) as [string, string];
+  if (mode !== order)
+    throw new BatonError(
+      ErrorCode.VALIDATION,
+      'context.query: `after` is a cursor of a query with other filters. Pass the `next` of the page before, with the same filters.',
+      { details: { field: 'after' } },
+    );
+  return position;
+}
+
+/**
+ * The rows of a plan in its order, each once: a k-way merge of one page stream per source
+ * (ranged after `resume`), pages fetched only as the merge reaches them; with `text`, each
+ * stream holds only the rows whose words contain it (the store's text index).
+ */
+async function* mergeSources(
+  scope: Scope,
+  plan: QueryPlan,
+  resume: string | undefined,
+  text: string | undefined,
+  limit: number,
+): AsyncIterable<ContextRow> {
+  const size = Math.min(200, Math.max(16, limit + 1));
+  const streams = plan.sources.map((value) => {
+    let range: IndexRange;
+    if (plan.order === 'at') {
+      range = plan.since ? { gte: plan.since } : {};
+      if (resume !== undefined) range = { ...range, gt: resume };
+    } else {
+      range = { prefix: `${value}\u0000` };
+      if (resume !== undefined) range.gt = `${value}\u0000${resume}`;
+      if (plan.untilSeq !== undefined) range.lt = contextIndexKey(value, plan.untilSeq + 1);
+    }
+    return { range, rows: [] as ContextRow[], next: undefined as string | undefined, done: false };
+  });
+  const fill = async (s: (typeof streams)[number]) => {
+    while (s.rows.length === 0 && !s.done) {
+      const page = await contextPage(
+        scope.rows,
+        plan.index,
+        s.range,
+        { limit: size, after: s.next },
+        text,
+      );
+      s.rows = page.items;
+      s.next = page.next;
+      s.done = page.next === undefined;
+    }
+  };
+  await Promise.all(streams.map(fill));
+  let last: string | undefined;
+  for (;;) {
+    let best: (typeof streams)[number] | undefined;
+    let bestAt = '';
+    for (const s of streams) {
+      const head = s.rows[0];
+      if (!head) continue;
+      const at = positionOf(plan.order, head);
+      if (!best || compareKeys(at, bestAt) < 0) [best, bestAt] = [s, at];
+    }
+    if (!best) return;
+    const row = best.rows.shift()!;
+    if (best.rows.length === 0) await fill(best);
+    // An entry about several of the merged values comes once.
+    if (bestAt === last) continue;
+    last = bestAt;
+    yield row;
+  }
+}
+
+/**
+ * `context.query` on a store whose rows were written before {@link CONTEXT_PROJECTION_VERSION}
+ * (until `workspace.rebuildProjections()`): the indexes every row has, the other filters and
+ * the words checked on each row. Slower, never wrong.
+ */
+async function legacyQuery(
+  scope: Scope,
+  q: Filter,
+  untilSeq = Number.POSITIVE_INFINITY,
+): Promise<Page<ContextEntry>> {
   const limit = q.limit ?? 100;
   const [index, key]: [ContextIndex, string | undefined] =
-    about?.length === 1
-      ? ['about', about[0]!]
+    q.about?.length === 1
+      ? ['about', q.about[0]!]
       : q.session
         ? ['session', q.session]
         : q.actor
@@ -213,20 +406,12 @@ export async function queryEntries(scope: Scope, query: ContextQuery): Promise<P
   while (items.length < limit) {
     const page = await contextPage(scope.rows, index, range, { limit: 200, after });
     for (const row of page.items) {
-      if (about && !row.about.some((x) => about.includes(x))) continue;
-      if (q.types && !q.types.includes(row.type)) continue;
-      if (q.actor && row.actor !== q.actor) continue;
-      if (q.session && row.session !== q.session) continue;
-      if (q.since && row.at < q.since) continue;
-      if (q.open !== undefined && (row.type !== 'question' || row.open !== q.open)) continue;
-      if (!q.includeSummarized && row.summarizedBy) continue;
-      if (!entryReadable(scope, row)) continue;
+      if (row.seq > untilSeq || !matches(scope, row, q)) continue;
       const entry = await entryOf(scope, row);
       if (needle && !`${entry.text}\n${entry.why ?? ''}`.toLowerCase().includes(needle)) continue;
       items.push(entry);
       after = undefined;
       if (items.length === limit) {
-        // Resume right after this row, even mid-page.
         const ikey = contextIndexKey(key ?? row.at, row.seq);
         return { items, next: encodeCursor([ikey, row.id]) };
       }

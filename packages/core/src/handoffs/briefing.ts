@@ -1,7 +1,12 @@
 import { type ArtifactChange, artifactChanges } from '../artifacts/artifactHistory.js';
 import { artifactRow, versionRow } from '../artifacts/artifactRows.js';
-import { contextPage, contextRow } from '../context/contextRows.js';
-import { type ContextEntry, queryEntries, readEntry } from '../context/entries.js';
+import {
+  type ContextType,
+  contextIndexKey,
+  contextPage,
+  contextRow,
+} from '../context/contextRows.js';
+import { type ContextEntry, entryReadable, queryEntries, readEntry } from '../context/entries.js';
 import { isBatonError } from '../errors.js';
 import type { Scope } from '../scope.js';
 import type { Handoff } from './handoffRead.js';
@@ -64,6 +69,9 @@ export interface Briefing {
   toMarkdown(options?: { maxTokens?: number }): string;
 }
 
+/** The kinds of entry a briefing shows (questions with their answers, decisions, learnings, todos, summaries). */
+const BRIEFED: ContextType[] = ['question', 'answer', 'decision', 'learned', 'todo', 'summary'];
+
 /**
  * Builds the briefing of handoff `h` for its recipient, as `actor` may read it. Everything is
  * bounded by the offer: the changes between the seen version and the head recorded in the
@@ -98,23 +106,22 @@ export async function buildBriefing(scope: Scope, h: Handoff): Promise<Briefing>
     const changes = await artifactChanges(scope, row, a.seen, recipient, a.head);
     artifacts.push({ id: a.id, title: row.title, seen: a.seen, version: a.head, changes });
   }
-  const upTo = (e: ContextEntry) => e.seq <= h.offerSeq;
   const entries: ContextEntry[] = [];
   const about = h.artifacts.map((a) => a.id);
   if (about.length) {
+    // Only the kinds a briefing shows, committed by the offer: read through the about+type
+    // index, so neither later entries nor notes, tool calls and usage are read.
     let after: string | undefined;
     do {
-      const page = await queryEntries(scope, {
-        about,
-        limit: 500,
-        after,
-        includeSummarized: false,
-      });
-      entries.push(...page.items.filter(upTo));
+      const page = await queryEntries(
+        scope,
+        { about, types: BRIEFED, limit: 500, after, includeSummarized: false },
+        { untilSeq: h.offerSeq },
+      );
+      entries.push(...page.items);
       after = page.next;
     } while (after);
     // The entries the ContextLog left out for this reader, counted against what it may not read.
-    const shown = new Set(entries.map((e) => e.id));
     const counted = new Set<string>();
     for (const artifact of about) {
       let next: string | undefined;
@@ -122,11 +129,11 @@ export async function buildBriefing(scope: Scope, h: Handoff): Promise<Briefing>
         const page = await contextPage(
           scope.rows,
           'about',
-          { prefix: `${artifact}\u0000` },
+          { prefix: `${artifact}\u0000`, lt: contextIndexKey(artifact, h.offerSeq + 1) },
           { limit: 500, after: next },
         );
         for (const row of page.items) {
-          if (row.seq > h.offerSeq || row.summarizedBy || shown.has(row.id)) continue;
+          if (row.seq > h.offerSeq || row.summarizedBy || entryReadable(scope, row)) continue;
           if (counted.has(row.id)) continue;
           counted.add(row.id);
           for (const x of row.about.filter((x) => !readable(resourceOf(x))))

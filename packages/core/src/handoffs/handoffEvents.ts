@@ -9,6 +9,7 @@ import type { BatonEvent } from '../log/event.js';
 import { type EventTypeDef, type ProjectionReader, rules } from '../log/eventTypes.js';
 import type { ProjectionWrite } from '../store/store.js';
 import { idString, isoTime, jsonValue } from '../validation.js';
+import { spanWrites } from '../workspace/handoffSpans.js';
 import { type HandoffRow, handoffRow, handoffWrite, OPEN, PRIORITIES } from './handoffRows.js';
 
 const hash = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be a body hash');
@@ -163,7 +164,11 @@ function transition(
       const outcome: HandoffRow['outcome'] = { by: e.actor, at: e.at };
       if (e.data.note) outcome.note = e.data.note;
       const next: HandoffRow = { ...row, status: to, outcome, updatedAt: e.at, seq: e.seq };
-      return [handoffWrite(next), ...(extra ? await extra(e, next, rows) : [])];
+      return [
+        handoffWrite(next),
+        ...(extra ? await extra(e, next, rows) : []),
+        ...(await spanWrites(rows, name, e, next)),
+      ];
     },
   };
 }

@@ -4,6 +4,7 @@ import { wideningOf } from '../auth/delegation.js';
 import { delegationDepth, MAX_DELEGATION_DEPTH } from '../auth/evaluate.js';
 import type { Grant, Identity, ViewTx } from '../auth/view.js';
 import { contextEvents } from '../context/contextEvents.js';
+import { contextVersionRow, erasedTextWrites } from '../context/contextRows.js';
 import { rawFromDidKey } from '../crypto/keys.js';
 import { BatonError, ErrorCode } from '../errors.js';
 import { handoffEvents } from '../handoffs/handoffEvents.js';
@@ -200,6 +201,8 @@ const defs: EventTypeDef<never>[] = [
         );
       }
     },
+    // A new log's context rows have this code's shape from the start (see contextIndexed).
+    project: () => [contextVersionRow()],
     apply(e, view) {
       view.putWorkspace({
         id: e.ws,
@@ -466,7 +469,8 @@ const defs: EventTypeDef<never>[] = [
         );
       }
     },
-    project: (e) => [
+    project: async (e, rows) => [
+      ...(await erasedTextWrites(rows, e.data.hash)),
       {
         collection: 'erasures',
         key: e.data.hash,

@@ -19,6 +19,11 @@ import { type BatonEvent, parseType, type SignedFields } from './event.js';
 /** Reads projection rows as they stand at some point of a write (see {@link EventTypeDef.project}). */
 export interface ProjectionReader {
   get(collection: string, key: string): Promise<JsonValue | undefined>;
+  /**
+   * A body by hash — given with the write, or stored; `undefined` when neither (erased, say):
+   * what a projection's search text is made from. Absent where no bodies can be read.
+   */
+  blob?(hash: string): Promise<Uint8Array | undefined>;
 }
 
 /**

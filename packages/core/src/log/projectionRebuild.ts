@@ -59,7 +59,7 @@ export class ProjectionRebuild {
         (await this.overlay.get(c, k)) ?? (c === 'erasures' ? await this.#erased(k) : undefined),
     };
     await this.#types.admitState(e, state, data);
-    for (const w of await this.#types.projectionsOf(e, this.overlay, data)) this.#put(w, e.seq);
+    for (const w of await this.#types.projectionsOf(e, rebuilt, data)) this.#put(w, e.seq);
     this.#streams.set(e.stream, e.version);
   }
 

@@ -73,5 +73,6 @@ export type {
   Store,
 } from './store.js';
 export { PRIMARY_INDEX } from './store.js';
+export { foldText, MIN_INDEXED_NEEDLE, TextIndex } from './textIndex.js';
 export type { CommitWatchersOptions } from './watchers.js';
 export { CommitWatchers } from './watchers.js';

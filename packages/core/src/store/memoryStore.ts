@@ -17,6 +17,7 @@ import {
   type ReadQuery,
   type Store,
 } from './store.js';
+import { TextIndex } from './textIndex.js';
 import { CommitWatchers } from './watchers.js';
 
 interface Row {
@@ -32,6 +33,8 @@ class Backing {
   collections = new Map<string, Map<string, Row>>();
   blobs = new Map<string, Uint8Array>();
   kv = new Map<string, KvValue>();
+  /** The rows' search texts. */
+  text = new TextIndex();
   /** The watchers of every open handle. */
   handles = new Set<CommitWatchers>();
 }
@@ -56,6 +59,28 @@ function kvIn(v: KvValue): KvValue {
 /** A kv value as the store hands it out: bytes copied (JSON is frozen already). */
 function kvOut(v: KvValue): KvValue {
   return v instanceof Uint8Array ? v.slice() : v;
+}
+
+/** One page of `(index key, row key, value)` entries: sorted, then the page after `page.after`. */
+function sortedPage(
+  entries: [string, string, JsonValue][],
+  page: PageOptions,
+): Page<ProjectionRow> {
+  const limit = page.limit ?? DEFAULT_PAGE_SIZE;
+  const dir = page.reverse ? -1 : 1;
+  entries.sort((x, y) => dir * (compareKeys(x[0], y[0]) || compareKeys(x[1], y[1])));
+  let start = 0;
+  if (page.after !== undefined) {
+    const [ak, key] = decodeCursor(page.after, 2) as [string, string];
+    start = entries.findIndex((x) => dir * (compareKeys(x[0], ak) || compareKeys(x[1], key)) > 0);
+    if (start < 0) start = entries.length;
+  }
+  return pageOf(
+    entries.slice(start, start + limit + 1),
+    limit,
+    ([, key, value]) => ({ key, value }),
+    ([ik, key]) => [ik, key],
+  );
 }
 
 /**
@@ -96,11 +121,12 @@ export class MemoryStore implements Store {
     // while nothing is written yet. From here on nothing can fail, so the batch lands whole.
     const frozen = batch.events.map(copyJson);
     const writes = (batch.projections ?? []).map((w) => {
-      if (w.value === null) return { collection: w.collection, key: w.key, row: undefined };
+      if (w.value === null)
+        return { collection: w.collection, key: w.key, row: undefined, text: undefined };
       const indexes: Record<string, string[]> = {};
       for (const [name, key] of indexEntries(w)) indexes[name] = [...(indexes[name] ?? []), key];
       const row: Row = { value: copyJson(w.value), indexes };
-      return { collection: w.collection, key: w.key, row };
+      return { collection: w.collection, key: w.key, row, text: w.text };
     });
     const blobs = (batch.blobs ?? []).map((blob) => ({
       hash: blob.hash,
@@ -118,6 +144,7 @@ export class MemoryStore implements Store {
       }
       if (w.row === undefined) col.delete(w.key);
       else col.set(w.key, w.row);
+      b.text.put(w.collection, w.key, w.text);
     }
     for (const blob of blobs) {
       if (!b.blobs.has(blob.hash)) b.blobs.set(blob.hash, blob.bytes);
@@ -181,6 +208,24 @@ export class MemoryStore implements Store {
       ([, key, value]) => ({ key, value }),
       ([ik, key]) => [ik, key],
     );
+  }
+
+  async search(
+    collection: string,
+    needle: string,
+    index: string,
+    range: IndexRange,
+    page: PageOptions = {},
+  ): Promise<Page<ProjectionRow>> {
+    const b = this.#open();
+    const col = b.collections.get(collection);
+    const entries: [string, string, JsonValue][] = [];
+    for (const key of b.text.matches(collection, needle)) {
+      const row = col!.get(key)!;
+      const ikeys = index === PRIMARY_INDEX ? [key] : (row.indexes[index] ?? []);
+      for (const ik of ikeys) if (inRange(ik, range)) entries.push([ik, key, row.value]);
+    }
+    return sortedPage(entries, page);
   }
 
   readonly blobs: BlobArea = {

@@ -14,6 +14,11 @@ export interface ProjectionWrite {
    * each of its tags, say). Replaces the row's previous index keys. Defaults to none.
    */
   indexes?: Record<string, string | string[]>;
+  /**
+   * The words to find the row by with {@link Store.search}. Replaced with the row (a write
+   * without `text` leaves the row with none) and removed with it. Defaults to none.
+   */
+  text?: string;
 }
 
 /** A content-addressed body: `hash` is `sha256b64(bytes)`. */
@@ -208,6 +213,26 @@ export interface Store {
    */
   query(
     collection: string,
+    index: string,
+    range: IndexRange,
+    page?: PageOptions,
+  ): Promise<Page<ProjectionRow>>;
+  /**
+   * Projection rows of `collection` whose {@link ProjectionWrite.text} contains `needle`,
+   * case-insensitively, ordered and paged as {@link Store.query} orders and pages them: by
+   * their key in `index` (within `range`), then by row key — one item per index key in range,
+   * the same cursor form.
+   *
+   * @remarks
+   * Case-insensitive means both sides folded by `foldText` from `@baton/core/store`
+   * (`String.prototype.toLowerCase`, so `É` finds `é`, `Ж` finds `ж`). Cost follows the rows whose text holds the needle's
+   * trigrams, not the collection: `MemoryStore` keeps trigram postings, `SqliteStore` an FTS5
+   * trigram index. A needle shorter than 3 characters has no trigram: stores then check the
+   * collection's texts one by one, which costs as many rows as hold text.
+   */
+  search(
+    collection: string,
+    needle: string,
     index: string,
     range: IndexRange,
     page?: PageOptions,

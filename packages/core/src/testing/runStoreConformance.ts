@@ -12,6 +12,7 @@ import { kvTests } from './conformance/kv.js';
 import { projectionTests } from './conformance/projections.js';
 import { propertyTests } from './conformance/property.js';
 import { racingTests } from './conformance/racing.js';
+import { searchTests } from './conformance/search.js';
 import { watchTests } from './conformance/watch.js';
 
 export type { ConformanceEventFields } from './conformance/events.js';
@@ -26,7 +27,7 @@ export type { StoreConformanceInit } from './conformance/harness.js';
  * @remarks
  * Covers append/read/head, conflicts and validation (nothing written on refusal), atomicity,
  * durability across reopen, copying a log between stores, racing handles, projections and
- * their indexes and paging, blobs, kv, adversarial keys and 100 KB payloads, defensive
+ * their indexes and paging, text search, blobs, kv, adversarial keys and 100 KB payloads, defensive
  * copies, watch, close, and a model-based property test against a reference model. Tests that
  * need `openPeer` or `reopen` are skipped when the initializer lacks them. Imports no `node:`
  * module, so browser stores run it too.
@@ -49,6 +50,7 @@ export function runStoreConformance(init: StoreConformanceInit): void {
     copyingTests(suite);
     racingTests(suite);
     projectionTests(suite);
+    searchTests(suite);
     blobTests(suite);
     kvTests(suite);
     adversarialTests(suite);

@@ -7,6 +7,7 @@ import {
   type IndexRange,
   type KvArea,
   type KvValue,
+  type Page,
   type PageOptions,
   PRIMARY_INDEX,
   type ProjectionRow,
@@ -62,21 +63,27 @@ export async function queryAll(
   range: IndexRange = {},
   page: Omit<PageOptions, 'after'> = {},
 ): Promise<ProjectionRow[]> {
+  return everyPage(`query(${collection}, ${index})`, page, (p) =>
+    store.query(collection, index, range, p),
+  );
+}
+
+/** Every item of a paged read, page by page, each page at most `page.limit`. */
+export async function everyPage(
+  what: string,
+  page: Omit<PageOptions, 'after'>,
+  fetch: (page: PageOptions) => Promise<Page<ProjectionRow>>,
+): Promise<ProjectionRow[]> {
   const out: ProjectionRow[] = [];
   let after: string | undefined;
   for (let i = 0; i < MAX_PAGES; i++) {
-    const p = await store.query(
-      collection,
-      index,
-      range,
-      after === undefined ? page : { ...page, after },
-    );
+    const p = await fetch(after === undefined ? page : { ...page, after });
     if (page.limit !== undefined) expect(p.items.length).toBeLessThanOrEqual(page.limit);
     out.push(...p.items);
     if (p.next === undefined) return out;
     after = p.next;
   }
-  throw new Error(`query(${collection}, ${index}) returned a next cursor ${MAX_PAGES} times`);
+  throw new Error(`${what} returned a next cursor ${MAX_PAGES} times`);
 }
 
 export async function listAll(
