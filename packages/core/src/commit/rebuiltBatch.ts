@@ -21,6 +21,8 @@ export const REBUILT_COLLECTIONS = [
   'handoffs',
   'outbox',
   'notified',
+  'records',
+  'record-reverts',
 ];
 
 /**

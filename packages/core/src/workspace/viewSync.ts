@@ -1,3 +1,4 @@
+import { loadTags } from '../auth/loadTags.js';
 import { AuthorityView, viewFromSnapshot } from '../auth/view.js';
 import { BatonError, ErrorCode, isBatonError } from '../errors.js';
 import { type BatonEvent, EMPTY_HEAD, type Head } from '../log/event.js';
@@ -58,9 +59,11 @@ export class ViewSync {
   /**
    * Builds the view: from the newest trusted checkpoint kept in the store (see
    * {@link trustedCheckpoint}), replaying and verifying only the events after it — or, with
-   * none, replaying and verifying the whole log. Projection rows are never read for it: an
-   * attacker who can write the store but holds no key cannot change what this process
-   * authorizes. When an event does not verify, the view stays at the last good batch and
+   * none, replaying and verifying the whole log. Projection rows are never believed for it:
+   * an attacker who can write the store but holds no key cannot change what this process
+   * authorizes (the rows' tag index only says where to find the signed events `loadTags`
+   * checks). The view then holds the tags grants name, not every artifact's: what open reads
+   * grows with the grants and the events since the checkpoint, not with the log. When an event does not verify, the view stays at the last good batch and
    * every call that catches up throws `INTEGRITY` (open itself succeeds, so `verify()` can
    * report).
    *
@@ -78,6 +81,9 @@ export class ViewSync {
     }
     try {
       await this.#replay(this.seen, this.#store.read({ after: this.seen.seq }));
+      // Replayed from the first event, the view knows every artifact's tags: keep the named ones.
+      if (this.view.tagsComplete) this.view.keepNamedTagsOnly();
+      await this.#loadNamedTags();
     } catch (err) {
       if (!isBatonError(err, ErrorCode.INTEGRITY)) throw err;
       this.#logger.error('the log in the store does not verify; this workspace stops before it', {
@@ -93,7 +99,11 @@ export class ViewSync {
       throw new BatonError(ErrorCode.INVALID_STATE, 'This workspace is closed. Open it again.');
     while (this.#catchingUp) await this.#catchingUp;
     const head = await storeCall('head', () => this.#store.head());
-    if (head.seq !== this.view.seq || head.hash !== this.seen.hash) {
+    if (
+      head.seq !== this.view.seq ||
+      head.hash !== this.seen.hash ||
+      this.view.unloadedTags.size > 0
+    ) {
       this.#catchingUp = this.#catchUpTo(head).finally(() => {
         this.#catchingUp = undefined;
       });
@@ -171,6 +181,18 @@ export class ViewSync {
         { details: { seq: head.seq, reason: 'the head does not name the last event' } },
       );
     }
+    await this.#loadNamedTags();
+  }
+
+  /**
+   * Loads the artifacts of the tags grants this process committed named for the first time
+   * (see `loadTags`); a commit of this process meanwhile leaves them to the next catch-up.
+   */
+  async #loadNamedTags(): Promise<void> {
+    if (this.view.unloadedTags.size === 0) return;
+    const tx = this.view.begin();
+    await loadTags(this.#store, tx);
+    tx.commit();
   }
 
   /**
@@ -210,6 +232,8 @@ export class ViewSync {
       const r = checker.step(e, tx);
       // A signature already queued may be the first problem.
       if ('problem' in r) throw integrityError((await checker.flush()) ?? r.problem);
+      // A grant naming a tag for the first time: its earlier artifacts, before the next event.
+      if (tx.hasUnloadedTags()) await loadTags(this.#store, tx);
       batch.push(e);
       if (batch.length >= CATCH_UP_BATCH && !(await applyBatch())) return false;
     }

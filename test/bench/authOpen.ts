@@ -1,0 +1,121 @@
+// The open bench of issue 18 (authority view): builds a SQLite workspace of N events that are
+// mostly tagged artifacts (created with 1–2 of 20 tags, a fifth of them edited), two
+// `artifact:tag/<t>` grants and one checkpoint at the head, then times `Workspace.open` in
+// fresh processes (test/bench/sqliteOpen.ts), alternating the sizes round by round.
+//
+//   pnpm exec tsx --conditions=source test/bench/authOpen.ts 1000 100000
+//
+// Fixtures are kept in $TMPDIR/baton-auth-open/<n> (build time printed); pass --fresh to
+// rebuild them, --checkpoint to make a new checkpoint with this code before timing.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { MemoryStore, Workspace } from '@baton/core';
+import { KeyDirectory } from '@baton/core/node';
+import { SqliteStore } from '@baton/sqlite';
+
+const args = process.argv.slice(2);
+const sizes = args.filter((a) => /^\d+$/.test(a)).map(Number);
+const fresh = args.includes('--fresh');
+const recheckpoint = args.includes('--checkpoint');
+const ROUNDS = 3;
+const TAGS = Array.from({ length: 20 }, (_, i) => `t${i}`);
+
+async function build(n: number, dir: string): Promise<void> {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const started = performance.now();
+  const keyring = new KeyDirectory({ path: join(dir, 'keys') });
+  const mem = await Workspace.open({ store: new MemoryStore(), keyring, tickIntervalMs: 0 });
+  const ada = await mem.bootstrap({ name: 'Ada' });
+  const me = mem.as(ada.id);
+  const agent = await me.identities.create({ kind: 'agent', name: 'drafter', generateKey: true });
+  await me.capabilities.grant({ to: agent.id, resource: 'artifact:tag/t0', actions: ['read'] });
+  await me.capabilities.grant({ to: agent.id, resource: 'artifact:tag/t1', actions: ['write'] });
+  const ids: string[] = [];
+  let i = 0;
+  while ((await mem.head()).seq < n) {
+    if (i % 5 === 4 && ids.length > 0) {
+      const id = ids[(i * 7) % ids.length]!;
+      const a = await me.artifacts.get(id);
+      await me.artifacts.edit(id, {
+        content: `${a.content}edit ${i}\n`,
+        baseVersion: a.version,
+        reason: 'more',
+      });
+    } else {
+      const tags = [TAGS[i % 20]!, TAGS[(i * 7 + 3) % 20]!];
+      const a = await me.artifacts.create({
+        kind: 'text',
+        title: `doc ${i}`,
+        content: `doc ${i}\n`,
+        tags: [...new Set(tags)],
+      });
+      ids.push(a.id);
+    }
+    i++;
+  }
+  const sqlite = new SqliteStore({ path: join(dir, 'ws.db') });
+  const target = await Workspace.open({ store: sqlite, keyring, tickIntervalMs: 0 });
+  await target.import(mem.export());
+  await target.checkpoint();
+  await target.close();
+  await mem.close();
+  console.log(`built ${n} events in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+}
+
+async function checkpointWithThisCode(dir: string): Promise<void> {
+  const keyring = new KeyDirectory({ path: join(dir, 'keys') });
+  const ws = await Workspace.open({
+    store: new SqliteStore({ path: join(dir, 'ws.db') }),
+    keyring,
+    tickIntervalMs: 0,
+  });
+  await ws.checkpoint();
+  await ws.close();
+}
+
+const root = join(tmpdir(), 'baton-auth-open');
+for (const n of sizes) {
+  const dir = join(root, String(n));
+  if (fresh || !existsSync(join(dir, 'ws.db'))) await build(n, dir);
+  if (recheckpoint) await checkpointWithThisCode(dir);
+}
+
+const results = new Map<number, { ms: number[]; rss: number[] }>();
+for (let r = 0; r < ROUNDS; r++) {
+  for (const n of sizes) {
+    const out = execFileSync(
+      process.execPath,
+      [
+        '--conditions=source',
+        '--import',
+        'tsx',
+        join(import.meta.dirname, 'sqliteOpen.ts'),
+        join(root, String(n), 'ws.db'),
+      ],
+      { encoding: 'utf8' },
+    );
+    const m = JSON.parse(out.trim().split('\n').at(-1)!) as {
+      firstMs: number;
+      ms: number;
+      rssBefore: number;
+      rssAfter: number;
+    };
+    const e = results.get(n) ?? { ms: [], rss: [] };
+    e.ms.push(m.firstMs);
+    e.rss.push((m.rssAfter - m.rssBefore) / 2 ** 20);
+    results.set(n, e);
+  }
+}
+const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
+const base = sizes[0]!;
+for (const n of sizes) {
+  const e = results.get(n)!;
+  const b = results.get(base)!;
+  console.log(
+    `${n} events: first open ${median(e.ms).toFixed(1)} ms (${(median(e.ms) / median(b.ms)).toFixed(2)}× ${base}), RSS +${median(e.rss).toFixed(1)} MB`,
+  );
+}
