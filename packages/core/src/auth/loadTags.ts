@@ -89,7 +89,8 @@ async function createdWith(e: BatonEvent, tx: ViewTx, tag: string): Promise<stri
   if (parseType(e.type).name !== 'artifact.created' || e.ws !== tx.workspace?.id) return undefined;
   if (!(Number.isSafeInteger(e.seq) && e.seq <= tx.seq && e.version === 1)) return undefined;
   const d = e.data as { id?: unknown; tags?: unknown } | null;
-  if (typeof d?.id !== 'string' || !Array.isArray(d.tags) || !d.tags.includes(tag)) return undefined;
+  if (typeof d?.id !== 'string' || !Array.isArray(d.tags) || !d.tags.includes(tag))
+    return undefined;
   if (e.stream !== `artifact/${d.id}`) return undefined;
   let text: string;
   try {

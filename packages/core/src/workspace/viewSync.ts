@@ -71,7 +71,10 @@ export class ViewSync {
    */
   async load(): Promise<number> {
     const head = await storeCall('head', () => this.#store.head());
-    if (head.seq === 0) return 0;
+    if (head.seq === 0) {
+      this.view.keepNamedTagsOnly();
+      return 0;
+    }
     const trusted = await storeCall('read', () => trustedCheckpoint(this.#store, this.#logger));
     if (trusted) {
       this.view = viewFromSnapshot(trusted.snapshot);
