@@ -330,8 +330,11 @@ export class ViewTx implements ViewReader {
     this.grants.set(doc.id, frozenCopy(doc));
     const tag = namedTag(doc.resource);
     if (tag === undefined || this.#named?.has(tag) || this.base.namedTags.has(tag)) return;
-    (this.#named ??= new Set()).add(tag);
-    if (!this.base.tagsComplete) (this.#unloaded ??= new Set()).add(tag);
+    this.#named ??= new Set();
+    this.#named.add(tag);
+    if (this.base.tagsComplete) return;
+    this.#unloaded ??= new Set();
+    this.#unloaded.add(tag);
   }
 
   /** Records the tags of an artifact just created (only artifacts with tags are kept). */
@@ -365,7 +368,8 @@ export class ViewTx implements ViewReader {
       const now = this.tagsOf(id) ?? [];
       if (!now.includes(tag)) this.tags.set(id, [...now, tag]);
     }
-    (this.#loaded ??= new Set()).add(tag);
+    this.#loaded ??= new Set();
+    this.#loaded.add(tag);
   }
 
   putWorkspace(doc: WorkspaceInfo): void {
