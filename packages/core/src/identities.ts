@@ -8,7 +8,7 @@ import { nameKey } from './log/builtinEvents.js';
 import { resolveIdIn } from './lookup.js';
 import type { Scope } from './scope.js';
 import type { Page } from './store/store.js';
-import { trackRecordCounts } from './trackRecordRows.js';
+import { type TrackRecordCounts, trackRecordCounts } from './trackRecordRows.js';
 import { idString, jsonObject, name, parseInput } from './validation.js';
 
 /** Input of {@link Identities.create}. */
@@ -39,29 +39,10 @@ export interface CreateIdentityInput {
   idempotencyKey?: string;
 }
 
-/** What {@link Identities.record} returns. */
-export interface TrackRecord {
+/** What {@link Identities.record} returns: the identity, and its counts. */
+export interface TrackRecord extends TrackRecordCounts {
   id: string;
   name: string;
-  /** Work handoffs it offered, and (as recipient) accepted, completed, returned, declined. */
-  handoffs: {
-    offered: number;
-    accepted: number;
-    completed: number;
-    returned: number;
-    declined: number;
-  };
-  /** Approvals it requested and how they were decided; approvals it decided for others. */
-  approvals: {
-    requested: number;
-    granted: number;
-    denied: number;
-    approvedForOthers: number;
-    deniedForOthers: number;
-  };
-  /** Its edits, and how many a later version reverted (see {@link Identities.record}). */
-  edits: { total: number; reverted: number };
-  cost: { entries: number; inputTokens: number; outputTokens: number; costUsd: number };
 }
 
 /** Options of {@link Identities.list}. */

@@ -15,8 +15,9 @@ import type { ProjectionWrite } from './store/store.js';
 export const TRACK_RECORDS = 'records';
 const REVERTS = 'record-reverts';
 
-/** An identity's counts in the `records` projection (see `TrackRecord`). */
+/** An identity's counts in the `records` projection (see `identities.record`). */
 export interface TrackRecordCounts {
+  /** Work handoffs it offered, and (as recipient) accepted, completed, returned, declined. */
   handoffs: {
     offered: number;
     accepted: number;
@@ -24,6 +25,7 @@ export interface TrackRecordCounts {
     returned: number;
     declined: number;
   };
+  /** Approvals it requested and how they were decided; approvals it decided for others. */
   approvals: {
     requested: number;
     granted: number;
@@ -31,7 +33,9 @@ export interface TrackRecordCounts {
     approvedForOthers: number;
     deniedForOthers: number;
   };
+  /** Its edits, and how many a later version reverted. */
   edits: { total: number; reverted: number };
+  /** Its `usage` entries, summed. */
   cost: { entries: number; inputTokens: number; outputTokens: number; costUsd: number };
 }
 
