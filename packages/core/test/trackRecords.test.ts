@@ -5,6 +5,7 @@ import {
   isBatonError,
   type Store,
   type TrackRecord,
+  Workspace,
 } from '../src/index.js';
 import { world } from './world.js';
 
@@ -215,5 +216,28 @@ describe('identities.record', () => {
     expect(await w.me.identities.record(w.ada.id)).toEqual(
       await scannedRecord(w.store, w.ada.id, 'Ada'),
     );
+  });
+});
+
+describe('identities.record cost', () => {
+  it('reads as many rows after 40 edits as after 4', async () => {
+    const { countingStore } = await import('./countingStore.js');
+    const reads = async (edits: number) => {
+      const w = await world();
+      const doc = await w.me.artifacts.create({ kind: 'text', title: 't', content: 'a\n' });
+      for (let v = 1; v <= edits; v++) {
+        await w.me.artifacts.edit(doc.id, { content: `${v % 3}\n`, baseVersion: v, reason: 'r' });
+      }
+      const counted = countingStore(w.store.peer());
+      const peer = await Workspace.open({
+        store: counted.store,
+        keyring: w.ws.keyring,
+        tickIntervalMs: 0,
+      });
+      counted.reset();
+      await peer.as(w.ada.id).identities.record(w.ada.id);
+      return { ...counted.counts };
+    };
+    expect(await reads(40)).toEqual(await reads(4));
   });
 });
