@@ -533,13 +533,14 @@ export function viewFromSnapshot(snap: ViewSnapshot): AuthorityView {
   if (snap.tagCounts) {
     for (const [t, n] of snap.tagCounts) view.tagCounts.set(t, n);
     for (const t of snap.unloadedTags ?? []) view.unloadedTags.add(t);
+    view.tagsComplete = false;
   } else {
     // A snapshot made before issue 18 holds every artifact's tags: count them from it.
     for (const [, tags] of snap.tags ?? []) {
       for (const t of new Set(tags)) view.tagCounts.set(t, (view.tagCounts.get(t) ?? 0) + 1);
     }
+    view.keepNamedTagsOnly();
   }
-  view.keepNamedTagsOnly();
   return view;
 }
 
