@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { snapshotOf, type ViewSnapshot, viewFromSnapshot } from '../src/auth/view.js';
-import { coversResource, type MemoryStore, Workspace } from '../src/index.js';
+import {
+  coversResource,
+  type MemoryStore,
+  rootGrantId,
+  type SignedEvent,
+  type SignedFields,
+  signingBytes,
+  toBase64url,
+  Workspace,
+} from '../src/index.js';
 import { world } from './world.js';
 
 /** Ada's workspace with a tagged and an untagged artifact, and a grant on the tag alone. */
@@ -279,5 +288,51 @@ describe('opening from a checkpoint', () => {
     expect(large.reads).toEqual(small.reads);
     // Only numbers grow, by their digits (the per-tag counts, seqs).
     expect(large.snapshot.length - small.snapshot.length).toBeLessThanOrEqual(8);
+  });
+});
+
+describe('artifact:tag/<tag> grants in one submitted batch', () => {
+  it('authorize a use right after the grant that first names the tag, in an instance opened from a checkpoint', async () => {
+    const w = await checkpointed();
+    const ws = await w.peer();
+    const sign = async (fields: Omit<SignedFields, 'ws'>): Promise<SignedEvent> => {
+      const full = { ws: ws.id!, ...fields } as SignedFields;
+      const signer = (await ws.keyring.signer(fields.actor))!;
+      return { ...full, sig: toBase64url(await signer.sign(signingBytes(full))) };
+    };
+    const grant = 'gr_press_review';
+    const issued = await sign({
+      id: 'ev_grant_press',
+      stream: `grant/${grant}`,
+      type: 'grant.issued@1',
+      actor: w.ada.id,
+      auth: rootGrantId(w.ada.id),
+      at: w.iso(0),
+      data: {
+        id: grant,
+        audience: w.drafter.id,
+        resource: 'artifact:tag/press',
+        actions: ['review'],
+        constraints: {},
+      },
+      refs: [w.drafter.id],
+    });
+    const use = (id: string, artifact: string) =>
+      sign({
+        id,
+        stream: `grant/${grant}`,
+        type: 'grant.exercised@1',
+        actor: w.drafter.id,
+        auth: grant,
+        at: w.iso(0),
+        data: { grant, action: 'review', resource: `artifact:${artifact}` },
+        refs: [`artifact:${artifact}`],
+      });
+    const committed = await ws.submit([issued, await use('ev_review_press', w.press.id)]);
+    expect(committed.map((e) => e.seq)).toHaveLength(2);
+    await expect(ws.submit([await use('ev_review_other', w.other.id)])).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+    });
+    expect(await w.ws.verify({ from: w.cp })).toMatchObject({ ok: true });
   });
 });
