@@ -5,6 +5,7 @@
 //
 //   pnpm exec tsx --conditions=source test/bench/authOpen.ts 1000 100000
 //
+// Then times `identities.record(owner)` on each, alternating the sizes round by round.
 // Fixtures are kept in $TMPDIR/baton-auth-open/<n> (build time printed); pass --fresh to
 // rebuild them, --checkpoint to make a new checkpoint with this code (from a full replay)
 // before timing: the snapshot's shape is the code's, so before/after each need their own.
@@ -120,4 +121,34 @@ for (const n of sizes) {
   console.log(
     `${n} events: first open ${median(e.first).toFixed(1)} ms (${(median(e.first) / median(b.first)).toFixed(2)}× ${base}), open again ${median(e.ms).toFixed(1)} ms (${(median(e.ms) / median(b.ms)).toFixed(2)}×), RSS +${median(e.rss).toFixed(1)} MB (${(median(e.rss) / median(b.rss)).toFixed(2)}×)`,
   );
+}
+
+// identities.record of the owner, in this process, the sizes alternating round by round.
+const stores = new Map<number, Workspace>();
+for (const n of sizes) {
+  const dir = join(root, String(n));
+  stores.set(
+    n,
+    await Workspace.open({
+      store: new SqliteStore({ path: join(dir, 'ws.db') }),
+      keyring: new KeyDirectory({ path: join(dir, 'keys') }),
+      tickIntervalMs: 0,
+    }),
+  );
+}
+const recordMs = new Map<number, number[]>();
+for (let r = 0; r < ROUNDS; r++) {
+  for (const [n, ws] of stores) {
+    const owner = ws.info!.owners[0]!;
+    const started = performance.now();
+    await ws.as(owner).identities.record(owner);
+    recordMs.set(n, [...(recordMs.get(n) ?? []), performance.now() - started]);
+  }
+}
+for (const [n, ws] of stores) {
+  const ms = median(recordMs.get(n)!);
+  console.log(
+    `${n} events: identities.record ${ms.toFixed(2)} ms (${(ms / median(recordMs.get(base)!)).toFixed(2)}× ${base})`,
+  );
+  await ws.close();
 }
