@@ -97,6 +97,8 @@ export class Workspace {
     parseInput(optionsSchema, options, 'Workspace.open');
     const ws = new Workspace(options);
     ws.#p.checkpoints.seq = await ws.#p.sync.load();
+    // An outdated snapshot is replaced by the first tick's checkpoint.
+    ws.#p.checkpoints.outdated = ws.#p.sync.snapshotOutdated;
     const every = options.tickIntervalMs ?? 60_000;
     if (every > 0) await tickEvery(every, () => ws.tick(), ws.#p);
     return ws;

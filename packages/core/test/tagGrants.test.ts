@@ -1,15 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { snapshotOf, type ViewSnapshot, viewFromSnapshot } from '../src/auth/view.js';
 import {
+  type Checkpoint,
+  canonicalJson,
   coversResource,
   type MemoryStore,
   rootGrantId,
   type SignedEvent,
   type SignedFields,
+  sha256b64,
   signingBytes,
   toBase64url,
   Workspace,
 } from '../src/index.js';
+import { checkpointText } from '../src/log/checkpoint.js';
 import { world } from './world.js';
 
 /** Ada's workspace with a tagged and an untagged artifact, and a grant on the tag alone. */
@@ -334,5 +338,38 @@ describe('artifact:tag/<tag> grants in one submitted batch', () => {
       code: 'FORBIDDEN',
     });
     expect(await w.ws.verify({ from: w.cp })).toMatchObject({ ok: true });
+  });
+});
+
+describe('a checkpoint made before the view kept only named tags', () => {
+  it('is opened from, authorizes the same, and is replaced by the first tick’s checkpoint', async () => {
+    const w = await checkpointed();
+    // Rewrite the kept checkpoint as an older library made it: every artifact's tags, no counts.
+    const latest = (await w.store.kv.get('baton/checkpoints/latest')) as unknown as Checkpoint;
+    const { tagCounts: _, ...now } = await keptSnapshot(w.store);
+    const old = canonicalJson({
+      ...now,
+      tags: [
+        [w.launch.id, ['launch']],
+        [w.press.id, ['press']],
+      ].sort((a, b) => (a[0]! < b[0]! ? -1 : 1)),
+    } as never);
+    const { sig: __, ...body } = { ...latest, view: sha256b64(old) };
+    const signer = (await w.ws.keyring.signer(w.ada.id))!;
+    const sig = toBase64url(await signer.sign(new TextEncoder().encode(checkpointText(body))));
+    await w.store.kv.put(`baton/checkpoints/${String(latest.seq).padStart(12, '0')}`, old);
+    await w.store.kv.put('baton/checkpoints/latest', { ...body, sig } as never);
+    for (let i = 0; i < 3; i++) {
+      await w.me.artifacts.create({ kind: 'text', title: `n${i}`, content: 'n\n' });
+    }
+    const ws = await w.peer({ tickIntervalMs: 60_000 });
+    expect((await ws.as(w.drafter.id).can('write', `artifact:${w.launch.id}`)).allowed).toBe(true);
+    expect((await ws.as(w.drafter.id).can('write', `artifact:${w.press.id}`)).allowed).toBe(false);
+    // The tick on open replaced it, though far fewer than CHECKPOINT_EVERY events followed it.
+    const snap = await keptSnapshot(w.store);
+    expect(snap.seq).toBeGreaterThan(latest.seq);
+    expect(snap.tagCounts).toBeDefined();
+    expect(snap.tags).toEqual([[w.launch.id, ['launch']]]);
+    await ws.close();
   });
 });

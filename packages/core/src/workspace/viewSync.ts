@@ -33,6 +33,12 @@ export class ViewSync {
    * nothing new was committed (a head with the same seq and another hash was replaced).
    */
   seen: Head = EMPTY_HEAD;
+  /**
+   * True when open started from a snapshot made before issue 18, which holds every
+   * artifact's tags: `tick()` then makes a new checkpoint at once (see `Checkpoints.auto`),
+   * so the next open reads only the tags grants name.
+   */
+  snapshotOutdated = false;
   /** Set by the workspace's close: every later catch-up refuses. */
   closed = false;
   readonly #store: Store;
@@ -78,6 +84,8 @@ export class ViewSync {
     const trusted = await storeCall('read', () => trustedCheckpoint(this.#store, this.#logger));
     if (trusted) {
       this.view = viewFromSnapshot(trusted.snapshot);
+      this.snapshotOutdated =
+        trusted.snapshot.tagCounts === undefined && (trusted.snapshot.tags?.length ?? 0) > 0;
       this.seen = { seq: trusted.checkpoint.seq, hash: trusted.checkpoint.hash };
       // From a checkpoint, the streams before it are not known.
       this.#versionsComplete = false;
