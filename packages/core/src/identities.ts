@@ -8,6 +8,7 @@ import { nameKey } from './log/builtinEvents.js';
 import { resolveIdIn } from './lookup.js';
 import type { Scope } from './scope.js';
 import type { Page } from './store/store.js';
+import { type TrackRecordCounts, trackRecordCounts } from './trackRecordRows.js';
 import { idString, jsonObject, name, parseInput } from './validation.js';
 
 /** Input of {@link Identities.create}. */
@@ -38,29 +39,10 @@ export interface CreateIdentityInput {
   idempotencyKey?: string;
 }
 
-/** What {@link Identities.record} returns. */
-export interface TrackRecord {
+/** What {@link Identities.record} returns: the identity, and its counts. */
+export interface TrackRecord extends TrackRecordCounts {
   id: string;
   name: string;
-  /** Work handoffs it offered, and (as recipient) accepted, completed, returned, declined. */
-  handoffs: {
-    offered: number;
-    accepted: number;
-    completed: number;
-    returned: number;
-    declined: number;
-  };
-  /** Approvals it requested and how they were decided; approvals it decided for others. */
-  approvals: {
-    requested: number;
-    granted: number;
-    denied: number;
-    approvedForOthers: number;
-    deniedForOthers: number;
-  };
-  /** Its edits, and how many a later version reverted (see {@link Identities.record}). */
-  edits: { total: number; reverted: number };
-  cost: { entries: number; inputTokens: number; outputTokens: number; costUsd: number };
 }
 
 /** Options of {@link Identities.list}. */
@@ -259,15 +241,17 @@ export class Identities {
   }
 
   /**
-   * An identity's track record, computed from the log: handoffs it offered, accepted,
-   * completed, returned and declined; approvals it requested (and how they were decided)
-   * and decided for others; its edits and how many a later version reverted; its cost.
+   * An identity's track record: handoffs it offered, accepted, completed, returned and
+   * declined; approvals it requested (and how they were decided) and decided for others; its
+   * edits and how many a later version reverted; its cost.
    *
    * @remarks
    * An edit (version v of an artifact, by this identity) counts as **reverted** when a later
    * version of the same artifact has exactly the content of version v − 1 — the artifact went
    * back to what it was before the edit. Cost sums its `usage` entries. Needs `read` on
-   * `identity:<id>` (or being that identity). It reads the whole log: a report, not a hot path.
+   * `identity:<id>` (or being that identity). Read from the `records` projection, kept up to
+   * date as events are appended (and rebuilt by `rebuildProjections()`): one row, whatever the
+   * log's length.
    */
   async record(id: string): Promise<TrackRecord> {
     parseInput(idString, id, 'identities.record(id)');
@@ -277,75 +261,7 @@ export class Identities {
         ErrorCode.NOT_FOUND,
         `Identity ${id} does not exist, or may not be read.`,
       );
-    const r: TrackRecord = {
-      id,
-      name: who.name,
-      handoffs: { offered: 0, accepted: 0, completed: 0, returned: 0, declined: 0 },
-      approvals: { requested: 0, granted: 0, denied: 0, approvedForOthers: 0, deniedForOthers: 0 },
-      edits: { total: 0, reverted: 0 },
-      cost: { entries: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 },
-    };
-    const edits: { artifact: string; version: number }[] = [];
-    const hashes = new Map<string, Map<number, string>>();
-    for await (const e of this.#scope.events()) {
-      const d = e.data as Record<string, unknown>;
-      const mine = e.actor === id;
-      switch (e.type) {
-        case 'handoff.offered@1':
-          if (mine && d.kind === 'approval') r.approvals.requested++;
-          else if (mine) r.handoffs.offered++;
-          break;
-        case 'handoff.accepted@1':
-        case 'handoff.completed@1':
-        case 'handoff.returned@1':
-        case 'handoff.declined@1': {
-          const k = e.type.slice('handoff.'.length, -2) as keyof TrackRecord['handoffs'];
-          if (mine) r.handoffs[k]++;
-          break;
-        }
-        case 'handoff.decided@1':
-          if (d.requester === id) r.approvals[d.decision === 'approved' ? 'granted' : 'denied']++;
-          if (mine)
-            r.approvals[d.decision === 'approved' ? 'approvedForOthers' : 'deniedForOthers']++;
-          break;
-        case 'artifact.created@1':
-        case 'artifact.edited@1': {
-          const art = d.id as string;
-          const version = (d.version as number | undefined) ?? 1;
-          const m = hashes.get(art) ?? new Map<number, string>();
-          m.set(version, d.contentHash as string);
-          hashes.set(art, m);
-          if (mine && e.type === 'artifact.edited@1') edits.push({ artifact: art, version });
-          break;
-        }
-        case 'context.recorded@1':
-          if (mine && d.type === 'usage') {
-            const u =
-              (
-                d.fields as {
-                  usage?: { inputTokens?: number; outputTokens?: number; costUsd?: number };
-                }
-              ).usage ?? {};
-            r.cost.entries++;
-            r.cost.inputTokens += u.inputTokens ?? 0;
-            r.cost.outputTokens += u.outputTokens ?? 0;
-            r.cost.costUsd += u.costUsd ?? 0;
-          }
-          break;
-      }
-    }
-    r.edits.total = edits.length;
-    for (const { artifact, version } of edits) {
-      const m = hashes.get(artifact)!;
-      const before = m.get(version - 1);
-      for (const [v, h] of m) {
-        if (v > version && h === before) {
-          r.edits.reverted++;
-          break;
-        }
-      }
-    }
-    return r;
+    return { id, name: who.name, ...(await trackRecordCounts(this.#scope.rows, id)) };
   }
 
   /** Suspends an identity: it can do nothing until reinstated. Needs `admin` on `identity:<id>`. */

@@ -170,6 +170,7 @@ export type {
   Store,
 } from './store/store.js';
 export { PRIMARY_INDEX } from './store/store.js';
+export type { TrackRecordCounts } from './trackRecordRows.js';
 export { parseInput } from './validation.js';
 export type {
   BootstrapOptions,

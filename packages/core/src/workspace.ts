@@ -84,11 +84,21 @@ export class Workspace {
    * events after it — or, with none, verifying and replaying the whole log. It never believes
    * projection rows for authority. When an event does not verify, open still succeeds (so
    * `verify()` can report) but every call that reads the log throws `INTEGRITY`.
+   *
+   * @remarks
+   * From a checkpoint, what open reads follows the work, not the history: the snapshot holds
+   * identities, grants, pending approvals and only the artifact tags that `artifact:tag/<tag>`
+   * grants name, and at most about {@link CHECKPOINT_EVERY} events follow it when a process
+   * holding an owner's or a service identity's key runs `tick()` (on open and every
+   * `tickIntervalMs`). Without a checkpoint (a new store, or no such key anywhere) open
+   * replays the whole log: that replay is the verification.
    */
   static async open(options: WorkspaceOptions = {}): Promise<Workspace> {
     parseInput(optionsSchema, options, 'Workspace.open');
     const ws = new Workspace(options);
     ws.#p.checkpoints.seq = await ws.#p.sync.load();
+    // An outdated snapshot is replaced by the first tick's checkpoint.
+    ws.#p.checkpoints.outdated = ws.#p.sync.snapshotOutdated;
     const every = options.tickIntervalMs ?? 60_000;
     if (every > 0) await tickEvery(every, () => ws.tick(), ws.#p);
     return ws;

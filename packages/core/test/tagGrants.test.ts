@@ -1,5 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { coversResource } from '../src/index.js';
+import { snapshotOf, type ViewSnapshot, viewFromSnapshot } from '../src/auth/view.js';
+import {
+  type Checkpoint,
+  canonicalJson,
+  coversResource,
+  type MemoryStore,
+  rootGrantId,
+  type SignedEvent,
+  type SignedFields,
+  sha256b64,
+  signingBytes,
+  toBase64url,
+  Workspace,
+} from '../src/index.js';
+import { checkpointText } from '../src/log/checkpoint.js';
 import { world } from './world.js';
 
 /** Ada's workspace with a tagged and an untagged artifact, and a grant on the tag alone. */
@@ -108,5 +122,254 @@ describe('artifact:tag/<tag> grants', () => {
     expect((await w.ws.verify()).ok).toBe(true);
     const report = await w.ws.verify({ from: cp });
     expect(report).toMatchObject({ ok: true, from: cp.seq, events: 1 });
+  });
+});
+
+/** A snapshot kept with the newest checkpoint, as the store holds it. */
+async function keptSnapshot(store: MemoryStore): Promise<ViewSnapshot> {
+  const cp = (await store.kv.get('baton/checkpoints/latest')) as { seq: number };
+  const key = `baton/checkpoints/${String(cp.seq).padStart(12, '0')}`;
+  return JSON.parse((await store.kv.get(key)) as string) as ViewSnapshot;
+}
+
+/** The tagged world, plus an artifact tagged `press` (no grant names it yet) and a checkpoint. */
+async function checkpointed() {
+  const w = await tagged();
+  const press = await w.me.artifacts.create({
+    kind: 'text',
+    title: 'Press kit',
+    content: 'p\n',
+    tags: ['press'],
+  });
+  const cp = await w.ws.checkpoint();
+  return { ...w, press, cp };
+}
+
+describe('artifact:tag/<tag> grants from a checkpoint', () => {
+  it('keep in the checkpoint snapshot only the tags grants name, and a count of every tag', async () => {
+    const w = await checkpointed();
+    const snap = await keptSnapshot(w.store);
+    expect(snap.tags).toEqual([[w.launch.id, ['launch']]]);
+    expect(Object.fromEntries(snap.tagCounts ?? [])).toEqual({ launch: 1, press: 1 });
+    // The process's own view, too, holds only the named tags.
+    expect([...w.ws._view.tags.keys()]).toEqual([w.launch.id]);
+  });
+
+  it('decide the same in an instance opened from the checkpoint', async () => {
+    const w = await checkpointed();
+    const ws = await w.peer();
+    const agent = ws.as(w.drafter.id);
+    for (const [id, allowed] of [
+      [w.launch.id, true],
+      [w.press.id, false],
+      [w.other.id, false],
+    ] as const) {
+      expect((await agent.can('write', `artifact:${id}`)).allowed).toBe(allowed);
+    }
+    expect((await agent.artifacts.list()).items.map((a) => a.id)).toEqual([w.launch.id]);
+    expect([...ws._view.tags.keys()]).toEqual([w.launch.id]);
+  });
+
+  it('cover the artifacts made before the checkpoint when a grant names their tag later, here and in an instance catching up', async () => {
+    const w = await checkpointed();
+    const here = await w.peer(); // opened from the checkpoint; it issues the grant
+    const there = await w.peer(); // opened from the checkpoint; it catches up on the grant
+    await here.as(w.ada.id).capabilities.grant({
+      to: w.drafter.id,
+      resource: 'artifact:tag/press',
+      actions: ['read', 'write'],
+    });
+    const after = await w.peer(); // opened from the checkpoint, replays the grant
+    for (const ws of [here, there, after, w.ws]) {
+      const agent = ws.as(w.drafter.id);
+      expect((await agent.can('write', `artifact:${w.press.id}`)).allowed).toBe(true);
+      expect((await agent.can('write', `artifact:${w.other.id}`)).allowed).toBe(false);
+      expect((await agent.artifacts.list()).items.map((a) => a.id).sort()).toEqual(
+        [w.launch.id, w.press.id].sort(),
+      );
+    }
+    // The holder uses it; the log verifies in full and from the checkpoint.
+    await there
+      .as(w.drafter.id)
+      .artifacts.edit(w.press.id, { content: 'p2\n', baseVersion: 1, reason: 'update' });
+    expect((await w.ws.verify()).ok).toBe(true);
+    expect(await w.ws.verify({ from: w.cp })).toMatchObject({ ok: true, from: w.cp.seq });
+    // A newer checkpoint holds the newly named tag's artifacts.
+    await here.checkpoint();
+    expect((await keptSnapshot(w.store)).tags).toEqual(
+      [
+        [w.launch.id, ['launch']],
+        [w.press.id, ['press']],
+      ].sort((a, b) => (a[0]! < b[0]! ? -1 : 1)),
+    );
+  });
+
+  it('authorize nothing more or less when the store’s rows were edited without keys', async () => {
+    const w = await checkpointed();
+    // Someone who can write the store hides the press kit's row and gives the untagged
+    // artifact a forged row that claims the tag.
+    const payroll = (await w.store.get('artifacts', w.other.id)) as Record<string, unknown>;
+    await w.store.append({
+      events: [],
+      expectedHead: await w.store.head(),
+      projections: [
+        { collection: 'artifacts', key: w.press.id, value: null },
+        {
+          collection: 'artifacts',
+          key: w.other.id,
+          value: { ...payroll, tags: ['press'] },
+          indexes: { tag: ['press'] },
+        },
+      ],
+    });
+    const ws = await w.peer();
+    await ws.as(w.ada.id).capabilities.grant({
+      to: w.drafter.id,
+      resource: 'artifact:tag/press',
+      actions: ['write'],
+    });
+    const agent = ws.as(w.drafter.id);
+    expect((await agent.can('write', `artifact:${w.press.id}`)).allowed).toBe(true);
+    expect((await agent.can('write', `artifact:${w.other.id}`)).allowed).toBe(false);
+    // A forged snapshot changes nothing either: it no longer matches the checkpoint's digest.
+    const cp = (await w.store.kv.get('baton/checkpoints/latest')) as { seq: number };
+    const key = `baton/checkpoints/${String(cp.seq).padStart(12, '0')}`;
+    const snap = await keptSnapshot(w.store);
+    await w.store.kv.put(
+      key,
+      JSON.stringify({ ...snap, tags: [...(snap.tags ?? []), [w.other.id, ['launch']]] }),
+    );
+    const forged = (await w.peer()).as(w.drafter.id);
+    expect((await forged.can('write', `artifact:${w.other.id}`)).allowed).toBe(false);
+    expect((await forged.can('write', `artifact:${w.launch.id}`)).allowed).toBe(true);
+  });
+
+  it('open from a snapshot made before the view kept only named tags', async () => {
+    const w = await checkpointed();
+    const now = snapshotOf(w.ws._view);
+    // The old shape: every tagged artifact's tags, no counts.
+    const old: ViewSnapshot = {
+      ...now,
+      tags: [
+        [w.launch.id, ['launch']],
+        [w.press.id, ['press']],
+      ],
+    };
+    delete old.tagCounts;
+    const view = viewFromSnapshot(old);
+    expect([...view.tags]).toEqual([[w.launch.id, ['launch']]]);
+    expect(Object.fromEntries(view.tagCounts)).toEqual({ launch: 1, press: 1 });
+  });
+});
+
+describe('opening from a checkpoint', () => {
+  /** A workspace of `n` artifacts tagged from a small vocabulary, one tag grant, a checkpoint. */
+  async function history(n: number) {
+    const w = await world();
+    await w.me.capabilities.grant({
+      to: w.drafter.id,
+      resource: 'artifact:tag/t0',
+      actions: ['read'],
+    });
+    for (let i = 0; i < n; i++) {
+      await w.me.artifacts.create({
+        kind: 'text',
+        title: `doc ${i}`,
+        content: `${i}\n`,
+        tags: [`t${1 + (i % 3)}`],
+      });
+    }
+    await w.ws.checkpoint();
+    const { countingStore } = await import('./countingStore.js');
+    const counted = countingStore(w.store.peer());
+    await Workspace.open({ store: counted.store, keyring: w.ws.keyring, tickIntervalMs: 0 });
+    return { snapshot: JSON.stringify(await keptSnapshot(w.store)), reads: { ...counted.counts } };
+  }
+
+  it('reads as much after 60 tagged artifacts as after 6, when no grant names their tags', async () => {
+    const small = await history(6);
+    const large = await history(60);
+    expect(large.reads).toEqual(small.reads);
+    // Only numbers grow, by their digits (the per-tag counts, seqs).
+    expect(large.snapshot.length - small.snapshot.length).toBeLessThanOrEqual(8);
+  });
+});
+
+describe('artifact:tag/<tag> grants in one submitted batch', () => {
+  it('authorize a use right after the grant that first names the tag, in an instance opened from a checkpoint', async () => {
+    const w = await checkpointed();
+    const ws = await w.peer();
+    const sign = async (fields: Omit<SignedFields, 'ws'>): Promise<SignedEvent> => {
+      const full = { ws: ws.id!, ...fields } as SignedFields;
+      const signer = (await ws.keyring.signer(fields.actor))!;
+      return { ...full, sig: toBase64url(await signer.sign(signingBytes(full))) };
+    };
+    const grant = 'gr_press_review';
+    const issued = await sign({
+      id: 'ev_grant_press',
+      stream: `grant/${grant}`,
+      type: 'grant.issued@1',
+      actor: w.ada.id,
+      auth: rootGrantId(w.ada.id),
+      at: w.iso(0),
+      data: {
+        id: grant,
+        audience: w.drafter.id,
+        resource: 'artifact:tag/press',
+        actions: ['review'],
+        constraints: {},
+      },
+      refs: [w.drafter.id],
+    });
+    const use = (id: string, artifact: string) =>
+      sign({
+        id,
+        stream: `grant/${grant}`,
+        type: 'grant.exercised@1',
+        actor: w.drafter.id,
+        auth: grant,
+        at: w.iso(0),
+        data: { grant, action: 'review', resource: `artifact:${artifact}` },
+        refs: [`artifact:${artifact}`],
+      });
+    const committed = await ws.submit([issued, await use('ev_review_press', w.press.id)]);
+    expect(committed.map((e) => e.seq)).toHaveLength(2);
+    await expect(ws.submit([await use('ev_review_other', w.other.id)])).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+    });
+    expect(await w.ws.verify({ from: w.cp })).toMatchObject({ ok: true });
+  });
+});
+
+describe('a checkpoint made before the view kept only named tags', () => {
+  it('is opened from, authorizes the same, and is replaced by the first tick’s checkpoint', async () => {
+    const w = await checkpointed();
+    // Rewrite the kept checkpoint as an older library made it: every artifact's tags, no counts.
+    const latest = (await w.store.kv.get('baton/checkpoints/latest')) as unknown as Checkpoint;
+    const { tagCounts: _, ...now } = await keptSnapshot(w.store);
+    const old = canonicalJson({
+      ...now,
+      tags: [
+        [w.launch.id, ['launch']],
+        [w.press.id, ['press']],
+      ].sort((a, b) => (a[0]! < b[0]! ? -1 : 1)),
+    } as never);
+    const { sig: __, ...body } = { ...latest, view: sha256b64(old) };
+    const signer = (await w.ws.keyring.signer(w.ada.id))!;
+    const sig = toBase64url(await signer.sign(new TextEncoder().encode(checkpointText(body))));
+    await w.store.kv.put(`baton/checkpoints/${String(latest.seq).padStart(12, '0')}`, old);
+    await w.store.kv.put('baton/checkpoints/latest', { ...body, sig } as never);
+    for (let i = 0; i < 3; i++) {
+      await w.me.artifacts.create({ kind: 'text', title: `n${i}`, content: 'n\n' });
+    }
+    const ws = await w.peer({ tickIntervalMs: 60_000 });
+    expect((await ws.as(w.drafter.id).can('write', `artifact:${w.launch.id}`)).allowed).toBe(true);
+    expect((await ws.as(w.drafter.id).can('write', `artifact:${w.press.id}`)).allowed).toBe(false);
+    // The tick on open replaced it, though far fewer than CHECKPOINT_EVERY events followed it.
+    const snap = await keptSnapshot(w.store);
+    expect(snap.seq).toBeGreaterThan(latest.seq);
+    expect(snap.tagCounts).toBeDefined();
+    expect(snap.tags).toEqual([[w.launch.id, ['launch']]]);
+    await ws.close();
   });
 });

@@ -130,8 +130,32 @@ export class AuthorityView implements ViewReader {
   workspace: WorkspaceInfo | undefined;
   readonly identities = new Map<string, Identity>();
   readonly grants = new Map<string, Grant>();
-  /** Tags of the artifacts that have any, for `artifact:tag/<tag>` grants (fixed at creation). */
+  /**
+   * Tags of artifacts, for `artifact:tag/<tag>` grants (tags are fixed at creation): while
+   * {@link AuthorityView.tagsComplete}, every tagged artifact's tags; otherwise only the tags
+   * grants name ({@link AuthorityView.namedTags}), so the view — and the checkpoint snapshot
+   * made from it — grows with the grants, not with the artifacts.
+   */
   readonly tags = new Map<string, readonly string[]>();
+  /**
+   * How many artifacts were created with each tag, every tag: what a load of a tag's
+   * artifacts (see `loadTags`) must find, so rows that hide one are noticed.
+   */
+  readonly tagCounts = new Map<string, number>();
+  /** The tags `artifact:tag/<tag>` grants name (revoked ones included). */
+  readonly namedTags = new Set<string>();
+  /**
+   * Tags a grant named for the first time after this view stopped holding every artifact's
+   * tags: their earlier artifacts are still to be loaded (`loadTags`) before anything is
+   * authorized by such a grant.
+   */
+  readonly unloadedTags = new Set<string>();
+  /**
+   * True while {@link AuthorityView.tags} holds every tagged artifact's tags (a view replayed
+   * from the first event, until {@link AuthorityView.keepNamedTagsOnly}); false for one built
+   * from a checkpoint.
+   */
+  tagsComplete = true;
   /** Approval requests pending, or approved and not yet consumed, by handoff id. */
   readonly approvals = new Map<string, ApprovalRequest>();
   readonly #byAudience = new Map<string, Set<string>>();
@@ -175,8 +199,24 @@ export class AuthorityView implements ViewReader {
     return out;
   }
 
+  /**
+   * Forgets the tags no grant names: from now on the view holds only those (and loads a tag's
+   * artifacts when a grant names it for the first time).
+   */
+  keepNamedTagsOnly(): void {
+    this.tagsComplete = false;
+    for (const [id, tags] of this.tags) {
+      const named = tags.filter((t) => this.namedTags.has(t));
+      if (named.length === 0) this.tags.delete(id);
+      else if (named.length < tags.length) this.tags.set(id, named);
+    }
+    this.generation++;
+  }
+
   setGrant(g: Grant): void {
     this.grants.set(g.id, g);
+    const tag = namedTag(g.resource);
+    if (tag !== undefined) this.namedTags.add(tag);
     let set = this.#byAudience.get(g.audience);
     if (!set) {
       set = new Set();
@@ -197,7 +237,16 @@ export class ViewTx implements ViewReader {
   workspace: WorkspaceInfo | undefined;
   readonly identities = new Map<string, Identity>();
   readonly grants = new Map<string, Grant>();
+  /** Tags of the artifacts created (or loaded) in this transaction: all their tags. */
   readonly tags = new Map<string, readonly string[]>();
+  /** Artifacts created with each tag in this transaction. */
+  #tagCounts: Map<string, number> | undefined;
+  /** Tags grants named for the first time in this transaction. */
+  #named: Set<string> | undefined;
+  /** Of those, the ones whose earlier artifacts are still to load. */
+  #unloaded: Set<string> | undefined;
+  /** Tags whose artifacts were loaded in this transaction. */
+  #loaded: Set<string> | undefined;
   /** Approval requests changed in this transaction; `undefined` marks one that left the view. */
   #approvals: Map<string, ApprovalRequest | undefined> | undefined;
   seq: number;
@@ -272,14 +321,55 @@ export class ViewTx implements ViewReader {
     this.identities.set(doc.id, frozenCopy(doc));
   }
 
-  /** Records a grant as it now stands (a frozen copy, as for identities). */
+  /**
+   * Records a grant as it now stands (a frozen copy, as for identities). A grant naming a tag
+   * no grant named before makes that tag's earlier artifacts due to load, unless the view
+   * holds every artifact's tags.
+   */
   putGrant(doc: Grant): void {
     this.grants.set(doc.id, frozenCopy(doc));
+    const tag = namedTag(doc.resource);
+    if (tag === undefined || this.#named?.has(tag) || this.base.namedTags.has(tag)) return;
+    this.#named ??= new Set();
+    this.#named.add(tag);
+    if (this.base.tagsComplete) return;
+    this.#unloaded ??= new Set();
+    this.#unloaded.add(tag);
   }
 
-  /** Records an artifact's tags (only artifacts with tags are kept). */
+  /** Records the tags of an artifact just created (only artifacts with tags are kept). */
   putTags(artifactId: string, tags: readonly string[]): void {
-    if (tags.length > 0) this.tags.set(artifactId, [...tags]);
+    if (tags.length === 0) return;
+    this.tags.set(artifactId, [...tags]);
+    this.#tagCounts ??= new Map();
+    for (const t of new Set(tags)) this.#tagCounts.set(t, (this.#tagCounts.get(t) ?? 0) + 1);
+  }
+
+  /** How many artifacts were created with `tag` up to this transaction's position. */
+  tagCount(tag: string): number {
+    return (this.base.tagCounts.get(tag) ?? 0) + (this.#tagCounts?.get(tag) ?? 0);
+  }
+
+  /** True when some named tag's earlier artifacts are still to load (see `loadTags`). */
+  hasUnloadedTags(): boolean {
+    if (this.base.unloadedTags.size === 0 && !this.#unloaded) return false;
+    return this.unloadedTags().length > 0;
+  }
+
+  /** The named tags whose earlier artifacts are still to load (see `loadTags`). */
+  unloadedTags(): string[] {
+    const out = [...this.base.unloadedTags, ...(this.#unloaded ?? [])];
+    return this.#loaded ? out.filter((t) => !this.#loaded!.has(t)) : out;
+  }
+
+  /** Records that `artifacts` carry `tag` (a load, see `loadTags`); the tag is loaded then. */
+  putTagMembers(tag: string, artifacts: Iterable<string>): void {
+    for (const id of artifacts) {
+      const now = this.tagsOf(id) ?? [];
+      if (!now.includes(tag)) this.tags.set(id, [...now, tag]);
+    }
+    this.#loaded ??= new Set();
+    this.#loaded.add(tag);
   }
 
   putWorkspace(doc: WorkspaceInfo): void {
@@ -320,7 +410,14 @@ export class ViewTx implements ViewReader {
     if (this.#workspaceChanged) b.workspace = this.workspace;
     for (const doc of this.identities.values()) b.identities.set(doc.id, doc);
     for (const doc of this.grants.values()) b.setGrant(doc);
-    for (const [id, tags] of this.tags) b.tags.set(id, tags);
+    for (const t of this.#named ?? []) b.namedTags.add(t);
+    for (const t of this.#unloaded ?? []) b.unloadedTags.add(t);
+    for (const t of this.#loaded ?? []) b.unloadedTags.delete(t);
+    for (const [t, n] of this.#tagCounts ?? []) b.tagCounts.set(t, (b.tagCounts.get(t) ?? 0) + n);
+    for (const [id, tags] of this.tags) {
+      const kept = b.tagsComplete ? tags : tags.filter((t) => b.namedTags.has(t));
+      if (kept.length > 0) b.tags.set(id, kept);
+    }
     for (const [id, a] of this.#approvals ?? []) {
       if (a) b.approvals.set(id, a);
       else b.approvals.delete(id);
@@ -380,8 +477,19 @@ export interface ViewSnapshot {
   workspace?: WorkspaceInfo;
   identities: Identity[];
   grants: Grant[];
-  /** `[artifact id, tags]` for the artifacts that have tags; left out when none do. */
+  /**
+   * `[artifact id, tags]`: with {@link ViewSnapshot.tagCounts}, the tags grants name, for the
+   * artifacts that have any; without (a snapshot made before issue 18), every artifact's
+   * tags. Left out when there are none.
+   */
   tags?: [string, string[]][];
+  /**
+   * `[tag, artifacts created with it]` for every tag; present when {@link ViewSnapshot.tags}
+   * holds only the tags grants name.
+   */
+  tagCounts?: [string, number][];
+  /** Named tags whose earlier artifacts were still to load at the snapshot's position. */
+  unloadedTags?: string[];
   /** Approval requests pending or approved and unconsumed; left out when there are none. */
   approvals?: ApprovalRequest[];
 }
@@ -396,11 +504,16 @@ export function snapshotOf(view: AuthorityView): ViewSnapshot {
   };
   if (view.lastAt !== undefined) snap.lastAt = view.lastAt;
   if (view.workspace) snap.workspace = view.workspace;
-  if (view.tags.size > 0) {
-    snap.tags = [...view.tags]
-      .map(([id, tags]): [string, string[]] => [id, [...tags]])
-      .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  const first = (a: [string, unknown], b: [string, unknown]) =>
+    a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
+  const tags: [string, string[]][] = [];
+  for (const [id, all] of view.tags) {
+    const named = all.filter((t) => view.namedTags.has(t));
+    if (named.length > 0) tags.push([id, named]);
   }
+  if (tags.length > 0) snap.tags = tags.sort(first);
+  if (view.tagCounts.size > 0) snap.tagCounts = [...view.tagCounts].sort(first);
+  if (view.unloadedTags.size > 0) snap.unloadedTags = [...view.unloadedTags].sort();
   if (view.approvals.size > 0) snap.approvals = [...view.approvals.values()].sort(byId);
   return JSON.parse(JSON.stringify(snap)) as ViewSnapshot;
 }
@@ -412,10 +525,33 @@ export function viewFromSnapshot(snap: ViewSnapshot): AuthorityView {
   if (snap.workspace) tx.putWorkspace(snap.workspace);
   for (const i of snap.identities) tx.putIdentity(i);
   for (const g of snap.grants) tx.putGrant(g);
-  for (const [id, tags] of snap.tags ?? []) tx.putTags(id, tags);
   for (const a of snap.approvals ?? []) tx.putApproval(a);
   tx.seq = snap.seq;
   tx.lastAt = snap.lastAt;
   tx.commit();
+  for (const [id, tags] of snap.tags ?? []) view.tags.set(id, [...tags]);
+  if (snap.tagCounts) {
+    for (const [t, n] of snap.tagCounts) view.tagCounts.set(t, n);
+    for (const t of snap.unloadedTags ?? []) view.unloadedTags.add(t);
+    view.tagsComplete = false;
+  } else {
+    // A snapshot made before issue 18 holds every artifact's tags: count them from it.
+    for (const [, tags] of snap.tags ?? []) {
+      for (const t of new Set(tags)) view.tagCounts.set(t, (view.tagCounts.get(t) ?? 0) + 1);
+    }
+    view.keepNamedTagsOnly();
+  }
   return view;
+}
+
+const TAG_PATTERN = 'artifact:tag/';
+
+/**
+ * The tag a resource pattern names (`artifact:tag/launch` → `launch`), or `undefined` for any
+ * other pattern (`artifact:tag/*` is a prefix pattern, not a tag).
+ */
+export function namedTag(pattern: string): string | undefined {
+  return pattern.startsWith(TAG_PATTERN) && !pattern.endsWith('*')
+    ? pattern.slice(TAG_PATTERN.length)
+    : undefined;
 }

@@ -1,3 +1,4 @@
+import { loadTags } from '../auth/loadTags.js';
 import type { ViewTx } from '../auth/view.js';
 import { BatonError, ErrorCode } from '../errors.js';
 import type { Checkpoint } from '../log/checkpoint.js';
@@ -38,6 +39,8 @@ export async function ingestedBatch(
   for (const e of list) {
     const r = checker.step(e, tx);
     if ('problem' in r) throw integrityError((await checker.flush()) ?? r.problem, 'given');
+    // A grant naming a tag for the first time: its earlier artifacts, before the next event.
+    if (tx.hasUnloadedTags()) await loadTags(store, tx);
     data.push(r.data);
     for (const h of types.blobsOf(e, r.data)) if (!bodies.has(h)) bodies.set(h, e.seq);
     if (parseType(e.type).name === 'blob.erased') erasedHere.add((r.data as { hash: string }).hash);

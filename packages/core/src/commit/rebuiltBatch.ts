@@ -24,6 +24,8 @@ export const REBUILT_COLLECTIONS = [
   'handoffs',
   'outbox',
   'notified',
+  'records',
+  'record-reverts',
 ];
 
 /**

@@ -1,3 +1,4 @@
+import { loadTags } from '../auth/loadTags.js';
 import type { ViewTx } from '../auth/view.js';
 import { canonicalJson } from '../crypto/canonical.js';
 import { BatonError, ErrorCode } from '../errors.js';
@@ -51,6 +52,8 @@ export async function submittedBatch(
     }
     await chain.place(e);
     parts.types.apply(e, tx);
+    // A grant naming a tag for the first time: its earlier artifacts, before the next event.
+    if (tx.hasUnloadedTags()) await loadTags(parts.store, tx);
     events.push(e);
   }
   chain.link(events);

@@ -9,6 +9,7 @@ import { rawFromDidKey } from '../crypto/keys.js';
 import { BatonError, ErrorCode } from '../errors.js';
 import { handoffEvents } from '../handoffs/handoffEvents.js';
 import { notificationEvents } from '../notify/notifications.js';
+import { withTrackRecords } from '../trackRecordRows.js';
 import { idString, isoTime, jsonObject, name } from '../validation.js';
 import {
   type EventTypeDef,
@@ -496,5 +497,5 @@ export function registerBuiltinEvents(types: EventTypes): void {
     ...handoffEvents,
     ...notificationEvents,
   ];
-  for (const def of all) types.register(def);
+  for (const def of all) types.register(withTrackRecords(def));
 }

@@ -1,3 +1,4 @@
+import { loadTags } from '../auth/loadTags.js';
 import { AuthorityView, viewFromSnapshot } from '../auth/view.js';
 import { sha256b64 } from '../crypto/hash.js';
 import type { Logger } from '../logger.js';
@@ -145,6 +146,15 @@ export async function verifyLog(
     const r = checker.step(e, tx, true);
     // Anything wrong earlier (a signature in the pending batch) is the first problem.
     if ('problem' in r) return report((await checker.flush(bodies)) ?? r.problem);
+    // From a checkpoint, a grant naming a tag for the first time: its earlier artifacts.
+    if (tx.hasUnloadedTags()) {
+      try {
+        await loadTags(store, tx);
+      } catch (err) {
+        const reason = err instanceof Error ? err.message : String(err);
+        return report((await checker.flush(bodies)) ?? { seq: e.seq, id: e.id, reason });
+      }
+    }
     if (rebuild) {
       try {
         await rebuild.add(e, r.data, tx);

@@ -31,6 +31,11 @@ export interface CheckpointsParts {
 export class Checkpoints {
   /** The seq of the newest checkpoint this process trusts or made. */
   seq = 0;
+  /**
+   * Set when that checkpoint's snapshot is of an older shape (every artifact's tags, see
+   * `ViewSync.snapshotOutdated`): {@link Checkpoints.auto} then replaces it at once.
+   */
+  outdated = false;
   readonly #parts: CheckpointsParts;
 
   constructor(parts: CheckpointsParts) {
@@ -62,13 +67,14 @@ export class Checkpoints {
 
   /**
    * Makes a checkpoint when the log has grown {@link CHECKPOINT_EVERY} events past the newest
-   * one this process knows, if it holds an owner's or a service identity's key — so that
-   * opening stays as cheap whatever the log's length.
+   * one this process knows (or at once when that one's snapshot is of an older shape), if
+   * it holds an owner's or a service identity's key — so that opening stays as cheap
+   * whatever the log's length.
    */
   async auto(): Promise<void> {
     const { sync } = this.#parts;
     const head = sync.seen;
-    if (head.seq - this.seq < CHECKPOINT_EVERY) return;
+    if (!this.outdated && head.seq - this.seq < CHECKPOINT_EVERY) return;
     const made = await this.#sign(head);
     if (!made || sync.view.seq !== head.seq) return;
     await this.#keep(made.checkpoint, made.snapshot);
@@ -132,5 +138,6 @@ export class Checkpoints {
       );
     }
     this.seq = Math.max(this.seq, cp.seq);
+    this.outdated = false;
   }
 }

@@ -1,3 +1,4 @@
+import { loadTags } from '../auth/loadTags.js';
 import { AuthorityView, viewFromSnapshot } from '../auth/view.js';
 import { BatonError, ErrorCode, isBatonError } from '../errors.js';
 import { type BatonEvent, EMPTY_HEAD, type Head } from '../log/event.js';
@@ -32,6 +33,12 @@ export class ViewSync {
    * nothing new was committed (a head with the same seq and another hash was replaced).
    */
   seen: Head = EMPTY_HEAD;
+  /**
+   * True when open started from a snapshot made before issue 18, which holds every
+   * artifact's tags: `tick()` then makes a new checkpoint at once (see `Checkpoints.auto`),
+   * so the next open reads only the tags grants name.
+   */
+  snapshotOutdated = false;
   /** Set by the workspace's close: every later catch-up refuses. */
   closed = false;
   readonly #store: Store;
@@ -58,9 +65,11 @@ export class ViewSync {
   /**
    * Builds the view: from the newest trusted checkpoint kept in the store (see
    * {@link trustedCheckpoint}), replaying and verifying only the events after it — or, with
-   * none, replaying and verifying the whole log. Projection rows are never read for it: an
-   * attacker who can write the store but holds no key cannot change what this process
-   * authorizes. When an event does not verify, the view stays at the last good batch and
+   * none, replaying and verifying the whole log. Projection rows are never believed for it:
+   * an attacker who can write the store but holds no key cannot change what this process
+   * authorizes (the rows' tag index only says where to find the signed events `loadTags`
+   * checks). The view then holds the tags grants name, not every artifact's: what open reads
+   * grows with the grants and the events since the checkpoint, not with the log. When an event does not verify, the view stays at the last good batch and
    * every call that catches up throws `INTEGRITY` (open itself succeeds, so `verify()` can
    * report).
    *
@@ -68,16 +77,24 @@ export class ViewSync {
    */
   async load(): Promise<number> {
     const head = await storeCall('head', () => this.#store.head());
-    if (head.seq === 0) return 0;
+    if (head.seq === 0) {
+      this.view.keepNamedTagsOnly();
+      return 0;
+    }
     const trusted = await storeCall('read', () => trustedCheckpoint(this.#store, this.#logger));
     if (trusted) {
       this.view = viewFromSnapshot(trusted.snapshot);
+      this.snapshotOutdated =
+        trusted.snapshot.tagCounts === undefined && (trusted.snapshot.tags?.length ?? 0) > 0;
       this.seen = { seq: trusted.checkpoint.seq, hash: trusted.checkpoint.hash };
       // From a checkpoint, the streams before it are not known.
       this.#versionsComplete = false;
     }
     try {
       await this.#replay(this.seen, this.#store.read({ after: this.seen.seq }));
+      // Replayed from the first event, the view knows every artifact's tags: keep the named ones.
+      if (this.view.tagsComplete) this.view.keepNamedTagsOnly();
+      await this.#loadNamedTags();
     } catch (err) {
       if (!isBatonError(err, ErrorCode.INTEGRITY)) throw err;
       this.#logger.error('the log in the store does not verify; this workspace stops before it', {
@@ -93,7 +110,11 @@ export class ViewSync {
       throw new BatonError(ErrorCode.INVALID_STATE, 'This workspace is closed. Open it again.');
     while (this.#catchingUp) await this.#catchingUp;
     const head = await storeCall('head', () => this.#store.head());
-    if (head.seq !== this.view.seq || head.hash !== this.seen.hash) {
+    if (
+      head.seq !== this.view.seq ||
+      head.hash !== this.seen.hash ||
+      this.view.unloadedTags.size > 0
+    ) {
       this.#catchingUp = this.#catchUpTo(head).finally(() => {
         this.#catchingUp = undefined;
       });
@@ -171,6 +192,18 @@ export class ViewSync {
         { details: { seq: head.seq, reason: 'the head does not name the last event' } },
       );
     }
+    await this.#loadNamedTags();
+  }
+
+  /**
+   * Loads the artifacts of the tags grants this process committed named for the first time
+   * (see `loadTags`); a commit of this process meanwhile leaves them to the next catch-up.
+   */
+  async #loadNamedTags(): Promise<void> {
+    if (this.view.unloadedTags.size === 0) return;
+    const tx = this.view.begin();
+    await loadTags(this.#store, tx);
+    tx.commit();
   }
 
   /**
@@ -210,6 +243,8 @@ export class ViewSync {
       const r = checker.step(e, tx);
       // A signature already queued may be the first problem.
       if ('problem' in r) throw integrityError((await checker.flush()) ?? r.problem);
+      // A grant naming a tag for the first time: its earlier artifacts, before the next event.
+      if (tx.hasUnloadedTags()) await loadTags(this.#store, tx);
       batch.push(e);
       if (batch.length >= CATCH_UP_BATCH && !(await applyBatch())) return false;
     }
