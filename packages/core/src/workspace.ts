@@ -231,6 +231,7 @@ export class Workspace {
       o.from,
       o.onProgress,
       REBUILT_COLLECTIONS,
+      this.#p.signatures,
     );
   }
 
@@ -344,6 +345,7 @@ export class Workspace {
     this.#p.sync.closed = true;
     this.#p.events.emit('close');
     this.#p.events.removeAllListeners('close');
+    this.#p.signatures.close();
     await this.store.close();
   }
 

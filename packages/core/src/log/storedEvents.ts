@@ -4,7 +4,12 @@ import { BatonError, ErrorCode } from '../errors.js';
 import { hashProblem, linkProblem } from './chain.js';
 import { type BatonEvent, type Head, parseType, signedFieldsOf, signingText } from './event.js';
 import type { EventTypes } from './eventTypes.js';
-import { eventSignedByAny, signingKeys } from './signatures.js';
+import {
+  inThreadSignatures,
+  type SignatureCheck,
+  type SignatureChecker,
+  signingKeys,
+} from './signatures.js';
 
 /**
  * What is wrong with a log, where: the seq (for a stored row, the last event that wrote it,
@@ -32,13 +37,14 @@ export interface StoredEventsOptions {
    * the grant they name). Defaults to `'refuse'`.
    */
   unknownTypes?: 'refuse' | 'signature';
+  /** How the signatures are checked (a workspace's share of the worker threads). Defaults to {@link inThreadSignatures}. */
+  signatures?: SignatureChecker;
 }
 
 /** One event whose signature is still to check. */
-export interface SignatureJob {
+export interface SignatureJob extends SignatureCheck {
   e: BatonEvent;
   keys: string[];
-  text: string;
   blobs: string[];
 }
 
@@ -61,8 +67,15 @@ export class StoredEvents {
   readonly #versionOf: (stream: string) => number | undefined;
   readonly #versions = new Map<string, number>();
   readonly #unknown: 'refuse' | 'signature';
+  readonly #signatures: SignatureChecker;
   #ws: string | undefined;
   #jobs: SignatureJob[] = [];
+  /** Batches sent off to be checked, oldest first, each with the head and count it ends at. */
+  #inFlight: { done: Promise<Problem | undefined>; head: Head; count: number }[] = [];
+  /** The last batch's checks of `extra` (they run in seq order, one batch after another). */
+  #extras: Promise<unknown> = Promise.resolve();
+  /** The last event whose batch checked out (signatures, and `extra`), and how many events that covers. */
+  checked: { head: Head; count: number };
 
   constructor(types: EventTypes, options: StoredEventsOptions) {
     this.#types = types;
@@ -70,11 +83,18 @@ export class StoredEvents {
     this.#fromStart = options.after.seq === 0;
     this.#versionOf = options.versionOf ?? (() => undefined);
     this.#unknown = options.unknownTypes ?? 'refuse';
+    this.#signatures = options.signatures ?? inThreadSignatures;
+    this.checked = { head: options.after, count: 0 };
   }
 
-  /** Signatures queued and not yet checked. */
+  /** Signatures queued and not yet sent off to be checked. */
   get pending(): number {
     return this.#jobs.length;
+  }
+
+  /** Batches sent off by {@link StoredEvents.send} and not yet settled. */
+  get sent(): number {
+    return this.#inFlight.length;
   }
 
   /**
@@ -149,7 +169,7 @@ export class StoredEvents {
     } catch (err) {
       return fail(err instanceof Error ? err.message : String(err));
     }
-    this.#jobs.push({ e, keys, text, blobs: bodies });
+    this.#jobs.push({ e, keys, sig: e.sig, text, blobs: bodies });
     this.#versions.set(e.stream, e.version);
     this.head = { seq: e.seq, hash: e.hash };
     this.count++;
@@ -158,26 +178,75 @@ export class StoredEvents {
 
   /**
    * Checks the queued signatures (all in flight at once) and, through `extra`, anything
-   * else per event (verify's bodies). Returns the first problem in seq order.
+   * else per event (verify's bodies), after any batches {@link StoredEvents.send} sent off.
+   * Returns the first problem in seq order.
    */
   async flush(
     extra?: (job: SignatureJob) => Promise<Problem | undefined>,
   ): Promise<Problem | undefined> {
+    this.send(extra);
+    return this.settle(0);
+  }
+
+  /**
+   * Sends the queued signatures off to be checked without waiting for them, so the next
+   * events can be stepped meanwhile (on worker threads, the signatures of one batch are
+   * checked while the next is read and admitted). `extra` runs for each event whose
+   * signature checks out, in seq order. {@link StoredEvents.settle} collects the answers.
+   */
+  send(extra?: (job: SignatureJob) => Promise<Problem | undefined>): void {
     const batch = this.#jobs;
+    if (batch.length === 0) return;
     this.#jobs = [];
-    const results = await Promise.all(
-      batch.map(async (j): Promise<Problem | undefined> => {
-        if (!(await eventSignedByAny(j.e, j.keys, j.text))) {
-          return {
+    const signed = this.#signatures.check(batch);
+    const before = this.#extras;
+    const done = (async (): Promise<Problem | undefined> => {
+      const ok = await signed;
+      await before;
+      let first: Problem | undefined;
+      for (let i = 0; i < batch.length; i++) {
+        const j = batch[i]!;
+        if (!ok[i]) {
+          first ??= {
             seq: j.e.seq,
             id: j.e.id,
             reason: `bad signature (not by a current key of ${j.e.actor})`,
           };
+          continue;
         }
-        return extra ? extra(j) : undefined;
-      }),
-    );
-    return results.find((p) => p !== undefined);
+        // Every event of the batch has its bodies checked (verify reports every erased one).
+        const p = extra ? await extra(j) : undefined;
+        first ??= p;
+      }
+      return first;
+    })();
+    // Settled in order by settle(); one abandoned after an earlier problem must not go unhandled.
+    done.catch(() => {});
+    this.#extras = done.catch(() => {});
+    this.#inFlight.push({ done, head: this.head, count: this.count });
+  }
+
+  /**
+   * Waits for the batches sent off until at most `keep` are still being checked, oldest
+   * first, moving {@link StoredEvents.checked}; returns the first problem among them. On a
+   * problem, {@link StoredEvents.head} and {@link StoredEvents.count} go back to the end of
+   * its batch — where checking stopped, as if no later batch had been stepped.
+   */
+  async settle(keep: number): Promise<Problem | undefined> {
+    while (this.#inFlight.length > keep) {
+      const b = this.#inFlight.shift()!;
+      const problem = await b.done;
+      if (problem) {
+        // The batches after it no longer matter: what is wrong first is the answer.
+        this.#inFlight = [];
+        this.#jobs = [];
+        this.head = b.head;
+        this.count = b.count;
+        return problem;
+      }
+      this.checked = { head: b.head, count: b.count };
+    }
+    return undefined;
   }
 }
 
