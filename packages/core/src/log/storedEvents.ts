@@ -1,5 +1,6 @@
 import type { ViewTx } from '../auth/view.js';
 import { describeValue } from '../crypto/arguments.js';
+import { canonicalJsonIfPlain } from '../crypto/canonical.js';
 import { BatonError, ErrorCode } from '../errors.js';
 import { hashProblem, linkProblem } from './chain.js';
 import { type BatonEvent, type Head, parseType, signedFieldsOf, signingText } from './event.js';
@@ -133,11 +134,16 @@ export class StoredEvents {
         `version ${e.version} is not the next of stream ${e.stream} (${expectedVersion ?? '≥ 1'})`,
       );
     }
-    let text: string;
-    try {
-      text = signingText(e);
-    } catch (err) {
-      return fail((err as Error).message);
+    // The signed fields' canonical JSON, checked in the same walk; only a refused event pays
+    // for signingText's separate check, which says what is wrong.
+    const fields = signedFieldsOf(e);
+    let text = canonicalJsonIfPlain(fields) as string;
+    if (text === undefined) {
+      try {
+        text = signingText(e);
+      } catch (err) {
+        return fail((err as Error).message);
+      }
     }
     const badHash = hashProblem(e, text);
     if (badHash) return fail(badHash);
@@ -155,7 +161,6 @@ export class StoredEvents {
         keys = signingKeys(e, tx);
         this.#types.apply(e, tx, null);
       } else {
-        const fields = signedFieldsOf(e);
         data = this.#types.admit(fields, tx, {});
         if (fields.auth !== e.auth) {
           return fail(
