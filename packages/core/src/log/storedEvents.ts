@@ -40,6 +40,18 @@ export interface StoredEventsOptions {
   unknownTypes?: 'refuse' | 'signature';
   /** How the signatures are checked (a workspace's share of the worker threads). Defaults to {@link inThreadSignatures}. */
   signatures?: SignatureChecker;
+  /**
+   * The map the stream versions it sees are kept in, when the caller keeps them anyway (the
+   * projection rebuild of `verify()`), so they are held once. Defaults to a map of its own.
+   */
+  versions?: Map<string, number>;
+  /**
+   * Past this many streams the versions it remembers are forgotten, so its memory does not
+   * grow with the log; a forgotten stream is then checked as one first seen after a
+   * checkpoint (continuity from `versionOf`, else from its next event). Defaults to never
+   * (every stream remembered: `verify()`, rebuild and ingest check every version).
+   */
+  forgetAfter?: number;
 }
 
 /** One event whose signature is still to check. */
@@ -66,7 +78,10 @@ export class StoredEvents {
   readonly #types: EventTypes;
   readonly #fromStart: boolean;
   readonly #versionOf: (stream: string) => number | undefined;
-  readonly #versions = new Map<string, number>();
+  readonly #versions: Map<string, number>;
+  readonly #forgetAfter: number;
+  /** False once versions were forgotten: a stream not remembered may then be an old one. */
+  #remembersAll: boolean;
   readonly #unknown: 'refuse' | 'signature';
   readonly #signatures: SignatureChecker;
   #ws: string | undefined;
@@ -82,6 +97,9 @@ export class StoredEvents {
     this.#types = types;
     this.head = options.after;
     this.#fromStart = options.after.seq === 0;
+    this.#remembersAll = this.#fromStart;
+    this.#versions = options.versions ?? new Map();
+    this.#forgetAfter = options.forgetAfter ?? Number.POSITIVE_INFINITY;
     this.#versionOf = options.versionOf ?? (() => undefined);
     this.#unknown = options.unknownTypes ?? 'refuse';
     this.#signatures = options.signatures ?? inThreadSignatures;
@@ -128,7 +146,7 @@ export class StoredEvents {
     // Versions count each stream's events. A stream's first version after the starting point
     // cannot be known without its history, so only continuity is checked there.
     const known = this.#versions.get(e.stream) ?? this.#versionOf(e.stream);
-    const expectedVersion = known !== undefined ? known + 1 : this.#fromStart ? 1 : undefined;
+    const expectedVersion = known !== undefined ? known + 1 : this.#remembersAll ? 1 : undefined;
     if ((expectedVersion !== undefined && e.version !== expectedVersion) || !(e.version >= 1)) {
       return fail(
         `version ${e.version} is not the next of stream ${e.stream} (${expectedVersion ?? '≥ 1'})`,
@@ -175,6 +193,10 @@ export class StoredEvents {
       return fail(err instanceof Error ? err.message : String(err));
     }
     this.#jobs.push({ e, keys, sig: e.sig, text, blobs: bodies });
+    if (this.#versions.size >= this.#forgetAfter && !this.#versions.has(e.stream)) {
+      this.#versions.clear();
+      this.#remembersAll = false;
+    }
     this.#versions.set(e.stream, e.version);
     this.head = { seq: e.seq, hash: e.hash };
     this.count++;

@@ -81,7 +81,13 @@ export async function verifyLog(
   let view = new AuthorityView();
   let start: Head = EMPTY_HEAD;
   const erased: ErasedBody[] = [];
-  let checker = new StoredEvents(types, { after: start, signatures });
+  // Stored rows can be compared only with rows rebuilt from the first event.
+  let rebuild: ProjectionRebuild | undefined = new ProjectionRebuild(
+    types,
+    (h) => store.blobs.get(h),
+    (h) => store.get('erasures', h),
+  );
+  let checker = new StoredEvents(types, { after: start, signatures, versions: rebuild?.streams });
   const report = (problem?: Problem): VerifyReport => {
     const r: VerifyReport = { ok: !problem, head: checker.head, events: checker.count, erased };
     if (from && checker.head.seq >= from.seq) r.from = from.seq;
@@ -98,15 +104,7 @@ export async function verifyLog(
       checker = new StoredEvents(types, { after: start, signatures });
     }
   }
-  // Stored rows can be compared only with rows rebuilt from the first event.
-  const rebuild =
-    start.seq === 0
-      ? new ProjectionRebuild(
-          types,
-          (h) => store.blobs.get(h),
-          (h) => store.get('erasures', h),
-        )
-      : undefined;
+  if (start.seq !== 0) rebuild = undefined;
 
   // The head when verification starts: the denominator of progress (the log may grow meanwhile).
   const target = onProgress ? (await store.head()).seq : 0;

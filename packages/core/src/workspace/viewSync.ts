@@ -193,6 +193,8 @@ export class ViewSync {
       versionOf,
       unknownTypes: 'signature',
       signatures: this.#signatures,
+      // A replay of a long log (open without a checkpoint) would remember every stream.
+      forgetAfter: MAX_REMEMBERED_STREAMS,
     });
     let tx = view.begin();
     let batch: BatonEvent[] = [];
