@@ -12,7 +12,8 @@
  * files built once through the public API and kept under test/bench/.fixtures.
  *
  * Alone: `pnpm exec tsx --conditions=source test/bench/verify.ts` (add `catchup` for the
- * issue-12 figure only, `ceiling` for the realistic logs only; `VERIFY_SIZES=10000,100000,1000000` for other sizes).
+ * issue-12 figure only, `ceiling` for the realistic logs only; `VERIFY_SIZES=10000,100000,1000000` for other sizes, `VERIFY_UNIFORM=20000` for the size
+ * of the grant.exercised log, `VERIFY_ROUNDS=3` for fewer rounds).
  */
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -453,18 +454,18 @@ export async function ceilingBench(): Promise<{ results: SizeResult[]; rssRatio:
       await verifyAgainstCeiling(
         'realistic, SQLite',
         () => new SqliteStore({ path }),
-        size >= 500_000 ? 3 : 5,
+        Number(process.env.VERIFY_ROUNDS ?? (size >= 500_000 ? 3 : 5)),
         buildMs,
       ),
     );
   }
-  const uniformSize = Math.min(sizes.at(-1)!, 100_000);
+  const uniformSize = Number(process.env.VERIFY_UNIFORM ?? Math.min(sizes.at(-1)!, 100_000));
   const uniform = await signedLog(uniformSize);
   results.push(
     await verifyAgainstCeiling(
       'grant.exercised only, MemoryStore',
       () => uniform.store.peer(),
-      5,
+      Number(process.env.VERIFY_ROUNDS ?? 5),
       uniform.buildMs,
     ),
   );
