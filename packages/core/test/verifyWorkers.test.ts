@@ -6,9 +6,9 @@ import {
   type JsonValue,
   type Logger,
   MemoryStore,
-  type Store,
   Workspace,
 } from '../src/index.js';
+import { serving } from './servingStore.js';
 
 const opened: Workspace[] = [];
 afterEach(async () => {
@@ -48,27 +48,6 @@ async function signedLog(n: number) {
   for await (const e of store.read()) events.push(structuredClone(e));
   await ws.close();
   return { store, events };
-}
-
-/** A store serving `events` as its log (as storage edited behind core's back would), the rest from `base`. */
-function serving(events: BatonEvent[], base: MemoryStore): Store {
-  return {
-    append: () => Promise.reject(new Error('read only')),
-    async *read(q = {}) {
-      for (const e of events) if (q.after === undefined || e.seq > q.after) yield e;
-    },
-    event: async (id) => events.find((e) => e.id === id),
-    head: async () => {
-      const last = events.at(-1);
-      return last ? { seq: last.seq, hash: last.hash } : { seq: 0, hash: '' };
-    },
-    get: (c, k) => base.get(c, k),
-    query: (c, i, r, p) => base.query(c, i, r, p),
-    blobs: base.blobs,
-    kv: base.kv,
-    watch: () => () => {},
-    close: async () => {},
-  };
 }
 
 /** The events again from `from` on, each linked to the one before, as a forger would re-chain them. */
