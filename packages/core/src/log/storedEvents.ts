@@ -170,8 +170,9 @@ export class StoredEvents {
     let bodies: string[] = [];
     // A type this process does not know, or a newer version of one that changes no
     // authority (no `apply`), can only be followed, not judged.
-    const def = typeof e.type === 'string' ? this.#types.get(parseType(e.type).name) : undefined;
-    const opaque = !def || (parseType(e.type).version > def.version && !def.apply);
+    const type = typeof e.type === 'string' ? parseType(e.type) : undefined;
+    const def = type ? this.#types.get(type.name) : undefined;
+    const opaque = !def || (type!.version > def.version && !def.apply);
     try {
       if (opaque && this.#unknown === 'signature') {
         const ws = tx.workspace?.id;
@@ -218,8 +219,8 @@ export class StoredEvents {
   /**
    * Sends the queued signatures off to be checked without waiting for them, so the next
    * events can be stepped meanwhile (on worker threads, the signatures of one batch are
-   * checked while the next is read and admitted). `extra` runs for each event whose
-   * signature checks out, in seq order. {@link StoredEvents.settle} collects the answers.
+   * checked while the next is read and admitted). `extra` runs for each event that refers
+   * to bodies and whose signature checks out, in seq order. {@link StoredEvents.settle} collects the answers.
    */
   send(extra?: (job: SignatureJob) => Promise<Problem | undefined>): void {
     const batch = this.#jobs;
@@ -242,8 +243,10 @@ export class StoredEvents {
           continue;
         }
         // Every event of the batch has its bodies checked (verify reports every erased one).
-        const p = extra ? await extra(j) : undefined;
-        first ??= p;
+        if (extra && j.blobs.length > 0) {
+          const p = await extra(j);
+          first ??= p;
+        }
       }
       return first;
     })();
