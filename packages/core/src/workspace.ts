@@ -241,6 +241,7 @@ export class Workspace {
       o.from,
       o.onProgress,
       REBUILT_COLLECTIONS,
+      this.#p.signatures,
     );
   }
 
@@ -354,6 +355,7 @@ export class Workspace {
     this.#p.sync.closed = true;
     this.#p.events.emit('close');
     this.#p.events.removeAllListeners('close');
+    this.#p.signatures.close();
     await this.store.close();
   }
 

@@ -4,6 +4,7 @@ import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
 import canonicalize from 'canonicalize';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { canonicalJsonIfPlain, findNonJson } from '../src/crypto/canonical.js';
 import { toBase64url, toBase64urlPortable, utf8 } from '../src/crypto/encoding.js';
 import { sha256, sha256b64 } from '../src/crypto/hash.js';
 import { randomId } from '../src/crypto/ids.js';
@@ -125,6 +126,54 @@ describe('RFC 8785 canonical JSON', () => {
       }),
       { numRuns: 2_000 },
     );
+  });
+});
+
+describe('canonical JSON checked in one walk', () => {
+  it('gives canonicalJson of every plain JSON value, and nothing for every value findNonJson refuses', () => {
+    const odd = fc.oneof(
+      fc.constant(undefined),
+      fc.constant(Number.NaN),
+      fc.constant(Number.POSITIVE_INFINITY),
+      fc.constant(-Number.POSITIVE_INFINITY),
+      fc.bigInt(),
+      fc.constant(() => 1),
+      fc.constant(Symbol('s')),
+      fc.date(),
+      fc.constant(new Map()),
+      // A sparse array: a hole at index 1.
+      fc.constant(Object.assign(new Array(3), { 0: 1, 2: 3 })),
+      fc.constant({ [Symbol('k')]: 1 }),
+      fc.constant(Object.create(null) as object),
+    );
+    const value = fc.letrec((tie) => ({
+      node: fc.oneof(
+        { depthSize: 'small' },
+        fc.jsonValue({ maxDepth: 2 }),
+        odd,
+        fc.array(tie('node'), { maxLength: 4 }),
+        fc.dictionary(fc.string(), tie('node'), { maxKeys: 4 }),
+      ),
+    })).node;
+    fc.assert(
+      fc.property(value, (v) => {
+        const one = canonicalJsonIfPlain(v);
+        if (findNonJson(v) === undefined) expect(one).toBe(canonicalJson(v));
+        else expect(one).toBeUndefined();
+      }),
+      { numRuns: 3_000 },
+    );
+  });
+
+  it('refuses nesting at the depth findNonJson refuses it, and a cycle', () => {
+    const nest = (levels: number): unknown => (levels === 0 ? 1 : [nest(levels - 1)]);
+    for (const levels of [79, 80, 81]) {
+      const v = nest(levels);
+      expect(canonicalJsonIfPlain(v) === undefined).toBe(findNonJson(v) !== undefined);
+    }
+    const cycle: Record<string, unknown> = {};
+    cycle.self = cycle;
+    expect(canonicalJsonIfPlain(cycle)).toBeUndefined();
   });
 });
 

@@ -173,3 +173,52 @@ export function canonicalJsonUnchecked(value: JsonValue | object, depth = 0): st
   }
   return `${out}}`;
 }
+
+/**
+ * @internal {@link canonicalJson} with its check in the same walk: the canonical JSON of
+ * `value`, or `undefined` when {@link findNonJson} (with its default depth) would refuse it —
+ * then that says why. For the events read back from a store, every one of which is checked.
+ *
+ * @remarks A cycle reads as nesting too deep here.
+ */
+export function canonicalJsonIfPlain(value: unknown): string | undefined {
+  return plainJson(value, MAX_EVENT_DEPTH + 8);
+}
+
+function plainJson(value: unknown, depthLeft: number): string | undefined {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return JSON.stringify(value);
+    case 'number':
+      return Number.isFinite(value) ? JSON.stringify(value) : undefined;
+    case 'object': {
+      if (value === null) return 'null';
+      if (depthLeft <= 0) return undefined;
+      if (Array.isArray(value)) {
+        let out = '[';
+        for (let i = 0; i < value.length; i++) {
+          if (!(i in value)) return undefined;
+          const item = plainJson(value[i], depthLeft - 1);
+          if (item === undefined) return undefined;
+          out += i > 0 ? `,${item}` : item;
+        }
+        return `${out}]`;
+      }
+      const proto = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) return undefined;
+      if (Object.getOwnPropertySymbols(value).length > 0) return undefined;
+      const record = value as Record<string, unknown>;
+      const keys = Object.keys(record).sort();
+      let out = '{';
+      for (let i = 0; i < keys.length; i++) {
+        const item = plainJson(record[keys[i]!], depthLeft - 1);
+        if (item === undefined) return undefined;
+        out += `${i > 0 ? ',' : ''}${JSON.stringify(keys[i])}:${item}`;
+      }
+      return `${out}}`;
+    }
+    default:
+      return undefined;
+  }
+}

@@ -29,7 +29,8 @@ export class ProjectionRebuild {
   readonly overlay = new ProjectionOverlay(async () => undefined);
   /** The seq of the last event that wrote each row, by `collection\0key`. */
   readonly writtenAt = new Map<string, number>();
-  readonly #streams = new Map<string, number>();
+  /** Each stream's version as rebuilt so far (what `verify()` checks each next version against too). */
+  readonly streams = new Map<string, number>();
   readonly #types: EventTypes;
   readonly #blob: (hash: string) => Promise<Uint8Array | undefined>;
   readonly #erased: (hash: string) => Promise<JsonValue | undefined>;
@@ -60,7 +61,7 @@ export class ProjectionRebuild {
     };
     await this.#types.admitState(e, state, data);
     for (const w of await this.#types.projectionsOf(e, rebuilt, data)) this.#put(w, e.seq);
-    this.#streams.set(e.stream, e.version);
+    this.streams.set(e.stream, e.version);
   }
 
   /** Folds in the view rows `tx` changed (identities, grants, workspace facts). */
@@ -76,7 +77,7 @@ export class ProjectionRebuild {
   /** Every rebuilt row (`value: null` for one deleted), the streams' versions included. */
   rows(): Map<string, ProjectionWrite> {
     const rows = new Map(this.overlay.writes);
-    for (const [stream, version] of this.#streams)
+    for (const [stream, version] of this.streams)
       rows.set(`streams\u0000${stream}`, {
         collection: 'streams',
         key: stream,

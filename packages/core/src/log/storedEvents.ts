@@ -1,10 +1,16 @@
 import type { ViewTx } from '../auth/view.js';
 import { describeValue } from '../crypto/arguments.js';
+import { canonicalJsonIfPlain } from '../crypto/canonical.js';
 import { BatonError, ErrorCode } from '../errors.js';
 import { hashProblem, linkProblem } from './chain.js';
 import { type BatonEvent, type Head, parseType, signedFieldsOf, signingText } from './event.js';
 import type { EventTypes } from './eventTypes.js';
-import { eventSignedByAny, signingKeys } from './signatures.js';
+import {
+  inThreadSignatures,
+  type SignatureCheck,
+  type SignatureChecker,
+  signingKeys,
+} from './signatures.js';
 
 /**
  * What is wrong with a log, where: the seq (for a stored row, the last event that wrote it,
@@ -32,13 +38,26 @@ export interface StoredEventsOptions {
    * the grant they name). Defaults to `'refuse'`.
    */
   unknownTypes?: 'refuse' | 'signature';
+  /** How the signatures are checked (a workspace's share of the worker threads). Defaults to {@link inThreadSignatures}. */
+  signatures?: SignatureChecker;
+  /**
+   * The map the stream versions it sees are kept in, when the caller keeps them anyway (the
+   * projection rebuild of `verify()`), so they are held once. Defaults to a map of its own.
+   */
+  versions?: Map<string, number>;
+  /**
+   * Past this many streams the versions it remembers are forgotten, so its memory does not
+   * grow with the log; a forgotten stream is then checked as one first seen after a
+   * checkpoint (continuity from `versionOf`, else from its next event). Defaults to never
+   * (every stream remembered: `verify()`, rebuild and ingest check every version).
+   */
+  forgetAfter?: number;
 }
 
 /** One event whose signature is still to check. */
-export interface SignatureJob {
+export interface SignatureJob extends SignatureCheck {
   e: BatonEvent;
   keys: string[];
-  text: string;
   blobs: string[];
 }
 
@@ -59,22 +78,42 @@ export class StoredEvents {
   readonly #types: EventTypes;
   readonly #fromStart: boolean;
   readonly #versionOf: (stream: string) => number | undefined;
-  readonly #versions = new Map<string, number>();
+  readonly #versions: Map<string, number>;
+  readonly #forgetAfter: number;
+  /** False once versions were forgotten: a stream not remembered may then be an old one. */
+  #remembersAll: boolean;
   readonly #unknown: 'refuse' | 'signature';
+  readonly #signatures: SignatureChecker;
   #ws: string | undefined;
   #jobs: SignatureJob[] = [];
+  /** Batches sent off to be checked, oldest first, each with the head and count it ends at. */
+  #inFlight: { done: Promise<Problem | undefined>; head: Head; count: number }[] = [];
+  /** The last batch's checks of `extra` (they run in seq order, one batch after another). */
+  #extras: Promise<unknown> = Promise.resolve();
+  /** The last event whose batch checked out (signatures, and `extra`), and how many events that covers. */
+  checked: { head: Head; count: number };
 
   constructor(types: EventTypes, options: StoredEventsOptions) {
     this.#types = types;
     this.head = options.after;
     this.#fromStart = options.after.seq === 0;
+    this.#remembersAll = this.#fromStart;
+    this.#versions = options.versions ?? new Map();
+    this.#forgetAfter = options.forgetAfter ?? Number.POSITIVE_INFINITY;
     this.#versionOf = options.versionOf ?? (() => undefined);
     this.#unknown = options.unknownTypes ?? 'refuse';
+    this.#signatures = options.signatures ?? inThreadSignatures;
+    this.checked = { head: options.after, count: 0 };
   }
 
-  /** Signatures queued and not yet checked. */
+  /** Signatures queued and not yet sent off to be checked. */
   get pending(): number {
     return this.#jobs.length;
+  }
+
+  /** Batches sent off by {@link StoredEvents.send} and not yet settled. */
+  get sent(): number {
+    return this.#inFlight.length;
   }
 
   /**
@@ -107,17 +146,22 @@ export class StoredEvents {
     // Versions count each stream's events. A stream's first version after the starting point
     // cannot be known without its history, so only continuity is checked there.
     const known = this.#versions.get(e.stream) ?? this.#versionOf(e.stream);
-    const expectedVersion = known !== undefined ? known + 1 : this.#fromStart ? 1 : undefined;
+    const expectedVersion = known !== undefined ? known + 1 : this.#remembersAll ? 1 : undefined;
     if ((expectedVersion !== undefined && e.version !== expectedVersion) || !(e.version >= 1)) {
       return fail(
         `version ${e.version} is not the next of stream ${e.stream} (${expectedVersion ?? '≥ 1'})`,
       );
     }
-    let text: string;
-    try {
-      text = signingText(e);
-    } catch (err) {
-      return fail((err as Error).message);
+    // The signed fields' canonical JSON, checked in the same walk; only a refused event pays
+    // for signingText's separate check, which says what is wrong.
+    const fields = signedFieldsOf(e);
+    let text = canonicalJsonIfPlain(fields) as string;
+    if (text === undefined) {
+      try {
+        text = signingText(e);
+      } catch (err) {
+        return fail((err as Error).message);
+      }
     }
     const badHash = hashProblem(e, text);
     if (badHash) return fail(badHash);
@@ -126,8 +170,9 @@ export class StoredEvents {
     let bodies: string[] = [];
     // A type this process does not know, or a newer version of one that changes no
     // authority (no `apply`), can only be followed, not judged.
-    const def = typeof e.type === 'string' ? this.#types.get(parseType(e.type).name) : undefined;
-    const opaque = !def || (parseType(e.type).version > def.version && !def.apply);
+    const type = typeof e.type === 'string' ? parseType(e.type) : undefined;
+    const def = type ? this.#types.get(type.name) : undefined;
+    const opaque = !def || (type!.version > def.version && !def.apply);
     try {
       if (opaque && this.#unknown === 'signature') {
         const ws = tx.workspace?.id;
@@ -135,7 +180,6 @@ export class StoredEvents {
         keys = signingKeys(e, tx);
         this.#types.apply(e, tx, null);
       } else {
-        const fields = signedFieldsOf(e);
         data = this.#types.admit(fields, tx, {});
         if (fields.auth !== e.auth) {
           return fail(
@@ -149,7 +193,11 @@ export class StoredEvents {
     } catch (err) {
       return fail(err instanceof Error ? err.message : String(err));
     }
-    this.#jobs.push({ e, keys, text, blobs: bodies });
+    this.#jobs.push({ e, keys, sig: e.sig, text, blobs: bodies });
+    if (this.#versions.size >= this.#forgetAfter && !this.#versions.has(e.stream)) {
+      this.#versions.clear();
+      this.#remembersAll = false;
+    }
     this.#versions.set(e.stream, e.version);
     this.head = { seq: e.seq, hash: e.hash };
     this.count++;
@@ -158,26 +206,77 @@ export class StoredEvents {
 
   /**
    * Checks the queued signatures (all in flight at once) and, through `extra`, anything
-   * else per event (verify's bodies). Returns the first problem in seq order.
+   * else per event (verify's bodies), after any batches {@link StoredEvents.send} sent off.
+   * Returns the first problem in seq order.
    */
   async flush(
     extra?: (job: SignatureJob) => Promise<Problem | undefined>,
   ): Promise<Problem | undefined> {
+    this.send(extra);
+    return this.settle(0);
+  }
+
+  /**
+   * Sends the queued signatures off to be checked without waiting for them, so the next
+   * events can be stepped meanwhile (on worker threads, the signatures of one batch are
+   * checked while the next is read and admitted). `extra` runs for each event that refers
+   * to bodies and whose signature checks out, in seq order. {@link StoredEvents.settle} collects the answers.
+   */
+  send(extra?: (job: SignatureJob) => Promise<Problem | undefined>): void {
     const batch = this.#jobs;
+    if (batch.length === 0) return;
     this.#jobs = [];
-    const results = await Promise.all(
-      batch.map(async (j): Promise<Problem | undefined> => {
-        if (!(await eventSignedByAny(j.e, j.keys, j.text))) {
-          return {
+    const signed = this.#signatures.check(batch);
+    const before = this.#extras;
+    const done = (async (): Promise<Problem | undefined> => {
+      const ok = await signed;
+      await before;
+      let first: Problem | undefined;
+      for (let i = 0; i < batch.length; i++) {
+        const j = batch[i]!;
+        if (!ok[i]) {
+          first ??= {
             seq: j.e.seq,
             id: j.e.id,
             reason: `bad signature (not by a current key of ${j.e.actor})`,
           };
+          continue;
         }
-        return extra ? extra(j) : undefined;
-      }),
-    );
-    return results.find((p) => p !== undefined);
+        // Every event of the batch has its bodies checked (verify reports every erased one).
+        if (extra && j.blobs.length > 0) {
+          const p = await extra(j);
+          first ??= p;
+        }
+      }
+      return first;
+    })();
+    // Settled in order by settle(); one abandoned after an earlier problem must not go unhandled.
+    done.catch(() => {});
+    this.#extras = done.catch(() => {});
+    this.#inFlight.push({ done, head: this.head, count: this.count });
+  }
+
+  /**
+   * Waits for the batches sent off until at most `keep` are still being checked, oldest
+   * first, moving {@link StoredEvents.checked}; returns the first problem among them. On a
+   * problem, {@link StoredEvents.head} and {@link StoredEvents.count} go back to the end of
+   * its batch — where checking stopped, as if no later batch had been stepped.
+   */
+  async settle(keep: number): Promise<Problem | undefined> {
+    while (this.#inFlight.length > keep) {
+      const b = this.#inFlight.shift()!;
+      const problem = await b.done;
+      if (problem) {
+        // The batches after it no longer matter: what is wrong first is the answer.
+        this.#inFlight = [];
+        this.#jobs = [];
+        this.head = b.head;
+        this.count = b.count;
+        return problem;
+      }
+      this.checked = { head: b.head, count: b.count };
+    }
+    return undefined;
   }
 }
 

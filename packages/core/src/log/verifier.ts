@@ -8,6 +8,7 @@ import { startAt } from './checkpointTrust.js';
 import { EMPTY_HEAD, type Head, parseType } from './event.js';
 import type { EventTypes } from './eventTypes.js';
 import { ProjectionRebuild } from './projectionRebuild.js';
+import { inThreadSignatures, type SignatureChecker } from './signatures.js';
 import { type Problem, type SignatureJob, StoredEvents } from './storedEvents.js';
 import { storedRowsProblem } from './storedRows.js';
 
@@ -57,6 +58,9 @@ export interface VerifyProgress {
 
 // How many events' signatures and bodies are checked together (in parallel).
 const BATCH = 256;
+// Batches whose signatures are being checked while the next is read and admitted: enough to
+// keep every worker thread busy while the main thread steps events.
+const IN_FLIGHT = 2;
 
 /**
  * Re-checks a log: chain links and hashes, every signature (in parallel), the workspace id,
@@ -73,11 +77,18 @@ export async function verifyLog(
   from?: Checkpoint,
   onProgress?: (progress: VerifyProgress) => void,
   collections: readonly string[] = [],
+  signatures: SignatureChecker = inThreadSignatures,
 ): Promise<VerifyReport> {
   let view = new AuthorityView();
   let start: Head = EMPTY_HEAD;
   const erased: ErasedBody[] = [];
-  let checker = new StoredEvents(types, { after: start });
+  // Stored rows can be compared only with rows rebuilt from the first event.
+  let rebuild: ProjectionRebuild | undefined = new ProjectionRebuild(
+    types,
+    (h) => store.blobs.get(h),
+    (h) => store.get('erasures', h),
+  );
+  let checker = new StoredEvents(types, { after: start, signatures, versions: rebuild?.streams });
   const report = (problem?: Problem): VerifyReport => {
     const r: VerifyReport = { ok: !problem, head: checker.head, events: checker.count, erased };
     if (from && checker.head.seq >= from.seq) r.from = from.seq;
@@ -91,29 +102,20 @@ export async function verifyLog(
     if (begin.snapshot) {
       view = viewFromSnapshot(begin.snapshot);
       start = { seq: from.seq, hash: from.hash };
-      checker = new StoredEvents(types, { after: start });
+      checker = new StoredEvents(types, { after: start, signatures });
     }
   }
-  // Stored rows can be compared only with rows rebuilt from the first event.
-  const rebuild =
-    start.seq === 0
-      ? new ProjectionRebuild(
-          types,
-          (h) => store.blobs.get(h),
-          (h) => store.get('erasures', h),
-        )
-      : undefined;
+  if (start.seq !== 0) rebuild = undefined;
 
   // The head when verification starts: the denominator of progress (the log may grow meanwhile).
   const target = onProgress ? (await store.head()).seq : 0;
+  let reported = -1;
   const progress = () => {
-    if (!onProgress) return;
+    if (!onProgress || checker.checked.count === reported) return;
+    reported = checker.checked.count;
     try {
-      onProgress({
-        seq: checker.head.seq,
-        head: Math.max(target, checker.head.seq),
-        events: checker.count,
-      });
+      const { head, count } = checker.checked;
+      onProgress({ seq: head.seq, head: Math.max(target, head.seq), events: count });
     } catch (err) {
       logger.error('verify: onProgress threw; ignoring it', { error: String(err) });
     }
@@ -166,13 +168,19 @@ export async function verifyLog(
     }
     tx.commit();
     if (checker.pending >= BATCH) {
-      const p = await checker.flush(bodies);
+      checker.send(bodies);
+      const p = await checker.settle(IN_FLIGHT);
       if (p) return report(p);
       progress();
     }
   }
-  const last = await checker.flush(bodies);
-  if (last) return report(last);
+  checker.send(bodies);
+  while (checker.sent > 0) {
+    const p = await checker.settle(checker.sent - 1);
+    if (p) return report(p);
+    progress();
+  }
+  // Once at the end in any case (an empty log, or nothing after the checkpoint, too).
   progress();
   const read = checker.head;
   const head = await store.head();

@@ -3,6 +3,7 @@ import { AuthorityView, viewFromSnapshot } from '../auth/view.js';
 import { BatonError, ErrorCode, isBatonError } from '../errors.js';
 import { type BatonEvent, EMPTY_HEAD, type Head } from '../log/event.js';
 import type { EventTypes } from '../log/eventTypes.js';
+import type { SignatureChecker } from '../log/signatures.js';
 import { integrityError, StoredEvents, trustedCheckpoint } from '../log/verifier.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/store.js';
@@ -44,6 +45,7 @@ export class ViewSync {
   readonly #store: Store;
   readonly #types: EventTypes;
   readonly #logger: Logger;
+  readonly #signatures: SignatureChecker | undefined;
   #catchingUp: Promise<void> | undefined;
   /**
    * Stream versions this workspace has seen committed (by itself, or applied on catch-up):
@@ -56,10 +58,12 @@ export class ViewSync {
    */
   #versionsComplete = true;
 
-  constructor(store: Store, types: EventTypes, logger: Logger) {
+  /** @param signatures - How signatures are checked. Defaults to the main thread's WebCrypto. */
+  constructor(store: Store, types: EventTypes, logger: Logger, signatures?: SignatureChecker) {
     this.#store = store;
     this.#types = types;
     this.#logger = logger;
+    this.#signatures = signatures;
   }
 
   /**
@@ -221,6 +225,9 @@ export class ViewSync {
       after: from,
       versionOf,
       unknownTypes: 'signature',
+      signatures: this.#signatures,
+      // A replay of a long log (open without a checkpoint) would remember every stream.
+      forgetAfter: MAX_REMEMBERED_STREAMS,
     });
     let tx = view.begin();
     let batch: BatonEvent[] = [];

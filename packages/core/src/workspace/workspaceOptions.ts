@@ -60,6 +60,14 @@ export interface WorkspaceOptions {
   pollIntervalMs?: number;
   /** How many times a write retries after losing the race for the log head. Defaults to `50`. */
   maxRetries?: number;
+  /**
+   * Check stored events' signatures (`verify()`, open, catch-up) on worker threads, where
+   * the runtime has them (Node): one thread per core, shared by every workspace of the
+   * process, idle threads never keeping it alive, ended when the last workspace using them
+   * closes. `false` checks them on the main thread through WebCrypto, as browsers always do.
+   * The answers are the same either way. Defaults to `true`.
+   */
+  verifyWorkers?: boolean;
 }
 
 /** Options for {@link Workspace.bootstrap}. */
@@ -154,6 +162,7 @@ export const optionsSchema = z.object({
   notifyBackoffMs: z.number().int().min(1).max(86_400_000).optional(),
   tickIntervalMs: z.number().int().min(0).max(86_400_000).optional(),
   maxRetries: z.number().int().min(0).max(10_000).optional(),
+  verifyWorkers: z.boolean().optional(),
 });
 
 export const bootstrapSchema = z.object({

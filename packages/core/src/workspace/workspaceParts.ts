@@ -7,6 +7,7 @@ import { randomId } from '../crypto/ids.js';
 import { type Keyring, MemoryKeyring } from '../crypto/keyring.js';
 import { registerBuiltinEvents } from '../log/builtinEvents.js';
 import { DEFAULT_SKEW_MS, EventTypes } from '../log/eventTypes.js';
+import { type SignatureChecker, signatureChecker } from '../log/signatures.js';
 import { type Logger, silentLogger } from '../logger.js';
 import { Outbox } from '../notify/outbox.js';
 import { MemoryStore } from '../store/memoryStore.js';
@@ -24,6 +25,8 @@ export interface WorkspaceParts extends CommitParts {
   checkpoints: Checkpoints;
   watcher: Watcher;
   outbox: Outbox;
+  /** How stored events' signatures are checked: the workspace's share of the worker threads. */
+  signatures: SignatureChecker;
 }
 
 /** The parts of a workspace opened with `options` (their defaults filled in), not yet loaded. */
@@ -36,7 +39,8 @@ export function workspaceParts(options: WorkspaceOptions): WorkspaceParts {
   registerBuiltinEvents(types);
   for (const def of options.eventTypes ?? []) types.register(def);
   const events = workspaceEvents(options.hooks ?? {}, logger);
-  const sync = new ViewSync(store, types, logger);
+  const signatures = signatureChecker({ workers: options.verifyWorkers ?? true, logger });
+  const sync = new ViewSync(store, types, logger, signatures);
   const maxRetries = options.maxRetries ?? 50;
   const pipeline = new CommitPipeline({
     store,
@@ -57,6 +61,7 @@ export function workspaceParts(options: WorkspaceOptions): WorkspaceParts {
     clock,
     logger,
     events,
+    signatures,
     pipeline,
     checkpoints: new Checkpoints({ store, keyring, sync, pipeline, clock }),
     watcher: new Watcher({ store, types, sync, events, logger, pollMs }),
