@@ -1,0 +1,132 @@
+/**
+ * Store-level read costs against history size: `pnpm exec tsx --conditions=source
+ * test/bench/storeReads.ts`.
+ *
+ * For MemoryStore and SqliteStore, two stores are filled with 10³ and 10⁵ events, projection
+ * rows and kv keys, the same fixed target set in both (20 events of a rare type, stream and
+ * ref; 20 rows under one index key and one key prefix; 20 kv keys under one prefix), and every
+ * read of that target set is timed on both sizes in alternating rounds. The figure is the
+ * same-round ratio time(10⁵) / time(10³): 1× means the read's cost follows its result, not the
+ * history. The GROWTH bench times the public API; this one isolates the stores.
+ */
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { type BatonEvent, MemoryStore, type Store } from '@baton/core';
+import { SqliteStore } from '@baton/sqlite';
+// Chained fake events, as the conformance suite builds them (stores do not check signatures).
+import { conformanceEvents } from '../../packages/core/src/testing/conformance/events.js';
+import { fmtRatio, fmtUs, table } from './format.js';
+import { pairedRatio, type TimingOptions, timeInterleaved } from './timing.js';
+
+const SIZES = [1_000, 100_000] as const;
+const TARGET = 20;
+const BATCH = 1_000;
+const TIMING: TimingOptions = { warmupMs: 100, roundMs: 100, rounds: 7 };
+
+/** Fills `store` with `n` events, `n` rows and `n` kv keys, `TARGET` of each in the target set. */
+async function fill(store: Store, n: number): Promise<void> {
+  // The target items sit spread evenly over the history.
+  const every = Math.floor(n / TARGET);
+  for (let start = 0; start < n; start += BATCH) {
+    const head = await store.head();
+    const events: BatonEvent[] = conformanceEvents(head, BATCH, (i) => {
+      const at = start + i;
+      const target = at % every === every - 1;
+      return {
+        stream: target ? 'target' : `s/${at % 500}`,
+        type: target ? 'rare.happened@1' : `common${at % 7}.happened@1`,
+        refs: target ? ['r/target', `r/${at % 300}`] : [`r/${at % 300}`],
+      };
+    });
+    const projections = events.map((_, i) => {
+      const at = start + i;
+      const target = at % every === every - 1;
+      const key = `${target ? 'target' : 'k'}/${String(at).padStart(7, '0')}`;
+      return {
+        collection: 'items',
+        key,
+        value: { at, title: `item ${at}` },
+        indexes: { tag: target ? 'target' : `t/${at % 1000}`, time: String(at).padStart(7, '0') },
+      };
+    });
+    await store.append({ events, expectedHead: head, projections });
+    await store.kv.batch(
+      projections.map((p) => ({ key: p.key.replace(/^k\//, 'kv/'), value: { at: p.value.at } })),
+    );
+  }
+}
+
+async function drain(it: AsyncIterable<unknown>): Promise<number> {
+  let n = 0;
+  for await (const _ of it) n++;
+  return n;
+}
+
+/** The reads timed, each returning how many items it got (checked to be the target set). */
+function reads(store: Store, n: number): [string, () => Promise<number>][] {
+  const items = (p: Promise<{ items: unknown[] }>) => p.then((x) => x.items.length);
+  return [
+    ['query index eq', () => items(store.query('items', 'tag', { eq: 'target' }, { limit: 50 }))],
+    ['query key prefix', () => items(store.query('items', '$key', { prefix: 'target/' }))],
+    ['query range, first page', () => items(store.query('items', 'time', {}, { limit: TARGET }))],
+    [
+      'query range, last page',
+      () => items(store.query('items', 'time', { gte: '0' }, { limit: TARGET, reverse: true })),
+    ],
+    ['read types', () => drain(store.read({ types: ['rare.happened@1'] }))],
+    [
+      'read types ×2',
+      () => drain(store.read({ types: ['rare.happened@1', 'never.happened@1'] })),
+    ],
+    ['read stream', () => drain(store.read({ stream: 'target' }))],
+    ['read ref', () => drain(store.read({ ref: 'r/target' }))],
+    ['read after (tail)', () => drain(store.read({ after: n - TARGET }))],
+    ['kv.list prefix', () => items(store.kv.list('target/', { limit: 50 }))],
+  ];
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(os.tmpdir(), 'baton-store-reads-'));
+  const kinds: [string, (n: number) => Store][] = [
+    ['MemoryStore', () => new MemoryStore()],
+    ['SqliteStore', (n) => new SqliteStore({ path: join(dir, `${n}.db`) })],
+  ];
+  try {
+    for (const [kind, open] of kinds) {
+      const stores: Store[] = [];
+      for (const n of SIZES) {
+        const t0 = performance.now();
+        const store = open(n);
+        await fill(store, n);
+        stores.push(store);
+        console.log(`${kind} ${n}: filled in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      }
+      const [small, big] = stores.map((s, i) => reads(s, SIZES[i]!));
+      const rows: string[][] = [];
+      for (let r = 0; r < small!.length; r++) {
+        const [name, a] = small![r]!;
+        const b = big![r]![1];
+        const [ca, cb] = [await a(), await b()];
+        if (ca !== TARGET || cb !== TARGET) throw new Error(`${name}: got ${ca} / ${cb} items`);
+        const [ta, tb] = await timeInterleaved(
+          [
+            { name: `${name} 10³`, fn: a },
+            { name: `${name} 10⁵`, fn: b },
+          ],
+          TIMING,
+        );
+        rows.push([name, fmtUs(ta!.ns), fmtUs(tb!.ns), fmtRatio(pairedRatio(tb!, ta!).median)]);
+      }
+      console.log(`\n${kind}: the target set (${TARGET} items) read at 10³ and 10⁵`);
+      table(['read', '10³', '10⁵', '10⁵ / 10³'], rows);
+      console.log();
+      for (const s of stores) await s.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
