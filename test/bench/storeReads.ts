@@ -76,10 +76,7 @@ function reads(store: Store, n: number): [string, () => Promise<number>][] {
       () => items(store.query('items', 'time', { gte: '0' }, { limit: TARGET, reverse: true })),
     ],
     ['read types', () => drain(store.read({ types: ['rare.happened@1'] }))],
-    [
-      'read types ×2',
-      () => drain(store.read({ types: ['rare.happened@1', 'never.happened@1'] })),
-    ],
+    ['read types ×2', () => drain(store.read({ types: ['rare.happened@1', 'never.happened@1'] }))],
     ['read stream', () => drain(store.read({ stream: 'target' }))],
     ['read ref', () => drain(store.read({ ref: 'r/target' }))],
     ['read after (tail)', () => drain(store.read({ after: n - TARGET }))],

@@ -1,0 +1,105 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { compareKeys, inRange } from '../src/store/keys.js';
+import { rangeOf, SortedIndex } from '../src/store/sortedIndex.js';
+import type { IndexRange } from '../src/store/store.js';
+
+const items = <T>(index: SortedIndex<T>) =>
+  Array.from({ length: index.size }, (_, i) => index.at(i)!);
+
+describe('SortedIndex', () => {
+  it('keeps its items in order whatever order they are inserted in', () => {
+    const index = new SortedIndex<number>((a, b) => a - b);
+    for (const n of [5, 1, 4, 2, 3]) index.insert(n);
+    expect(items(index)).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('holds an item once: inserting it again changes nothing and says so', () => {
+    const index = new SortedIndex<string>(compareKeys);
+    expect(index.insert('a')).toBe(true);
+    expect(index.insert('a')).toBe(false);
+    expect(index.size).toBe(1);
+  });
+
+  it('removes an item it holds and reports one it does not', () => {
+    const index = new SortedIndex<string>(compareKeys);
+    for (const k of ['a', 'b', 'c']) index.insert(k);
+    expect(index.delete('b')).toBe(true);
+    expect(index.delete('b')).toBe(false);
+    expect(items(index)).toEqual(['a', 'c']);
+    expect(index.indexOf('c')).toBe(1);
+    expect(index.indexOf('b')).toBe(-1);
+  });
+
+  it('finds the first item a leading condition does not hold for, or the size when it holds for all', () => {
+    const index = new SortedIndex<number>((a, b) => a - b);
+    for (const n of [10, 20, 30]) index.insert(n);
+    expect(index.partition((n) => n < 20)).toBe(1);
+    expect(index.partition((n) => n <= 20)).toBe(2);
+    expect(index.partition(() => true)).toBe(3);
+    expect(index.partition(() => false)).toBe(0);
+    expect(index.at(3)).toBeUndefined();
+    expect(index.at(-1)).toBeUndefined();
+  });
+
+  it('orders strings by code point, as the stores do (\\uE000 before 😀)', () => {
+    const index = new SortedIndex<string>(compareKeys);
+    for (const k of ['😀', '\uE000', 'b', 'a']) index.insert(k);
+    expect(items(index)).toEqual(['a', 'b', '\uE000', '😀']);
+  });
+
+  it('agrees with a plain sort over random inserts and deletes', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.boolean(), fc.string({ maxLength: 3 }))), (ops) => {
+        const index = new SortedIndex<string>(compareKeys);
+        const model = new Set<string>();
+        for (const [add, k] of ops) {
+          expect(add ? index.insert(k) : index.delete(k)).toBe(add ? !model.has(k) : model.has(k));
+          if (add) model.add(k);
+          else model.delete(k);
+        }
+        expect(items(index)).toEqual([...model].sort(compareKeys));
+      }),
+    );
+  });
+});
+
+describe('rangeOf', () => {
+  const KEYS = ['', 'a', 'a:', 'ab', 'abc', 'b', '\uE000', '😀', '😀a'];
+  const index = new SortedIndex<string>(compareKeys);
+  for (const k of KEYS) index.insert(k);
+  const within = (range: IndexRange) => {
+    const [from, to] = rangeOf(index, (k) => k, range);
+    return items(index).slice(from, to);
+  };
+
+  it('spans exactly the keys of a prefix, including the prefix itself', () => {
+    expect(within({ prefix: 'a' })).toEqual(['a', 'a:', 'ab', 'abc']);
+    expect(within({ prefix: '😀' })).toEqual(['😀', '😀a']);
+    expect(within({ prefix: '' })).toEqual(KEYS.slice().sort(compareKeys));
+  });
+
+  it('spans one key for eq, and nothing for a key it does not hold', () => {
+    expect(within({ eq: 'ab' })).toEqual(['ab']);
+    expect(within({ eq: 'zz' })).toEqual([]);
+  });
+
+  it('gives an empty span, never a reversed one, for bounds that exclude each other', () => {
+    expect(rangeOf(index, (k) => k, { gt: 'b', lt: 'a' })).toSatisfy(
+      ([from, to]: number[]) => from === to,
+    );
+  });
+
+  it('spans the same keys as inRange over every combination of bounds', () => {
+    const key = fc.constantFrom(...KEYS, 'a;', 'aa', 'c');
+    const range = fc.record(
+      { eq: key, prefix: key, gt: key, gte: key, lt: key },
+      { requiredKeys: [] },
+    );
+    fc.assert(
+      fc.property(range, (r) => {
+        expect(within(r)).toEqual(items(index).filter((k) => inRange(k, r)));
+      }),
+    );
+  });
+});
