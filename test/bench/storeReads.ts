@@ -26,7 +26,7 @@ const BATCH = 1_000;
 const TIMING: TimingOptions = { warmupMs: 100, roundMs: 100, rounds: 7 };
 
 /** Fills `store` with `n` events, `n` rows and `n` kv keys, `TARGET` of each in the target set. */
-async function fill(store: Store, n: number): Promise<void> {
+export async function fill(store: Store, n: number): Promise<void> {
   // The target items sit spread evenly over the history.
   const every = Math.floor(n / TARGET);
   for (let start = 0; start < n; start += BATCH) {
@@ -126,4 +126,4 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+if (process.argv[1]?.endsWith('storeReads.ts')) await main();

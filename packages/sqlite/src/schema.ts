@@ -5,7 +5,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 export const APPLICATION_ID = 0x4274_6e31;
 
 /** The schema version this library writes, kept in `PRAGMA user_version`. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /**
  * `MIGRATIONS[v]` brings a store from schema version `v` to `v + 1`; a shipped one is never
@@ -50,6 +50,11 @@ const MIGRATIONS: readonly string[] = [
     key   TEXT PRIMARY KEY,
     value NOT NULL
   );
+  `,
+  // 1 → 2: reads by type (`log({ types })`, `subscribe({ types })`) walk one type's events in
+  // seq order instead of the whole log.
+  `
+  CREATE INDEX baton_events_by_type ON baton_events (type, seq);
   `,
 ];
 
