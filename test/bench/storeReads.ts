@@ -8,13 +8,20 @@
  * read of that target set is timed on both sizes in alternating rounds. The figure is the
  * same-round ratio time(10⁵) / time(10³): 1× means the read's cost follows its result, not the
  * history. The GROWTH bench times the public API; this one isolates the stores.
+ *
+ * Then the cost of keeping the indexes: an append (one event, one row whose tag lands in the
+ * middle of its index) at 10³ and 10⁵, and SortedIndex's insert + delete in the middle against
+ * one plain sorted array (binary search and `splice`) of the same tuples.
  */
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { type BatonEvent, MemoryStore, type Store } from '@baton/core';
+import { compareKeys } from '@baton/core/store';
 import { SqliteStore } from '@baton/sqlite';
+// The index structure itself, from source (it is internal to MemoryStore).
+import { partition, SortedIndex } from '../../packages/core/src/store/sortedIndex.js';
 // Chained fake events, as the conformance suite builds them (stores do not check signatures).
 import { conformanceEvents } from '../../packages/core/src/testing/conformance/events.js';
 import { fmtRatio, fmtUs, table } from './format.js';
@@ -84,6 +91,41 @@ function reads(store: Store, n: number): [string, () => Promise<number>][] {
   ];
 }
 
+/** Appends one event and one row whose tag sorts into the middle of the `tag` index. */
+function appendOne(store: Store): () => Promise<unknown> {
+  let i = 0;
+  return async () => {
+    const head = await store.head();
+    const events = conformanceEvents(head, 1, { stream: 's/1', type: 'common1.happened@1' });
+    i++;
+    const row = { collection: 'items', key: `new/${i}`, value: { i }, indexes: { tag: 't/5' } };
+    return store.append({ events, expectedHead: head, projections: [row] });
+  };
+}
+
+type Tuple = [string, string];
+const byTuple = (a: Tuple, b: Tuple) => compareKeys(a[0], b[0]) || compareKeys(a[1], b[1]);
+
+/** Insert + delete of a tuple in the middle of `n` others: SortedIndex, and one plain sorted array. */
+function indexUpdates(n: number): [() => void, () => void] {
+  const tuples = Array.from({ length: n }, (_, i): Tuple => [`t/${i % 1000}`, `k/${i}`]);
+  const index = new SortedIndex<Tuple>(byTuple);
+  for (const t of tuples) index.insert(t);
+  const flat = [...tuples].sort(byTuple);
+  const probe: Tuple = ['t/5', 'k/new'];
+  return [
+    () => {
+      index.insert(probe);
+      index.delete(probe);
+    },
+    () => {
+      const at = partition(flat, (x) => byTuple(x, probe) < 0);
+      flat.splice(at, 0, probe);
+      flat.splice(at, 1);
+    },
+  ];
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(os.tmpdir(), 'baton-store-reads-'));
   const kinds: [string, (n: number) => Store][] = [
@@ -116,11 +158,45 @@ async function main(): Promise<void> {
         );
         rows.push([name, fmtUs(ta!.ns), fmtUs(tb!.ns), fmtRatio(pairedRatio(tb!, ta!).median)]);
       }
+      const [ta, tb] = await timeInterleaved(
+        [
+          { name: 'append 10³', fn: appendOne(stores[0]!), maxPerRound: 300 },
+          { name: 'append 10⁵', fn: appendOne(stores[1]!), maxPerRound: 300 },
+        ],
+        TIMING,
+      );
+      rows.push([
+        'append (1 event, 1 row)',
+        fmtUs(ta!.ns),
+        fmtUs(tb!.ns),
+        fmtRatio(pairedRatio(tb!, ta!).median),
+      ]);
       console.log(`\n${kind}: the target set (${TARGET} items) read at 10³ and 10⁵`);
       table(['read', '10³', '10⁵', '10⁵ / 10³'], rows);
       console.log();
       for (const s of stores) await s.close();
     }
+    const [small, big] = SIZES.map(indexUpdates);
+    const t = await timeInterleaved(
+      [
+        { name: 'SortedIndex 10³', fn: small![0] },
+        { name: 'SortedIndex 10⁵', fn: big![0] },
+        { name: 'sorted array 10³', fn: small![1] },
+        { name: 'sorted array 10⁵', fn: big![1] },
+      ],
+      TIMING,
+    );
+    console.log('Index update: insert + delete of one tuple in the middle');
+    table(
+      ['structure', '10³', '10⁵', '10⁵ / 10³', 'vs sorted array at 10⁵'],
+      [0, 2].map((i) => [
+        t[i]!.name.replace(' 10³', ''),
+        fmtUs(t[i]!.ns),
+        fmtUs(t[i + 1]!.ns),
+        fmtRatio(pairedRatio(t[i + 1]!, t[i]!).median),
+        fmtRatio(pairedRatio(t[i + 1]!, t[3]!).median),
+      ]),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -4,8 +4,7 @@ import { compareKeys, inRange } from '../src/store/keys.js';
 import { rangeOf, SortedIndex } from '../src/store/sortedIndex.js';
 import type { IndexRange } from '../src/store/store.js';
 
-const items = <T>(index: SortedIndex<T>) =>
-  Array.from({ length: index.size }, (_, i) => index.at(i)!);
+const items = <T>(index: SortedIndex<T>) => index.slice(0, index.size);
 
 describe('SortedIndex', () => {
   it('keeps its items in order whatever order they are inserted in', () => {
@@ -27,8 +26,8 @@ describe('SortedIndex', () => {
     expect(index.delete('b')).toBe(true);
     expect(index.delete('b')).toBe(false);
     expect(items(index)).toEqual(['a', 'c']);
-    expect(index.indexOf('c')).toBe(1);
-    expect(index.indexOf('b')).toBe(-1);
+    expect(index.has('c')).toBe(true);
+    expect(index.has('b')).toBe(false);
   });
 
   it('finds the first item a leading condition does not hold for, or the size when it holds for all', () => {
@@ -38,14 +37,37 @@ describe('SortedIndex', () => {
     expect(index.partition((n) => n <= 20)).toBe(2);
     expect(index.partition(() => true)).toBe(3);
     expect(index.partition(() => false)).toBe(0);
-    expect(index.at(3)).toBeUndefined();
-    expect(index.at(-1)).toBeUndefined();
   });
 
   it('orders strings by code point, as the stores do (\\uE000 before 😀)', () => {
     const index = new SortedIndex<string>(compareKeys);
     for (const k of ['😀', '\uE000', 'b', 'a']) index.insert(k);
     expect(items(index)).toEqual(['a', 'b', '\uE000', '😀']);
+  });
+
+  it('keeps order, size, positions and slices right across thousands of items, inserted and deleted in random order', () => {
+    // Enough items to fill many chunks, split them and empty some again.
+    const index = new SortedIndex<number>((a, b) => a - b);
+    const shuffled = Array.from({ length: 6_000 }, (_, i) => i).sort(
+      (a, b) => ((a * 7_919) % 6_007) - ((b * 7_919) % 6_007),
+    );
+    for (const n of shuffled) index.insert(n);
+    for (const n of shuffled.slice(0, 3_000)) if (n % 3 !== 0) index.delete(n);
+    const model = Array.from({ length: 6_000 }, (_, i) => i).filter(
+      (n) => n % 3 === 0 || !shuffled.slice(0, 3_000).includes(n),
+    );
+    expect(index.size).toBe(model.length);
+    expect(items(index)).toEqual(model);
+    for (const x of [0, 1, 1_023, 1_024, 2_500, 5_999, 6_000]) {
+      const at = index.partition((n) => n < x);
+      expect(at).toBe(model.filter((n) => n < x).length);
+      expect(index.slice(at, at + 700)).toEqual(model.slice(at, at + 700));
+    }
+    for (const n of model) index.delete(n);
+    expect(index.size).toBe(0);
+    expect(items(index)).toEqual([]);
+    expect(index.insert(5)).toBe(true);
+    expect(items(index)).toEqual([5]);
   });
 
   it('agrees with a plain sort over random inserts and deletes', () => {

@@ -4,7 +4,7 @@ import { type BatonEvent, EMPTY_HEAD, type Head } from '../log/event.js';
 import { checkAppend, indexEntries } from './backend.js';
 import { checkRange, compareKeys, DEFAULT_PAGE_SIZE, decodeCursor, pageOf } from './keys.js';
 import { applyKvBatch, kvArea } from './kvBatch.js';
-import { rangeOf, SortedIndex } from './sortedIndex.js';
+import { partition, rangeOf, SortedIndex } from './sortedIndex.js';
 import {
   type AppendBatch,
   type BlobArea,
@@ -34,7 +34,6 @@ function entryOf<V>(map: Map<string, V>, key: string, make: () => V): V {
 type Entry = [ikey: string, key: string];
 
 const byEntry = (a: Entry, b: Entry) => compareKeys(a[0], b[0]) || compareKeys(a[1], b[1]);
-const bySeq = (a: number, b: number) => a - b;
 
 interface Row {
   value: JsonValue;
@@ -69,10 +68,10 @@ class Collection {
 class Backing {
   events: BatonEvent[] = [];
   byId = new Map<string, BatonEvent>();
-  /** The seqs of each stream's, ref's and type's events: what `read` walks instead of the log. */
+  /** The seqs of each stream's, ref's and type's events, ascending: what `read` walks instead of the log. */
   readonly seqs = { stream: new Map(), ref: new Map(), type: new Map() } satisfies Record<
     string,
-    Map<string, SortedIndex<number>>
+    Map<string, number[]>
   >;
   head: Head = EMPTY_HEAD;
   collections = new Map<string, Collection>();
@@ -85,8 +84,11 @@ class Backing {
 
   /** Lists a committed event's seq under its stream, each of its refs and its type. */
   indexEvent(e: BatonEvent): void {
-    const add = (map: Map<string, SortedIndex<number>>, key: string) =>
-      entryOf(map, key, () => new SortedIndex(bySeq)).insert(e.seq);
+    const add = (map: Map<string, number[]>, key: string) => {
+      const seqs = entryOf(map, key, () => []);
+      // Seqs only grow; a ref listed twice on one event is listed once.
+      if (seqs.at(-1) !== e.seq) seqs.push(e.seq);
+    };
     add(this.seqs.stream, e.stream);
     for (const ref of e.refs) add(this.seqs.ref, ref);
     add(this.seqs.type, e.type);
@@ -111,13 +113,13 @@ class Backing {
  * The seqs after `after` in `lists` (each ascending, no seq in two of them), merged into one
  * ascending walk. Reads the lists as it goes, so it sees events appended meanwhile.
  */
-function* mergeSeqs(lists: SortedIndex<number>[], after: number): Generator<number> {
-  const at = lists.map((l) => l.partition((seq) => seq <= after));
+function* mergeSeqs(lists: number[][], after: number): Generator<number> {
+  const at = lists.map((l) => partition(l, (seq) => seq <= after));
   for (;;) {
     let best = -1;
     let min = Number.POSITIVE_INFINITY;
     for (const [i, l] of lists.entries()) {
-      const seq = l.at(at[i]!);
+      const seq = l[at[i]!];
       if (seq !== undefined && seq < min) [best, min] = [i, seq];
     }
     if (best < 0) return;
@@ -147,8 +149,10 @@ function pageItems<T>(
       from,
       index.partition((x) => vsCursor(x) <= 0),
     );
-  const count = Math.max(0, Math.min(n, to - from));
-  return Array.from({ length: count }, (_, i) => index.at(reverse ? to - 1 - i : from + i)!);
+  if (to <= from) return [];
+  return reverse
+    ? index.slice(Math.max(from, to - n), to).reverse()
+    : index.slice(from, Math.min(to, from + n));
 }
 
 function deepFreeze<T>(value: T): T {
@@ -248,12 +252,12 @@ export class MemoryStore implements Store {
     const after = Math.max(0, query.after ?? 0);
     // Walk the shortest seq list a filter has (a type filter: its types' lists merged);
     // with no filter, the log from `after` on (seq n is events[n - 1]).
-    const none = new SortedIndex(bySeq);
-    const candidates: SortedIndex<number>[][] = [];
+    const none: number[] = [];
+    const candidates: number[][][] = [];
     if (stream !== undefined) candidates.push([b.seqs.stream.get(stream) ?? none]);
     if (ref !== undefined) candidates.push([b.seqs.ref.get(ref) ?? none]);
     if (types) candidates.push([...types].map((t) => b.seqs.type.get(t) ?? none));
-    const sizeOf = (ls: SortedIndex<number>[]) => ls.reduce((n, l) => n + l.size, 0);
+    const sizeOf = (ls: number[][]) => ls.reduce((n, l) => n + l.length, 0);
     const shortest = candidates.sort((x, y) => sizeOf(x) - sizeOf(y))[0];
     const seqs = shortest ? mergeSeqs(shortest, after) : allSeqs(b.events, after);
     let left = query.limit ?? Number.POSITIVE_INFINITY;
