@@ -4,7 +4,12 @@ import { compareKeys, inRange } from '../src/store/keys.js';
 import { rangeOf, SortedIndex } from '../src/store/sortedIndex.js';
 import type { IndexRange } from '../src/store/store.js';
 
-const items = <T>(index: SortedIndex<T>) => index.slice(0, index.size);
+const items = <T>(index: SortedIndex<T>) =>
+  index.take(
+    index.partition(() => false),
+    index.partition(() => true),
+    Number.POSITIVE_INFINITY,
+  );
 
 describe('SortedIndex', () => {
   it('keeps its items in order whatever order they are inserted in', () => {
@@ -30,13 +35,18 @@ describe('SortedIndex', () => {
     expect(index.has('b')).toBe(false);
   });
 
-  it('finds the first item a leading condition does not hold for, or the size when it holds for all', () => {
+  it('gives positions in item order, and takes items between two positions either way', () => {
     const index = new SortedIndex<number>((a, b) => a - b);
-    for (const n of [10, 20, 30]) index.insert(n);
-    expect(index.partition((n) => n < 20)).toBe(1);
-    expect(index.partition((n) => n <= 20)).toBe(2);
-    expect(index.partition(() => true)).toBe(3);
-    expect(index.partition(() => false)).toBe(0);
+    for (const n of [10, 20, 30, 40]) index.insert(n);
+    const at = (x: number) => index.partition((n) => n < x);
+    expect(at(20)).toBeLessThan(at(21));
+    expect(at(21)).toBe(at(30));
+    expect(index.take(at(20), at(40), 10)).toEqual([20, 30]);
+    expect(index.take(at(20), at(40), 10, true)).toEqual([30, 20]);
+    expect(index.take(at(0), at(99), 3)).toEqual([10, 20, 30]);
+    expect(index.take(at(0), at(99), 3, true)).toEqual([40, 30, 20]);
+    expect(index.take(at(30), at(30), 3)).toEqual([]);
+    expect(index.take(at(99), at(99), 3, true)).toEqual([]);
   });
 
   it('orders strings by code point, as the stores do (\\uE000 before 😀)', () => {
@@ -58,10 +68,19 @@ describe('SortedIndex', () => {
     );
     expect(index.size).toBe(model.length);
     expect(items(index)).toEqual(model);
+    const end = index.partition(() => true);
     for (const x of [0, 1, 1_023, 1_024, 2_500, 5_999, 6_000]) {
       const at = index.partition((n) => n < x);
-      expect(at).toBe(model.filter((n) => n < x).length);
-      expect(index.slice(at, at + 700)).toEqual(model.slice(at, at + 700));
+      const from = model.filter((n) => n < x).length;
+      expect(index.take(at, end, 700)).toEqual(model.slice(from, from + 700));
+      expect(
+        index.take(
+          index.partition(() => false),
+          at,
+          700,
+          true,
+        ),
+      ).toEqual(model.slice(Math.max(0, from - 700), from).reverse());
     }
     for (const n of model) index.delete(n);
     expect(index.size).toBe(0);
@@ -92,7 +111,7 @@ describe('rangeOf', () => {
   for (const k of KEYS) index.insert(k);
   const within = (range: IndexRange) => {
     const [from, to] = rangeOf(index, (k) => k, range);
-    return items(index).slice(from, to);
+    return index.take(from, to, Number.POSITIVE_INFINITY);
   };
 
   it('spans exactly the keys of a prefix, including the prefix itself', () => {

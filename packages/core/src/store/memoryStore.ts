@@ -149,10 +149,7 @@ function pageItems<T>(
       from,
       index.partition((x) => vsCursor(x) <= 0),
     );
-  if (to <= from) return [];
-  return reverse
-    ? index.slice(Math.max(from, to - n), to).reverse()
-    : index.slice(from, Math.min(to, from + n));
+  return index.take(from, to, n, reverse);
 }
 
 function deepFreeze<T>(value: T): T {
