@@ -157,8 +157,8 @@ export const PRIMARY_INDEX = '$key';
  * processes sharing the storage). `kv` is the exception: adapters call it directly, so a
  * store checks its arguments (`kvArea` does, around the store's own part).
  *
- * The smallest correct store is `MemoryStore` (under 300 lines): arrays and maps, a
- * `checkAppend` first, copies in and out. Every implementation passes
+ * The smallest correct store is `MemoryStore` (about 360 lines): arrays, maps and sorted
+ * indexes, a `checkAppend` first, copies in and out. Every implementation passes
  * `runStoreConformance` from `@baton/core/testing`. "Not found" is `undefined`; backend
  * failures are `BatonError`s with code `STORE` and the backend's error as `cause`.
  */
