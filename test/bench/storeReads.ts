@@ -25,12 +25,13 @@ import { partition, SortedIndex } from '../../packages/core/src/store/sortedInde
 // Chained fake events, as the conformance suite builds them (stores do not check signatures).
 import { conformanceEvents } from '../../packages/core/src/testing/conformance/events.js';
 import { fmtRatio, fmtUs, table } from './format.js';
-import { pairedRatio, type TimingOptions, timeInterleaved } from './timing.js';
+import { pairedRatio, type Timing, type TimingOptions, timeInterleaved } from './timing.js';
 
 const SIZES = [1_000, 100_000] as const;
 const TARGET = 20;
 const BATCH = 1_000;
-const TIMING: TimingOptions = { warmupMs: 100, roundMs: 100, rounds: 7 };
+// Many short rounds: on a loaded machine the median of the paired ratios settles only then.
+const TIMING: TimingOptions = { warmupMs: 100, roundMs: 80, rounds: 15 };
 
 /** Fills `store` with `n` events, `n` rows and `n` kv keys, `TARGET` of each in the target set. */
 export async function fill(store: Store, n: number): Promise<void> {
@@ -126,6 +127,13 @@ function indexUpdates(n: number): [() => void, () => void] {
   ];
 }
 
+/** A table row: both times, their same-round ratio with its quartiles, and the CPU-time ratio. */
+function ratioRow(name: string, small: Timing, big: Timing): string[] {
+  const r = pairedRatio(big, small);
+  const spread = `${fmtRatio(r.median)} (${fmtRatio(r.q1)}–${fmtRatio(r.q3)})`;
+  return [name, fmtUs(small.ns), fmtUs(big.ns), spread, fmtRatio(big.cpuNs / small.cpuNs)];
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(os.tmpdir(), 'baton-store-reads-'));
   const kinds: [string, (n: number) => Store][] = [
@@ -156,7 +164,7 @@ async function main(): Promise<void> {
           ],
           TIMING,
         );
-        rows.push([name, fmtUs(ta!.ns), fmtUs(tb!.ns), fmtRatio(pairedRatio(tb!, ta!).median)]);
+        rows.push(ratioRow(name, ta!, tb!));
       }
       const [ta, tb] = await timeInterleaved(
         [
@@ -165,14 +173,9 @@ async function main(): Promise<void> {
         ],
         TIMING,
       );
-      rows.push([
-        'append (1 event, 1 row)',
-        fmtUs(ta!.ns),
-        fmtUs(tb!.ns),
-        fmtRatio(pairedRatio(tb!, ta!).median),
-      ]);
+      rows.push(ratioRow('append (1 event, 1 row)', ta!, tb!));
       console.log(`\n${kind}: the target set (${TARGET} items) read at 10³ and 10⁵`);
-      table(['read', '10³', '10⁵', '10⁵ / 10³'], rows);
+      table(['read', '10³', '10⁵', '10⁵ / 10³ (q1–q3)', 'CPU 10⁵ / 10³'], rows);
       console.log();
       for (const s of stores) await s.close();
     }
