@@ -51,12 +51,15 @@ const MIGRATIONS: readonly string[] = [
     value NOT NULL
   );
   `,
-  // Version 2: rows' search texts (ProjectionWrite.text), folded by core's foldText, and an
-  // FTS5 trigram index over them, so Store.search finds any substring of 3 or more characters
-  // through the index (trigrams are case-sensitive here: the text is folded already). Shorter
-  // needles use instr() over the collection's texts. Rows written before keep no text until
+  // Version 2: (1) reads by type (`log({ types })`, `subscribe({ types })`) walk one type's
+  // events in seq order instead of the whole log; (2) rows' search texts
+  // (ProjectionWrite.text), folded by core's foldText, and an FTS5 trigram index over them, so
+  // Store.search finds any substring of 3 or more characters through the index (trigrams are
+  // case-sensitive here: the text is folded already). Shorter needles use instr() over the
+  // collection's texts. Rows written before keep no text until
   // workspace.rebuildProjections() writes them again.
   `
+  CREATE INDEX baton_events_by_type ON baton_events (type, seq);
   CREATE TABLE baton_texts (
     id         INTEGER PRIMARY KEY,
     collection TEXT NOT NULL,

@@ -89,18 +89,35 @@ export class SqliteStore implements B.Store {
 
   async *read(q: B.ReadQuery = {}): AsyncIterable<B.BatonEvent> {
     this.#handle.live();
-    if (q.types?.length === 0) return;
-    // With a ref the scan runs along the ref index, so a rare ref reads only its own events.
+    const types = q.types && [...new Set(q.types)];
+    if (types?.length === 0) return;
+    // A read walks one index in seq order: the ref's (so a rare ref reads only its own events),
+    // else the stream's, else each type's — one (type, seq) range per type, merged page by
+    // page here, since `type IN (…) ORDER BY seq` would sort every match first. With a ref or a
+    // stream, `+e.type` keeps the types a filter (a stream is narrower than a type).
+    const alone = q.ref === undefined && q.stream === undefined;
     const [seq, from] = q.ref === undefined ? ['e.seq', ''] : ['r.seq', SQL.byRef];
-    const [conds, params] = S.sqlConditions([
-      [q.ref, 'r.ref = ?'],
-      [q.until, `${seq} <= ?`],
-      [q.stream, 'e.stream = ?'],
-      [q.types, `e.type IN (${q.types?.map(() => '?').join(', ')})`],
-    ]);
-    const page = `SELECT e.body FROM baton_events e${from} WHERE ${seq} > ?${conds} ORDER BY ${seq} LIMIT ?`;
+    const pageBy = (type: S.SqlCondition) => {
+      const [conds, params] = S.sqlConditions([
+        [q.ref, 'r.ref = ?'],
+        [q.until, `${seq} <= ?`],
+        [q.stream, 'e.stream = ?'],
+        type,
+      ]);
+      const sql = `SELECT ${seq} AS seq, e.body FROM baton_events e${from} WHERE ${seq} > ?${conds} ORDER BY ${seq} LIMIT ?`;
+      return (after: number, n: number) =>
+        this.#all<{ seq: number; body: string }>('read', sql, after, ...params, n);
+    };
+    const pages =
+      alone && types
+        ? types.map((t) => pageBy([t, 'e.type = ?']))
+        : [pageBy([types, `+e.type IN (${types?.map(() => '?').join(', ')})`])];
     yield* S.readPages(q, (after, n) =>
-      this.#all<{ body: string }>('read', page, after, ...params, n).map((r) => JSON.parse(r.body)),
+      pages
+        .flatMap((page) => page(after, n))
+        .sort((a, b) => a.seq - b.seq)
+        .slice(0, n)
+        .map((r) => JSON.parse(r.body)),
     );
   }
 

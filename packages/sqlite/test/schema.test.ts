@@ -1,6 +1,6 @@
-import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, copyFileSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { ErrorCode } from '@baton/core';
+import { ErrorCode, type Store } from '@baton/core';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { SCHEMA_VERSION, SqliteStore } from '../src/index.js';
@@ -13,6 +13,19 @@ async function storeFile(dir: string): Promise<string> {
   await appendSome(store, 5);
   await store.close();
   return path;
+}
+
+/**
+ * A store file written by @baton/sqlite at schema version 1 (commit 00762fb): 12 events of
+ * three types over three streams, every fourth one referring to `r/a`; rows `notes/n1` (tags
+ * x, y) and `notes/n2` (tag y); one body; kv `k/1` (JSON) and `k/2` (bytes). Tests open copies.
+ */
+const SCHEMA_V1 = join(import.meta.dirname, 'fixtures', 'schema-v1.db');
+
+async function readAll(store: Store, q = {}) {
+  const out = [];
+  for await (const e of store.read(q)) out.push(e);
+  return out;
 }
 
 describe('SqliteStore files', () => {
@@ -48,6 +61,50 @@ describe('SqliteStore files', () => {
     expect((await store.head()).seq).toBe(5);
     await store.close();
     expect(diskState(dir)).toEqual(before);
+  });
+
+  it('migrates a version-1 file on open, keeping its events, rows, bodies and kv entries', async () => {
+    const path = join(tempDir(), 'v1.db');
+    copyFileSync(SCHEMA_V1, path);
+    const raw = new Database(path, { readonly: true });
+    expect(raw.pragma('user_version', { simple: true })).toBe(1);
+    const bodies = raw.prepare('SELECT body FROM baton_events ORDER BY seq').all() as {
+      body: string;
+    }[];
+    const [blob] = raw.prepare('SELECT hash, bytes FROM baton_blobs').all() as {
+      hash: string;
+      bytes: Uint8Array;
+    }[];
+    raw.close();
+    const events = bodies.map((b) => JSON.parse(b.body));
+    expect(events).toHaveLength(12);
+
+    const store = new SqliteStore({ path });
+    expect(await readAll(store)).toEqual(events);
+    expect(await store.head()).toEqual({ seq: 12, hash: events[11].hash });
+    expect(await readAll(store, { types: ['note.edited@1', 'tag.set@1'] })).toEqual(
+      events.filter((e) => e.type !== 'note.added@1'),
+    );
+    expect(await readAll(store, { ref: 'r/a' })).toEqual(events.filter((e) => e.refs.length));
+    expect((await store.query('notes', 'tag', { eq: 'y' })).items).toEqual([
+      { key: 'n1', value: { title: 'one' } },
+      { key: 'n2', value: { title: 'two' } },
+    ]);
+    expect(await store.blobs.get(blob!.hash)).toEqual(new Uint8Array(blob!.bytes));
+    expect(await store.kv.get('k/1')).toEqual({ v: 1 });
+    expect(await store.kv.get('k/2')).toEqual(new Uint8Array([1, 2, 3]));
+    // It goes on from the migrated head.
+    await appendSome(store, 1);
+    expect((await store.head()).seq).toBe(13);
+    await store.close();
+
+    const after = new Database(path, { readonly: true });
+    expect(after.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    const index = after
+      .prepare("SELECT sql FROM sqlite_master WHERE name = 'baton_events_by_type'")
+      .get() as { sql: string } | undefined;
+    after.close();
+    expect(index?.sql).toMatch(/\(type, seq\)/);
   });
 
   it('refuses a file of a newer schema version with STORE, leaving it untouched', async () => {

@@ -30,6 +30,7 @@ function asVersionOne(path: string): void {
     DROP TRIGGER baton_texts_drop;
     DROP TABLE baton_text_index;
     DROP TABLE baton_texts;
+    DROP INDEX baton_events_by_type;
     DELETE FROM baton_rows WHERE collection = 'meta' AND key = 'context';
     DELETE FROM baton_rows WHERE collection IN ('context-costs', 'context-bodies', 'handoff-spans');
     DELETE FROM baton_row_index WHERE collection = 'context'

@@ -35,24 +35,27 @@ export function compareKeys(a: string, b: string): number {
  */
 export function inRange(key: string, range: IndexRange): boolean {
   if (typeof key !== 'string') throw badArgument('inRange', 'key', 'a string', key);
-  if (typeof range !== 'object' || range === null)
-    throw badArgument(
-      'inRange',
-      'range',
-      'an IndexRange ({ eq?, prefix?, gt?, gte?, lt? })',
-      range,
-    );
-  for (const bound of ['eq', 'prefix', 'gt', 'gte', 'lt'] as const) {
-    const v = range[bound];
-    if (v !== undefined && typeof v !== 'string')
-      throw badArgument('inRange', `range.${bound}`, 'a string', v);
-  }
+  checkRange('inRange', range);
   if (range.eq !== undefined && key !== range.eq) return false;
   if (range.prefix !== undefined && !key.startsWith(range.prefix)) return false;
   if (range.gt !== undefined && compareKeys(key, range.gt) <= 0) return false;
   if (range.gte !== undefined && compareKeys(key, range.gte) < 0) return false;
   if (range.lt !== undefined && compareKeys(key, range.lt) >= 0) return false;
   return true;
+}
+
+/**
+ * Throws `VALIDATION` (naming `fn` and the field) unless `range` is an object whose bounds,
+ * when given, are strings.
+ */
+export function checkRange(fn: string, range: IndexRange): void {
+  if (typeof range !== 'object' || range === null)
+    throw badArgument(fn, 'range', 'an IndexRange ({ eq?, prefix?, gt?, gte?, lt? })', range);
+  for (const bound of ['eq', 'prefix', 'gt', 'gte', 'lt'] as const) {
+    const v = range[bound];
+    if (v !== undefined && typeof v !== 'string')
+      throw badArgument(fn, `range.${bound}`, 'a string', v);
+  }
 }
 
 /**

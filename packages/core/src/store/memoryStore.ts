@@ -2,8 +2,16 @@ import type { JsonValue } from '../crypto/canonical.js';
 import { BatonError, ErrorCode } from '../errors.js';
 import { type BatonEvent, EMPTY_HEAD, type Head } from '../log/event.js';
 import { checkAppend, indexEntries } from './backend.js';
-import { compareKeys, DEFAULT_PAGE_SIZE, decodeCursor, inRange, pageOf } from './keys.js';
+import {
+  checkRange,
+  compareKeys,
+  DEFAULT_PAGE_SIZE,
+  decodeCursor,
+  inRange,
+  pageOf,
+} from './keys.js';
 import { applyKvBatch, kvArea } from './kvBatch.js';
+import { partition, rangeOf, SortedIndex } from './sortedIndex.js';
 import {
   type AppendBatch,
   type BlobArea,
@@ -20,23 +28,138 @@ import {
 import { TextIndex } from './textIndex.js';
 import { CommitWatchers } from './watchers.js';
 
+/** The value `map` holds for `key`, first setting it to `make()` when it holds none. */
+function entryOf<V>(map: Map<string, V>, key: string, make: () => V): V {
+  let value = map.get(key);
+  if (value === undefined) {
+    value = make();
+    map.set(key, value);
+  }
+  return value;
+}
+
+/** A row's place in an index: its index key, then its row key (the order of a query). */
+type Entry = [ikey: string, key: string];
+
+const byEntry = (a: Entry, b: Entry) => compareKeys(a[0], b[0]) || compareKeys(a[1], b[1]);
+
 interface Row {
   value: JsonValue;
-  indexes: Record<string, string[]>;
+  /** `[index name, index key]` of each secondary index entry. */
+  indexes: [string, string][];
+}
+
+/** One projection collection: its rows, and for each index the rows' entries in order. */
+class Collection {
+  readonly rows = new Map<string, Row>();
+  /** {@link PRIMARY_INDEX}: every row as `[key, key]`. */
+  readonly primary = new SortedIndex<Entry>(byEntry);
+  readonly indexes = new Map<string, SortedIndex<Entry>>();
+
+  /** Puts a row, replacing its index entries, or deletes it (`row` undefined). */
+  put(key: string, row: Row | undefined): void {
+    const old = this.rows.get(key);
+    for (const [name, ik] of old?.indexes ?? []) this.indexes.get(name)!.delete([ik, key]);
+    if (row === undefined) {
+      if (this.rows.delete(key)) this.primary.delete([key, key]);
+      return;
+    }
+    if (!old) this.primary.insert([key, key]);
+    this.rows.set(key, row);
+    for (const [name, ik] of row.indexes) {
+      entryOf(this.indexes, name, () => new SortedIndex(byEntry)).insert([ik, key]);
+    }
+  }
 }
 
 /** The state several {@link MemoryStore} handles share. */
 class Backing {
   events: BatonEvent[] = [];
   byId = new Map<string, BatonEvent>();
+  /** The seqs of each stream's, ref's and type's events, ascending: what `read` walks instead of the log. */
+  readonly seqs = { stream: new Map(), ref: new Map(), type: new Map() } satisfies Record<
+    string,
+    Map<string, number[]>
+  >;
   head: Head = EMPTY_HEAD;
-  collections = new Map<string, Map<string, Row>>();
+  collections = new Map<string, Collection>();
   blobs = new Map<string, Uint8Array>();
   kv = new Map<string, KvValue>();
   /** The rows' search texts. */
   text = new TextIndex();
+  /** The keys of `kv`, in order, for `kv.list`. */
+  readonly kvKeys = new SortedIndex<string>(compareKeys);
   /** The watchers of every open handle. */
   handles = new Set<CommitWatchers>();
+
+  /** Lists a committed event's seq under its stream, each of its refs and its type. */
+  indexEvent(e: BatonEvent): void {
+    const add = (map: Map<string, number[]>, key: string) => {
+      const seqs = entryOf(map, key, () => []);
+      // Seqs only grow; a ref listed twice on one event is listed once.
+      if (seqs.at(-1) !== e.seq) seqs.push(e.seq);
+    };
+    add(this.seqs.stream, e.stream);
+    for (const ref of e.refs) add(this.seqs.ref, ref);
+    add(this.seqs.type, e.type);
+  }
+
+  collection(name: string): Collection {
+    return entryOf(this.collections, name, () => new Collection());
+  }
+
+  /** Puts a kv value (stored as given), or deletes the key when `value` is `undefined`. */
+  setKv(key: string, value: KvValue | undefined): void {
+    if (value === undefined) {
+      if (this.kv.delete(key)) this.kvKeys.delete(key);
+    } else {
+      this.kv.set(key, value);
+      this.kvKeys.insert(key);
+    }
+  }
+}
+
+/**
+ * The seqs after `after` in `lists` (each ascending, no seq in two of them), merged into one
+ * ascending walk. Reads the lists as it goes, so it sees events appended meanwhile.
+ */
+function* mergeSeqs(lists: number[][], after: number): Generator<number> {
+  const at = lists.map((l) => partition(l, (seq) => seq <= after));
+  for (;;) {
+    let best = -1;
+    let min = Number.POSITIVE_INFINITY;
+    for (const [i, l] of lists.entries()) {
+      const seq = l[at[i]!];
+      if (seq !== undefined && seq < min) [best, min] = [i, seq];
+    }
+    if (best < 0) return;
+    at[best]!++;
+    yield min;
+  }
+}
+
+/**
+ * Up to `n` items of `index` at positions `[from, to)` — from the top down when `reverse` —
+ * that lie past the cursor: `vsCursor(item)` compares an item with the cursor's item.
+ */
+function pageItems<T>(
+  index: SortedIndex<T>,
+  [from, to]: [number, number],
+  n: number,
+  reverse: boolean,
+  vsCursor?: (item: T) => number,
+): T[] {
+  if (vsCursor && reverse)
+    to = Math.min(
+      to,
+      index.partition((x) => vsCursor(x) < 0),
+    );
+  else if (vsCursor)
+    from = Math.max(
+      from,
+      index.partition((x) => vsCursor(x) <= 0),
+    );
+  return index.take(from, to, n, reverse);
 }
 
 function deepFreeze<T>(value: T): T {
@@ -83,6 +206,11 @@ function sortedPage(
   );
 }
 
+/** Seqs `after + 1` up to the last, read as the log grows. */
+function* allSeqs(events: readonly BatonEvent[], after: number): Generator<number> {
+  for (let seq = after + 1; seq <= events.length; seq++) yield seq;
+}
+
 /**
  * The in-memory {@link Store}: the default when no store is given, and the reference every
  * other store is measured against. Nothing survives the process.
@@ -123,9 +251,7 @@ export class MemoryStore implements Store {
     const writes = (batch.projections ?? []).map((w) => {
       if (w.value === null)
         return { collection: w.collection, key: w.key, row: undefined, text: undefined };
-      const indexes: Record<string, string[]> = {};
-      for (const [name, key] of indexEntries(w)) indexes[name] = [...(indexes[name] ?? []), key];
-      const row: Row = { value: copyJson(w.value), indexes };
+      const row: Row = { value: copyJson(w.value), indexes: indexEntries(w) };
       return { collection: w.collection, key: w.key, row, text: w.text };
     });
     const blobs = (batch.blobs ?? []).map((blob) => ({
@@ -135,15 +261,11 @@ export class MemoryStore implements Store {
     for (const e of frozen) {
       b.events.push(e);
       b.byId.set(e.id, e);
+      b.indexEvent(e);
     }
     for (const w of writes) {
-      let col = b.collections.get(w.collection);
-      if (!col) {
-        col = new Map();
-        b.collections.set(w.collection, col);
-      }
-      if (w.row === undefined) col.delete(w.key);
-      else col.set(w.key, w.row);
+      const col = b.collection(w.collection);
+      col.put(w.key, w.row);
       b.text.put(w.collection, w.key, w.text);
     }
     for (const blob of blobs) {
@@ -156,13 +278,25 @@ export class MemoryStore implements Store {
 
   async *read(query: ReadQuery = {}): AsyncIterable<BatonEvent> {
     const b = this.#open();
+    const { stream, ref, until } = query;
     const types = query.types ? new Set(query.types) : undefined;
+    const after = Math.max(0, query.after ?? 0);
+    // Walk the shortest seq list a filter has (a type filter: its types' lists merged);
+    // with no filter, the log from `after` on (seq n is events[n - 1]).
+    const none: number[] = [];
+    const candidates: number[][][] = [];
+    if (stream !== undefined) candidates.push([b.seqs.stream.get(stream) ?? none]);
+    if (ref !== undefined) candidates.push([b.seqs.ref.get(ref) ?? none]);
+    if (types) candidates.push([...types].map((t) => b.seqs.type.get(t) ?? none));
+    const sizeOf = (ls: number[][]) => ls.reduce((n, l) => n + l.length, 0);
+    const shortest = candidates.sort((x, y) => sizeOf(x) - sizeOf(y))[0];
+    const seqs = shortest ? mergeSeqs(shortest, after) : allSeqs(b.events, after);
     let left = query.limit ?? Number.POSITIVE_INFINITY;
-    for (let i = Math.max(0, query.after ?? 0); i < b.events.length && left > 0; i++) {
-      const e = b.events[i]!;
-      if (query.until !== undefined && e.seq > query.until) return;
-      if (query.stream !== undefined && e.stream !== query.stream) continue;
-      if (query.ref !== undefined && !e.refs.includes(query.ref)) continue;
+    for (const seq of seqs) {
+      if (left <= 0 || (until !== undefined && seq > until)) return;
+      const e = b.events[seq - 1]!;
+      if (stream !== undefined && e.stream !== stream) continue;
+      if (ref !== undefined && !e.refs.includes(ref)) continue;
       if (types && !types.has(e.type)) continue;
       left--;
       yield e;
@@ -178,7 +312,7 @@ export class MemoryStore implements Store {
   }
 
   async get(collection: string, key: string): Promise<JsonValue | undefined> {
-    return this.#open().collections.get(collection)?.get(key)?.value;
+    return this.#open().collections.get(collection)?.rows.get(key)?.value;
   }
 
   async query(
@@ -188,24 +322,17 @@ export class MemoryStore implements Store {
     page: PageOptions = {},
   ): Promise<Page<ProjectionRow>> {
     const col = this.#open().collections.get(collection);
+    checkRange('query', range);
     const limit = page.limit ?? DEFAULT_PAGE_SIZE;
-    const entries: [string, string, JsonValue][] = [];
-    for (const [key, row] of col ?? []) {
-      const ikeys = index === PRIMARY_INDEX ? [key] : (row.indexes[index] ?? []);
-      for (const ik of ikeys) if (inRange(ik, range)) entries.push([ik, key, row.value]);
-    }
-    const dir = page.reverse ? -1 : 1;
-    entries.sort((x, y) => dir * (compareKeys(x[0], y[0]) || compareKeys(x[1], y[1])));
-    let start = 0;
-    if (page.after !== undefined) {
-      const [ak, key] = decodeCursor(page.after, 2) as [string, string];
-      start = entries.findIndex((x) => dir * (compareKeys(x[0], ak) || compareKeys(x[1], key)) > 0);
-      if (start < 0) start = entries.length;
-    }
+    const after = page.after === undefined ? undefined : (decodeCursor(page.after, 2) as Entry);
+    const sorted = index === PRIMARY_INDEX ? col?.primary : col?.indexes.get(index);
+    if (!col || !sorted) return { items: [] };
+    const span = rangeOf(sorted, ([ik]) => ik, range);
+    const vsCursor = after && ((x: Entry) => byEntry(x, after));
     return pageOf(
-      entries.slice(start, start + limit + 1),
+      pageItems(sorted, span, limit + 1, page.reverse === true, vsCursor),
       limit,
-      ([, key, value]) => ({ key, value }),
+      ([, key]) => ({ key, value: col.rows.get(key)!.value }),
       ([ik, key]) => [ik, key],
     );
   }
@@ -221,8 +348,11 @@ export class MemoryStore implements Store {
     const col = b.collections.get(collection);
     const entries: [string, string, JsonValue][] = [];
     for (const key of b.text.matches(collection, needle)) {
-      const row = col!.get(key)!;
-      const ikeys = index === PRIMARY_INDEX ? [key] : (row.indexes[index] ?? []);
+      const row = col!.rows.get(key)!;
+      const ikeys =
+        index === PRIMARY_INDEX
+          ? [key]
+          : row.indexes.filter(([name]) => name === index).map(([, ik]) => ik);
       for (const ik of ikeys) if (inRange(ik, range)) entries.push([ik, key, row.value]);
     }
     return sortedPage(entries, page);
@@ -252,33 +382,29 @@ export class MemoryStore implements Store {
       });
     },
     put: (key, value) => {
-      this.#open().kv.set(key, kvIn(value));
+      this.#open().setKv(key, kvIn(value));
     },
     delete: (key) => {
-      this.#open().kv.delete(key);
+      this.#open().setKv(key, undefined);
     },
     list: (prefix, page) => {
       const limit = page.limit ?? DEFAULT_PAGE_SIZE;
       const after = page.after === undefined ? undefined : decodeCursor(page.after, 1)[0]!;
-      const dir = page.reverse ? -1 : 1;
-      const kv = this.#open().kv;
-      const keys = [...kv.keys()]
-        .filter(
-          (k) => k.startsWith(prefix) && (after === undefined || dir * compareKeys(k, after) > 0),
-        )
-        .sort((x, y) => dir * compareKeys(x, y));
+      const b = this.#open();
+      const span = rangeOf(b.kvKeys, (k) => k, { prefix });
+      const vsCursor = after === undefined ? undefined : (k: string) => compareKeys(k, after);
       return pageOf(
-        keys.slice(0, limit + 1),
+        pageItems(b.kvKeys, span, limit + 1, page.reverse === true, vsCursor),
         limit,
-        (key) => ({ key, value: kvOut(kv.get(key)!) }),
+        (key) => ({ key, value: kvOut(b.kv.get(key)!) }),
         (key) => [key],
       );
     },
     batch: (writes, expect) => {
-      const kv = this.#open().kv;
+      const b = this.#open();
       applyKvBatch(writes, expect, {
-        get: (key) => kv.get(key),
-        set: (key, v) => (v === undefined ? kv.delete(key) : kv.set(key, kvIn(v))),
+        get: (key) => b.kv.get(key),
+        set: (key, v) => b.setKv(key, v === undefined ? undefined : kvIn(v)),
       });
     },
   });

@@ -182,8 +182,8 @@ export const PRIMARY_INDEX = '$key';
  * reads many keys in one round trip (one statement on SQLite), so an adapter that needs
  * several records (a checkpoint and the ones holding its values) asks once.
  *
- * The smallest correct store is `MemoryStore` (under 300 lines): arrays and maps, a
- * `checkAppend` first, copies in and out. Every implementation passes
+ * The smallest correct store is `MemoryStore` (about 360 lines): arrays, maps and sorted
+ * indexes, a `checkAppend` first, copies in and out. Every implementation passes
  * `runStoreConformance` from `@baton/core/testing`. "Not found" is `undefined`; backend
  * failures are `BatonError`s with code `STORE` and the backend's error as `cause`.
  */

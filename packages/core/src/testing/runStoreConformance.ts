@@ -9,6 +9,7 @@ import { copyingTests } from './conformance/copying.js';
 import { conformanceSuite, type StoreConformanceInit } from './conformance/harness.js';
 import { headTests } from './conformance/head.js';
 import { kvTests } from './conformance/kv.js';
+import { orderingTests } from './conformance/ordering.js';
 import { projectionTests } from './conformance/projections.js';
 import { propertyTests } from './conformance/property.js';
 import { racingTests } from './conformance/racing.js';
@@ -27,8 +28,9 @@ export type { StoreConformanceInit } from './conformance/harness.js';
  * @remarks
  * Covers append/read/head, conflicts and validation (nothing written on refusal), atomicity,
  * durability across reopen, copying a log between stores, racing handles, projections and
- * their indexes and paging, text search, blobs, kv, adversarial keys and 100 KB payloads, defensive
- * copies, watch, close, and a model-based property test against a reference model. Tests that
+ * their indexes and paging, text search, blobs, kv, adversarial keys and 100 KB payloads,
+ * defensive copies, watch, close, and model-based property tests against a reference model
+ * (one over every kind of call, and ones over index, kv and log order under churn). Tests that
  * need `openPeer` or `reopen` are skipped when the initializer lacks them. Imports no `node:`
  * module, so browser stores run it too.
  *
@@ -58,5 +60,6 @@ export function runStoreConformance(init: StoreConformanceInit): void {
     watchTests(suite);
     closeTests(suite);
     propertyTests(suite);
+    orderingTests(suite);
   });
 }
