@@ -3,8 +3,10 @@ import { fromUtf8 } from '../crypto/encoding.js';
 import { BatonError, ErrorCode } from '../errors.js';
 import { erasedText } from '../log/body.js';
 import type { Scope } from '../scope.js';
-import { type ArtifactRow, type VersionRow, versionRow } from './artifactRows.js';
+import { PRIMARY_INDEX } from '../store/store.js';
+import { type ArtifactRow, type VersionRow, versionRange, versionRow } from './artifactRows.js';
 import { applyStoredChange } from './content.js';
+import { type KnownContent, recentContents } from './recentContents.js';
 import { createJsonPatch } from './jsonDiff.js';
 import { unifiedDiff } from './textDiff.js';
 
@@ -34,6 +36,22 @@ export interface ArtifactChange extends ArtifactVersion {
 type Reads = Pick<Scope, 'rows' | 'blob' | 'authority'>;
 
 /**
+ * When a writer stores a full copy of the content with a version rather than its change
+ * alone: once the changes since the last copy add up to `changeBytesPerContentByte` times
+ * the content's length, or number `maxChanges`. Reading a version then applies at most
+ * `maxChanges` changes of at most that many bytes in all, and the copies take at most a
+ * quarter of what the changes take (for a 5 KB text edited a word at a time, a copy every
+ * 128 edits; for a 1 MB text, one every 128 edits instead of every 16).
+ */
+export const SNAPSHOTS = { changeBytesPerContentByte: 4, maxChanges: 128 } as const;
+
+/**
+ * A version's content as read: what is known of it, or the text that stands for it when a
+ * body it needs is gone (`"[erased by …]"`, or `''` when the store lacks it).
+ */
+export type VersionText = { known: KnownContent } | { gone: string };
+
+/**
  * The content of `row` at `version`: the nearest snapshot at or before it, patched forward
  * (`"[erased by …]"` when a body it needs was erased).
  */
@@ -42,33 +60,107 @@ export async function contentAt(
   row: ArtifactRow,
   version: number,
 ): Promise<ArtifactContent> {
+  return contentOf(row.kind, await versionText(scope, row, version));
+}
+
+/** The content a {@link VersionText} stands for, as callers read it. */
+export function contentOf(kind: 'text' | 'json', v: VersionText): ArtifactContent {
+  if ('gone' in v) return v.gone;
+  return kind === 'json' ? (JSON.parse(v.known.text) as JsonValue) : v.known.text;
+}
+
+/**
+ * The content of `row` at `version` and the bodies it is made of: kept from a recent read
+ * or write when none of those bodies was erased since, else rebuilt from the nearest
+ * snapshot (and kept).
+ */
+export async function versionText(
+  scope: Reads,
+  row: ArtifactRow,
+  version: number,
+): Promise<VersionText> {
+  const vr = await versionRow(scope.rows, row.id, version);
+  if (!vr) throw new BatonError(ErrorCode.NOT_FOUND, `${row.id} has no version ${version}.`);
+  const kept = recentContents.get(vr);
+  if (kept && !(await anyErased(scope.rows, kept.bodies))) return { known: kept };
+  const chain = await chainTo(scope.rows, row.id, version);
+  let at: VersionText | undefined;
+  for (const c of chain) at = await nextVersion(scope, row, at, c);
+  if (at && 'known' in at) recentContents.put(row.id, version, at.known);
+  return at!;
+}
+
+/** The version rows from the nearest snapshot at or before `version` up to it, in order. */
+async function chainTo(rows: Reads['rows'], id: string, version: number): Promise<VersionRow[]> {
   const chain: VersionRow[] = [];
-  for (let v = version; v >= 1; v--) {
-    const vr = await versionRow(scope.rows, row.id, v);
-    if (!vr) throw new BatonError(ErrorCode.NOT_FOUND, `${row.id} has no version ${v}.`);
-    chain.push(vr);
-    if (vr.snapshot) break;
-  }
-  chain.reverse();
-  const first = await scope.blob(chain[0]!.snapshot!);
-  if (!first || 'erased' in first)
-    return first && 'erased' in first ? erasedText(first.erased) : '';
-  let text = fromUtf8(first.bytes);
-  for (const vr of chain.slice(1)) {
-    const patch = await scope.blob(vr.change!);
-    if (!patch || 'erased' in patch)
-      return patch && 'erased' in patch ? erasedText(patch.erased) : '';
-    const out = applyStoredChange(row.kind, text, fromUtf8(patch.bytes));
-    if (out === undefined)
-      throw new BatonError(ErrorCode.INTEGRITY, 'A stored change does not apply to its base.');
-    text = out;
-  }
-  return row.kind === 'json' ? (JSON.parse(text) as JsonValue) : text;
+  let after: string | undefined;
+  let next = version;
+  do {
+    const page = await versionRange(rows, id, 1, version, { reverse: true, limit: 64, after });
+    for (const vr of page.items) {
+      if (vr.version !== next--)
+        throw new BatonError(ErrorCode.NOT_FOUND, `${id} has no version ${next + 1}.`);
+      chain.push(vr);
+      if (vr.snapshot) return chain.reverse();
+    }
+    after = page.next;
+  } while (after);
+  throw new BatonError(ErrorCode.NOT_FOUND, `${id} has no version ${next}.`);
+}
+
+/**
+ * The content of version `vr` from that of the version before it (`prev`): its snapshot
+ * when it has one, else its change applied to `prev`. Once a body is gone, so is every
+ * version after it up to the next snapshot.
+ */
+async function nextVersion(
+  scope: Reads,
+  row: ArtifactRow,
+  prev: VersionText | undefined,
+  vr: VersionRow,
+): Promise<VersionText> {
+  const own = vr.snapshot ?? vr.change;
+  if (!vr.snapshot && (!prev || 'gone' in prev)) return prev ?? { gone: '' };
+  const body = own === undefined ? undefined : await scope.blob(own);
+  if (!body || 'erased' in body) return { gone: body ? erasedText(body.erased) : '' };
+  const text = fromUtf8(body.bytes);
+  if (vr.snapshot)
+    return { known: { contentHash: vr.contentHash, text, bodies: [vr.snapshot], changeBytes: 0 } };
+  const known = (prev as { known: KnownContent }).known;
+  const out = applyStoredChange(row.kind, known.text, text);
+  if (out === undefined)
+    throw new BatonError(ErrorCode.INTEGRITY, 'A stored change does not apply to its base.');
+  return {
+    known: {
+      contentHash: vr.contentHash,
+      text: out,
+      bodies: [...known.bodies, vr.change!],
+      changeBytes: known.changeBytes + body.bytes.length,
+    },
+  };
+}
+
+/** Whether any of `bodies` was erased: one read when nothing in the workspace ever was. */
+async function anyErased(rows: Reads['rows'], bodies: readonly string[]): Promise<boolean> {
+  const first = await rows.query('erasures', PRIMARY_INDEX, {}, { limit: 1 });
+  if (first.items.length === 0) return false;
+  for (const hash of bodies) if (await rows.get('erasures', hash)) return true;
+  return false;
+}
+
+/** Whether the next version after `head` should store a full copy of `next` ({@link SNAPSHOTS}). */
+export function takesSnapshot(head: VersionText, changeBytes: number, next: string): boolean {
+  // A head that cannot be read any more: a copy makes the versions after it readable again.
+  if ('gone' in head) return true;
+  const changes = head.known.bodies.length;
+  const bytes = head.known.changeBytes + changeBytes;
+  return changes >= SNAPSHOTS.maxChanges || bytes >= SNAPSHOTS.changeBytesPerContentByte * next.length;
 }
 
 /**
  * The attributed changes of `row` after version `since` up to `until` (the head by
- * default), leaving out `exclude`'s own: what `changesSince` and briefings show.
+ * default), leaving out `exclude`'s own: what `changesSince` and briefings show. Each
+ * version is built once, from the one before it.
  */
 export async function artifactChanges(
   scope: Reads,
@@ -78,26 +170,60 @@ export async function artifactChanges(
   until = row.version,
 ): Promise<ArtifactChange[]> {
   const out: ArtifactChange[] = [];
-  let prev = since >= 1 ? await contentAt(scope, row, since) : undefined;
-  for (let v = Math.max(since + 1, 1); v <= Math.min(until, row.version); v++) {
-    const vr = await versionRow(scope.rows, row.id, v);
-    if (!vr) throw new BatonError(ErrorCode.NOT_FOUND, `${row.id} has no version ${v}.`);
-    const content = await contentAt(scope, row, v);
-    if (vr.author !== exclude) {
-      out.push({
-        ...versionOf(vr),
-        authorName: scope.authority.identity(vr.author)?.name ?? vr.author,
-        diff: shownDiff(diffOf(row.kind, prev ?? (row.kind === 'text' ? '' : null), content)),
-      });
+  const last = Math.min(until, row.version);
+  const first = Math.max(since + 1, 1);
+  // No version after `since`: no content to build.
+  if (since >= last && since <= row.version) return out;
+  let prev = since >= 1 ? await versionText(scope, row, since) : undefined;
+  let shown = prev ? contentOf(row.kind, prev) : row.kind === 'text' ? '' : null;
+  let after: string | undefined;
+  let expect = first;
+  while (expect <= last) {
+    const page = await versionRange(scope.rows, row.id, first, last, { limit: 64, after });
+    for (const vr of page.items) {
+      if (vr.version !== expect++)
+        throw new BatonError(ErrorCode.NOT_FOUND, `${row.id} has no version ${expect - 1}.`);
+      const cur = await nextVersion(scope, row, prev, vr);
+      const content = contentOf(row.kind, cur);
+      if (vr.author !== exclude) {
+        out.push({
+          ...versionOf(vr),
+          authorName: scope.authority.identity(vr.author)?.name ?? vr.author,
+          diff: shownDiff(diffOf(row.kind, shown, content)),
+        });
+      }
+      prev = cur;
+      shown = content;
     }
-    prev = content;
+    after = page.next;
+    if (!after) break;
   }
+  if (expect <= last)
+    throw new BatonError(ErrorCode.NOT_FOUND, `${row.id} has no version ${expect}.`);
   return out;
 }
 
 /** The change between two contents: a unified diff (text) or a JSON Patch as JSON (json). */
 export function diffOf(kind: 'text' | 'json', from: ArtifactContent, to: ArtifactContent): string {
   if (kind === 'text') return unifiedDiff(from as string, to as string);
+  return JSON.stringify(createJsonPatch(from, to));
+}
+
+/**
+ * The change a version stores, from the content before it: a unified diff without context
+ * or file header (text), or a JSON Patch as JSON (json).
+ *
+ * @remarks
+ * Context lines are not needed to apply a change to the known content it was made from, and
+ * they were most of a stored change. Changes stored with context (before issue 18) still apply.
+ */
+export function storedChange(
+  kind: 'text' | 'json',
+  from: ArtifactContent,
+  to: ArtifactContent,
+): string {
+  if (kind === 'text')
+    return unifiedDiff(from as string, to as string, undefined, { context: 0, header: false });
   return JSON.stringify(createJsonPatch(from, to));
 }
 
