@@ -30,10 +30,18 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
-import { type Actor, Workspace } from '@baton/core';
+import { mergeText, sha256b64, Workspace } from '@baton/core';
 import { SqliteStore } from '@baton/sqlite';
 import Database from 'better-sqlite3';
-import { fmtInt, fmtRatio, table, verdict } from './format.js';
+// The plain algorithms the fast paths are held to, from core's source.
+import { mergeTextPlain } from '../../packages/core/src/artifacts/merge.js';
+import {
+  myersDiff,
+  renderUnifiedDiff,
+  textLines,
+} from '../../packages/core/src/artifacts/textDiff.js';
+import { fmtInt, fmtRatio, fmtUs, table, verdict } from './format.js';
+import { pairedRatio, type Timing, type TimingOptions, timeInterleaved } from './timing.js';
 
 // ------------------------------------------------------------------ documents
 
@@ -61,12 +69,12 @@ function pick(rnd: () => number, items: readonly string[]): string {
   return items[Math.floor(rnd() * items.length)]!;
 }
 
-/** Prose of about `bytes` bytes: lines of 9 to 13 words (~55 bytes), a newline after each. */
+/** Prose of about `bytes` bytes: lines of 10 to 14 words (~53 bytes), a newline after each. */
 function documentText(bytes: number, rnd: () => number): string {
   const lines: string[] = [];
   let size = 0;
   while (size < bytes) {
-    const n = 9 + Math.floor(rnd() * 5);
+    const n = 10 + Math.floor(rnd() * 5);
     const line = Array.from({ length: n }, () => pick(rnd, WORDS)).join(' ');
     lines.push(line);
     size += line.length + 1;
@@ -272,12 +280,169 @@ async function storageBench(): Promise<Record<string, unknown>> {
   return out;
 }
 
+// ------------------------------------------------------------------ B. a large artifact
+
+const GOAL_EDIT_MS = 10;
+const GOAL_MERGE_MS = 50;
+const GOAL_CHANGES_MS = 100;
+const LARGE_BYTES = 1_000_000;
+const CHANGES = 20;
+const TIMING: TimingOptions = { warmupMs: 300, roundMs: 300, rounds: 7, maxPerRound: 20 };
+
+/** `text` with line `at` replaced. */
+function withLine(text: string, at: number, line: string): string {
+  const lines = text.split('\n');
+  lines[at] = line;
+  return lines.join('\n');
+}
+
+async function largeBench(): Promise<Record<string, unknown>> {
+  console.log(
+    `\n7B. A 1 MB text artifact on SQLite (median of ${TIMING.rounds} rounds, each beside its baseline)`,
+  );
+  const dir = mkdtempSync(join(os.tmpdir(), 'baton-bench-large-'));
+  const ws = await Workspace.open({
+    store: new SqliteStore({ path: join(dir, 'large.db') }),
+    tickIntervalMs: 0,
+  });
+  try {
+    const ada = await ws.bootstrap({ name: 'Ada' });
+    const me = ws.as(ada.id);
+    const bob = await me.identities.create({ kind: 'human', name: 'Bob' });
+    await me.capabilities.grant({ to: bob.id, resource: 'artifact:*', actions: ['read'] });
+    const reader = ws.as(bob.id);
+    const rnd = random(7);
+    let text = documentText(LARGE_BYTES, rnd);
+    const lineCount = text.split('\n').length - 1;
+    const doc = await me.artifacts.create({ kind: 'text', title: 'Large', content: text });
+    let head = 1;
+    let n = 0;
+    // The next content is made untimed (`prepare`): splitting and joining 1 MB is the caller's work.
+    let next = text;
+    const nextEdit = () => {
+      n++;
+      next = withLine(text, (n * 7_919) % lineCount, `edited line ${n} ${pick(rnd, WORDS)}`);
+    };
+    const edit = async () => {
+      const a = await me.artifacts.edit(doc.id, { content: next, baseVersion: head, reason: `edit ${n}` });
+      head = a.version;
+      text = next;
+    };
+    for (let i = 0; i < CHANGES; i++) {
+      nextEdit();
+      await edit();
+    }
+    console.log(`  ${fmtInt(text.length)} bytes, ${fmtInt(lineCount)} lines`);
+
+    // A clean merge: two one-line edits far apart, and the merged edit through artifacts.edit.
+    const base = text;
+    const theirs = withLine(base, Math.floor(lineCount / 4), 'theirs');
+    const yours = withLine(base, Math.floor((3 * lineCount) / 4), 'yours');
+    if (!mergeText(base, theirs, yours).clean) throw new Error('the merge bench expects a clean merge');
+    // Untimed: someone else's edit of one line moves the head; timed: an edit of another
+    // line from the version before it, which merges.
+    let mergeBase = head;
+    let mine = text;
+    const theirEdit = async () => {
+      mergeBase = head;
+      nextEdit();
+      mine = withLine(text, (n * 7_919 + 5_000) % lineCount, `merged ${n}`);
+      await edit();
+    };
+    const mergedEdit = async () => {
+      const a = await me.artifacts.edit(doc.id, { content: mine, baseVersion: mergeBase, reason: 'merged' });
+      head = a.version;
+      text = a.content as string;
+    };
+
+    // The plain work the fast paths are held to: the 20 diffs of whole texts, already in memory.
+    const versions: string[] = [];
+    const changes = async () => {
+      const out = await reader.artifacts.changesSince(doc.id, { since: head - CHANGES });
+      if (out.length !== CHANGES) throw new Error(`expected ${CHANGES} changes, got ${out.length}`);
+      return out;
+    };
+    const plainDiffs = () => {
+      for (let v = 1; v < versions.length; v++) {
+        const [a, b] = [textLines(versions[v - 1]!), textLines(versions[v]!)];
+        renderUnifiedDiff(a, b, myersDiff(a, b), 0);
+      }
+    };
+    const loadVersions = async () => {
+      versions.length = 0;
+      for (let v = head - CHANGES; v <= head; v++)
+        versions.push((await me.artifacts.get(doc.id, { version: v })).content as string);
+    };
+    await loadVersions();
+
+    const [tEdit, tHash] = await timeInterleaved(
+      [
+        { name: 'edit one line', fn: edit, prepare: nextEdit },
+        { name: 'sha256 of the content', fn: () => sha256b64(text) },
+      ],
+      TIMING,
+    );
+    const [tMerge, tMergePlain] = await timeInterleaved(
+      [
+        { name: 'mergeText', fn: () => mergeText(base, theirs, yours) },
+        { name: 'diff3 over every line', fn: () => mergeTextPlain(base, theirs, yours) },
+      ],
+      TIMING,
+    );
+    const [tMerged] = await timeInterleaved(
+      [{ name: 'merged edit', fn: mergedEdit, prepare: theirEdit }],
+      TIMING,
+    );
+    await loadVersions();
+    const [tChanges, tPlain] = await timeInterleaved(
+      [
+        { name: `changesSince of ${CHANGES} versions`, fn: changes },
+        { name: `${CHANGES} diffs of whole texts in memory`, fn: plainDiffs },
+      ],
+      TIMING,
+    );
+    const ms = (t: Timing) => t.ns / 1e6;
+    const row = (t: Timing, goal: number | undefined, base: Timing | undefined): string[] => [
+      t.name,
+      fmtUs(t.ns),
+      goal === undefined ? '–' : `≤ ${goal} ms ${verdict(ms(t) <= goal)}`,
+      base ? `${fmtRatio(pairedRatio(t, base).median)} ${base.name} (${fmtUs(base.ns)})` : '–',
+    ];
+    table(
+      ['operation', 'median', 'goal', 'against the baseline of the same rounds'],
+      [
+        row(tEdit!, GOAL_EDIT_MS, tHash),
+        row(tMerge!, GOAL_MERGE_MS, tMergePlain),
+        row(tMerged!, undefined, undefined),
+        row(tChanges!, GOAL_CHANGES_MS, tPlain),
+      ],
+    );
+    const figure = (t: Timing, goal?: number, base?: Timing) => ({
+      ms: ms(t),
+      goalMs: goal,
+      pass: goal === undefined ? undefined : ms(t) <= goal,
+      baseline: base && { name: base.name, ms: ms(base), ratio: pairedRatio(t, base).median },
+    });
+    return {
+      bytes: text.length,
+      lines: lineCount,
+      edit: figure(tEdit!, GOAL_EDIT_MS, tHash),
+      merge: figure(tMerge!, GOAL_MERGE_MS, tMergePlain),
+      mergedEdit: figure(tMerged!),
+      changesSince: figure(tChanges!, GOAL_CHANGES_MS, tPlain),
+    };
+  } finally {
+    await ws.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 // ------------------------------------------------------------------ main
 
 const which = process.argv[2];
 const results: Record<string, unknown> = {};
 if (which !== 'large') results.storage = await storageBench();
+if (which !== 'storage') results.large = await largeBench();
 const dir = new URL('./results/', import.meta.url);
 await mkdir(dir, { recursive: true });
 await writeFile(new URL('artifacts.json', dir), `${JSON.stringify(results, null, 2)}\n`);
-export type { Actor };

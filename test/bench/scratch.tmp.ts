@@ -17,6 +17,8 @@ const store = kind === 'sqlite' ? new SqliteStore({ path: join(dir, 'a.db') }) :
 const ws = await Workspace.open({ store, tickIntervalMs: 0 });
 const ada = await ws.bootstrap({ name: 'Ada' });
 const me = ws.as(ada.id);
+const bob = ws.as((await me.identities.create({ kind: 'human', name: 'Bob' })).id);
+await me.capabilities.grant({ to: bob.id, resource: 'artifact:*', actions: ['read'] });
 let text = doc(18_900);
 console.log('bytes', text.length);
 const a = await me.artifacts.create({ kind: 'text', title: 'big', content: text });
@@ -45,7 +47,7 @@ let t0 = performance.now();
 const m = mergeText(base, t1, y1);
 console.log('mergeText', (performance.now() - t0).toFixed(1), 'ms', m.clean);
 t0 = performance.now();
-const ch = await me.artifacts.changesSince(a.id, { since: v - 20 });
+const ch = await bob.artifacts.changesSince(a.id, { since: v - 20 });
 console.log('changesSince 20', (performance.now() - t0).toFixed(1), 'ms', ch.length);
 await me.artifacts.edit(a.id, { content: t1, baseVersion: v, reason: 'theirs' });
 t0 = performance.now();

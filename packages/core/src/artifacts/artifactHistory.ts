@@ -8,7 +8,13 @@ import { type ArtifactRow, type VersionRow, versionRange, versionRow } from './a
 import { applyStoredChange } from './content.js';
 import { type KnownContent, recentContents } from './recentContents.js';
 import { createJsonPatch } from './jsonDiff.js';
-import { unifiedDiff } from './textDiff.js';
+import {
+  applyUnifiedDiffToLines,
+  diffSequences,
+  renderUnifiedDiff,
+  textLines,
+  unifiedDiff,
+} from './textDiff.js';
 
 /** Artifact content: text, or a JSON value for `json` artifacts. */
 export type ArtifactContent = string | JsonValue;
@@ -83,11 +89,24 @@ export async function versionText(
   if (!vr) throw new BatonError(ErrorCode.NOT_FOUND, `${row.id} has no version ${version}.`);
   const kept = recentContents.get(vr);
   if (kept && !(await anyErased(scope.rows, kept.bodies))) return { known: kept };
-  const chain = await chainTo(scope.rows, row.id, version);
-  let at: VersionText | undefined;
-  for (const c of chain) at = await nextVersion(scope, row, at, c);
-  if (at && 'known' in at) recentContents.put(row.id, version, at.known);
-  return at!;
+  let at: Step | undefined;
+  for (const c of await chainTo(scope.rows, row.id, version)) at = await nextVersion(scope, row, at, c);
+  if (!at || 'gone' in at) return at ?? { gone: '' };
+  const { body, ...rest } = at.walked;
+  const known = { ...rest, text: typeof body === 'string' ? body : body.join('') };
+  recentContents.put(row.id, version, known);
+  return { known };
+}
+
+/** A version's content while versions are walked forward, or the text standing for it. */
+type Step = { walked: Walked } | { gone: string };
+
+/**
+ * What is known of a version while versions are walked: its content as stored, or — for a
+ * text once a change was applied — its lines, joined only at the end.
+ */
+interface Walked extends Omit<KnownContent, 'text'> {
+  body: string | string[];
 }
 
 /** The version rows from the nearest snapshot at or before `version` up to it, in order. */
@@ -116,28 +135,36 @@ async function chainTo(rows: Reads['rows'], id: string, version: number): Promis
 async function nextVersion(
   scope: Reads,
   row: ArtifactRow,
-  prev: VersionText | undefined,
+  prev: Step | undefined,
   vr: VersionRow,
-): Promise<VersionText> {
-  const own = vr.snapshot ?? vr.change;
+): Promise<Step> {
   if (!vr.snapshot && (!prev || 'gone' in prev)) return prev ?? { gone: '' };
+  const own = vr.snapshot ?? vr.change;
   const body = own === undefined ? undefined : await scope.blob(own);
   if (!body || 'erased' in body) return { gone: body ? erasedText(body.erased) : '' };
   const text = fromUtf8(body.bytes);
   if (vr.snapshot)
-    return { known: { contentHash: vr.contentHash, text, bodies: [vr.snapshot], changeBytes: 0 } };
-  const known = (prev as { known: KnownContent }).known;
-  const out = applyStoredChange(row.kind, known.text, text);
+    return { walked: { contentHash: vr.contentHash, body: text, bodies: [vr.snapshot], changeBytes: 0 } };
+  const before = (prev as { walked: Walked }).walked;
+  const out =
+    row.kind === 'text'
+      ? applyUnifiedDiffToLines(linesOf(before.body), text)
+      : applyStoredChange(row.kind, before.body as string, text);
   if (out === undefined)
     throw new BatonError(ErrorCode.INTEGRITY, 'A stored change does not apply to its base.');
   return {
-    known: {
+    walked: {
       contentHash: vr.contentHash,
-      text: out,
-      bodies: [...known.bodies, vr.change!],
-      changeBytes: known.changeBytes + body.bytes.length,
+      body: out,
+      bodies: [...before.bodies, vr.change!],
+      changeBytes: before.changeBytes + body.bytes.length,
     },
   };
+}
+
+/** A text's lines, split once. */
+function linesOf(body: string | string[]): string[] {
+  return typeof body === 'string' ? textLines(body) : body;
 }
 
 /** Whether any of `bodies` was erased: one read when nothing in the workspace ever was. */
@@ -160,7 +187,8 @@ export function takesSnapshot(head: VersionText, changeBytes: number, next: stri
 /**
  * The attributed changes of `row` after version `since` up to `until` (the head by
  * default), leaving out `exclude`'s own: what `changesSince` and briefings show. Each
- * version is built once, from the one before it.
+ * version is built once, from the one before it; a text's versions stay lines, so each
+ * diff compares only where they differ.
  */
 export async function artifactChanges(
   scope: Reads,
@@ -174,33 +202,54 @@ export async function artifactChanges(
   const first = Math.max(since + 1, 1);
   // No version after `since`: no content to build.
   if (since >= last && since <= row.version) return out;
-  let prev = since >= 1 ? await versionText(scope, row, since) : undefined;
-  let shown = prev ? contentOf(row.kind, prev) : row.kind === 'text' ? '' : null;
+  const start = since >= 1 ? await versionText(scope, row, since) : undefined;
+  let prev: Step | undefined =
+    start && 'known' in start
+      ? { walked: { ...start.known, body: start.known.text } }
+      : (start as Step | undefined);
+  // What the diff of the next version is taken from: a text's lines, or a JSON value.
+  const shown = (step: Step | undefined): string[] | ArtifactContent => {
+    if (row.kind === 'json')
+      return step === undefined ? null : 'gone' in step ? step.gone : JSON.parse(step.walked.body as string);
+    if (step === undefined) return [];
+    if ('gone' in step) return textLines(step.gone);
+    step.walked.body = linesOf(step.walked.body);
+    return step.walked.body;
+  };
+  let before = shown(prev);
   let after: string | undefined;
   let expect = first;
-  while (expect <= last) {
+  do {
     const page = await versionRange(scope.rows, row.id, first, last, { limit: 64, after });
     for (const vr of page.items) {
       if (vr.version !== expect++)
         throw new BatonError(ErrorCode.NOT_FOUND, `${row.id} has no version ${expect - 1}.`);
       const cur = await nextVersion(scope, row, prev, vr);
-      const content = contentOf(row.kind, cur);
+      const now = shown(cur);
       if (vr.author !== exclude) {
+        const diff =
+          row.kind === 'text'
+            ? linesDiff(before as string[], now as string[])
+            : diffOf(row.kind, before as ArtifactContent, now as ArtifactContent);
         out.push({
           ...versionOf(vr),
           authorName: scope.authority.identity(vr.author)?.name ?? vr.author,
-          diff: shownDiff(diffOf(row.kind, shown, content)),
+          diff: shownDiff(diff),
         });
       }
       prev = cur;
-      shown = content;
+      before = now;
     }
     after = page.next;
-    if (!after) break;
-  }
+  } while (after && expect <= last);
   if (expect <= last)
     throw new BatonError(ErrorCode.NOT_FOUND, `${row.id} has no version ${expect}.`);
   return out;
+}
+
+/** {@link unifiedDiff} of two texts given as their lines. */
+function linesDiff(a: string[], b: string[]): string {
+  return renderUnifiedDiff(a, b, diffSequences(a, b), 0);
 }
 
 /** The change between two contents: a unified diff (text) or a JSON Patch as JSON (json). */

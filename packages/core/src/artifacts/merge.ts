@@ -8,7 +8,7 @@ import {
   type MergeConflictRegion,
 } from '../errors.js';
 import { createJsonPatch } from './jsonDiff.js';
-import { type DiffHunk, diffSequences } from './textDiff.js';
+import { type DiffHunk, diffSequences, myersDiff } from './textDiff.js';
 
 /**
  * One overlapping change found by a three-way merge: where it starts in the base, and the
@@ -58,13 +58,13 @@ export function mergeText(base: string, theirs: string, yours: string): MergeOut
 }
 
 /**
- * @internal {@link mergeText} over every line, nothing cut first: the plain algorithm,
- * which the tests hold the fast one to.
+ * @internal {@link mergeText} over every line, nothing cut first and every line compared
+ * ({@link myersDiff}): the plain algorithm, which the tests hold the fast one to.
  */
 export function mergeTextPlain(base: string, theirs: string, yours: string): MergeOutcome<string> {
   if (theirs === base || theirs === yours) return { clean: true, merged: yours };
   if (yours === base) return { clean: true, merged: theirs };
-  const merged = mergeLines(lines(base), lines(yours), lines(theirs), 0);
+  const merged = mergeLines(lines(base), lines(yours), lines(theirs), 0, myersDiff);
   if ('regions' in merged) return { clean: false, regions: merged.regions };
   return { clean: true, merged: merged.lines.join('\n') };
 }
@@ -75,13 +75,14 @@ function mergeLines(
   y: string[],
   t: string[],
   offset: number,
+  diff = diffSequences,
 ): { lines: string[] } | { regions: ConflictRegion[] } {
   const out: string[] = [];
   const conflicts: ConflictRegion[] = [];
   const append = (part: readonly string[]) => {
     for (const l of part) out.push(l);
   };
-  for (const r of mergeRegions(o, y, t)) {
+  for (const r of mergeRegions(o, y, t, diff)) {
     if ('stable' in r) append(r.stable);
     else if (sameLines(r.yours, r.theirs)) append(r.yours);
     else {
@@ -133,10 +134,15 @@ type MergeRegion =
  * the base; changes of both sides that overlap or touch form one unstable region, a
  * change of one side alone is taken as it is, and the base between changes is stable.
  */
-function mergeRegions(o: string[], y: string[], t: string[]): MergeRegion[] {
+function mergeRegions(
+  o: string[],
+  y: string[],
+  t: string[],
+  diff: typeof diffSequences,
+): MergeRegion[] {
   const changes = [
-    ...diffSequences(o, y).map((h) => ({ side: 'yours' as const, h })),
-    ...diffSequences(o, t).map((h) => ({ side: 'theirs' as const, h })),
+    ...diff(o, y).map((h) => ({ side: 'yours' as const, h })),
+    ...diff(o, t).map((h) => ({ side: 'theirs' as const, h })),
   ].sort((p, q) => p.h.aStart - q.h.aStart);
   const out: MergeRegion[] = [];
   let at = 0;

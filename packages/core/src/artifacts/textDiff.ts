@@ -516,6 +516,7 @@ export function parseUnifiedDiff(patch: string): ParsedHunk[] {
  */
 export function applyUnifiedDiff(text: string, patch: string): string | undefined {
   const hunks = parseUnifiedDiff(patch);
+  if (hunks.length === 0) return text;
   const pieces: string[] = [];
   const lineEnd = (from: number) => {
     const nl = text.indexOf('\n', from);
@@ -551,4 +552,51 @@ export function applyUnifiedDiff(text: string, patch: string): string | undefine
   // Only the last line may lack its newline (a piece holds whole lines).
   for (let i = 0; i < pieces.length - 1; i++) if (!pieces[i]!.endsWith('\n')) return undefined;
   return pieces.join('');
+}
+
+/**
+ * {@link applyUnifiedDiff} on a text's lines as {@link textLines} gives them: the lines of
+ * the text it gives, or `undefined`. The lines it keeps are the same strings, so a
+ * line-by-line comparison of the two versions finds them equal at once.
+ *
+ * @throws BatonError `VALIDATION` naming `patch` when `patch` is not a unified diff.
+ */
+export function applyUnifiedDiffToLines(
+  old: readonly string[],
+  patch: string,
+): string[] | undefined {
+  // The runs of `old` kept between hunks, and each hunk's lines, concatenated once.
+  const parts: (readonly string[])[] = [];
+  // Where each hunk's lines start in the result, and how many there are.
+  const placed: [number, number][] = [];
+  let at = 0;
+  let size = 0;
+  for (const h of parseUnifiedDiff(patch)) {
+    const start = h.oldLength === 0 ? h.oldStart : h.oldStart - 1;
+    if (start < at || start > old.length) return undefined;
+    parts.push(old.slice(at, start));
+    size += start - at;
+    at = start;
+    const lines: string[] = [];
+    for (const l of h.lines) {
+      if (l.mark !== '+' && old[at++] !== l.text) return undefined;
+      if (l.mark !== '-') lines.push(l.text);
+    }
+    parts.push(lines);
+    placed.push([size, lines.length]);
+    size += lines.length;
+  }
+  parts.push(old.slice(at));
+  // Concatenated natively, a thousand parts at a time (a call takes only so many arguments).
+  let out: string[] = [];
+  for (let i = 0; i < parts.length; i += 1_000) out = out.concat(...parts.slice(i, i + 1_000));
+  // Only the last line may lack its newline: the kept runs were lines of one text, so only a
+  // hunk's lines, or the line just before them, can break that.
+  for (const [from, n] of placed) {
+    for (let i = Math.max(0, from - 1); i < from + n && i < out.length - 1; i++)
+      if (!out[i]!.endsWith('\n')) return undefined;
+  }
+  // An empty last line is no line at all.
+  if (out.at(-1) === '') out.pop();
+  return out;
 }

@@ -1,0 +1,15 @@
+const WORDS = 'the of and to in a is that for it as was with be by on not he this are or his from at which but have an they you were her she there been one all we their has would when if so'.split(' ');
+let seed = 1; const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+const line = () => Array.from({ length: 12 }, () => WORDS[Math.floor(rnd() * WORDS.length)]).join(' ');
+const text = Array.from({ length: 18_900 }, line).join('\n') + '\n';
+const other = text.slice(0, 500000) + 'X' + text.slice(500001);
+const at = 500000;
+const t = (name: string, f: () => unknown) => { for (let i = 0; i < 20; i++) f(); const n = 50; const t0 = performance.now(); let r; for (let i = 0; i < n; i++) r = f(); console.log(name.padEnd(24), ((performance.now() - t0) / n).toFixed(3), 'ms', r); };
+t('indexOf loop', () => { let n = 0; for (let i = text.indexOf('\n'); i >= 0 && i < at; i = text.indexOf('\n', i + 1)) n++; return n; });
+t('charCode loop', () => { let n = 0; for (let i = 0; i < at; i++) if (text.charCodeAt(i) === 10) n++; return n; });
+t('split', () => text.slice(0, at).split('\n').length - 1);
+t('prefix blocks', () => { let i = 0; for (let n = 64; i + n <= text.length && text.slice(i, i + n) === other.slice(i, i + n);) { i += n; if (n < 4096) n *= 2; } while (text.charCodeAt(i) === other.charCodeAt(i)) i++; return i; });
+t('prefix blocks 64k', () => { let i = 0; for (let n = 64; i + n <= text.length && text.slice(i, i + n) === other.slice(i, i + n);) { i += n; if (n < 65536) n *= 2; } while (text.charCodeAt(i) === other.charCodeAt(i)) i++; return i; });
+t('prefix charCode', () => { let i = 0; while (text.charCodeAt(i) === other.charCodeAt(i)) i++; return i; });
+t('sha', async () => 0);
+t('join', () => text.split('\n').join('\n').length);
