@@ -5,7 +5,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 export const APPLICATION_ID = 0x4274_6e31;
 
 /** The schema version this library writes, kept in `PRAGMA user_version`. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /**
  * `MIGRATIONS[v]` brings a store from schema version `v` to `v + 1`; a shipped one is never
@@ -50,6 +50,10 @@ const MIGRATIONS: readonly string[] = [
     key   TEXT PRIMARY KEY,
     value NOT NULL
   );
+  `,
+  // Issue 18: how a body is kept — NULL as it is, 'deflate-raw' compressed (blobEncoding.ts).
+  `
+  ALTER TABLE baton_blobs ADD COLUMN encoding TEXT;
   `,
 ];
 
