@@ -30,6 +30,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
+import { inflateRawSync } from 'node:zlib';
 import { mergeText, sha256b64, Workspace } from '@baton/core';
 import { SqliteStore } from '@baton/sqlite';
 import Database from 'better-sqlite3';
@@ -160,9 +161,9 @@ async function batonHistory(dir: string, c: StorageCase, versions: string[]): Pr
     let bodies = 0;
     let bodiesRaw = 0;
     for (const h of hashes) {
-      const row = blob.get(h) as { bytes: Uint8Array; encoding?: string };
+      const row = blob.get(h) as { bytes: Uint8Array; encoding?: string | null };
       bodies += row.bytes.length;
-      bodiesRaw += row.bytes.length;
+      bodiesRaw += row.encoding === 'deflate-raw' ? inflateRawSync(row.bytes).length : row.bytes.length;
     }
     const events = (
       db

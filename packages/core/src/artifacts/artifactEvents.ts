@@ -15,7 +15,7 @@ import {
   versionRow,
 } from './artifactRows.js';
 import { applyStoredChange, MAX_CONTENT } from './content.js';
-import { type KnownContent, recentContents } from './recentContents.js';
+import { type KnownContent, madeContent, recentContents } from './recentContents.js';
 
 const hash = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be a body hash');
 const tags = z.array(z.string().trim().min(1).max(100)).max(64);
@@ -159,7 +159,10 @@ function fromRecent(
   if (!known) return undefined;
   const next = applyStoredChange(row.kind, known.text, change);
   if (next === undefined || contentProblem(row.kind, next) !== undefined) return undefined;
-  if (sha256b64(next) !== e.data.contentHash) return undefined;
+  // The writer's own copy of the content, hashed as it was made: equal text, equal hash.
+  const made = recentContents.get(e.data);
+  if (!(made?.hashed && made.text === next) && sha256b64(next) !== e.data.contentHash)
+    return undefined;
   keepAdmitted(e, known, next, change);
   return next;
 }
@@ -171,13 +174,7 @@ function keepAdmitted(
   text: string,
   change: string,
 ): void {
-  const d = e.data;
-  recentContents.put(d.id, d.version, {
-    contentHash: d.contentHash,
-    text,
-    bodies: d.snapshot ? [d.snapshot] : [...before.bodies, d.change],
-    changeBytes: d.snapshot ? 0 : before.changeBytes + utf8Length(change),
-  });
+  recentContents.put(e.data.id, e.data.version, madeContent(before, text, e.data, utf8Length(change)));
 }
 
 function inconsistent(e: EventOf<unknown>, why: string): BatonError {

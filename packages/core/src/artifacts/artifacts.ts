@@ -39,6 +39,7 @@ import {
   serializeContent,
 } from './editing.js';
 import { mergeJson, mergeText } from './merge.js';
+import { madeContent, recentContents } from './recentContents.js';
 
 export type { ArtifactChange, ArtifactContent, ArtifactVersion } from './artifactHistory.js';
 export type { EditArtifactInput } from './editing.js';
@@ -325,12 +326,16 @@ export class Artifacts {
           contentHash,
         };
         if (mergedFrom !== undefined) data.mergedFrom = mergedFrom;
-        if (takesSnapshot(headText, change.length, nextText)) {
-          const full = utf8(nextText);
-          blobs.push({ hash: contentHash, bytes: full });
+        const snapshot = takesSnapshot(headText, change.length, nextText);
+        if (snapshot) {
+          blobs.push({ hash: contentHash, bytes: utf8(nextText) });
           data.snapshot = contentHash;
         }
         made = { version, contentHash, text: nextText };
+        // Kept as hashed, so admission compares the content it rebuilds instead of hashing it again.
+        const before = snapshot || 'gone' in headText ? undefined : headText.known;
+        const kept = { contentHash, change: blobs[0]!.hash, snapshot: snapshot ? contentHash : undefined };
+        recentContents.put(id, version, madeContent(before, nextText, kept, change.length));
         return { drafts: [{ type: 'artifact.edited', data, refs: [id] }], blobs };
       },
     });

@@ -10,6 +10,8 @@ export interface KnownContent {
   bodies: readonly string[];
   /** Bytes of the changes after the snapshot. */
   changeBytes: number;
+  /** Whether `text` was hashed in this process and gave `contentHash` (not so when rebuilt from a store). */
+  hashed?: boolean;
 }
 
 /**
@@ -42,7 +44,7 @@ export class RecentContents {
   }
 
   /** The content kept for version `vr`, when it is that version's. */
-  get(vr: VersionRow): KnownContent | undefined {
+  get(vr: Pick<VersionRow, 'id' | 'version' | 'contentHash' | 'change' | 'snapshot'>): KnownContent | undefined {
     const key = keyOf(vr.id, vr.version);
     const known = this.#entries.get(key);
     if (!known || known.contentHash !== vr.contentHash) return undefined;
@@ -75,6 +77,27 @@ export class RecentContents {
     this.#entries.delete(key);
     this.#size -= sizeOf(known);
   }
+}
+
+/**
+ * What is known of the version an edit makes: `text`, hashed to `made.contentHash`, from the
+ * content `before` it (`undefined` when the edit stores a snapshot, as it does after a head
+ * that cannot be read) by a change of `changeBytes` bytes.
+ */
+export function madeContent(
+  before: KnownContent | undefined,
+  text: string,
+  made: { contentHash: string; change: string; snapshot?: string },
+  changeBytes: number,
+): KnownContent {
+  const fresh = made.snapshot !== undefined || before === undefined;
+  return {
+    contentHash: made.contentHash,
+    text,
+    bodies: fresh ? [made.snapshot ?? made.contentHash] : [...before.bodies, made.change],
+    changeBytes: fresh ? 0 : before.changeBytes + changeBytes,
+    hashed: true,
+  };
 }
 
 function keyOf(id: string, version: number): string {
