@@ -143,7 +143,9 @@ async function batonHistory(dir: string, c: StorageCase, versions: string[]): Pr
   const db = new Database(path);
   try {
     const rows = db
-      .prepare("SELECT value FROM baton_rows WHERE collection = 'artifact-versions' AND key >= ? AND key < ?")
+      .prepare(
+        "SELECT value FROM baton_rows WHERE collection = 'artifact-versions' AND key >= ? AND key < ?",
+      )
       .all(`${doc.id}/`, `${doc.id}0`) as { value: string }[];
     const hashes = new Set<string>();
     let snapshots = 0;
@@ -163,7 +165,8 @@ async function batonHistory(dir: string, c: StorageCase, versions: string[]): Pr
     for (const h of hashes) {
       const row = blob.get(h) as { bytes: Uint8Array; encoding?: string | null };
       bodies += row.bytes.length;
-      bodiesRaw += row.encoding === 'deflate-raw' ? inflateRawSync(row.bytes).length : row.bytes.length;
+      bodiesRaw +=
+        row.encoding === 'deflate-raw' ? inflateRawSync(row.bytes).length : row.bytes.length;
     }
     const events = (
       db
@@ -227,7 +230,12 @@ function gitHistory(dir: string, versions: string[]): GitSizes {
   git(['gc', '--quiet']);
   const packDir = join(repo, '.git', 'objects', 'pack');
   const pack = readdirSync(packDir).find((f) => f.endsWith('.pack'))!;
-  const sizes: GitSizes = { pack: statSync(join(packDir, pack)).size, blobs: 0, commits: 0, trees: 0 };
+  const sizes: GitSizes = {
+    pack: statSync(join(packDir, pack)).size,
+    blobs: 0,
+    commits: 0,
+    trees: 0,
+  };
   // verify-pack -v: "sha type size size-in-pack offset [depth base]" per object.
   for (const line of git(['verify-pack', '-v', join(packDir, pack)]).split('\n')) {
     const [, type, , inPack] = line.split(/\s+/);
@@ -242,7 +250,9 @@ function gitHistory(dir: string, versions: string[]): GitSizes {
 const kb = (n: number) => `${(n / 1024).toFixed(n < 10_240 ? 1 : 0)} KB`;
 
 async function storageBench(): Promise<Record<string, unknown>> {
-  console.log('\n7A. Artifact storage: Baton on SQLite against a git gc-ed pack of the same versions');
+  console.log(
+    '\n7A. Artifact storage: Baton on SQLite against a git gc-ed pack of the same versions',
+  );
   const missing = gitMissing();
   if (missing) console.log(`  ${missing}: Baton's figures only, no comparison.`);
   const out: Record<string, unknown> = {};
@@ -275,7 +285,14 @@ async function storageBench(): Promise<Record<string, unknown>> {
     }
   }
   table(
-    ['document', 'bodies vs git blobs', 'events+rows vs commits+trees', 'file vs pack', 'snapshots', 'goal (bodies)'],
+    [
+      'document',
+      'bodies vs git blobs',
+      'events+rows vs commits+trees',
+      'file vs pack',
+      'snapshots',
+      'goal (bodies)',
+    ],
     rows,
   );
   return out;
@@ -325,7 +342,11 @@ async function largeBench(): Promise<Record<string, unknown>> {
       next = withLine(text, (n * 7_919) % lineCount, `edited line ${n} ${pick(rnd, WORDS)}`);
     };
     const edit = async () => {
-      const a = await me.artifacts.edit(doc.id, { content: next, baseVersion: head, reason: `edit ${n}` });
+      const a = await me.artifacts.edit(doc.id, {
+        content: next,
+        baseVersion: head,
+        reason: `edit ${n}`,
+      });
       head = a.version;
       text = next;
     };
@@ -339,7 +360,8 @@ async function largeBench(): Promise<Record<string, unknown>> {
     const base = text;
     const theirs = withLine(base, Math.floor(lineCount / 4), 'theirs');
     const yours = withLine(base, Math.floor((3 * lineCount) / 4), 'yours');
-    if (!mergeText(base, theirs, yours).clean) throw new Error('the merge bench expects a clean merge');
+    if (!mergeText(base, theirs, yours).clean)
+      throw new Error('the merge bench expects a clean merge');
     // Untimed: someone else's edit of one line moves the head; timed: an edit of another
     // line from the version before it, which merges.
     let mergeBase = head;
@@ -351,7 +373,11 @@ async function largeBench(): Promise<Record<string, unknown>> {
       await edit();
     };
     const mergedEdit = async () => {
-      const a = await me.artifacts.edit(doc.id, { content: mine, baseVersion: mergeBase, reason: 'merged' });
+      const a = await me.artifacts.edit(doc.id, {
+        content: mine,
+        baseVersion: mergeBase,
+        reason: 'merged',
+      });
       head = a.version;
       text = a.content as string;
     };

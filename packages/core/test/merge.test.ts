@@ -123,7 +123,8 @@ describe('three-way text merge of large documents', () => {
         for (const [op, at, l] of ops) {
           const i = at % (out.length + 1);
           if (op === 'ins') out.splice(i, 0, l);
-          else if (out.length > 0) out.splice(Math.min(i, out.length - 1), 1, ...(op === 'chg' ? [l] : []));
+          else if (out.length > 0)
+            out.splice(Math.min(i, out.length - 1), 1, ...(op === 'chg' ? [l] : []));
         }
         return out;
       });

@@ -116,11 +116,16 @@ describe('text diff of large texts', () => {
 
   it('writes the unified diff that comparing every line writes, at any context and budget', () => {
     fc.assert(
-      fc.property(pair, fc.constantFrom(0, 1, 3), fc.constantFrom(0, 5, 4_000_000), ([a, b], context, budget) => {
-        const [la, lb] = [textLines(a), textLines(b)];
-        const plain = renderUnifiedDiff(la, lb, myersDiff(la, lb, budget), 0, { context });
-        expect(unifiedDiff(a, b, budget, { context })).toBe(plain);
-      }),
+      fc.property(
+        pair,
+        fc.constantFrom(0, 1, 3),
+        fc.constantFrom(0, 5, 4_000_000),
+        ([a, b], context, budget) => {
+          const [la, lb] = [textLines(a), textLines(b)];
+          const plain = renderUnifiedDiff(la, lb, myersDiff(la, lb, budget), 0, { context });
+          expect(unifiedDiff(a, b, budget, { context })).toBe(plain);
+        },
+      ),
       { numRuns: 10_000, seed: 18 },
     );
   });
@@ -146,7 +151,9 @@ describe('text diff of large texts', () => {
           const patch = unifiedDiff(a, b, undefined, { context, header: context > 0 });
           expect(applyUnifiedDiff(a, patch)).toBe(b);
           // The same patch on another text: both appliers agree, whether it applies or not.
-          expect(applyUnifiedDiff(c, patch)).toBe(applyUnifiedDiffToLines(textLines(c), patch)?.join(''));
+          expect(applyUnifiedDiff(c, patch)).toBe(
+            applyUnifiedDiffToLines(textLines(c), patch)?.join(''),
+          );
           expect(applyUnifiedDiffToLines(textLines(a), patch)).toEqual(textLines(b));
         }
       }),
@@ -155,8 +162,11 @@ describe('text diff of large texts', () => {
   });
 
   it('reads a diff without context that diff -U0 writes', () => {
-    const patch = '--- a\n+++ b\n@@ -2 +2 @@\n-two\n+deux\n@@ -3,0 +4,2 @@\n+four\n+five\n@@ -5 +6,0 @@\n-six\n';
-    expect(applyUnifiedDiff('one\ntwo\nthree\nx\nsix\n', patch)).toBe('one\ndeux\nthree\nfour\nfive\nx\n');
+    const patch =
+      '--- a\n+++ b\n@@ -2 +2 @@\n-two\n+deux\n@@ -3,0 +4,2 @@\n+four\n+five\n@@ -5 +6,0 @@\n-six\n';
+    expect(applyUnifiedDiff('one\ntwo\nthree\nx\nsix\n', patch)).toBe(
+      'one\ndeux\nthree\nfour\nfive\nx\n',
+    );
   });
 });
 

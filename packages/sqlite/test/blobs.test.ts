@@ -97,7 +97,8 @@ describe('SqliteStore bodies', () => {
     expect(kept(path).get(body!.hash)?.encoding).toBe('deflate-raw');
     // A stretch of the compressed bytes, long enough to be found nowhere by chance.
     const needle = stored.subarray(8, 40);
-    const holding = () => readdirSync(dir).filter((f) => readFileSync(join(dir, f)).includes(needle));
+    const holding = () =>
+      readdirSync(dir).filter((f) => readFileSync(join(dir, f)).includes(needle));
     expect(holding()).not.toEqual([]);
     const store = new SqliteStore({ path });
     await store.blobs.delete(body!.hash);
@@ -129,7 +130,11 @@ describe('SqliteStore bodies', () => {
       const lines = versions.at(-1)!.split('\n');
       lines[(v * 7) % 60] = `line edited at version ${v}, with the review notes`;
       versions.push(lines.join('\n'));
-      await me.artifacts.edit(doc.id, { content: versions.at(-1)!, baseVersion: v - 1, reason: `edit ${v}` });
+      await me.artifacts.edit(doc.id, {
+        content: versions.at(-1)!,
+        baseVersion: v - 1,
+        reason: `edit ${v}`,
+      });
     }
     await ws.close();
     const again = await Workspace.open({ store: new SqliteStore({ path }), tickIntervalMs: 0 });

@@ -174,7 +174,11 @@ function keepAdmitted(
   text: string,
   change: string,
 ): void {
-  recentContents.put(e.data.id, e.data.version, madeContent(before, text, e.data, utf8Length(change)));
+  recentContents.put(
+    e.data.id,
+    e.data.version,
+    madeContent(before, text, e.data, utf8Length(change)),
+  );
 }
 
 function inconsistent(e: EventOf<unknown>, why: string): BatonError {

@@ -6,8 +6,8 @@ import type { Scope } from '../scope.js';
 import { PRIMARY_INDEX } from '../store/store.js';
 import { type ArtifactRow, type VersionRow, versionRange, versionRow } from './artifactRows.js';
 import { applyStoredChange } from './content.js';
-import { type KnownContent, recentContents } from './recentContents.js';
 import { createJsonPatch } from './jsonDiff.js';
+import { type KnownContent, recentContents } from './recentContents.js';
 import {
   applyUnifiedDiffToLines,
   diffSequences,
@@ -90,7 +90,8 @@ export async function versionText(
   const kept = recentContents.get(vr);
   if (kept && !(await anyErased(scope.rows, kept.bodies))) return { known: kept };
   let at: Step | undefined;
-  for (const c of await chainTo(scope.rows, row.id, version)) at = await nextVersion(scope, row, at, c);
+  for (const c of await chainTo(scope.rows, row.id, version))
+    at = await nextVersion(scope, row, at, c);
   if (!at || 'gone' in at) return at ?? { gone: '' };
   const { body, ...rest } = at.walked;
   const known = { ...rest, text: typeof body === 'string' ? body : body.join('') };
@@ -144,7 +145,9 @@ async function nextVersion(
   if (!body || 'erased' in body) return { gone: body ? erasedText(body.erased) : '' };
   const text = fromUtf8(body.bytes);
   if (vr.snapshot)
-    return { walked: { contentHash: vr.contentHash, body: text, bodies: [vr.snapshot], changeBytes: 0 } };
+    return {
+      walked: { contentHash: vr.contentHash, body: text, bodies: [vr.snapshot], changeBytes: 0 },
+    };
   const before = (prev as { walked: Walked }).walked;
   const out =
     row.kind === 'text'
@@ -181,7 +184,9 @@ export function takesSnapshot(head: VersionText, changeBytes: number, next: stri
   if ('gone' in head) return true;
   const changes = head.known.bodies.length;
   const bytes = head.known.changeBytes + changeBytes;
-  return changes >= SNAPSHOTS.maxChanges || bytes >= SNAPSHOTS.changeBytesPerContentByte * next.length;
+  return (
+    changes >= SNAPSHOTS.maxChanges || bytes >= SNAPSHOTS.changeBytesPerContentByte * next.length
+  );
 }
 
 /**
@@ -210,7 +215,11 @@ export async function artifactChanges(
   // What the diff of the next version is taken from: a text's lines, or a JSON value.
   const shown = (step: Step | undefined): string[] | ArtifactContent => {
     if (row.kind === 'json')
-      return step === undefined ? null : 'gone' in step ? step.gone : JSON.parse(step.walked.body as string);
+      return step === undefined
+        ? null
+        : 'gone' in step
+          ? step.gone
+          : JSON.parse(step.walked.body as string);
     if (step === undefined) return [];
     if ('gone' in step) return textLines(step.gone);
     step.walked.body = linesOf(step.walked.body);

@@ -122,9 +122,7 @@ export async function versionRange(
   options: PageOptions,
 ): Promise<Page<VersionRow>> {
   const range = { gte: versionKey(id, from), lt: versionKey(id, to + 1) };
-  return valuesOf<VersionRow>(
-    await rows.query('artifact-versions', PRIMARY_INDEX, range, options),
-  );
+  return valuesOf<VersionRow>(await rows.query('artifact-versions', PRIMARY_INDEX, range, options));
 }
 
 function artifactIndexes(row: ArtifactRow): Record<string, string | string[]> {

@@ -334,7 +334,11 @@ export class Artifacts {
         made = { version, contentHash, text: nextText };
         // Kept as hashed, so admission compares the content it rebuilds instead of hashing it again.
         const before = snapshot || 'gone' in headText ? undefined : headText.known;
-        const kept = { contentHash, change: blobs[0]!.hash, snapshot: snapshot ? contentHash : undefined };
+        const kept = {
+          contentHash,
+          change: blobs[0]!.hash,
+          snapshot: snapshot ? contentHash : undefined,
+        };
         recentContents.put(id, version, madeContent(before, nextText, kept, change.length));
         return { drafts: [{ type: 'artifact.edited', data, refs: [id] }], blobs };
       },

@@ -53,7 +53,10 @@ export function mergeText(base: string, theirs: string, yours: string): MergeOut
   if ('regions' in merged) return { clean: false, regions: merged.regions };
   return {
     clean: true,
-    merged: o.slice(0, prefix).concat(merged.lines, o.slice(o.length - suffix)).join('\n'),
+    merged: o
+      .slice(0, prefix)
+      .concat(merged.lines, o.slice(o.length - suffix))
+      .join('\n'),
   };
 }
 

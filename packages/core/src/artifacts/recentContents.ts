@@ -44,7 +44,9 @@ export class RecentContents {
   }
 
   /** The content kept for version `vr`, when it is that version's. */
-  get(vr: Pick<VersionRow, 'id' | 'version' | 'contentHash' | 'change' | 'snapshot'>): KnownContent | undefined {
+  get(
+    vr: Pick<VersionRow, 'id' | 'version' | 'contentHash' | 'change' | 'snapshot'>,
+  ): KnownContent | undefined {
     const key = keyOf(vr.id, vr.version);
     const known = this.#entries.get(key);
     if (!known || known.contentHash !== vr.contentHash) return undefined;

@@ -417,8 +417,8 @@ function commonSuffix(a: string, b: string, limit: number): number {
   let at = 0;
   for (
     let n = 64;
-    at + n <= limit && a.slice(a.length - at - n, a.length - at) === b.slice(b.length - at - n, b.length - at);
-
+    at + n <= limit &&
+    a.slice(a.length - at - n, a.length - at) === b.slice(b.length - at - n, b.length - at);
   ) {
     at += n;
     if (n < BLOCK) n *= 2;
