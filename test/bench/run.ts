@@ -551,6 +551,8 @@ await main();
 inOwnProcess('./sqlite.ts');
 inOwnProcess('./briefing.ts');
 inOwnProcess('./verify.ts');
+// 7. Artifact storage against git, and a 1 MB text artifact's edit, merge and changesSince (issue 18).
+inOwnProcess('./artifacts.ts');
 // Beside its package, so it resolves the LangGraph packages that package depends on.
 inOwnProcess('../../packages/langgraph/test/bench/checkpointSaver.ts');
 inOwnProcess('../../packages/openai-agents/bench/sessionBench.ts');

@@ -14,7 +14,7 @@ import {
   type VersionRow,
   versionRow,
 } from './artifactRows.js';
-import { applyStoredChange, MAX_CONTENT } from './content.js';
+import { applyStoredChange, applyStoredChanges, MAX_CONTENT } from './content.js';
 import { type KnownContent, madeContent, recentContents } from './recentContents.js';
 
 const hash = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be a body hash');
@@ -130,14 +130,17 @@ async function contentBefore(
     }
   };
   const first = chain[0];
-  let text = await read(first?.snapshot);
+  const snapshot = await read(first?.snapshot);
+  if (snapshot === undefined) return undefined;
+  const changes: string[] = [];
   let changeBytes = 0;
   for (const vr of chain.slice(1)) {
     const change = await read(vr.change);
-    if (text === undefined || change === undefined) return undefined;
-    text = applyStoredChange(row.kind, text, change);
+    if (change === undefined) return undefined;
+    changes.push(change);
     changeBytes += utf8Length(change);
   }
+  const text = applyStoredChanges(row.kind, snapshot, changes);
   if (text === undefined || !first?.snapshot) return undefined;
   const bodies = [first.snapshot, ...chain.slice(1).map((vr) => vr.change!)];
   return { contentHash: chain.at(-1)!.contentHash, text, bodies, changeBytes };

@@ -189,6 +189,8 @@ export function takesSnapshot(head: VersionText, changeBytes: number, next: stri
   );
 }
 
+// Bench 7B (test/bench/artifacts.ts, CPU time): changesSince of 20 versions of a 1 MB text
+// takes 9 ms, where diffing the 20 pairs of whole texts, already in memory, takes 189 ms.
 /**
  * The attributed changes of `row` after version `since` up to `until` (the head by
  * default), leaving out `exclude`'s own: what `changesSince` and briefings show. Each

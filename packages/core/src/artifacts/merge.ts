@@ -32,6 +32,11 @@ export function lines(text: string): string[] {
  * merge; changes to the same or adjacent lines conflict, unless both sides made the same
  * change.
  *
+ * @remarks
+ * Each side is diffed against the base over the lines between their common prefix and
+ * suffix only ({@link diffSequences}), so a merge of a few changes to a large text costs
+ * about a split and a join of its lines.
+ *
  * @throws BatonError `VALIDATION` when `base`, `theirs` or `yours` is not a string.
  */
 export function mergeText(base: string, theirs: string, yours: string): MergeOutcome<string> {
@@ -42,43 +47,33 @@ export function mergeText(base: string, theirs: string, yours: string): MergeOut
   ] as const) {
     if (typeof v !== 'string') throw badArgument('mergeText', arg, 'a string', v);
   }
-  if (theirs === base || theirs === yours) return { clean: true, merged: yours };
-  if (yours === base) return { clean: true, merged: theirs };
-  const o = lines(base);
-  const y = lines(yours);
-  const t = lines(theirs);
-  const { prefix, suffix } = commonCut(o, y, t);
-  const mid = (l: string[]) => l.slice(prefix, l.length - suffix);
-  const merged = mergeLines(mid(o), mid(y), mid(t), prefix);
-  if ('regions' in merged) return { clean: false, regions: merged.regions };
-  return {
-    clean: true,
-    merged: o
-      .slice(0, prefix)
-      .concat(merged.lines, o.slice(o.length - suffix))
-      .join('\n'),
-  };
+  return mergeTextPlain(base, theirs, yours, diffSequences);
 }
 
 /**
- * @internal {@link mergeText} over every line, nothing cut first and every line compared
- * ({@link myersDiff}): the plain algorithm, which the tests hold the fast one to.
+ * @internal {@link mergeText} without checking its arguments, diffing each side against the
+ * base with `diff` — by default comparing every line ({@link myersDiff}): the plain
+ * algorithm, which the tests hold the fast one to.
  */
-export function mergeTextPlain(base: string, theirs: string, yours: string): MergeOutcome<string> {
+export function mergeTextPlain(
+  base: string,
+  theirs: string,
+  yours: string,
+  diff: typeof diffSequences = myersDiff,
+): MergeOutcome<string> {
   if (theirs === base || theirs === yours) return { clean: true, merged: yours };
   if (yours === base) return { clean: true, merged: theirs };
-  const merged = mergeLines(lines(base), lines(yours), lines(theirs), 0, myersDiff);
+  const merged = mergeLines(lines(base), lines(yours), lines(theirs), diff);
   if ('regions' in merged) return { clean: false, regions: merged.regions };
   return { clean: true, merged: merged.lines.join('\n') };
 }
 
-/** diff3 of lines: the merged lines, or the conflicting regions (`at` counted from `offset`). */
+/** diff3 of lines: the merged lines, or the conflicting regions. */
 function mergeLines(
   o: string[],
   y: string[],
   t: string[],
-  offset: number,
-  diff = diffSequences,
+  diff: typeof diffSequences,
 ): { lines: string[] } | { regions: ConflictRegion[] } {
   const out: string[] = [];
   const conflicts: ConflictRegion[] = [];
@@ -90,7 +85,7 @@ function mergeLines(
     else if (sameLines(r.yours, r.theirs)) append(r.yours);
     else {
       conflicts.push({
-        at: r.at + offset,
+        at: r.at,
         base: r.base.join('\n'),
         theirs: r.theirs.join('\n'),
         yours: r.yours.join('\n'),
@@ -98,30 +93,6 @@ function mergeLines(
     }
   }
   return conflicts.length ? { regions: conflicts } : { lines: out };
-}
-
-/**
- * How many lines at the start and at the end all three versions share and a merge may
- * leave out: the diff of each side against the base is then the same, shifted, as over
- * every line — Myers' search strips each pair's own common prefix, then its common suffix
- * up to what the prefix left, so the cut suffix stays within both pairs' stripped suffixes.
- */
-// Bench 7B (test/bench/artifacts.ts): FIGURE_CUT.
-function commonCut(o: string[], y: string[], t: string[]): { prefix: number; suffix: number } {
-  const prefixOf = (a: string[], b: string[]) => {
-    let n = 0;
-    while (n < a.length && n < b.length && a[n] === b[n]) n++;
-    return n;
-  };
-  const suffixOf = (a: string[], b: string[], prefix: number) => {
-    let n = 0;
-    const limit = Math.min(a.length, b.length) - prefix;
-    while (n < limit && a[a.length - 1 - n] === b[b.length - 1 - n]) n++;
-    return n;
-  };
-  const py = prefixOf(o, y);
-  const pt = prefixOf(o, t);
-  return { prefix: Math.min(py, pt), suffix: Math.min(suffixOf(o, y, py), suffixOf(o, t, pt)) };
 }
 
 function sameLines(a: readonly string[], b: readonly string[]): boolean {
