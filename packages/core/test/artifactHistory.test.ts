@@ -146,25 +146,30 @@ describe('artifact history storage', () => {
 
   it('keeps a full copy once the changes since the last one add up to SNAPSHOTS.changeBytesPerContentByte times the content', async () => {
     const w = await world();
-    // Each edit rewrites all of a short text: its changes soon outweigh it.
-    const doc = await w.me.artifacts.create({ kind: 'text', title: 'T', content: 'a\nb\n' });
-    const versions = ['a\nb\n'];
-    for (let i = 0; i < 12; i++) {
-      versions.push(`x${i}\ny${i}\n`);
-      await w.me.artifacts.edit(doc.id, {
-        content: versions.at(-1)!,
-        baseVersion: i + 1,
-        reason: 'r',
-      });
+    // Each edit rewrites all of a 6 KB text: its changes soon outweigh it.
+    const text = (i: number) => page(200).replaceAll('prose', `prose ${i}`);
+    const doc = await w.me.artifacts.create({ kind: 'text', title: 'T', content: text(0) });
+    const versions = [text(0)];
+    for (let i = 1; i <= 12; i++) {
+      versions.push(text(i));
+      await w.me.artifacts.edit(doc.id, { content: text(i), baseVersion: i, reason: 'r' });
     }
     const snapshots: number[] = [];
     for (let v = 1; v <= versions.length; v++)
       if ((await versionRowOf(w.store, doc.id, v)).snapshot) snapshots.push(v);
-    // A change of ~16 bytes against a text of 6: four times the content within two edits.
-    expect(snapshots.length).toBeGreaterThan(3);
-    expect(snapshots.every((v, i) => i === 0 || v - snapshots[i - 1]! <= 3)).toBe(true);
+    // Each change (~12 KB) is twice the content: four times it within two edits.
+    expect(snapshots).toEqual([1, 3, 5, 7, 9, 11, 13]);
     for (let v = 1; v <= versions.length; v++)
       expect((await w.me.artifacts.get(doc.id, { version: v })).content).toBe(versions[v - 1]);
+  });
+
+  it('copies a short text no more often than every SNAPSHOTS.minChangeBytes of changes', async () => {
+    const w = await world();
+    const doc = await w.me.artifacts.create({ kind: 'text', title: 'T', content: 'a\nb\n' });
+    for (let i = 1; i <= 20; i++)
+      await w.me.artifacts.edit(doc.id, { content: `x${i}\ny${i}\n`, baseVersion: i, reason: 'r' });
+    for (let v = 2; v <= 21; v++)
+      expect((await versionRowOf(w.store, doc.id, v)).snapshot).toBeUndefined();
   });
 
   it('shows an erased body as erased, though its version was read just before, in this workspace and another', async () => {

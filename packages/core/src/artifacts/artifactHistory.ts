@@ -44,12 +44,17 @@ type Reads = Pick<Scope, 'rows' | 'blob' | 'authority'>;
 /**
  * When a writer stores a full copy of the content with a version rather than its change
  * alone: once the changes since the last copy add up to `changeBytesPerContentByte` times
- * the content's length, or number `maxChanges`. Reading a version then applies at most
- * `maxChanges` changes of at most that many bytes in all, and the copies take at most a
- * quarter of what the changes take (for a 5 KB text edited a word at a time, a copy every
- * 128 edits; for a 1 MB text, one every 128 edits instead of every 16).
+ * the content's length (and to `minChangeBytes` at least, so a short text is not copied
+ * every other edit), or number `maxChanges`. Reading a version then applies at most
+ * `maxChanges` changes of a bounded size in all, and the copies take at most a quarter of
+ * what the changes take (for a 5 KB text edited a word at a time, a copy every 128 edits;
+ * for a 1 MB text, one every 128 edits instead of every 16).
  */
-export const SNAPSHOTS = { changeBytesPerContentByte: 4, maxChanges: 128 } as const;
+export const SNAPSHOTS = {
+  changeBytesPerContentByte: 4,
+  minChangeBytes: 16_384,
+  maxChanges: 128,
+} as const;
 
 /**
  * A version's content as read: what is known of it, or the text that stands for it when a
@@ -184,9 +189,11 @@ export function takesSnapshot(head: VersionText, changeBytes: number, next: stri
   if ('gone' in head) return true;
   const changes = head.known.bodies.length;
   const bytes = head.known.changeBytes + changeBytes;
-  return (
-    changes >= SNAPSHOTS.maxChanges || bytes >= SNAPSHOTS.changeBytesPerContentByte * next.length
+  const enough = Math.max(
+    SNAPSHOTS.minChangeBytes,
+    SNAPSHOTS.changeBytesPerContentByte * next.length,
   );
+  return changes >= SNAPSHOTS.maxChanges || bytes >= enough;
 }
 
 // Bench 7B (test/bench/artifacts.ts, CPU time): changesSince of 20 versions of a 1 MB text
