@@ -551,7 +551,9 @@ await main();
 inOwnProcess('./sqlite.ts');
 inOwnProcess('./briefing.ts');
 inOwnProcess('./verify.ts');
-// 7. Growth (issue 18): every public read at 10³–10⁶ events, SQLite and MemoryStore.
+// 7. Artifact storage against git, and a 1 MB text artifact's edit, merge and changesSince (issue 18).
+inOwnProcess('./artifacts.ts');
+// 8. Growth (issue 18): every public read at 10³–10⁶ events, SQLite and MemoryStore.
 inOwnProcess('./growth.ts');
 // Beside its package, so it resolves the LangGraph packages that package depends on.
 inOwnProcess('../../packages/langgraph/test/bench/checkpointSaver.ts');

@@ -27,6 +27,7 @@ export type {
 } from './actor.js';
 export { Actor } from './actor.js';
 export { SNAPSHOT_EVERY } from './artifacts/artifactEvents.js';
+export { SNAPSHOTS } from './artifacts/artifactHistory.js';
 // Types
 export type {
   Artifact,

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { createPatch } from 'rfc6902';
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { mergeTextPlain } from '../src/artifacts/merge.js';
 import { type JsonValue, MAX_JSON_DEPTH, mergeJson, mergeText } from '../src/index.js';
 import { world } from './world.js';
 
@@ -106,6 +107,53 @@ describe('three-way text merge', () => {
       ),
       { numRuns: 3_000, seed: 7 },
     );
+  });
+});
+
+describe('three-way text merge of large documents', () => {
+  // Few distinct lines, so that cut prefixes and suffixes meet repeated lines at their edges.
+  const line = fc.constantFrom('a', 'b', 'c', '', 'a b');
+  const doc = fc.array(line, { maxLength: 14 });
+  /** A side: the base with a few lines deleted, inserted or replaced. */
+  const side = (base: string[]) =>
+    fc
+      .array(fc.tuple(fc.constantFrom('del', 'ins', 'chg'), fc.nat(), line), { maxLength: 3 })
+      .map((ops) => {
+        const out = [...base];
+        for (const [op, at, l] of ops) {
+          const i = at % (out.length + 1);
+          if (op === 'ins') out.splice(i, 0, l);
+          else if (out.length > 0)
+            out.splice(Math.min(i, out.length - 1), 1, ...(op === 'chg' ? [l] : []));
+        }
+        return out;
+      });
+
+  it('gives what diff3 over every line gives, merged text and conflict regions alike', () => {
+    const cases = doc.chain((base) =>
+      fc.tuple(fc.constant(base), side(base), side(base), doc, doc),
+    );
+    fc.assert(
+      fc.property(cases, ([base, yours, theirs, head, tail]) => {
+        // A common head and tail, as in a long document edited in its middle.
+        const text = (l: string[]) => [...head, ...l, ...tail].join('\n');
+        const [b, y, t] = [text(base), text(yours), text(theirs)];
+        expect(mergeText(b, t, y)).toEqual(mergeTextPlain(b, t, y));
+      }),
+      { numRuns: 20_000, seed: 18 },
+    );
+  });
+
+  it('merges one-line edits far apart in a document of 20,000 lines', () => {
+    const base = Array.from({ length: 20_000 }, (_, i) => `line ${i % 50}`);
+    const theirs = [...base];
+    theirs[1_000] = 'theirs';
+    const yours = [...base];
+    yours[19_000] = 'yours';
+    const m = mergeText(base.join('\n'), theirs.join('\n'), yours.join('\n'));
+    const expected = [...theirs];
+    expected[19_000] = 'yours';
+    expect(m).toEqual({ clean: true, merged: expected.join('\n') });
   });
 });
 

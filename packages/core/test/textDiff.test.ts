@@ -3,7 +3,16 @@ import fc from 'fast-check';
 import { applyPatch as applyJsonPatch, type Operation } from 'rfc6902';
 import { describe, expect, it } from 'vitest';
 import { createJsonPatch } from '../src/artifacts/jsonDiff.js';
-import { applyUnifiedDiff, diffSequences, unifiedDiff } from '../src/artifacts/textDiff.js';
+import {
+  applyUnifiedDiff,
+  applyUnifiedDiffToLines,
+  changedRegion,
+  diffSequences,
+  myersDiff,
+  renderUnifiedDiff,
+  textLines,
+  unifiedDiff,
+} from '../src/artifacts/textDiff.js';
 import { isBatonError } from '../src/index.js';
 
 /** Length of a longest common subsequence, by the textbook table. */
@@ -78,6 +87,86 @@ describe('text diff', () => {
     const patch = unifiedDiff(a, b);
     expect(performance.now() - t).toBeLessThan(2_000);
     expect(applyUnifiedDiff(a, patch)).toBe(b);
+  });
+});
+
+describe('text diff of large texts', () => {
+  // Few distinct lines and characters, so that common parts end inside repeated lines.
+  const bigText = fc
+    .tuple(
+      fc.array(fc.constantFrom('a\n', 'b\n', 'ab\n', '\n', 'a', 'é\n'), { maxLength: 12 }),
+      fc.array(fc.constantFrom('a\n', 'b\n', 'x\n', 'long line of prose\n'), { maxLength: 300 }),
+    )
+    .map(([mid, common]) => ({ mid: mid.join(''), common: common.join('') }));
+  const pair = fc.tuple(bigText, bigText, fc.boolean()).map(([x, y, tail]) => {
+    // Both texts share a head (and maybe a tail), as versions of one document do.
+    const end = tail ? y.common : '';
+    return [x.common + x.mid + end, x.common + y.mid + end] as const;
+  });
+
+  it('finds the same hunks when the common prefix and suffix are cut first as when every item is compared', () => {
+    const items = fc.array(fc.constantFrom('a', 'b', 'c'), { maxLength: 30 });
+    fc.assert(
+      fc.property(items, items, fc.constantFrom(0, 7, 4_000_000), (a, b, budget) => {
+        expect(diffSequences(a, b, budget)).toEqual(myersDiff(a, b, budget));
+      }),
+      { numRuns: 10_000, seed: 18 },
+    );
+  });
+
+  it('writes the unified diff that comparing every line writes, at any context and budget', () => {
+    fc.assert(
+      fc.property(
+        pair,
+        fc.constantFrom(0, 1, 3),
+        fc.constantFrom(0, 5, 4_000_000),
+        ([a, b], context, budget) => {
+          const [la, lb] = [textLines(a), textLines(b)];
+          const plain = renderUnifiedDiff(la, lb, myersDiff(la, lb, budget), 0, { context });
+          expect(unifiedDiff(a, b, budget, { context })).toBe(plain);
+        },
+      ),
+      { numRuns: 10_000, seed: 18 },
+    );
+  });
+
+  it('cuts the region where two texts differ at whole lines, keeping what is common around it', () => {
+    fc.assert(
+      fc.property(pair, ([a, b]) => {
+        const r = changedRegion(a, b);
+        const [la, lb] = [textLines(a), textLines(b)];
+        expect(la.slice(0, r.line)).toEqual(lb.slice(0, r.line));
+        const tailA = la.slice(r.line + r.from.length);
+        expect(tailA).toEqual(lb.slice(r.line + r.to.length));
+        expect([...la.slice(0, r.line), ...r.from, ...tailA].join('')).toBe(a);
+      }),
+      { numRuns: 5_000, seed: 18 },
+    );
+  });
+
+  it('applies a diff to a text as to its lines, and gives the new text back from a diff without context', () => {
+    fc.assert(
+      fc.property(pair, pair, ([a, b], [c]) => {
+        for (const context of [0, 3]) {
+          const patch = unifiedDiff(a, b, undefined, { context, header: context > 0 });
+          expect(applyUnifiedDiff(a, patch)).toBe(b);
+          // The same patch on another text: both appliers agree, whether it applies or not.
+          expect(applyUnifiedDiff(c, patch)).toBe(
+            applyUnifiedDiffToLines(textLines(c), patch)?.join(''),
+          );
+          expect(applyUnifiedDiffToLines(textLines(a), patch)).toEqual(textLines(b));
+        }
+      }),
+      { numRuns: 5_000, seed: 18 },
+    );
+  });
+
+  it('reads a diff without context that diff -U0 writes', () => {
+    const patch =
+      '--- a\n+++ b\n@@ -2 +2 @@\n-two\n+deux\n@@ -3,0 +4,2 @@\n+four\n+five\n@@ -5 +6,0 @@\n-six\n';
+    expect(applyUnifiedDiff('one\ntwo\nthree\nx\nsix\n', patch)).toBe(
+      'one\ndeux\nthree\nfour\nfive\nx\n',
+    );
   });
 });
 

@@ -57,7 +57,8 @@ const MIGRATIONS: readonly string[] = [
   // Store.search finds any substring of 3 or more characters through the index (trigrams are
   // case-sensitive here: the text is folded already). Shorter needles use instr() over the
   // collection's texts. Rows written before keep no text until
-  // workspace.rebuildProjections() writes them again.
+  // workspace.rebuildProjections() writes them again; (3) how a body is kept: `encoding`
+  // NULL as it is, 'deflate-raw' compressed (blobEncoding.ts).
   `
   CREATE INDEX baton_events_by_type ON baton_events (type, seq);
   CREATE TABLE baton_texts (
@@ -76,6 +77,7 @@ const MIGRATIONS: readonly string[] = [
   CREATE TRIGGER baton_texts_drop AFTER DELETE ON baton_texts BEGIN
     INSERT INTO baton_text_index (baton_text_index, rowid, text) VALUES ('delete', old.id, old.text);
   END;
+  ALTER TABLE baton_blobs ADD COLUMN encoding TEXT;
   `,
 ];
 

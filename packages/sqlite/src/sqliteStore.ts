@@ -4,8 +4,12 @@ import type * as B from '@baton/core';
 import { BatonError, EMPTY_HEAD, ErrorCode, parseInput } from '@baton/core';
 import * as S from '@baton/core/store';
 import Database from 'better-sqlite3';
+import { decodeBlob, encodeBlob } from './blobEncoding.js';
 import { optionsSchema, type SqliteStoreOptions } from './options.js';
 import { prepareSchema } from './schema.js';
+
+/** A body as `baton_blobs` keeps it ({@link decodeBlob}). */
+type BlobRow = { bytes: Uint8Array; encoding: string | null };
 
 /** A row of a page: its position (index key, row key) and its value (JSON text, or bytes in kv). */
 type PageRow = { ik: string; key: string; value: string | Uint8Array };
@@ -64,6 +68,8 @@ export class SqliteStore implements B.Store {
   }
 
   async append(batch: B.AppendBatch): Promise<B.Head> {
+    // Compressed before the write lock is taken.
+    const blobs = (batch.blobs ?? []).map((b) => ({ hash: b.hash, ...encodeBlob(b.bytes) }));
     const head = this.#tx('append', () => {
       const next = S.checkAppend(this.#headNow(), batch, (id) => !!this.#sql(SQL.hasEvent).get(id));
       for (const e of batch.events) {
@@ -80,7 +86,7 @@ export class SqliteStore implements B.Store {
         for (const [name, k] of S.indexEntries(w))
           this.#sql(SQL.putIndex).run(w.collection, name, k, w.key);
       }
-      for (const b of batch.blobs ?? []) this.#sql(SQL.putBlob).run(b.hash, b.bytes);
+      for (const b of blobs) this.#sql(SQL.putBlob).run(b.hash, b.stored, b.encoding);
       return next;
     });
     if (batch.events.length > 0) this.#watchers.committed(head.seq);
@@ -181,8 +187,8 @@ export class SqliteStore implements B.Store {
 
   readonly blobs: B.Store['blobs'] = {
     get: async (hash) => {
-      const [row] = this.#all<{ bytes: Uint8Array }>('blobs.get', SQL.blob, hash);
-      return row && (fromColumn(row.bytes) as Uint8Array);
+      const [row] = this.#all<BlobRow>('blobs.get', SQL.blob, hash);
+      return row && this.#handle.run('blobs.get', () => decodeBlob(row.bytes, row.encoding, hash));
     },
     has: async (hash) => this.#all('blobs.has', SQL.hasBlob, hash).length > 0,
     /**
@@ -332,7 +338,7 @@ const SQL = {
   textMatch: ' WHERE baton_text_index MATCH ? AND t.collection = ?',
   textHas: ' WHERE instr(t.text, ?) > 0 AND t.collection = ?',
   textOptimize: "INSERT INTO baton_text_index (baton_text_index) VALUES ('optimize')",
-  putBlob: 'INSERT OR IGNORE INTO baton_blobs (hash, bytes) VALUES (?, ?)',
+  putBlob: 'INSERT OR IGNORE INTO baton_blobs (hash, bytes, encoding) VALUES (?, ?, ?)',
   byRef: ' JOIN baton_event_refs r ON r.seq = e.seq',
   event: 'SELECT body FROM baton_events WHERE id = ?',
   hasEvent: 'SELECT 1 FROM baton_events WHERE id = ?',
@@ -341,7 +347,7 @@ const SQL = {
   rows: 'SELECT r.key AS ik, r.key, r.value FROM baton_rows r WHERE r.collection = ?',
   indexed:
     'SELECT i.ikey AS ik, r.key, r.value FROM baton_row_index i JOIN baton_rows r ON r.collection = i.collection AND r.key = i.key WHERE i.collection = ? AND i.name = ?',
-  blob: 'SELECT bytes FROM baton_blobs WHERE hash = ?',
+  blob: 'SELECT bytes, encoding FROM baton_blobs WHERE hash = ?',
   hasBlob: 'SELECT 1 FROM baton_blobs WHERE hash = ?',
   dropBlob: 'DELETE FROM baton_blobs WHERE hash = ?',
   kvGet: 'SELECT value FROM baton_kv WHERE key = ?',

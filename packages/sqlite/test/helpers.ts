@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BatonError, type ErrorCode, isBatonError, type Store } from '@baton/core';
 import { conformanceEvents } from '@baton/core/testing';
+import type Database from 'better-sqlite3';
 import { afterEach, expect } from 'vitest';
 
 const dirs: string[] = [];
@@ -64,4 +65,21 @@ export async function asyncRefusal(
 export async function appendSome(store: Store, count = 1): Promise<void> {
   const expectedHead = await store.head();
   await store.append({ events: conformanceEvents(expectedHead, count), expectedHead });
+}
+
+/**
+ * Undoes schema version 2 on `db` (its type index, text tables and the bodies'
+ * encoding column) and marks it version 1, as a file written before it would be. Bodies
+ * stored compressed stay so: callers that need version 1's bodies rewrite them first.
+ */
+export function schemaBackToVersionOne(db: Database.Database): void {
+  db.exec(`
+    DROP TRIGGER baton_texts_put;
+    DROP TRIGGER baton_texts_drop;
+    DROP TABLE baton_text_index;
+    DROP TABLE baton_texts;
+    DROP INDEX baton_events_by_type;
+    ALTER TABLE baton_blobs DROP COLUMN encoding;
+  `);
+  db.pragma('user_version = 1');
 }

@@ -4,7 +4,7 @@ import { MemoryKeyring, PRIMARY_INDEX, Workspace } from '@baton/core';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { SCHEMA_VERSION, SqliteStore } from '../src/index.js';
-import { tempDir } from './helpers.js';
+import { schemaBackToVersionOne, tempDir } from './helpers.js';
 
 /** A workspace on a SqliteStore file with a few context entries, closed. */
 async function workspaceFile(path: string, keyring: MemoryKeyring) {
@@ -25,18 +25,13 @@ async function workspaceFile(path: string, keyring: MemoryKeyring) {
  */
 function asVersionOne(path: string): void {
   const raw = new Database(path);
+  schemaBackToVersionOne(raw);
   raw.exec(`
-    DROP TRIGGER baton_texts_put;
-    DROP TRIGGER baton_texts_drop;
-    DROP TABLE baton_text_index;
-    DROP TABLE baton_texts;
-    DROP INDEX baton_events_by_type;
     DELETE FROM baton_rows WHERE collection = 'meta' AND key = 'context';
     DELETE FROM baton_rows WHERE collection IN ('context-costs', 'context-bodies', 'handoff-spans');
     DELETE FROM baton_row_index WHERE collection = 'context'
       AND name NOT IN ('about', 'type', 'actor', 'at', 'session');
   `);
-  raw.pragma('user_version = 1');
   raw.close();
 }
 

@@ -42,7 +42,7 @@ export interface VersionRow {
   mergedFrom?: number;
   /** The change from the previous version (a patch body); absent for version 1. */
   change?: string;
-  /** A full copy of the content (version 1, and every {@link SNAPSHOT_EVERY} versions). */
+  /** A full copy of the content: version 1, and versions its writer chose ({@link SNAPSHOTS}). */
   snapshot?: string;
   /** SHA-256 of the content at this version. */
   contentHash: string;
@@ -108,6 +108,21 @@ export async function versionsPage(
   return valuesOf<VersionRow>(
     await rows.query('artifact-versions', PRIMARY_INDEX, { prefix: `${id}/` }, options),
   );
+}
+
+/**
+ * A page of an artifact's version rows from version `from` to `to`, both included, oldest
+ * first (newest first with `reverse`).
+ */
+export async function versionRange(
+  rows: RowSource,
+  id: string,
+  from: number,
+  to: number,
+  options: PageOptions,
+): Promise<Page<VersionRow>> {
+  const range = { gte: versionKey(id, from), lt: versionKey(id, to + 1) };
+  return valuesOf<VersionRow>(await rows.query('artifact-versions', PRIMARY_INDEX, range, options));
 }
 
 function artifactIndexes(row: ArtifactRow): Record<string, string | string[]> {

@@ -7,16 +7,19 @@ import { BatonError, ErrorCode, MergeConflictError } from '../errors.js';
 import type { Scope } from '../scope.js';
 import type { BlobWrite, Page } from '../store/store.js';
 import { idString, jsonObject, jsonValue, name, parseInput, timeInput } from '../validation.js';
-import { SNAPSHOT_EVERY } from './artifactEvents.js';
 import {
   type ArtifactChange,
   type ArtifactContent,
   type ArtifactVersion,
   artifactChanges,
   contentAt,
+  contentOf,
   diffOf,
   shownDiff,
+  storedChange,
+  takesSnapshot,
   versionOf,
+  versionText,
 } from './artifactHistory.js';
 import {
   type ArtifactIndex,
@@ -36,6 +39,7 @@ import {
   serializeContent,
 } from './editing.js';
 import { mergeJson, mergeText } from './merge.js';
+import { madeContent, recentContents } from './recentContents.js';
 
 export type { ArtifactChange, ArtifactContent, ArtifactVersion } from './artifactHistory.js';
 export type { EditArtifactInput } from './editing.js';
@@ -251,6 +255,8 @@ export class Artifacts {
     parseInput(idString, id, 'artifacts.edit(id)');
     const args = parseInput(editSchema, input, 'artifacts.edit');
     const { idempotencyKey, ...request } = args;
+    // What the last run of the plan made: the edit returns it without reading it back.
+    let made: { version: number; contentHash: string; text: string } | undefined;
     const [event] = await this.#scope.commit({
       idempotency: {
         key: idempotencyKey,
@@ -258,6 +264,7 @@ export class Artifacts {
         input: request as JsonValue,
       },
       plan: async () => {
+        made = undefined;
         const row = await this.#row(id);
         if (row.archived)
           throw new BatonError(
@@ -270,12 +277,16 @@ export class Artifacts {
             `artifacts.edit: \`baseVersion\` ${args.baseVersion} is ahead of the head (${row.version}).`,
           );
         }
-        const base = await contentAt(this.#scope, row, args.baseVersion);
+        const baseText = await versionText(this.#scope, row, args.baseVersion);
+        const base = contentOf(row.kind, baseText);
         const yours = applyEdit(row, base, args, id);
         let next = yours;
         let mergedFrom: number | undefined;
-        const head =
-          args.baseVersion === row.version ? base : await contentAt(this.#scope, row, row.version);
+        const headText =
+          args.baseVersion === row.version
+            ? baseText
+            : await versionText(this.#scope, row, row.version);
+        const head = headText === baseText ? base : contentOf(row.kind, headText);
         if (args.baseVersion !== row.version) {
           const m =
             row.kind === 'text'
@@ -303,27 +314,42 @@ export class Artifacts {
           'artifacts.edit',
         );
         const version = row.version + 1;
-        const change = utf8(diffOf(row.kind, head, next));
+        const change = utf8(storedChange(row.kind, head, next));
         const blobs: BlobWrite[] = [{ hash: sha256b64(change), bytes: change }];
+        const contentHash = sha256b64(nextText);
         const data: Record<string, JsonValue> = {
           id,
           version,
           baseVersion: args.baseVersion,
           reason: args.reason,
           change: blobs[0]!.hash,
-          contentHash: sha256b64(nextText),
+          contentHash,
         };
         if (mergedFrom !== undefined) data.mergedFrom = mergedFrom;
-        if (version % SNAPSHOT_EVERY === 0) {
-          const full = utf8(nextText);
-          blobs.push({ hash: sha256b64(full), bytes: full });
-          data.snapshot = blobs[1]!.hash;
+        const snapshot = takesSnapshot(headText, change.length, nextText);
+        if (snapshot) {
+          blobs.push({ hash: contentHash, bytes: utf8(nextText) });
+          data.snapshot = contentHash;
         }
+        made = { version, contentHash, text: nextText };
+        // Kept as hashed, so admission compares the content it rebuilds instead of hashing it again.
+        const before = snapshot || 'gone' in headText ? undefined : headText.known;
+        const kept = {
+          contentHash,
+          change: blobs[0]!.hash,
+          snapshot: snapshot ? contentHash : undefined,
+        };
+        recentContents.put(id, version, madeContent(before, nextText, kept, change.length));
         return { drafts: [{ type: 'artifact.edited', data, refs: [id] }], blobs };
       },
     });
     // The version this edit made — under concurrent edits the head may already be past it.
-    return this.get(id, { version: (event!.data as { version: number }).version });
+    const committed = event!.data as { version: number; contentHash: string };
+    if (made?.version !== committed.version || made.contentHash !== committed.contentHash)
+      return this.get(id, { version: committed.version });
+    const row = await this.#readable(id);
+    const content = row.kind === 'json' ? (JSON.parse(made.text) as JsonValue) : made.text;
+    return this.#asRead(row, made.version, content);
   }
 
   /** The change between two versions: a unified diff (text) or a JSON Patch as JSON (json). */

@@ -1,6 +1,6 @@
 import { applyPatch as applyJsonPatch, type Operation } from 'rfc6902';
 import { canonicalJson, findNonJson, type JsonValue, MAX_JSON_DEPTH } from '../crypto/canonical.js';
-import { applyUnifiedDiff } from './textDiff.js';
+import { applyUnifiedDiff, applyUnifiedDiffToLines, textLines } from './textDiff.js';
 
 /** Largest artifact content, in bytes of UTF-8 of its text or canonical JSON: 8 MiB. */
 export const MAX_CONTENT = 8 * 1024 * 1024;
@@ -50,4 +50,29 @@ export function applyStoredChange(
     // Whatever a stored change is, if it does not apply it is not a change of this content.
     return undefined;
   }
+}
+
+/**
+ * @internal Stored changes applied in turn to `text` ({@link applyStoredChange}): the content
+ * they give, or `undefined` when one does not apply. A text is split into lines once and
+ * joined once, however many changes there are.
+ */
+export function applyStoredChanges(
+  kind: 'text' | 'json',
+  text: string,
+  changes: readonly string[],
+): string | undefined {
+  if (kind === 'json' || changes.length < 2) {
+    let out: string | undefined = text;
+    for (const c of changes) if (out !== undefined) out = applyStoredChange(kind, out, c);
+    return out;
+  }
+  let lines: string[] | undefined = textLines(text);
+  try {
+    for (const c of changes) if (lines) lines = applyUnifiedDiffToLines(lines, c);
+  } catch {
+    // Whatever a stored change is, if it does not apply it is not a change of this content.
+    return undefined;
+  }
+  return lines?.join('');
 }

@@ -8,7 +8,7 @@ import {
   type MergeConflictRegion,
 } from '../errors.js';
 import { createJsonPatch } from './jsonDiff.js';
-import { type DiffHunk, diffSequences } from './textDiff.js';
+import { type DiffHunk, diffSequences, myersDiff } from './textDiff.js';
 
 /**
  * One overlapping change found by a three-way merge: where it starts in the base, and the
@@ -32,6 +32,11 @@ export function lines(text: string): string[] {
  * merge; changes to the same or adjacent lines conflict, unless both sides made the same
  * change.
  *
+ * @remarks
+ * Each side is diffed against the base over the lines between their common prefix and
+ * suffix only ({@link diffSequences}), so a merge of a few changes to a large text costs
+ * about a split and a join of its lines.
+ *
  * @throws BatonError `VALIDATION` when `base`, `theirs` or `yours` is not a string.
  */
 export function mergeText(base: string, theirs: string, yours: string): MergeOutcome<string> {
@@ -42,16 +47,42 @@ export function mergeText(base: string, theirs: string, yours: string): MergeOut
   ] as const) {
     if (typeof v !== 'string') throw badArgument('mergeText', arg, 'a string', v);
   }
+  return mergeTextPlain(base, theirs, yours, diffSequences);
+}
+
+/**
+ * @internal {@link mergeText} without checking its arguments, diffing each side against the
+ * base with `diff` — by default comparing every line ({@link myersDiff}): the plain
+ * algorithm, which the tests hold the fast one to.
+ */
+export function mergeTextPlain(
+  base: string,
+  theirs: string,
+  yours: string,
+  diff: typeof diffSequences = myersDiff,
+): MergeOutcome<string> {
   if (theirs === base || theirs === yours) return { clean: true, merged: yours };
   if (yours === base) return { clean: true, merged: theirs };
-  const o = lines(base);
-  const y = lines(yours);
-  const t = lines(theirs);
+  const merged = mergeLines(lines(base), lines(yours), lines(theirs), diff);
+  if ('regions' in merged) return { clean: false, regions: merged.regions };
+  return { clean: true, merged: merged.lines.join('\n') };
+}
+
+/** diff3 of lines: the merged lines, or the conflicting regions. */
+function mergeLines(
+  o: string[],
+  y: string[],
+  t: string[],
+  diff: typeof diffSequences,
+): { lines: string[] } | { regions: ConflictRegion[] } {
   const out: string[] = [];
   const conflicts: ConflictRegion[] = [];
-  for (const r of mergeRegions(o, y, t)) {
-    if ('stable' in r) out.push(...r.stable);
-    else if (sameLines(r.yours, r.theirs)) out.push(...r.yours);
+  const append = (part: readonly string[]) => {
+    for (const l of part) out.push(l);
+  };
+  for (const r of mergeRegions(o, y, t, diff)) {
+    if ('stable' in r) append(r.stable);
+    else if (sameLines(r.yours, r.theirs)) append(r.yours);
     else {
       conflicts.push({
         at: r.at,
@@ -61,9 +92,7 @@ export function mergeText(base: string, theirs: string, yours: string): MergeOut
       });
     }
   }
-  return conflicts.length
-    ? { clean: false, regions: conflicts }
-    : { clean: true, merged: out.join('\n') };
+  return conflicts.length ? { regions: conflicts } : { lines: out };
 }
 
 function sameLines(a: readonly string[], b: readonly string[]): boolean {
@@ -79,10 +108,15 @@ type MergeRegion =
  * the base; changes of both sides that overlap or touch form one unstable region, a
  * change of one side alone is taken as it is, and the base between changes is stable.
  */
-function mergeRegions(o: string[], y: string[], t: string[]): MergeRegion[] {
+function mergeRegions(
+  o: string[],
+  y: string[],
+  t: string[],
+  diff: typeof diffSequences,
+): MergeRegion[] {
   const changes = [
-    ...diffSequences(o, y).map((h) => ({ side: 'yours' as const, h })),
-    ...diffSequences(o, t).map((h) => ({ side: 'theirs' as const, h })),
+    ...diff(o, y).map((h) => ({ side: 'yours' as const, h })),
+    ...diff(o, t).map((h) => ({ side: 'theirs' as const, h })),
   ].sort((p, q) => p.h.aStart - q.h.aStart);
   const out: MergeRegion[] = [];
   let at = 0;
