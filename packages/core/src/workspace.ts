@@ -16,6 +16,7 @@ import type { Store } from './store/store.js';
 import type { WatchFilter } from './validation.js';
 import { idString, parseInput, watchSchema } from './validation.js';
 import { type HandoffSpan, handoffSpans } from './workspace/handoffSpans.js';
+import { upgradeProjections } from './workspace/projectionUpgrade.js';
 import { storeCall } from './workspace/storeCall.js';
 import { tick, tickEvery } from './workspace/tick.js';
 import { exportLog, importLog } from './workspace/transfer.js';
@@ -99,6 +100,12 @@ export class Workspace {
     ws.#p.checkpoints.seq = await ws.#p.sync.load();
     // An outdated snapshot is replaced by the first tick's checkpoint.
     ws.#p.checkpoints.outdated = ws.#p.sync.snapshotOutdated;
+    await upgradeProjections(
+      ws.store,
+      ws.#p.sync.seen.seq,
+      () => ws.rebuildProjections(),
+      ws.#p.logger,
+    );
     const every = options.tickIntervalMs ?? 60_000;
     if (every > 0) await tickEvery(every, () => ws.tick(), ws.#p);
     return ws;

@@ -312,7 +312,11 @@ describe('the tamper matrix, against stored rows', () => {
       const changed = await verifyWith(rewrite({ tampered: true }));
       expect(changed.problem?.row, `${where} changed`).toBe(where);
       const removed = await verifyWith(rewrite(null));
-      expect(removed.problem?.row, `${where} removed`).toBe(where);
+      // Without the marker row, open takes the store for one an older version wrote and
+      // rebuilds every projection from the verified log (workspace/projectionUpgrade.ts), so
+      // there is nothing left to report: the row is back.
+      if (where === 'meta/context') expect(removed.ok, `${where} removed`).toBe(true);
+      else expect(removed.problem?.row, `${where} removed`).toBe(where);
     }
     const planted = await verifyWith(async (s) => {
       await s.append({

@@ -36,7 +36,7 @@ function asVersionOne(path: string): void {
 }
 
 describe('SqliteStore text search', () => {
-  it('opens a version-1 file, adds the text index, and fills it on rebuildProjections', async () => {
+  it('opens a version-1 file, adds the text index, and rebuilds the projections once, on the first open', async () => {
     const path = join(tempDir(), 'v1.db');
     const keyring = new MemoryKeyring();
     const { ada, doc, ids } = await workspaceFile(path, keyring);
@@ -46,19 +46,25 @@ describe('SqliteStore text search', () => {
     const raw = new Database(path, { readonly: true });
     expect(raw.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     raw.close();
-    const ws = await Workspace.open({ store, keyring });
-    const me = ws.as(ada.id);
-    // Before the rebuild the rows have no text: reads take the older path and stay right.
+    // The store alone has migrated its schema, but the rows an older version wrote have no text.
     expect(await store.search('context', 'noon', PRIMARY_INDEX, {})).toEqual({ items: [] });
+    const said: string[] = [];
+    const logger = {
+      debug: () => {},
+      info: (m: string) => said.push(m),
+      warn: (m: string) => said.push(m),
+      error: (m: string) => said.push(m),
+    };
+    const ws = await Workspace.open({ store, keyring, logger });
+    expect(said.filter((m) => m.startsWith('Rebuilding the projections'))).toHaveLength(1);
+    const me = ws.as(ada.id);
+    expect(
+      (await store.search('context', 'NOON', PRIMARY_INDEX, {})).items.map((r) => r.key),
+    ).toEqual([ids[0]]);
     expect((await me.context.query({ text: 'noon' })).items.map((e) => e.id)).toEqual([ids[0]]);
     expect((await me.context.query({ about: doc.id, limit: 2 })).items.map((e) => e.id)).toEqual(
       ids.slice(0, 2),
     );
-
-    await ws.rebuildProjections();
-    expect(
-      (await store.search('context', 'NOON', PRIMARY_INDEX, {})).items.map((r) => r.key),
-    ).toEqual([ids[0]]);
     expect((await me.context.query({ text: 'ünï' })).items.map((e) => e.id)).toEqual([ids[1]]);
     expect((await me.context.query({ text: 'o' })).items.map((e) => e.id)).toEqual([
       ids[0],
@@ -68,6 +74,12 @@ describe('SqliteStore text search', () => {
     ]);
     expect(await ws.verify()).toMatchObject({ ok: true });
     await ws.close();
+
+    said.length = 0;
+    const again = await Workspace.open({ store: new SqliteStore({ path }), keyring, logger });
+    expect(said.filter((m) => m.startsWith('Rebuilding the projections'))).toEqual([]);
+    expect((await again.as(ada.id).context.query({ text: 'noon' })).items).toHaveLength(1);
+    await again.close();
   });
 
   it('leaves no copy of erased words in the file or its text index', async () => {
