@@ -34,7 +34,7 @@ export function lines(text: string): string[] {
  *
  * @remarks
  * Each side is diffed against the base over the lines between their common prefix and
- * suffix only ({@link diffSequences}), so a merge of a few changes to a large text costs
+ * suffix only (`diffSequences` in `textDiff.ts`), so a merge of a few changes to a large text costs
  * about a split and a join of its lines.
  *
  * @throws BatonError `VALIDATION` when `base`, `theirs` or `yours` is not a string.
