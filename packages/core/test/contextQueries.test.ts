@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { type ContextEntry, type ContextQuery, PRIMARY_INDEX, Workspace } from '../src/index.js';
+import {
+  CONTEXT_TYPES,
+  type ContextEntry,
+  type ContextQuery,
+  PRIMARY_INDEX,
+  Workspace,
+} from '../src/index.js';
 import { countingStore } from './countingStore.js';
 import { makeRowsOld } from './oldRows.js';
 import { world } from './world.js';
@@ -121,17 +127,7 @@ function queries(w: Awaited<ReturnType<typeof variedLog>>): ContextQuery[] {
     // More about × type pairs than are merged: read by about alone.
     {
       about: [a.id, b.id, secret.id, 'art_none'],
-      types: [
-        'note',
-        'attempt',
-        'learned',
-        'decision',
-        'question',
-        'answer',
-        'todo',
-        'summary',
-        'tool',
-      ],
+      types: CONTEXT_TYPES.filter((t) => t !== 'usage'),
     },
     { types: ['question'] },
     { types: ['usage', 'note', 'summary'] },
