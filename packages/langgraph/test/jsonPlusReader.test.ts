@@ -58,9 +58,9 @@ const message = fc.oneof(
       }),
   ),
   text.map((content) => new SystemMessage(content)),
-  fc.tuple(text, fc.string()).map(
-    ([content, id]) => new ToolMessage({ content, tool_call_id: id || 'call-0' }),
-  ),
+  fc
+    .tuple(text, fc.string())
+    .map(([content, id]) => new ToolMessage({ content, tool_call_id: id || 'call-0' })),
 );
 /** Values a graph's state may hold: JSON, the serializer's special values, messages, nested. */
 const { value } = fc.letrec<{ value: unknown }>((tie) => ({
