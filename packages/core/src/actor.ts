@@ -135,6 +135,14 @@ const authorizeSchema = z
   })
   .optional();
 
+/**
+ * How many events `actor.log` looks at per event of its page `limit`, at most: the bound
+ * on one call's work when the actor may read few of the events it passes. `10`.
+ */
+export const LOG_SCAN_PER_LIMIT = 10;
+/** The fewest events one `actor.log` call may look at, whatever its `limit`: `1,000`. */
+export const LOG_SCAN_MIN = 1_000;
+
 const logSchema = z.object({
   after: z.number().int().nonnegative().optional(),
   stream: z.string().min(1).optional(),
@@ -438,13 +446,23 @@ export class Actor {
     return inboxOf(this.#scope, options);
   }
 
-  /** Events this actor may read, in commit order, a page at a time. `next` is the seq to pass as `after`. */
+  /**
+   * Events this actor may read, in commit order, a page at a time. `next` is the seq to pass
+   * as `after`; page on while it is set.
+   *
+   * @remarks
+   * One call looks at no more than {@link LOG_SCAN_PER_LIMIT} × `limit` events (at least
+   * {@link LOG_SCAN_MIN}) that match the query, so its cost follows the page, not the history:
+   * an actor who may read few of them gets a shorter page — possibly empty — with `next` set.
+   */
   async log(query: LogQuery = {}): Promise<Page<BatonEvent> & { next?: string }> {
     const q = parseInput(logSchema, query, 'actor.log');
     await this.#scope.catchUp();
     const limit = q.limit ?? 100;
+    const budget = Math.max(LOG_SCAN_MIN, limit * LOG_SCAN_PER_LIMIT);
     const items: BatonEvent[] = [];
     let last = q.after ?? 0;
+    let scanned = 0;
     for await (const e of this.#ws.store.read({
       after: q.after,
       stream: q.stream,
@@ -452,11 +470,13 @@ export class Actor {
       types: this.#ws._typeFilter(q.types),
     })) {
       last = e.seq;
+      scanned++;
       if (this._readable(e)) items.push(q.raw ? e : this.#ws.upcast(e));
-      if (items.length >= limit) break;
+      if (items.length >= limit || scanned >= budget) break;
     }
+    const full = items.length >= limit || scanned >= budget;
     const head = await this.#ws.store.head();
-    return items.length >= limit && last < head.seq ? { items, next: String(last) } : { items };
+    return full && last < head.seq ? { items, next: String(last) } : { items };
   }
 
   /** Like `workspace.watch`, but only events this actor may read. */

@@ -25,7 +25,7 @@ export type {
   EmitOptions,
   LogQuery,
 } from './actor.js';
-export { Actor } from './actor.js';
+export { Actor, LOG_SCAN_MIN, LOG_SCAN_PER_LIMIT } from './actor.js';
 export { SNAPSHOT_EVERY } from './artifacts/artifactEvents.js';
 export { SNAPSHOTS } from './artifacts/artifactHistory.js';
 // Types

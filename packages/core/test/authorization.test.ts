@@ -5,7 +5,8 @@ import {
   snapshotOf,
   viewFromSnapshot,
 } from '../src/auth/view.js';
-import { type GrantInput, OPERATIONS } from '../src/index.js';
+import { type GrantInput, LOG_SCAN_MIN, MemoryStore, OPERATIONS } from '../src/index.js';
+import { countingStore } from './countingStore.js';
 import { world } from './world.js';
 
 type World = Awaited<ReturnType<typeof world>>;
@@ -357,6 +358,37 @@ describe('reads are authorized', () => {
     const log = await w.agent.log();
     expect(log.items.map((e) => e.type)).toEqual(['identity.created@1']);
     expect(log.items[0]!.stream).toBe(`identity/${w.drafter.id}`);
+  });
+
+  it('bounds one log call by its page, not the history, and pages on to every readable event', async () => {
+    const counting = countingStore(new MemoryStore());
+    const w = await world({ store: counting.store });
+    const hidden = LOG_SCAN_MIN + 200;
+    for (let i = 0; i < hidden; i++) {
+      await w.me.identities.create({ kind: 'agent', name: `hidden-${i}` });
+    }
+    const seen = await w.me.identities.create({ kind: 'agent', name: 'seen' });
+    const g = await w.me.capabilities.grant({
+      to: w.drafter.id,
+      resource: `identity:${seen.id}`,
+      actions: ['read'],
+    });
+    await w.agent.log({ limit: 1 }); // catches the actor's view up before counting
+    counting.reset();
+    const first = await w.agent.log({ limit: 5 });
+    expect(counting.counts.events).toBeLessThanOrEqual(LOG_SCAN_MIN);
+    expect(first.next).toBeDefined();
+    const streams = first.items.map((e) => e.stream);
+    let after = first.next;
+    while (after !== undefined) {
+      counting.reset();
+      const page = await w.agent.log({ limit: 5, after: Number(after) });
+      expect(counting.counts.events).toBeLessThanOrEqual(LOG_SCAN_MIN);
+      streams.push(...page.items.map((e) => e.stream));
+      after = page.next;
+    }
+    // Its own identity, the one it was granted, and the grant itself (which concerns it).
+    expect(streams).toEqual([`identity/${w.drafter.id}`, `identity/${seen.id}`, `grant/${g.id}`]);
   });
 
   it('shows what a read grant covers and nothing more', async () => {

@@ -17,6 +17,7 @@ import {
   writesSortKey,
 } from '@langchain/langgraph-checkpoint';
 import { z } from 'zod';
+import { type JsonReader, jsonPlusReader } from './jsonPlusReader.js';
 import {
   arrayElements,
   damaged,
@@ -79,6 +80,11 @@ const MERGE_RATIO = 0.75;
 const LATEST_PAGE = 1;
 /** Page size when walking keys (list, deleteThread, pending writes). */
 const PAGE = 100;
+/**
+ * Bytes of record segments a saver holds for later reads (see `#held`): 4 MiB, the records of
+ * a few hundred checkpoints of bench L1's size.
+ */
+const HELD_BYTES = 4 * 1024 * 1024;
 /** Record headers a saver remembers of its own writes (a few hundred bytes each). */
 const REMEMBERED = 256;
 /** Records whose array run texts a saver remembers (a list's whole bytes each). */
@@ -280,8 +286,11 @@ interface Found {
  * read gathers at most 6 pieces. One task's writes against a checkpoint are one kv entry,
  * keyed right after the checkpoint. Keys are laid out per thread and namespace with
  * checkpoint ids last, so the latest checkpoint with its writes is one short reverse range
- * read (then one `kv.getMany` of the records holding its runs), and `list` reads only the
- * thread (or namespace) asked for.
+ * read (then one `kv.getMany` of the records holding its runs, unless the saver holds them:
+ * it keeps up to 4 MiB of the records it wrote or read last), and `list` reads only the
+ * thread (or namespace) asked for. With LangGraph's stock `JsonPlusSerializer`, JSON is read
+ * with one synchronous walk that hands the same objects to the same `load`: the same values
+ * with less work (its own walk awaits once per object entry).
  * `deleteThread` deletes every checkpoint and write of the thread, in every namespace.
  *
  * Every input is checked first; a bad config (a non-string `thread_id`, a missing
@@ -314,6 +323,17 @@ export class BatonCheckpointSaver extends BaseCheckpointSaver {
    * (a parent not in here has its runs read from the store).
    */
   readonly #runTexts = new Map<string, Map<string, Uint8Array[]>>();
+  /**
+   * Segments of the checkpoint records this saver wrote or read as holders last, by key,
+   * at most {@link HELD_BYTES} of them: a checkpoint takes its unchanged values (a message
+   * list's older runs) from records before it, and a read finds them here instead of in the
+   * store. A checkpoint id names one checkpoint for good, as LangGraph makes them (ids are
+   * uuid6), so a record held is the one the store has — as {@link #written} assumes too.
+   */
+  readonly #held = new Map<string, Uint8Array[]>();
+  #heldBytes = 0;
+  /** The JSON reader of the serializer in `serde` ({@link jsonPlusReader}), made on first use. */
+  #reader: { serde: SerializerProtocol; read: JsonReader | undefined } | undefined;
 
   /**
    * @param options - The store to keep checkpoints in, and optionally a serializer.
@@ -388,7 +408,7 @@ export class BatonCheckpointSaver extends BaseCheckpointSaver {
       if (onlyId && h.id !== onlyId) continue;
       if (before !== undefined && !(h.id < before)) continue;
       if (filter.length > 0) {
-        const [, metadata] = (await this.serde.loadsTyped(h.ct, loaded.segments[0]!)) as [
+        const [, metadata] = (await this.#loads(h.ct, loaded.segments[0]!)) as [
           unknown,
           Record<string, unknown>,
         ];
@@ -485,8 +505,10 @@ export class BatonCheckpointSaver extends BaseCheckpointSaver {
       ct,
       ch: refs,
     };
-    await this.#kv.put(key, frame(header, segments));
+    const value = frame(header, segments);
+    await this.#kv.put(key, value);
     this.#remember(key, header, texts);
+    this.#hold(key, framedSegments(value, segments));
     return { configurable: { thread_id: thread, checkpoint_ns: ns, checkpoint_id: cp.id } };
   }
 
@@ -597,6 +619,8 @@ export class BatonCheckpointSaver extends BaseCheckpointSaver {
     );
     this.#written.clear();
     this.#runTexts.clear();
+    this.#held.clear();
+    this.#heldBytes = 0;
     const prefix = `${PREFIX}c/${keyPart(thread)}/`;
     for (;;) {
       const page = await this.#kv.list(prefix, { limit: PAGE });
@@ -685,6 +709,23 @@ export class BatonCheckpointSaver extends BaseCheckpointSaver {
     return loaded === undefined ? undefined : { loaded, writes };
   }
 
+  /**
+   * Keeps the segments of the record under `key` (the newest last), within
+   * {@link HELD_BYTES}: a later read takes the values a checkpoint shares with it from here.
+   */
+  #hold(key: string, segments: Uint8Array[]): void {
+    const old = this.#held.get(key);
+    if (old !== undefined) this.#heldBytes -= sizeOf(old);
+    this.#held.delete(key);
+    this.#held.set(key, segments);
+    this.#heldBytes += sizeOf(segments);
+    for (const [k, v] of this.#held) {
+      if (this.#heldBytes <= HELD_BYTES) break;
+      this.#held.delete(k);
+      this.#heldBytes -= sizeOf(v);
+    }
+  }
+
   #remember(key: string, header: RecordHeader, texts: Map<string, Uint8Array[]>): void {
     remember(this.#written, key, header, REMEMBERED);
     if (texts.size > 0) remember(this.#runTexts, key, texts, REMEMBERED_TEXTS);
@@ -724,16 +765,14 @@ export class BatonCheckpointSaver extends BaseCheckpointSaver {
     if (h.ct === 'json' && types.every((t) => t === 'json')) {
       // All JSON: one array of them, one deserialization (each call has a fixed cost of
       // its own — a twentieth of a read in the bench).
-      loadedValues = (await this.serde.loadsTyped(
+      loadedValues = (await this.#loads(
         'json',
         joinRuns([loaded.segments[0]!, ...bytes]),
       )) as unknown[];
     } else {
       loadedValues = await Promise.all([
-        this.serde.loadsTyped(h.ct, loaded.segments[0]!),
-        ...bytes.map((b, i) =>
-          this.serde.loadsTyped(types[i]!, b instanceof Uint8Array ? b : joinRuns(b)),
-        ),
+        this.#loads(h.ct, loaded.segments[0]!),
+        ...bytes.map((b, i) => this.#loads(types[i]!, b instanceof Uint8Array ? b : joinRuns(b))),
       ]);
     }
     const [[skeleton, metadata], ...values] = loadedValues as [
@@ -802,7 +841,7 @@ export class BatonCheckpointSaver extends BaseCheckpointSaver {
     const missing: string[] = [];
     for (const id of ids) {
       if (id === null || holders.has(id) || missing.includes(id)) continue;
-      const near = nearby?.get(id);
+      const near = nearby?.get(id) ?? this.#held.get(checkpointKey(thread, ns, id));
       if (near === undefined) missing.push(id);
       else holders.set(id, near);
     }
@@ -816,9 +855,24 @@ export class BatonCheckpointSaver extends BaseCheckpointSaver {
         );
       }
       // Only its segments are used: its header is not checked beyond the framing.
-      holders.set(missing[i]!, unframe(v, 'A checkpoint record').segments);
+      const { segments } = unframe(v, 'A checkpoint record');
+      holders.set(missing[i]!, segments);
+      this.#hold(checkpointKey(thread, ns, missing[i]!), segments);
     });
     return holders;
+  }
+
+  /**
+   * `this.serde.loadsTyped(type, bytes)`; JSON of the stock serializer through
+   * {@link jsonPlusReader}, which gives the same values with less work.
+   */
+  #loads(type: string, bytes: Uint8Array): Promise<unknown> {
+    if (type !== 'json') return this.serde.loadsTyped(type, bytes);
+    // `serde` is a public field of BaseCheckpointSaver: the reader follows it if replaced.
+    if (this.#reader?.serde !== this.serde) {
+      this.#reader = { serde: this.serde, read: jsonPlusReader(this.serde) };
+    }
+    return this.#reader.read?.(bytes) ?? this.serde.loadsTyped(type, bytes);
   }
 
   /** Checkpoints before format 4 kept pending sends as writes of the parent: move them in. */
@@ -840,7 +894,7 @@ export class BatonCheckpointSaver extends BaseCheckpointSaver {
       ),
     );
     return Promise.all(
-      found.map(async (w) => ({ ...w, value: await this.serde.loadsTyped(w.type, w.bytes) })),
+      found.map(async (w) => ({ ...w, value: await this.#loads(w.type, w.bytes) })),
     );
   }
 }
@@ -959,6 +1013,26 @@ function runsFor(
   texts.push(text);
   segments.push(text);
   return { runs, texts };
+}
+
+/** The bytes `segments` hold. */
+function sizeOf(segments: readonly Uint8Array[]): number {
+  let n = 0;
+  for (const s of segments) n += s.length;
+  return n;
+}
+
+/**
+ * The segments of a value {@link frame} made of `segments`, as views of it (they come last,
+ * in order): what is held of it keeps no other buffer alive.
+ */
+function framedSegments(value: Uint8Array, segments: readonly Uint8Array[]): Uint8Array[] {
+  let at = value.length - sizeOf(segments);
+  return segments.map((s) => {
+    const view = value.subarray(at, at + s.length);
+    at += s.length;
+    return view;
+  });
 }
 
 /** Segment `at` (a value's; 0 is the checkpoint's own) of a record's segments. */

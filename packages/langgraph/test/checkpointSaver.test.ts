@@ -61,6 +61,14 @@ function checkpoint(values: Record<string, unknown>, versions: Record<string, nu
 
 const meta = (step: number) => ({ source: 'loop' as const, step, parents: {} });
 
+/** The header of the last checkpoint record among `entries` (kv order). */
+function unframeLatest(entries: { key: string; value: KvValue }[]) {
+  const records = entries.filter((e) => !e.key.includes('\u0001'));
+  return unframe(records.at(-1)!.value, 'the latest record').header as {
+    ch: Record<string, [unknown, string, number, string | null, [string | null, number][]]>;
+  };
+}
+
 function countOccurrences(haystack: KvValue[], needle: string): number {
   const text = haystack
     .map((v) => (v instanceof Uint8Array ? new TextDecoder().decode(v) : JSON.stringify(v)))
@@ -200,6 +208,49 @@ describe.each(backends)('BatonCheckpointSaver on %s', (_name, make) => {
     const { header } = unframe(latest!.value, 'the latest record');
     const runs = (header.ch as Record<string, unknown[]>).list![4] as unknown[];
     expect(runs.length).toBeLessThanOrEqual(6);
+  });
+
+  it('reads the runs a checkpoint shares with earlier ones from the records it holds, and from the store only when it holds none', async () => {
+    const store = make();
+    let gets = 0;
+    // The store's kv area, counting the reads of records by key.
+    const counted = {
+      kv: {
+        ...store.kv,
+        getMany: (keys: readonly string[]) => {
+          gets++;
+          return store.kv.getMany(keys);
+        },
+      },
+    } as unknown as Store;
+    const item = (i: number) => `MSG-${i} ${'a message of some length, '.repeat(6)}`;
+    const writer = new BatonCheckpointSaver({ store: counted });
+    let list: string[] = [];
+    let config = { configurable: { thread_id: 't' } } as Parameters<BatonCheckpointSaver['put']>[0];
+    for (let step = 0; step < 12; step++) {
+      list = [...list, item(step)];
+      config = await writer.put(config, checkpoint({ list }, { list: step + 1 }), meta(step), {
+        list: step + 1,
+      });
+    }
+    const latest = { configurable: { thread_id: 't' } };
+    const [, , , , runs] = unframeLatest(await allKv(store)).ch.list!;
+    expect(runs.filter(([holder]) => holder !== null).length).toBeGreaterThan(0);
+    gets = 0;
+    expect((await writer.getTuple(latest))?.checkpoint.channel_values.list).toEqual(list);
+    expect(gets).toBe(0); // the saver wrote the records holding the older runs
+    const reader = new BatonCheckpointSaver({ store: counted });
+    expect((await reader.getTuple(latest))?.checkpoint.channel_values.list).toEqual(list);
+    expect(gets).toBe(1); // another process: one read of the holders, then held
+    expect((await reader.getTuple(latest))?.checkpoint.channel_values.list).toEqual(list);
+    expect(gets).toBe(1);
+    // What another saver writes next is read from the store, and read right.
+    list = [...list, item(12)];
+    await writer.put(config, checkpoint({ list }, { list: 13 }), meta(12), { list: 13 });
+    expect((await reader.getTuple(latest))?.checkpoint.channel_values.list).toEqual(list);
+    // After deleteThread, nothing held is used for a thread made again under the same id.
+    await reader.deleteThread('t');
+    expect(await reader.getTuple(latest)).toBeUndefined();
   });
 
   it('keeps forks apart: a version reused on another branch reads its own value', async () => {

@@ -53,8 +53,10 @@ export function registerLogCommands(program: Command, run: Runner): void {
               print(e);
               left--;
             }
-            if (!page.next || page.items.length === 0) break;
-            after = page.items.at(-1)!.seq;
+            // A page may be short, even empty, when few of the events it passed are readable:
+            // `next` alone says whether there is more.
+            if (page.next === undefined) break;
+            after = Number(page.next);
           }
           if (out.json) out.io.stdout.write(first ? '[]\n' : '\n]\n');
           return EXIT.OK;
