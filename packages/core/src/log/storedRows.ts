@@ -1,4 +1,5 @@
 import { canonicalJson, type JsonValue } from '../crypto/canonical.js';
+import { indexEntries } from '../store/backend.js';
 import { compareKeys } from '../store/keys.js';
 import { PRIMARY_INDEX, type ProjectionWrite, type Store } from '../store/store.js';
 import type { Head } from './event.js';
@@ -117,15 +118,16 @@ async function compareIndexes(
     { collection: string; name: string; entries: [string, string][] }
   >();
   for (const w of rows.values()) {
-    if (w.value === null) continue;
-    for (const [name, keys] of Object.entries(w.indexes ?? {})) {
+    // Each index key of a row once, as a store keeps it (a handoff escalated to one of its
+    // recipients lists that recipient twice).
+    for (const [name, ik] of indexEntries(w)) {
       const id = `${w.collection}\u0000${name}`;
       let index = byIndex.get(id);
       if (!index) {
         index = { collection: w.collection, name, entries: [] };
         byIndex.set(id, index);
       }
-      for (const ik of Array.isArray(keys) ? keys : [keys]) index.entries.push([ik, w.key]);
+      index.entries.push([ik, w.key]);
     }
   }
   for (const { collection: c, name, entries } of [...byIndex.values()].sort((a, b) =>
