@@ -24,7 +24,8 @@ export async function storedRowsProblem(
   head: Head,
 ): Promise<Problem | undefined> {
   return (
-    (await compareRows(store, rebuild, collections, head)) ?? (await checkIdempotency(store, head))
+    (await compareRows(store, rebuild, collections, head)) ??
+    (await idempotencyProblem(store, head))
   );
 }
 
@@ -162,7 +163,7 @@ async function compareIndexes(
  * exist, are one actor's, and have ids derived from an idempotency key (not random ones,
  * which a row planted over an ordinary entry would name).
  */
-async function checkIdempotency(store: Store, head: Head): Promise<Problem | undefined> {
+export async function idempotencyProblem(store: Store, head: Head): Promise<Problem | undefined> {
   const derived = /^[a-z]+_[A-Za-z0-9_-]{22}$/;
   let after: string | undefined;
   do {

@@ -1,0 +1,206 @@
+import { canonicalJsonUnchecked, type JsonValue } from '../crypto/canonical.js';
+import { indexEntries } from '../store/backend.js';
+import { compareKeys } from '../store/keys.js';
+import { PRIMARY_INDEX, type ProjectionWrite, type Store } from '../store/store.js';
+import type { RebuiltRows } from './projectionRebuild.js';
+
+// Rows written by the replay before they are compared with the stored rows and let go: a
+// few batches of events' worth, so most rows are compared once, after their last write.
+const SETTLE_ROWS = 4_096;
+// Compared rows kept for the replay to read again without asking the store (artifact heads,
+// grants, handoffs being worked on): enough for the rows a few thousand events touch.
+const RECENT_ROWS = 4_096;
+// Rows per page of the final scan (see storedRows.ts, SCAN_PAGE).
+const SCAN_PAGE = 5_000;
+
+/**
+ * The rows a replay rebuilds, compared with the stored rows as it goes, so `verify()` holds
+ * the rows written since the last comparison, the rows that differ from the stored ones so
+ * far (a row the log writes again later, like an artifact's head, until its last write), a
+ * few recently compared ones, and per row only what cannot be read back: a fingerprint of
+ * its key and the keys of its secondary index entries.
+ *
+ * @remarks
+ * A row compared equal to the stored one and not written since is read back from the store
+ * (it holds exactly what the log made); a row never written reads as absent whatever the store
+ * holds. {@link StreamedRows.finish} then says whether the stored rows are exactly the rebuilt
+ * ones: every row written compared equal after its last write, as many live rows stored as
+ * rebuilt (so none planted), and each secondary index listing the rebuilt rows' entries in
+ * order. It does not say where they differ: `verify()` then replays again holding every row
+ * ({@link ProjectionRebuild}), which names the row.
+ */
+export class StreamedRows implements RebuiltRows {
+  readonly #store: Store;
+  /** Rows written since the last comparison, by `collection\0key`. */
+  #dirty = new Map<string, ProjectionWrite>();
+  /** Rows that differed from the stored ones when last compared: their value as JSON. */
+  readonly #differing = new Map<string, string>();
+  /** Rows compared equal, most recently used last. */
+  readonly #recent = new Map<string, JsonValue | null>();
+  /** Fingerprints of the keys of every row written, and of those whose last write is a value (not a delete). */
+  readonly #written = new Set<number>();
+  readonly #live = new Set<number>();
+  /** Each live row's secondary index entries, `[name, index key]` flattened, by `collection\0key`. */
+  readonly #entries = new Map<string, string[]>();
+  readonly #collections = new Set<string>();
+  readonly #seed: [number, number];
+
+  constructor(store: Store) {
+    this.#store = store;
+    const seed = new Uint32Array(2);
+    globalThis.crypto.getRandomValues(seed);
+    // Bases of the two polynomial hashes, in [2, P - 2].
+    this.#seed = [2 + (seed[0]! % (P1 - 3)), 2 + (seed[1]! % (P2 - 3))];
+  }
+
+  async get(collection: string, key: string): Promise<JsonValue | undefined> {
+    const k = `${collection}\u0000${key}`;
+    const d = this.#dirty.get(k);
+    if (d) return d.value ?? undefined;
+    const json = this.#differing.get(k);
+    if (json !== undefined) return (JSON.parse(json) as JsonValue | null) ?? undefined;
+    if (this.#recent.has(k)) {
+      const v = this.#recent.get(k)!;
+      this.#remember(k, v);
+      return v ?? undefined;
+    }
+    if (!this.#written.has(this.#fingerprint(k))) return undefined;
+    // Compared equal after its last write: the stored row is the rebuilt one.
+    return this.#store.get(collection, key);
+  }
+
+  /**
+   * A row as far as it is known without the store: its value (`null` when deleted), `'stored'`
+   * when only the store holds it now ({@link StreamedRows.prefetch} brings it back), or
+   * `undefined` when it was never written.
+   */
+  peek(collection: string, key: string): JsonValue | null | 'stored' | undefined {
+    const k = `${collection}\u0000${key}`;
+    const d = this.#dirty.get(k);
+    if (d) return d.value;
+    const json = this.#differing.get(k);
+    if (json !== undefined) return JSON.parse(json) as JsonValue | null;
+    if (this.#recent.has(k)) return this.#recent.get(k)!;
+    return this.#written.has(this.#fingerprint(k)) ? 'stored' : undefined;
+  }
+
+  /** Brings a row only the store holds back among the recent ones, so {@link StreamedRows.peek} knows it. */
+  async prefetch(collection: string, key: string): Promise<void> {
+    if (this.peek(collection, key) !== 'stored') return;
+    this.#remember(`${collection}\u0000${key}`, (await this.#store.get(collection, key)) ?? null);
+  }
+
+  #remember(k: string, value: JsonValue | null): void {
+    this.#recent.delete(k);
+    this.#recent.set(k, value);
+    if (this.#recent.size > RECENT_ROWS) this.#recent.delete(this.#recent.keys().next().value!);
+  }
+
+  put(w: ProjectionWrite): void {
+    this.#dirty.set(`${w.collection}\u0000${w.key}`, w);
+  }
+
+  /** Whether enough rows were written since the last comparison to compare them now. */
+  get due(): boolean {
+    return this.#dirty.size >= SETTLE_ROWS;
+  }
+
+  /** Compares the rows written since the last comparison with the stored ones. */
+  async settle(): Promise<void> {
+    const dirty = this.#dirty;
+    this.#dirty = new Map();
+    for (const [k, w] of dirty) {
+      const fp = this.#fingerprint(k);
+      this.#written.add(fp);
+      this.#collections.add(w.collection);
+      const entries = indexEntries(w);
+      if (w.value === null) this.#live.delete(fp);
+      else this.#live.add(fp);
+      if (entries.length > 0) this.#entries.set(k, entries.flat());
+      else this.#entries.delete(k);
+      const stored = await this.#store.get(w.collection, w.key);
+      if (sameRow(stored, w.value)) {
+        this.#differing.delete(k);
+        this.#remember(k, w.value);
+      } else {
+        this.#differing.set(k, JSON.stringify(w.value));
+        this.#recent.delete(k);
+      }
+    }
+  }
+
+  /**
+   * Whether the stored rows of `collections` (and of every collection the replay wrote) and
+   * their secondary indexes are exactly the rebuilt ones. Call once, after the last event.
+   */
+  async finish(collections: readonly string[]): Promise<boolean> {
+    await this.settle();
+    if (this.#differing.size > 0) return false;
+    let stored = 0;
+    for (const c of new Set([...collections, ...this.#collections])) {
+      let after: string | undefined;
+      do {
+        const page = await this.#store.query(c, PRIMARY_INDEX, {}, { limit: SCAN_PAGE, after });
+        stored += page.items.length;
+        after = page.next;
+      } while (after);
+    }
+    if (stored !== this.#live.size) return false;
+    // Each index the rebuilt rows have, its entries in the store's order (index key, then row key).
+    const names = new Map<string, { collection: string; name: string }>();
+    for (const [k, entries] of this.#entries) {
+      const collection = k.slice(0, k.indexOf('\u0000'));
+      for (let i = 0; i < entries.length; i += 2)
+        names.set(`${collection}\u0000${entries[i]}`, { collection, name: entries[i]! });
+    }
+    for (const { collection, name } of names.values()) {
+      const want: [string, string][] = [];
+      const prefix = `${collection}\u0000`;
+      for (const [k, entries] of this.#entries) {
+        if (!k.startsWith(prefix)) continue;
+        const key = k.slice(prefix.length);
+        for (let i = 0; i < entries.length; i += 2)
+          if (entries[i] === name) want.push([entries[i + 1]!, key]);
+      }
+      want.sort((x, y) => compareKeys(x[0], y[0]) || compareKeys(x[1], y[1]));
+      let i = 0;
+      let after: string | undefined;
+      do {
+        const page = await this.#store.query(collection, name, {}, { limit: SCAN_PAGE, after });
+        for (const row of page.items) if (want[i++]?.[1] !== row.key) return false;
+        after = page.next;
+      } while (after);
+      if (i !== want.length) return false;
+    }
+    return true;
+  }
+
+  /**
+   * A 52-bit fingerprint of a row's key: two polynomial hashes of its UTF-16 code units with
+   * random bases, so distinct keys collide with probability about (length / 2²⁶)², whatever
+   * keys an attacker plants. A collision only costs `verify()` its second, row-holding pass.
+   */
+  #fingerprint(k: string): number {
+    const [b1, b2] = this.#seed;
+    let h1 = k.length;
+    let h2 = k.length;
+    for (let i = 0; i < k.length; i++) {
+      const c = k.charCodeAt(i) + 1;
+      h1 = (h1 * b1 + c) % P1;
+      h2 = (h2 * b2 + c) % P2;
+    }
+    return h1 * P2 + h2;
+  }
+}
+
+// Primes below 2²⁶, so a hash times a base stays an exact integer in a double (< 2⁵³).
+const P1 = 67_108_859;
+const P2 = 67_108_837;
+
+/** Whether a stored row (`undefined`: none) holds the rebuilt `value` (`null`: deleted). */
+function sameRow(stored: JsonValue | undefined, value: JsonValue | null): boolean {
+  if (value === null || stored === undefined) return value === null && stored === undefined;
+  // Stores keep a row as it was written, so its keys are usually in the same order.
+  if (JSON.stringify(stored) === JSON.stringify(value)) return true;
+  return canonicalJsonUnchecked(stored) === canonicalJsonUnchecked(value);
+}
