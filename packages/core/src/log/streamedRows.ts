@@ -44,9 +44,17 @@ export class StreamedRows implements RebuiltRows {
   readonly #entries = new Map<string, string[]>();
   readonly #collections = new Set<string>();
   readonly #seed: [number, number];
+  readonly #settleRows: number;
+  readonly #recentRows: number;
 
-  constructor(store: Store) {
+  /**
+   * @param options - `settleRows`: rows written before they are compared. Defaults to
+   *   `4_096`. `recentRows`: compared rows kept to read again. Defaults to `4_096`.
+   */
+  constructor(store: Store, options: { settleRows?: number; recentRows?: number } = {}) {
     this.#store = store;
+    this.#settleRows = options.settleRows ?? SETTLE_ROWS;
+    this.#recentRows = options.recentRows ?? RECENT_ROWS;
     const seed = new Uint32Array(2);
     globalThis.crypto.getRandomValues(seed);
     // Bases of the two polynomial hashes, in [2, P - 2].
@@ -93,7 +101,8 @@ export class StreamedRows implements RebuiltRows {
   #remember(k: string, value: JsonValue | null): void {
     this.#recent.delete(k);
     this.#recent.set(k, value);
-    if (this.#recent.size > RECENT_ROWS) this.#recent.delete(this.#recent.keys().next().value!);
+    if (this.#recent.size > this.#recentRows)
+      this.#recent.delete(this.#recent.keys().next().value!);
   }
 
   put(w: ProjectionWrite): void {
@@ -102,7 +111,7 @@ export class StreamedRows implements RebuiltRows {
 
   /** Whether enough rows were written since the last comparison to compare them now. */
   get due(): boolean {
-    return this.#dirty.size >= SETTLE_ROWS;
+    return this.#dirty.size >= this.#settleRows;
   }
 
   /** Compares the rows written since the last comparison with the stored ones. */
