@@ -37,11 +37,11 @@ export class StreamedRows implements RebuiltRows {
   readonly #differing = new Map<string, string>();
   /** Rows compared equal, most recently used last. */
   readonly #recent = new Map<string, JsonValue | null>();
-  /** Fingerprints of the keys of every row written, and of those whose last write is a value (not a delete). */
-  readonly #written = new Set<number>();
-  readonly #live = new Set<number>();
-  /** Each live row's secondary index entries, `[name, index key]` flattened, by `collection\0key`. */
-  readonly #entries = new Map<string, string[]>();
+  /** Fingerprints of the keys of every row written, and of those whose last write deleted it. */
+  readonly #written = new FingerprintSet();
+  readonly #deleted = new Set<number>();
+  /** Each live row's secondary index entries (see {@link packEntries}), by `collection\0key`. */
+  readonly #entries = new Map<string, string>();
   readonly #collections = new Set<string>();
   readonly #seed: [number, number];
   readonly #settleRows: number;
@@ -123,9 +123,9 @@ export class StreamedRows implements RebuiltRows {
       this.#written.add(fp);
       this.#collections.add(w.collection);
       const entries = indexEntries(w);
-      if (w.value === null) this.#live.delete(fp);
-      else this.#live.add(fp);
-      if (entries.length > 0) this.#entries.set(k, entries.flat());
+      if (w.value === null) this.#deleted.add(fp);
+      else this.#deleted.delete(fp);
+      if (entries.length > 0) this.#entries.set(k, packEntries(entries));
       else this.#entries.delete(k);
       const stored = await this.#store.get(w.collection, w.key);
       if (sameRow(stored, w.value)) {
@@ -154,22 +154,21 @@ export class StreamedRows implements RebuiltRows {
         after = page.next;
       } while (after);
     }
-    if (stored !== this.#live.size) return false;
+    if (stored !== this.#written.size - this.#deleted.size) return false;
     // Each index the rebuilt rows have, its entries in the store's order (index key, then row key).
     const names = new Map<string, { collection: string; name: string }>();
-    for (const [k, entries] of this.#entries) {
+    for (const [k, packed] of this.#entries) {
       const collection = k.slice(0, k.indexOf('\u0000'));
-      for (let i = 0; i < entries.length; i += 2)
-        names.set(`${collection}\u0000${entries[i]}`, { collection, name: entries[i]! });
+      for (const [name] of unpackEntries(packed))
+        names.set(`${collection}\u0000${name}`, { collection, name });
     }
     for (const { collection, name } of names.values()) {
       const want: [string, string][] = [];
       const prefix = `${collection}\u0000`;
-      for (const [k, entries] of this.#entries) {
+      for (const [k, packed] of this.#entries) {
         if (!k.startsWith(prefix)) continue;
         const key = k.slice(prefix.length);
-        for (let i = 0; i < entries.length; i += 2)
-          if (entries[i] === name) want.push([entries[i + 1]!, key]);
+        for (const [n, ikey] of unpackEntries(packed)) if (n === name) want.push([ikey, key]);
       }
       want.sort((x, y) => compareKeys(x[0], y[0]) || compareKeys(x[1], y[1]));
       let i = 0;
@@ -205,6 +204,58 @@ export class StreamedRows implements RebuiltRows {
 // Primes below 2²⁶, so a hash times a base stays an exact integer in a double (< 2⁵³).
 const P1 = 67_108_859;
 const P2 = 67_108_837;
+
+/** A set of fingerprints (integers below 2⁵³) in one typed array: 16 bytes a key, not a `Set`'s ~40. */
+class FingerprintSet {
+  #slots = new Float64Array(1 << 16);
+  size = 0;
+
+  has(fp: number): boolean {
+    return this.#slots[this.#slot(fp + 1)] !== 0;
+  }
+
+  add(fp: number): void {
+    const i = this.#slot(fp + 1);
+    if (this.#slots[i] !== 0) return;
+    this.#slots[i] = fp + 1;
+    if (++this.size * 2 > this.#slots.length) this.#grow();
+  }
+
+  /** Where `v` (never 0, the empty slot) is, or the empty slot where it would go: linear probing. */
+  #slot(v: number): number {
+    const mask = this.#slots.length - 1;
+    let i = (v % this.#slots.length) & mask;
+    while (this.#slots[i] !== 0 && this.#slots[i] !== v) i = (i + 1) & mask;
+    return i;
+  }
+
+  #grow(): void {
+    const old = this.#slots;
+    this.#slots = new Float64Array(old.length * 2);
+    for (const v of old) if (v !== 0) this.#slots[this.#slot(v)] = v;
+  }
+}
+
+/** A row's index entries as one string, each name and index key prefixed with its length: one string per row, not two per entry. */
+function packEntries(entries: [string, string][]): string {
+  let packed = '';
+  for (const [name, ikey] of entries) packed += `${name.length}:${name}${ikey.length}:${ikey}`;
+  return packed;
+}
+
+function* unpackEntries(packed: string): Generator<[string, string]> {
+  const next = (at: number): [string, number] => {
+    const colon = packed.indexOf(':', at);
+    const end = colon + 1 + Number(packed.slice(at, colon));
+    return [packed.slice(colon + 1, end), end];
+  };
+  for (let at = 0; at < packed.length; ) {
+    const [name, afterName] = next(at);
+    const [ikey, end] = next(afterName);
+    yield [name, ikey];
+    at = end;
+  }
+}
 
 /** Whether a stored row (`undefined`: none) holds the rebuilt `value` (`null`: deleted). */
 function sameRow(stored: JsonValue | undefined, value: JsonValue | null): boolean {
