@@ -1,4 +1,4 @@
-import { canonicalJsonUnchecked, type JsonValue } from '../crypto/canonical.js';
+import type { JsonValue } from '../crypto/canonical.js';
 import { indexEntries } from '../store/backend.js';
 import { compareKeys } from '../store/keys.js';
 import { PRIMARY_INDEX, type ProjectionWrite, type Store } from '../store/store.js';
@@ -260,7 +260,29 @@ function* unpackEntries(packed: string): Generator<[string, string]> {
 /** Whether a stored row (`undefined`: none) holds the rebuilt `value` (`null`: deleted). */
 function sameRow(stored: JsonValue | undefined, value: JsonValue | null): boolean {
   if (value === null || stored === undefined) return value === null && stored === undefined;
-  // Stores keep a row as it was written, so its keys are usually in the same order.
-  if (JSON.stringify(stored) === JSON.stringify(value)) return true;
-  return canonicalJsonUnchecked(stored) === canonicalJsonUnchecked(value);
+  return sameJson(stored, value);
+}
+
+/**
+ * Whether two plain JSON values are equal as their canonical JSON is (objects by their keys in
+ * any order), without writing either out.
+ */
+function sameJson(a: JsonValue, b: JsonValue): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameJson(a[i]!, b[i]!)) return false;
+    return true;
+  }
+  // A property set to `undefined` is absent, as in JSON.
+  let n = 0;
+  for (const [k, v] of Object.entries(a)) {
+    if (v === undefined) continue;
+    n++;
+    const w = Object.hasOwn(b, k) ? b[k] : undefined;
+    if (w === undefined || !sameJson(v, w)) return false;
+  }
+  for (const v of Object.values(b)) if (v !== undefined) n--;
+  return n === 0;
 }
