@@ -55,10 +55,9 @@ export class StreamedRows implements RebuiltRows {
     this.#store = store;
     this.#settleRows = options.settleRows ?? SETTLE_ROWS;
     this.#recentRows = options.recentRows ?? RECENT_ROWS;
-    const seed = new Uint32Array(2);
+    const seed = new Int32Array(2);
     globalThis.crypto.getRandomValues(seed);
-    // Bases of the two polynomial hashes, in [2, P - 2].
-    this.#seed = [2 + (seed[0]! % (P1 - 3)), 2 + (seed[1]! % (P2 - 3))];
+    this.#seed = [seed[0]!, seed[1]!];
   }
 
   async get(collection: string, key: string): Promise<JsonValue | undefined> {
@@ -184,26 +183,29 @@ export class StreamedRows implements RebuiltRows {
   }
 
   /**
-   * A 52-bit fingerprint of a row's key: two polynomial hashes of its UTF-16 code units with
-   * random bases, so distinct keys collide with probability about (length / 2²⁶)², whatever
-   * keys an attacker plants. A collision only costs `verify()` its second, row-holding pass.
+   * A 52-bit fingerprint of a row's key: two FNV-1a hashes of its UTF-16 code units from
+   * random seeds, each mixed by MurmurHash3's finalizer. Keys are ids from signed events, so
+   * two collide by chance only (about 2⁻⁵² a pair); a collision costs at most a false alarm,
+   * since a planted or missing row still shows in the count of stored rows.
    */
   #fingerprint(k: string): number {
-    const [b1, b2] = this.#seed;
-    let h1 = k.length;
-    let h2 = k.length;
+    let h1 = this.#seed[0];
+    let h2 = this.#seed[1];
     for (let i = 0; i < k.length; i++) {
-      const c = k.charCodeAt(i) + 1;
-      h1 = (h1 * b1 + c) % P1;
-      h2 = (h2 * b2 + c) % P2;
+      const c = k.charCodeAt(i);
+      h1 = Math.imul(h1 ^ c, 0x01000193);
+      h2 = Math.imul(h2 ^ c, 0x5bd1e995);
     }
-    return h1 * P2 + h2;
+    return (fmix(h1) >>> 0) * 2 ** 20 + (fmix(h2 ^ k.length) >>> 12);
   }
 }
 
-// Primes below 2²⁶, so a hash times a base stays an exact integer in a double (< 2⁵³).
-const P1 = 67_108_859;
-const P2 = 67_108_837;
+/** MurmurHash3's 32-bit finalizer: every input bit moves every output bit. */
+function fmix(h: number): number {
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
 
 /** A set of fingerprints (integers below 2⁵³) in one typed array: 16 bytes a key, not a `Set`'s ~40. */
 class FingerprintSet {
