@@ -229,8 +229,9 @@ export class Workspace {
    * event against the grants in force at its own position, every body it refers to
    * (present and unchanged, or erased by an owner — reported in `erased`), and — from the
    * first event — the stored state: every projection row core owns, their index entries,
-   * the erasure markers and the idempotency rows, against the rows the log makes (rebuilt in
-   * memory as it replays: the projections' size, not the log's).
+   * the erasure markers and the idempotency rows, against the rows the log makes (rebuilt as
+   * it replays and compared with the stored ones as it goes, so its memory stays flat; when
+   * they differ, a second replay names the row).
    *
    * @param options - `from`: a kept {@link Checkpoint}. Verification first proves the log
    *   still extends it (a truncation or a rewrite behind it is reported), then checks only

@@ -1,4 +1,5 @@
 import { canonicalJson, type JsonValue } from '../crypto/canonical.js';
+import { indexEntries } from '../store/backend.js';
 import { compareKeys } from '../store/keys.js';
 import { PRIMARY_INDEX, type ProjectionWrite, type Store } from '../store/store.js';
 import type { Head } from './event.js';
@@ -23,7 +24,8 @@ export async function storedRowsProblem(
   head: Head,
 ): Promise<Problem | undefined> {
   return (
-    (await compareRows(store, rebuild, collections, head)) ?? (await checkIdempotency(store, head))
+    (await compareRows(store, rebuild, collections, head)) ??
+    (await idempotencyProblem(store, head))
   );
 }
 
@@ -117,15 +119,16 @@ async function compareIndexes(
     { collection: string; name: string; entries: [string, string][] }
   >();
   for (const w of rows.values()) {
-    if (w.value === null) continue;
-    for (const [name, keys] of Object.entries(w.indexes ?? {})) {
+    // Each index key of a row once, as a store keeps it (a handoff escalated to one of its
+    // recipients lists that recipient twice).
+    for (const [name, ik] of indexEntries(w)) {
       const id = `${w.collection}\u0000${name}`;
       let index = byIndex.get(id);
       if (!index) {
         index = { collection: w.collection, name, entries: [] };
         byIndex.set(id, index);
       }
-      for (const ik of Array.isArray(keys) ? keys : [keys]) index.entries.push([ik, w.key]);
+      index.entries.push([ik, w.key]);
     }
   }
   for (const { collection: c, name, entries } of [...byIndex.values()].sort((a, b) =>
@@ -160,7 +163,7 @@ async function compareIndexes(
  * exist, are one actor's, and have ids derived from an idempotency key (not random ones,
  * which a row planted over an ordinary entry would name).
  */
-async function checkIdempotency(store: Store, head: Head): Promise<Problem | undefined> {
+export async function idempotencyProblem(store: Store, head: Head): Promise<Problem | undefined> {
   const derived = /^[a-z]+_[A-Za-z0-9_-]{22}$/;
   let after: string | undefined;
   do {

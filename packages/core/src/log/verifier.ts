@@ -10,7 +10,8 @@ import type { EventTypes } from './eventTypes.js';
 import { ProjectionRebuild } from './projectionRebuild.js';
 import { inThreadSignatures, type SignatureChecker } from './signatures.js';
 import { type Problem, type SignatureJob, StoredEvents } from './storedEvents.js';
-import { storedRowsProblem } from './storedRows.js';
+import { idempotencyProblem, storedRowsProblem } from './storedRows.js';
+import { StreamedRows } from './streamedRows.js';
 
 // The parts of verification that other modules use too, each in the module of its job.
 export { trustedCheckpoint } from './checkpointTrust.js';
@@ -79,16 +80,74 @@ export async function verifyLog(
   collections: readonly string[] = [],
   signatures: SignatureChecker = inThreadSignatures,
 ): Promise<VerifyReport> {
+  const args = [store, types, logger, from] as const;
+  const started = from ? undefined : await store.head();
+  const first = await verifyPass(...args, onProgress, collections, signatures, true);
+  if (first === 'rows differ' || (first.problem && started && (await moved(store, started)))) {
+    // The stored rows differ from the log's: the pass holding every row names the first that
+    // does. So it judges, too, when another writer appended meanwhile: the streamed pass reads
+    // back rows it let go of, which that writer may have changed since.
+    return (await verifyPass(...args, undefined, collections, signatures, false)) as VerifyReport;
+  }
+  return first;
+}
+
+/** Whether the store's head is no longer `head` (a store that cannot say, closed say, did not move). */
+async function moved(store: Store, head: Head): Promise<boolean> {
+  try {
+    return (await store.head()).seq !== head.seq;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * One pass of {@link verifyLog}. With `streamed`, the rebuilt rows are compared with the
+ * stored ones as the replay goes ({@link StreamedRows}: memory stays flat) and a difference
+ * is only `'rows differ'`; without, every rebuilt row is held and the first difference named.
+ */
+async function verifyPass(
+  store: Store,
+  types: EventTypes,
+  logger: Logger,
+  from: Checkpoint | undefined,
+  onProgress: ((progress: VerifyProgress) => void) | undefined,
+  collections: readonly string[],
+  signatures: SignatureChecker,
+  streamed: boolean,
+): Promise<VerifyReport | 'rows differ'> {
   let view = new AuthorityView();
   let start: Head = EMPTY_HEAD;
   const erased: ErasedBody[] = [];
   // Stored rows can be compared only with rows rebuilt from the first event.
+  let rows: StreamedRows | undefined = streamed && !from ? new StreamedRows(store) : undefined;
+  // Bodies the replay read, for the check of their hashes after the signatures (read once).
+  const read = new Map<string, Uint8Array>();
   let rebuild: ProjectionRebuild | undefined = new ProjectionRebuild(
     types,
-    (h) => store.blobs.get(h),
+    async (h) => {
+      const bytes = read.get(h) ?? (await store.blobs.get(h));
+      if (bytes) keepRead(read, h, bytes);
+      return bytes;
+    },
     (h) => store.get('erasures', h),
+    rows,
   );
-  let checker = new StoredEvents(types, { after: start, signatures, versions: rebuild?.streams });
+  let checker = new StoredEvents(
+    types,
+    rows
+      ? {
+          after: start,
+          signatures,
+          // Each stream's version is its `streams` row, brought back before its next event.
+          versionOf: (stream) => {
+            const row = rows!.peek('streams', stream);
+            return row === undefined ? 0 : (row as { version: number }).version;
+          },
+          forgetAfter: STREAMS_REMEMBERED,
+        }
+      : { after: start, signatures, versions: rebuild?.streams },
+  );
   const report = (problem?: Problem): VerifyReport => {
     const r: VerifyReport = { ok: !problem, head: checker.head, events: checker.count, erased };
     if (from && checker.head.seq >= from.seq) r.from = from.seq;
@@ -105,7 +164,10 @@ export async function verifyLog(
       checker = new StoredEvents(types, { after: start, signatures });
     }
   }
-  if (start.seq !== 0) rebuild = undefined;
+  if (start.seq !== 0) {
+    rebuild = undefined;
+    rows = undefined;
+  }
 
   // The head when verification starts: the denominator of progress (the log may grow meanwhile).
   const target = onProgress ? (await store.head()).seq : 0;
@@ -123,7 +185,8 @@ export async function verifyLog(
   const seenBlobs = new Set<string>();
   const bodies = async (j: SignatureJob): Promise<Problem | undefined> => {
     for (const h of j.blobs) {
-      const bytes = await store.blobs.get(h);
+      const bytes = read.get(h) ?? (await store.blobs.get(h));
+      read.delete(h);
       if (bytes) {
         if (sha256b64(bytes) !== h)
           return {
@@ -144,6 +207,7 @@ export async function verifyLog(
   };
 
   for await (const e of store.read({ after: start.seq })) {
+    if (rows && typeof e?.stream === 'string') await rows.prefetch('streams', e.stream);
     const tx = view.begin();
     const r = checker.step(e, tx, true);
     // Anything wrong earlier (a signature in the pending batch) is the first problem.
@@ -167,6 +231,7 @@ export async function verifyLog(
       rebuild.addView(tx);
     }
     tx.commit();
+    if (rows?.due) await rows.settle();
     if (checker.pending >= BATCH) {
       checker.send(bodies);
       const p = await checker.settle(IN_FLIGHT);
@@ -182,28 +247,43 @@ export async function verifyLog(
   }
   // Once at the end in any case (an empty log, or nothing after the checkpoint, too).
   progress();
-  const read = checker.head;
+  const last = checker.head;
   const head = await store.head();
-  if (head.seq !== read.seq) {
+  if (head.seq !== last.seq) {
     return report({
-      seq: Math.min(head.seq, read.seq + 1),
+      seq: Math.min(head.seq, last.seq + 1),
       reason:
-        head.seq > read.seq
-          ? `the store's head is seq ${head.seq}, but the log read ends at seq ${read.seq}: events ${read.seq + 1}–${head.seq} are missing`
-          : `the store's head is seq ${head.seq}, but the log read goes on to seq ${read.seq}`,
+        head.seq > last.seq
+          ? `the store's head is seq ${head.seq}, but the log read ends at seq ${last.seq}: events ${last.seq + 1}–${head.seq} are missing`
+          : `the store's head is seq ${head.seq}, but the log read goes on to seq ${last.seq}`,
     });
   }
-  if (head.hash !== read.hash) {
+  if (head.hash !== last.hash) {
     return report({
       seq: head.seq,
-      reason: `the store's head names hash ${head.hash} for seq ${head.seq}, but the event read at seq ${read.seq} has hash ${read.hash}`,
+      reason: `the store's head names hash ${head.hash} for seq ${head.seq}, but the event read at seq ${last.seq} has hash ${last.hash}`,
     });
   }
-  if (rebuild) {
-    const problem = await storedRowsProblem(store, rebuild, collections, read);
+  if (rows) {
+    if (!(await rows.finish(collections))) return 'rows differ';
+    const problem = await idempotencyProblem(store, last);
+    if (problem) return report(problem);
+  } else if (rebuild) {
+    const problem = await storedRowsProblem(store, rebuild, collections, last);
     if (problem) return report(problem);
   }
   return report();
+}
+
+// Streams whose versions the checker keeps itself; the others' come from their `streams` rows.
+const STREAMS_REMEMBERED = 4_096;
+// Bodies kept between the replay's read and the check of their hash: those of the events in flight.
+const READ_BODIES = 4 * BATCH * IN_FLIGHT;
+
+function keepRead(read: Map<string, Uint8Array>, hash: string, bytes: Uint8Array): void {
+  read.delete(hash);
+  read.set(hash, bytes);
+  if (read.size > READ_BODIES) read.delete(read.keys().next().value!);
 }
 
 /** The erasure of body `hash`, proven by its `blob.erased` event in the log. */
