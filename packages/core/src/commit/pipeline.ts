@@ -85,8 +85,9 @@ export class CommitPipeline {
   ): Promise<T> {
     const sync = this.#parts.sync;
     for (let n = 0; ; n++) {
-      // The head the catch-up reached is the one the append expects.
-      const head = await sync.catchUp();
+      // The head the catch-up reached is the one the append expects. Every tag a grant names
+      // is loaded first: admitting the events may decide for others (a recipient, an approver).
+      const head = await sync.catchUp('all');
       if (head.seq !== sync.view.seq) continue;
       const tx = sync.view.begin();
       const out = await attempt(tx, head);
