@@ -350,6 +350,32 @@ describe('opening from a checkpoint with a tag grant', () => {
     expect((await agent.artifacts.list()).items.map((a) => a.id).sort()).toEqual([...w.ids].sort());
   });
 
+  it('loads them on the first call of a delegate whose grant the tag grant’s holder issued', async () => {
+    const w = await named(2);
+    const helper = await w.me.identities.create({ kind: 'agent', name: 'helper' });
+    // Issued in an instance that loaded the tag; decided in one opened from the checkpoint.
+    const here = await w.peer({ tickIntervalMs: 0 });
+    await here.as(w.ada.id).capabilities.grant({
+      to: w.drafter.id,
+      resource: 'artifact:tag/t0',
+      actions: ['read', 'grant'],
+    });
+    const sub = await here.as(w.drafter.id).capabilities.grant({
+      to: helper.id,
+      resource: `artifact:${w.ids[1]}`,
+      actions: ['read'],
+    });
+    expect(sub.parent).toBeDefined();
+    await w.ws.checkpoint();
+    const later = await w.peer({ tickIntervalMs: 0 });
+    expect([...later._view.unloadedTags]).toEqual(['t0']);
+    expect(later._view.tagsNeededBy(helper.id)).toEqual(['t0']);
+    expect(later._view.tagsNeededBy(w.ada.id)).toEqual([]);
+    const d = await later.as(helper.id).can('read', `artifact:${w.ids[1]}`);
+    expect(d.allowed).toBe(true);
+    expect((await later.as(helper.id).can('read', `artifact:${w.ids[0]}`)).allowed).toBe(false);
+  });
+
   it('loads them for `can({ for })`, for a watch of the holder and before a write', async () => {
     const w = await named(3);
     const owner = w.opened.as(w.ada.id);

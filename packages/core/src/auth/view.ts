@@ -205,14 +205,15 @@ export class AuthorityView implements ViewReader {
 
   /**
    * The unloaded tags ({@link AuthorityView.unloadedTags}) that deciding for `identity` may
-   * need: those named by a grant of its, or by any grant up the chain of one.
+   * need: those named by a grant of its, or by any grant up the chain of one, up to a revoked
+   * link (a decision stops there before looking at resources).
    */
   tagsNeededBy(identity: string): string[] {
     if (this.unloadedTags.size === 0) return [];
     const out = new Set<string>();
     for (const g of this.grantsOf(identity)) {
       const seen = new Set<string>();
-      for (let link: Grant | undefined = g; link && !seen.has(link.id); ) {
+      for (let link: Grant | undefined = g; link && !link.revoked && !seen.has(link.id); ) {
         seen.add(link.id);
         const tag = namedTag(link.resource);
         if (tag !== undefined && this.unloadedTags.has(tag)) out.add(tag);
