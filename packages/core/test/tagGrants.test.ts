@@ -376,7 +376,25 @@ describe('opening from a checkpoint with a tag grant', () => {
     expect((await later.as(helper.id).can('read', `artifact:${w.ids[0]}`)).allowed).toBe(false);
   });
 
-  it('loads them for `can({ for })`, for a watch of the holder and before a write', async () => {
+  it('loads none for a write that decides for no holder of a tag grant', async () => {
+    const w = await named(3);
+    const owner = w.opened.as(w.ada.id);
+    const a = await owner.artifacts.get(w.ids[0]!);
+    await owner.artifacts.edit(a.id, { content: 'y\n', baseVersion: a.version, reason: 'r' });
+    await owner.context.record({ type: 'note', about: [a.id], text: 'noted' });
+    expect([...w.opened._view.unloadedTags]).toEqual(['t0']);
+    // The holder's own write loads its tag first.
+    const agent = w.opened.as(w.drafter.id);
+    const b = await agent.artifacts.edit(w.ids[1]!, {
+      content: 'z\n',
+      baseVersion: 1,
+      reason: 'r',
+    });
+    expect(b.version).toBe(2);
+    expect(w.opened._view.unloadedTags.size).toBe(0);
+  });
+
+  it('loads them for `can({ for })`, for a watch of the holder, and for a write that decides for the holder', async () => {
     const w = await named(3);
     const owner = w.opened.as(w.ada.id);
     const d = await owner.can('write', `artifact:${w.ids[0]}`, { for: w.drafter.id });
