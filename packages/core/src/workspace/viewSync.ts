@@ -224,7 +224,7 @@ export class ViewSync {
   }
 
   /**
-   * Replays the events after {@link ViewSync.seen} (see {@link ViewSync.#replay}). An event
+   * Replays the events after {@link ViewSync.seen} (see `#replay`). An event
    * authorized by a grant on a tag whose earlier artifacts the view has not loaded does not
    * verify against it: when one does not, the view loads every unloaded tag and replays the
    * rest again — so a tag is loaded on catch-up only when the new events need it, and
