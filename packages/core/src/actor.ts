@@ -209,7 +209,10 @@ export class Actor {
    * {@link Actor.can} for this actor without reading the store: decided against the workspace
    * as of its last catch-up, at the current time (so a grant that has expired since is already
    * refused). For a caller that has just caught up — with `workspace.head()`, say — and wants
-   * no second store read; otherwise use `can`, which catches up first.
+   * no second store read; otherwise use `can`, which catches up first. The artifacts of a tag
+   * a grant names (`artifact:tag/<tag>`) are loaded by this actor's first call that catches
+   * up (or any write), not by opening the workspace: before it, `canNow` refuses what only
+   * such a grant allows.
    *
    * @throws BatonError `VALIDATION` for a malformed action or resource.
    */
@@ -225,7 +228,7 @@ export class Actor {
   async can(action: string, resource: string, options?: CanOptions): Promise<Decision> {
     const [a, r] = parsePair(action, resource, 'can');
     const o = parseInput(canSchema, options ?? {}, 'can');
-    await this.#scope.catchUp();
+    await this.#scope.catchUp(o.for);
     if (o.for === undefined || o.for === this.id) return this.#decide(a, r);
     if (!this.#scope.authority.identity(o.for))
       throw new BatonError(ErrorCode.NOT_FOUND, `can: \`for\` names no identity (${o.for}).`, {
@@ -482,7 +485,7 @@ export class Actor {
   /** Like `workspace.watch`, but only events this actor may read. */
   watch(filter: WatchFilter = {}): AsyncIterableIterator<BatonEvent> {
     const f = parseInput(watchSchema, filter, 'actor.watch');
-    return this.#ws._watch(f, (e) => this._readable(e));
+    return this.#ws._watch(f, (e) => this._readable(e), [this.id]);
   }
 
   /**
@@ -516,6 +519,7 @@ export class Actor {
         await listener(e);
       },
       (e) => e.stream.startsWith('handoff/') || this._readable(e),
+      [this.id],
     );
   }
 
@@ -555,8 +559,8 @@ function scopeOf(
       return ws._view;
     },
     rows: ws.store,
-    catchUp: async () => {
-      await ws._catchUp();
+    catchUp: async (identity) => {
+      await ws._catchUp(identity === undefined || identity === actor ? [actor] : [actor, identity]);
     },
     may: (action, resource) => decide(action, resource).allowed,
     decide,
@@ -567,7 +571,7 @@ function scopeOf(
     schema: (name) => ws._schemas.get(name),
     events: (query) => ws.store.read(query),
     head: () => ws.store.head(),
-    watch: (filter, allowed) => ws._watch(filter, allowed),
+    watch: (filter, allowed) => ws._watch(filter, allowed, [actor]),
     handoffSpans: () => ws._handoffSpans(),
   };
 }

@@ -73,8 +73,12 @@ export interface Scope {
   readonly authority: AuthorityReads;
   /** Projection rows, for the typed row modules. */
   readonly rows: RowSource;
-  /** Brings the authority view (and the rows) up to the store's head. */
-  catchUp(): Promise<void>;
+  /**
+   * Brings the authority view (and the rows) up to the store's head, with what deciding for
+   * the acting identity — and for `identity`, when given — needs loaded (the artifacts of the
+   * tags their grants name).
+   */
+  catchUp(identity?: string): Promise<void>;
   /** Whether the acting identity may do `action` on `resource` now, as the view stands. */
   may(action: string, resource: string): boolean;
   /** The full decision for `identity` (the acting one by default), as the view stands. */
@@ -113,18 +117,20 @@ export interface ScopeHost {
   readonly _types: EventTypes;
   readonly _schemas: ReadonlyMap<string, z.ZodType>;
   readonly _view: AuthorityView;
-  _catchUp(): Promise<unknown>;
+  _catchUp(tagsFor?: readonly string[]): Promise<unknown>;
   _commit(request: CommitRequest): Promise<BatonEvent[]>;
   _now(): number;
   _typeFilter(types: readonly string[] | undefined): string[] | undefined;
   _watch(
     filter: WatchFilter,
     allowed: (e: BatonEvent) => boolean,
+    tagsFor?: readonly string[],
   ): AsyncIterableIterator<BatonEvent>;
   _subscribe(
     filter: WatchFilter,
     listener: (e: BatonEvent) => void | Promise<void>,
     allowed: (e: BatonEvent) => boolean,
+    tagsFor?: readonly string[],
   ): () => void;
   _handoffSpans(): Promise<HandoffSpan[]>;
   blob(hash: string): Promise<Body | undefined>;

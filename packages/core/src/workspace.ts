@@ -377,9 +377,12 @@ export class Workspace {
     return this.#p.sync.view;
   }
 
-  /** @internal Brings the authority view up to the store's head. */
-  _catchUp(): Promise<Head> {
-    return this.#p.sync.catchUp();
+  /**
+   * @internal Brings the authority view up to the store's head, with the artifacts of the tags
+   * the grants of `tagsFor` name loaded (see {@link ViewSync.catchUp}).
+   */
+  _catchUp(tagsFor?: readonly string[]): Promise<Head> {
+    return this.#p.sync.catchUp(tagsFor);
   }
 
   /** @internal The write path (see {@link CommitPipeline}). */
@@ -392,9 +395,16 @@ export class Workspace {
     return typeFilter(this._types, types);
   }
 
-  /** @internal The watch loop shared by workspace and actor watches. */
-  _watch(f: WatchFilter, allowed: (e: BatonEvent) => boolean): AsyncIterableIterator<BatonEvent> {
-    return this.#p.watcher.watch(f, allowed);
+  /**
+   * @internal The watch loop shared by workspace and actor watches; `tagsFor` names whose
+   * authorization `allowed` decides (see {@link ViewSync.catchUp}).
+   */
+  _watch(
+    f: WatchFilter,
+    allowed: (e: BatonEvent) => boolean,
+    tagsFor?: readonly string[],
+  ): AsyncIterableIterator<BatonEvent> {
+    return this.#p.watcher.watch(f, allowed, tagsFor);
   }
 
   /** @internal */
@@ -402,8 +412,9 @@ export class Workspace {
     f: WatchFilter,
     listener: (e: BatonEvent) => void | Promise<void>,
     allowed: (e: BatonEvent) => boolean,
+    tagsFor?: readonly string[],
   ): () => void {
-    return this.#p.watcher.subscribe(f, listener, allowed);
+    return this.#p.watcher.subscribe(f, listener, allowed, tagsFor);
   }
 
   /** @internal Every work handoff's accepted span: recipient, artifacts, seqs from acceptance to its end. */

@@ -9,10 +9,10 @@ import type { Identity, ViewTx } from './view.js';
 const PAGE = 500;
 
 /**
- * Loads into `tx` the artifacts created with each tag a grant named for the first time
- * after the view stopped holding every artifact's tags (`tx.unloadedTags()`), up to the
- * transaction's position — so that `artifact:tag/<tag>` grants authorize exactly what a
- * replay of the whole log would.
+ * Loads into `tx` the artifacts created with each of `tags` up to the transaction's position —
+ * so that `artifact:tag/<tag>` grants authorize exactly what a replay of the whole log would.
+ * `tags` defaults to those a grant of `tx` named for the first time (`tx.unloadedTags()`);
+ * a caller passes the view's own unloaded tags it needs (`view.tagsNeededBy(identity)`).
  *
  * @remarks
  * Nothing is taken from projection rows on trust. The `artifacts` rows' `tag` index only
@@ -24,8 +24,12 @@ const PAGE = 500;
  * does not add up either, the store was changed outside Baton and this throws `INTEGRITY`.
  * Costs the tag's artifacts, never the whole log (unless the rows were tampered with).
  */
-export async function loadTags(store: Store, tx: ViewTx): Promise<void> {
-  for (const tag of tx.unloadedTags()) {
+export async function loadTags(
+  store: Store,
+  tx: ViewTx,
+  tags: Iterable<string> = tx.unloadedTags(),
+): Promise<void> {
+  for (const tag of tags) {
     const want = tx.tagCount(tag);
     let found = await fromRows(store, tx, tag);
     if (found.size !== want) found = await fromLog(store, tx, tag);

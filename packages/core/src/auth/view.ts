@@ -145,9 +145,13 @@ export class AuthorityView implements ViewReader {
   /** The tags `artifact:tag/<tag>` grants name (revoked ones included). */
   readonly namedTags = new Set<string>();
   /**
-   * Tags a grant named for the first time after this view stopped holding every artifact's
-   * tags: their earlier artifacts are still to be loaded (`loadTags`) before anything is
-   * authorized by such a grant.
+   * Named tags whose earlier artifacts this view does not hold yet: every named tag of a view
+   * opened from a checkpoint (its snapshot holds no tag's artifacts, so that opening reads
+   * nothing that grows with them), and a tag a grant named for the first time after the view
+   * stopped holding every artifact's tags. They are loaded (`loadTags`) before anything is
+   * authorized by a grant that names them: by the catch-up of a call whose identity holds
+   * such a grant ({@link AuthorityView.tagsNeededBy}), before any write, and before events
+   * that need them are replayed.
    */
   readonly unloadedTags = new Set<string>();
   /**
@@ -197,6 +201,26 @@ export class AuthorityView implements ViewReader {
       if (g) out.push(g);
     }
     return out;
+  }
+
+  /**
+   * The unloaded tags ({@link AuthorityView.unloadedTags}) that deciding for `identity` may
+   * need: those named by a grant of its, or by any grant up the chain of one, up to a revoked
+   * link (a decision stops there before looking at resources).
+   */
+  tagsNeededBy(identity: string): string[] {
+    if (this.unloadedTags.size === 0) return [];
+    const out = new Set<string>();
+    for (const g of this.grantsOf(identity)) {
+      const seen = new Set<string>();
+      for (let link: Grant | undefined = g; link && !link.revoked && !seen.has(link.id); ) {
+        seen.add(link.id);
+        const tag = namedTag(link.resource);
+        if (tag !== undefined && this.unloadedTags.has(tag)) out.add(tag);
+        link = link.parent === undefined ? undefined : this.grants.get(link.parent);
+      }
+    }
+    return [...out];
   }
 
   /**
@@ -350,15 +374,21 @@ export class ViewTx implements ViewReader {
     return (this.base.tagCounts.get(tag) ?? 0) + (this.#tagCounts?.get(tag) ?? 0);
   }
 
-  /** True when some named tag's earlier artifacts are still to load (see `loadTags`). */
+  /**
+   * True when a grant of this transaction named a tag for the first time whose earlier
+   * artifacts are still to load (see `loadTags`): the next event may be authorized by it.
+   */
   hasUnloadedTags(): boolean {
-    if (this.base.unloadedTags.size === 0 && !this.#unloaded) return false;
-    return this.unloadedTags().length > 0;
+    return this.#unloaded !== undefined && this.unloadedTags().length > 0;
   }
 
-  /** The named tags whose earlier artifacts are still to load (see `loadTags`). */
+  /**
+   * The tags grants of this transaction named for the first time whose earlier artifacts are
+   * still to load (see `loadTags`). The base view's own unloaded tags are not among them: a
+   * caller loads those it needs explicitly ({@link AuthorityView.tagsNeededBy}).
+   */
   unloadedTags(): string[] {
-    const out = [...this.base.unloadedTags, ...(this.#unloaded ?? [])];
+    const out = [...(this.#unloaded ?? [])];
     return this.#loaded ? out.filter((t) => !this.#loaded!.has(t)) : out;
   }
 
@@ -478,9 +508,10 @@ export interface ViewSnapshot {
   identities: Identity[];
   grants: Grant[];
   /**
-   * `[artifact id, tags]`: with {@link ViewSnapshot.tagCounts}, the tags grants name, for the
-   * artifacts that have any; without (a snapshot made before issue 18), every artifact's
-   * tags. Left out when there are none.
+   * `[artifact id, tags]`: with {@link ViewSnapshot.tagCounts}, the tags grants name that are
+   * not in {@link ViewSnapshot.unloadedTags}, for the artifacts that have any (a checkpoint's
+   * snapshot holds none: every named tag is unloaded there); without (a snapshot made before
+   * issue 18), every artifact's tags. Left out when there are none.
    */
   tags?: [string, string[]][];
   /**
@@ -488,14 +519,28 @@ export interface ViewSnapshot {
    * holds only the tags grants name.
    */
   tagCounts?: [string, number][];
-  /** Named tags whose earlier artifacts were still to load at the snapshot's position. */
+  /**
+   * Named tags whose artifacts up to the snapshot's position are not in it: loaded from their
+   * signed events when needed (see `loadTags`).
+   */
   unloadedTags?: string[];
   /** Approval requests pending or approved and unconsumed; left out when there are none. */
   approvals?: ApprovalRequest[];
 }
 
+/** What {@link snapshotOf} puts in a snapshot. */
+export interface SnapshotOptions {
+  /**
+   * Keep the artifacts of the named tags the view holds loaded (`true`), or leave every named
+   * tag with artifacts unloaded (`false`): a checkpoint's snapshot — what every open reads and
+   * hashes — then grows with the grants and the number of tags, not with the tagged artifacts.
+   * Defaults to `false`.
+   */
+  members?: boolean;
+}
+
 /** The snapshot of a view, in a stable order. */
-export function snapshotOf(view: AuthorityView): ViewSnapshot {
+export function snapshotOf(view: AuthorityView, options: SnapshotOptions = {}): ViewSnapshot {
   const byId = <T extends { id: string }>(a: T, b: T) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
   const snap: ViewSnapshot = {
     seq: view.seq,
@@ -506,14 +551,20 @@ export function snapshotOf(view: AuthorityView): ViewSnapshot {
   if (view.workspace) snap.workspace = view.workspace;
   const first = (a: [string, unknown], b: [string, unknown]) =>
     a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
+  const unloaded = new Set(view.unloadedTags);
+  if (!options.members) {
+    for (const t of view.namedTags) if ((view.tagCounts.get(t) ?? 0) > 0) unloaded.add(t);
+  }
   const tags: [string, string[]][] = [];
-  for (const [id, all] of view.tags) {
-    const named = all.filter((t) => view.namedTags.has(t));
-    if (named.length > 0) tags.push([id, named]);
+  if (options.members) {
+    for (const [id, all] of view.tags) {
+      const named = all.filter((t) => view.namedTags.has(t) && !unloaded.has(t));
+      if (named.length > 0) tags.push([id, named]);
+    }
   }
   if (tags.length > 0) snap.tags = tags.sort(first);
   if (view.tagCounts.size > 0) snap.tagCounts = [...view.tagCounts].sort(first);
-  if (view.unloadedTags.size > 0) snap.unloadedTags = [...view.unloadedTags].sort();
+  if (unloaded.size > 0) snap.unloadedTags = [...unloaded].sort();
   if (view.approvals.size > 0) snap.approvals = [...view.approvals.values()].sort(byId);
   return JSON.parse(JSON.stringify(snap)) as ViewSnapshot;
 }

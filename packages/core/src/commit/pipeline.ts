@@ -25,6 +25,13 @@ interface RunOptions {
   retry?: boolean;
   /** What a store failure names. Defaults to `'append'`. */
   what?: string;
+  /**
+   * Whose grants' tags to load before the attempt (see `ViewSync.catchUp`): a command loads
+   * its actor's, and when it is refused (`FORBIDDEN`, `APPROVAL_REQUIRED`) while tags are
+   * still unloaded — a decision for someone else, a recipient say — every tag, then runs
+   * again. Defaults to `'all'`.
+   */
+  tagsFor?: readonly string[] | 'all';
 }
 
 /**
@@ -52,7 +59,9 @@ export class CommitPipeline {
   /** A command's events (see {@link commandBatch}). */
   commit(req: CommitRequest, bootstrapWs?: string): Promise<BatonEvent[]> {
     const before = { sigs: new Map<string, string>() };
-    return this.run((tx, head) => commandBatch(this.#parts, req, tx, head, bootstrapWs, before));
+    return this.run((tx, head) => commandBatch(this.#parts, req, tx, head, bootstrapWs, before), {
+      tagsFor: [req.actor],
+    });
   }
 
   /** Events an outside party signed (see {@link submittedBatch}). */
@@ -84,12 +93,25 @@ export class CommitPipeline {
     options: RunOptions = {},
   ): Promise<T> {
     const sync = this.#parts.sync;
+    let tagsFor = options.tagsFor ?? 'all';
     for (let n = 0; ; n++) {
       // The head the catch-up reached is the one the append expects.
-      const head = await sync.catchUp();
+      const head = await sync.catchUp(tagsFor);
       if (head.seq !== sync.view.seq) continue;
       const tx = sync.view.begin();
-      const out = await attempt(tx, head);
+      let out: Outcome<T>;
+      try {
+        out = await attempt(tx, head);
+      } catch (err) {
+        // Refused while some tag's artifacts are not loaded: maybe for want of them (a
+        // decision for another identity). Nothing was written; load every tag and go again.
+        const refused =
+          isBatonError(err, ErrorCode.FORBIDDEN) || isBatonError(err, ErrorCode.APPROVAL_REQUIRED);
+        if (!refused || tagsFor === 'all' || sync.view.unloadedTags.size === 0) throw err;
+        tagsFor = 'all';
+        n--;
+        continue;
+      }
       if ('done' in out) return out.done;
       if ('moved' in out) continue;
       const lost = await this.#append(out.write, tx, head, options.what ?? 'append');

@@ -1,4 +1,5 @@
-import type { ViewSnapshot } from '../auth/view.js';
+import { loadTags } from '../auth/loadTags.js';
+import { snapshotOf, type ViewSnapshot, viewFromSnapshot } from '../auth/view.js';
 import { sha256b64 } from '../crypto/hash.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/store.js';
@@ -14,7 +15,11 @@ import { type BatonEvent, parseType, signingText } from './event.js';
 import { eventSignedByAny } from './signatures.js';
 import type { Problem } from './storedEvents.js';
 
-/** Proves the log extends checkpoint `cp`, and finds the snapshot kept with it. */
+/**
+ * Proves the log extends checkpoint `cp`, and finds the snapshot kept with it — with the
+ * artifacts of every tag a grant names loaded from their signed events (a checkpoint's
+ * snapshot holds none), as `verify({ from })` decides each event with the view as it stands.
+ */
 export async function startAt(
   store: Store,
   cp: Checkpoint,
@@ -62,7 +67,16 @@ export async function startAt(
       },
     };
   }
-  return { snapshot };
+  if (!snapshot.unloadedTags?.length) return { snapshot };
+  const view = viewFromSnapshot(snapshot);
+  const tx = view.begin();
+  try {
+    await loadTags(store, tx, [...view.unloadedTags]);
+  } catch (err) {
+    return { problem: { seq: cp.seq, reason: err instanceof Error ? err.message : String(err) } };
+  }
+  tx.commit();
+  return { snapshot: snapshotOf(view, { members: true }) };
 }
 
 /** The event at `seq`, as the store holds it. */

@@ -35,9 +35,9 @@ export class ViewSync {
    */
   seen: Head = EMPTY_HEAD;
   /**
-   * True when open started from a snapshot made before issue 18, which holds every
-   * artifact's tags: `tick()` then makes a new checkpoint at once (see `Checkpoints.auto`),
-   * so the next open reads only the tags grants name.
+   * True when open started from a snapshot an older version made, which holds tagged
+   * artifacts (every artifact's tags, or those of the tags grants name): `tick()` then makes
+   * a new checkpoint at once (see `Checkpoints.auto`), so the next open reads none.
    */
   snapshotOutdated = false;
   /** Set by the workspace's close: every later catch-up refuses. */
@@ -88,17 +88,17 @@ export class ViewSync {
     const trusted = await storeCall('read', () => trustedCheckpoint(this.#store, this.#logger));
     if (trusted) {
       this.view = viewFromSnapshot(trusted.snapshot);
-      this.snapshotOutdated =
-        trusted.snapshot.tagCounts === undefined && (trusted.snapshot.tags?.length ?? 0) > 0;
+      // Any tagged artifact in it: a snapshot made by an older version (this one keeps none).
+      this.snapshotOutdated = (trusted.snapshot.tags?.length ?? 0) > 0;
       this.seen = { seq: trusted.checkpoint.seq, hash: trusted.checkpoint.hash };
       // From a checkpoint, the streams before it are not known.
       this.#versionsComplete = false;
     }
     try {
-      await this.#replay(this.seen, this.#store.read({ after: this.seen.seq }));
+      await this.#replayAfterSeen();
       // Replayed from the first event, the view knows every artifact's tags: keep the named ones.
       if (this.view.tagsComplete) this.view.keepNamedTagsOnly();
-      await this.#loadNamedTags();
+      // A tag grant's earlier artifacts are not loaded here: the first call that needs them does.
     } catch (err) {
       if (!isBatonError(err, ErrorCode.INTEGRITY)) throw err;
       this.#logger.error('the log in the store does not verify; this workspace stops before it', {
@@ -108,23 +108,38 @@ export class ViewSync {
     return trusted?.checkpoint.seq ?? 0;
   }
 
-  /** Brings the view up to the store's head, and returns that head. */
-  async catchUp(): Promise<Head> {
+  /**
+   * Brings the view up to the store's head, and returns that head.
+   *
+   * @param tagsFor - Whose authorization the caller is about to decide: the artifacts of the
+   *   unloaded tags their grants name are loaded too (see `AuthorityView.tagsNeededBy`);
+   *   `'all'` loads every unloaded tag (what a write needs: admitting it may decide for
+   *   others, a recipient, an approver). Defaults to none: `head()` and the like load nothing.
+   */
+  async catchUp(tagsFor?: readonly string[] | 'all'): Promise<Head> {
     if (this.closed)
       throw new BatonError(ErrorCode.INVALID_STATE, 'This workspace is closed. Open it again.');
-    while (this.#catchingUp) await this.#catchingUp;
-    const head = await storeCall('head', () => this.#store.head());
-    if (
-      head.seq !== this.view.seq ||
-      head.hash !== this.seen.hash ||
-      this.view.unloadedTags.size > 0
-    ) {
-      this.#catchingUp = this.#catchUpTo(head).finally(() => {
+    for (;;) {
+      while (this.#catchingUp) await this.#catchingUp;
+      const head = await storeCall('head', () => this.#store.head());
+      const moved = head.seq !== this.view.seq || head.hash !== this.seen.hash;
+      if (!moved && this.#tagsToLoad(tagsFor).length === 0) return head;
+      // Another catch-up may have started while the head was read: wait for it, then look again.
+      if (this.#catchingUp) continue;
+      this.#catchingUp = this.#catchUpTo(head, tagsFor).finally(() => {
         this.#catchingUp = undefined;
       });
       await this.#catchingUp;
+      return head;
     }
-    return head;
+  }
+
+  /** The unloaded tags the view must load for `tagsFor` (see {@link ViewSync.catchUp}). */
+  #tagsToLoad(tagsFor: readonly string[] | 'all' | undefined): string[] {
+    const view = this.view;
+    if (tagsFor === undefined || view.unloadedTags.size === 0) return [];
+    if (tagsFor === 'all') return [...view.unloadedTags];
+    return [...new Set(tagsFor.flatMap((id) => view.tagsNeededBy(id)))];
   }
 
   /** The version `stream` is at: as this process saw it committed, else the store's row. */
@@ -164,7 +179,7 @@ export class ViewSync {
    * throws `INTEGRITY` naming the seq; the view stays at the last good batch, so every later
    * call fails the same way until the store is repaired and nothing is built on a forgery.
    */
-  async #catchUpTo(head: Head): Promise<void> {
+  async #catchUpTo(head: Head, tagsFor?: readonly string[] | 'all'): Promise<void> {
     const seen = this.seen;
     if (head.seq < this.view.seq) {
       throw new BatonError(
@@ -179,9 +194,7 @@ export class ViewSync {
         { details: { seq: head.seq, reason: 'the head was replaced' } },
       );
     }
-    const complete = await this.#replay(seen, this.#store.read({ after: this.view.seq }), (s) =>
-      this.#knownVersion(s),
-    );
+    const complete = await this.#replayAfterSeen((s) => this.#knownVersion(s));
     if (complete && this.seen.seq < head.seq) {
       throw new BatonError(
         ErrorCode.INTEGRITY,
@@ -196,18 +209,42 @@ export class ViewSync {
         { details: { seq: head.seq, reason: 'the head does not name the last event' } },
       );
     }
-    await this.#loadNamedTags();
+    await this.#loadTags(this.#tagsToLoad(tagsFor));
   }
 
   /**
-   * Loads the artifacts of the tags grants this process committed named for the first time
-   * (see `loadTags`); a commit of this process meanwhile leaves them to the next catch-up.
+   * Loads the artifacts of unloaded tags `tags` into the view, from their signed events (see
+   * `loadTags`); a commit of this process meanwhile leaves them to the next catch-up.
    */
-  async #loadNamedTags(): Promise<void> {
-    if (this.view.unloadedTags.size === 0) return;
+  async #loadTags(tags: readonly string[]): Promise<void> {
+    if (tags.length === 0) return;
     const tx = this.view.begin();
-    await loadTags(this.#store, tx);
+    await loadTags(this.#store, tx, tags);
     tx.commit();
+  }
+
+  /**
+   * Replays the events after {@link ViewSync.seen} (see `#replay`). An event
+   * authorized by a grant on a tag whose earlier artifacts the view has not loaded does not
+   * verify against it: when one does not, the view loads every unloaded tag and replays the
+   * rest again — so a tag is loaded on catch-up only when the new events need it, and
+   * `INTEGRITY` is thrown only for an event that does not verify with every tag loaded.
+   */
+  async #replayAfterSeen(versionOf?: (stream: string) => number | undefined): Promise<boolean> {
+    const replay = () =>
+      this.#replay(this.seen, this.#store.read({ after: this.view.seq }), versionOf);
+    if (this.view.unloadedTags.size === 0) return replay();
+    try {
+      return await replay();
+    } catch (err) {
+      if (!isBatonError(err, ErrorCode.INTEGRITY)) throw err;
+      // The view stays at the last batch that verified; load every tag there, then go on. (A
+      // commit of this process meanwhile drops a load: try again.)
+      for (let n = 0; n < 3 && this.view.unloadedTags.size > 0; n++)
+        await this.#loadTags([...this.view.unloadedTags]);
+      if (this.view.unloadedTags.size > 0) throw err;
+      return replay();
+    }
   }
 
   /**

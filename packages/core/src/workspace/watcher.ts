@@ -79,6 +79,7 @@ export class Watcher {
   async *watch(
     f: WatchFilter,
     allowed: (e: BatonEvent) => boolean,
+    tagsFor?: readonly string[],
   ): AsyncIterableIterator<BatonEvent> {
     const types = typeFilter(this.#types, f.types);
     const sync = this.#sync;
@@ -89,7 +90,7 @@ export class Watcher {
         // Deliver only events this process has verified: catch up first (INTEGRITY at a
         // forged one, which ends the watch), and read no further than the view reached.
         try {
-          await sync.catchUp();
+          await sync.catchUp(tagsFor);
         } catch (err) {
           if (sync.closed) return;
           throw err;
@@ -125,6 +126,7 @@ export class Watcher {
     f: WatchFilter,
     listener: (e: BatonEvent) => void | Promise<void>,
     allowed: (e: BatonEvent) => boolean,
+    tagsFor?: readonly string[],
   ): () => void {
     const controller = new AbortController();
     f.signal?.addEventListener('abort', () => controller.abort(), { once: true });
@@ -132,7 +134,7 @@ export class Watcher {
     this.#events.once('close', stop);
     void (async () => {
       try {
-        for await (const e of this.watch({ ...f, signal: controller.signal }, allowed)) {
+        for await (const e of this.watch({ ...f, signal: controller.signal }, allowed, tagsFor)) {
           try {
             await listener(e);
           } catch (err) {
