@@ -87,8 +87,6 @@ const PAGE = 100;
 const HELD_BYTES = 4 * 1024 * 1024;
 /** Record headers a saver remembers of its own writes (a few hundred bytes each). */
 const REMEMBERED = 256;
-/** Records whose array run texts a saver remembers (a list's whole bytes each). */
-const REMEMBERED_TEXTS = 16;
 
 const serdeSchema = z.custom<SerializerProtocol>(
   (v) =>
@@ -316,22 +314,16 @@ export class BatonCheckpointSaver extends BaseCheckpointSaver {
    * was a fifth of a put's time in the bench. Only this saver's own writes go in, so an
    * entry is what the store holds unless another process overwrote the same checkpoint id.
    */
-  readonly #written = new Map<string, RecordHeader>();
-  /**
-   * The run texts of the array values of the records this saver wrote last, by key and
-   * channel: a child compares its array with them byte by byte to see which runs it keeps
-   * (a parent not in here has its runs read from the store).
-   */
-  readonly #runTexts = new Map<string, Map<string, Uint8Array[]>>();
+  readonly #written = new Recent<RecordHeader>(REMEMBERED);
   /**
    * Segments of the checkpoint records this saver wrote or read as holders last, by key,
    * at most {@link HELD_BYTES} of them: a checkpoint takes its unchanged values (a message
-   * list's older runs) from records before it, and a read finds them here instead of in the
-   * store. A checkpoint id names one checkpoint for good, as LangGraph makes them (ids are
-   * uuid6), so a record held is the one the store has — as {@link #written} assumes too.
+   * list's older runs) from records before it, so a read, and a put comparing its list with
+   * its parent's runs, finds them here instead of in the store. A checkpoint id names one
+   * checkpoint for good, as LangGraph makes them (ids are uuid6), so a record held is the one
+   * the store has — as {@link #written} assumes too.
    */
-  readonly #held = new Map<string, Uint8Array[]>();
-  #heldBytes = 0;
+  readonly #held = new Recent<Uint8Array[]>(HELD_BYTES, sizeOf);
   /** The JSON reader of the serializer in `serde` ({@link jsonPlusReader}), made on first use. */
   #reader: { serde: SerializerProtocol; read: JsonReader | undefined } | undefined;
 
@@ -478,7 +470,6 @@ export class BatonCheckpointSaver extends BaseCheckpointSaver {
       ...changed.map((ch) => values[ch]),
     ])) as [[string, Uint8Array], ...[string, Uint8Array][]];
     const segments = [head];
-    const texts = new Map<string, Uint8Array[]>();
     for (const [i, channel] of changed.entries()) {
       const [type, bytes] = encoded[i]!;
       if (!isArrayText(type, bytes)) {
@@ -490,11 +481,10 @@ export class BatonCheckpointSaver extends BaseCheckpointSaver {
       const parentTexts =
         from === undefined
           ? undefined
-          : (this.#runTexts.get(parentKey!)?.get(channel) ??
-            (await this.#storedRunTexts(thread, ns, from, parentId!, stored?.segments)));
+          : (this.#heldRunTexts(thread, ns, from) ??
+            (await this.#runTexts(thread, ns, from, parentId!, stored?.segments)));
       const runs = runsFor(bytes, from ?? [], parentTexts ?? [], segments);
-      texts.set(channel, runs.texts);
-      refs[channel] = [versions[channel]!, type, -1, null, runs.runs];
+      refs[channel] = [versions[channel]!, type, -1, null, runs];
     }
     // One write: the checkpoint and the values it introduced land together or not at all.
     const header: RecordHeader = {
@@ -507,8 +497,8 @@ export class BatonCheckpointSaver extends BaseCheckpointSaver {
     };
     const value = frame(header, segments);
     await this.#kv.put(key, value);
-    this.#remember(key, header, texts);
-    this.#hold(key, framedSegments(value, segments));
+    this.#written.set(key, header);
+    this.#held.set(key, framedSegments(value, segments));
     return { configurable: { thread_id: thread, checkpoint_ns: ns, checkpoint_id: cp.id } };
   }
 
@@ -618,9 +608,7 @@ export class BatonCheckpointSaver extends BaseCheckpointSaver {
       'BatonCheckpointSaver.deleteThread(threadId)',
     );
     this.#written.clear();
-    this.#runTexts.clear();
     this.#held.clear();
-    this.#heldBytes = 0;
     const prefix = `${PREFIX}c/${keyPart(thread)}/`;
     for (;;) {
       const page = await this.#kv.list(prefix, { limit: PAGE });
@@ -710,33 +698,25 @@ export class BatonCheckpointSaver extends BaseCheckpointSaver {
   }
 
   /**
-   * Keeps the segments of the record under `key` (the newest last), within
-   * {@link HELD_BYTES}: a later read takes the values a checkpoint shares with it from here.
+   * The texts of the runs `runs` (holders named, as {@link fromParent} makes them) when every
+   * record holding them is held — the common case of a put after the same saver's last —
+   * without an await; else `undefined`.
    */
-  #hold(key: string, segments: Uint8Array[]): void {
-    const old = this.#held.get(key);
-    if (old !== undefined) this.#heldBytes -= sizeOf(old);
-    this.#held.delete(key);
-    this.#held.set(key, segments);
-    this.#heldBytes += sizeOf(segments);
-    for (const [k, v] of this.#held) {
-      if (this.#heldBytes <= HELD_BYTES) break;
-      this.#held.delete(k);
-      this.#heldBytes -= sizeOf(v);
+  #heldRunTexts(thread: string, ns: string, runs: Run[]): Uint8Array[] | undefined {
+    const texts: Uint8Array[] = [];
+    for (const [holder, segment] of runs) {
+      const held = this.#held.get(checkpointKey(thread, ns, holder!));
+      if (held === undefined) return undefined;
+      texts.push(segmentOf(held, segment));
     }
-  }
-
-  #remember(key: string, header: RecordHeader, texts: Map<string, Uint8Array[]>): void {
-    remember(this.#written, key, header, REMEMBERED);
-    if (texts.size > 0) remember(this.#runTexts, key, texts, REMEMBERED_TEXTS);
-    else this.#runTexts.delete(key);
+    return texts;
   }
 
   /**
-   * The texts of the runs `runs` (holders named, as {@link fromParent} makes them) read
-   * from the store: for a parent this saver did not write, or wrote too long ago.
+   * The texts of the runs `runs` (holders named, as {@link fromParent} makes them), from the
+   * records held or, for a parent this saver did not write or read lately, from the store.
    */
-  async #storedRunTexts(
+  async #runTexts(
     thread: string,
     ns: string,
     runs: Run[],
@@ -857,7 +837,7 @@ export class BatonCheckpointSaver extends BaseCheckpointSaver {
       // Only its segments are used: its header is not checked beyond the framing.
       const { segments } = unframe(v, 'A checkpoint record');
       holders.set(missing[i]!, segments);
-      this.#hold(checkpointKey(thread, ns, missing[i]!), segments);
+      this.#held.set(checkpointKey(thread, ns, missing[i]!), segments);
     });
     return holders;
   }
@@ -987,7 +967,7 @@ function runsFor(
   parent: Run[],
   parentTexts: Uint8Array[],
   segments: Uint8Array[],
-): { runs: Run[]; texts: Uint8Array[] } {
+): Run[] {
   const end = bytes.length - 1;
   const runs: Run[] = [];
   const texts: Uint8Array[] = [];
@@ -1000,7 +980,7 @@ function runsFor(
     texts.push(text);
     at = stop + 1;
   }
-  if (at >= end) return { runs, texts };
+  if (at >= end) return runs;
   while (
     texts.length > 0 &&
     (texts.length >= MAX_RUNS || texts.at(-1)!.length <= MERGE_RATIO * (end - at))
@@ -1010,9 +990,8 @@ function runsFor(
   }
   const text = bytes.subarray(at, end);
   runs.push([null, segments.length]);
-  texts.push(text);
   segments.push(text);
-  return { runs, texts };
+  return runs;
 }
 
 /** The bytes `segments` hold. */
@@ -1042,11 +1021,43 @@ function segmentOf(segments: Uint8Array[], at: number): Uint8Array {
   return bytes;
 }
 
-/** Puts `key` last in `map` (oldest first), keeping at most `most` entries. */
-function remember<V>(map: Map<string, V>, key: string, value: V, most: number): void {
-  map.delete(key);
-  map.set(key, value);
-  if (map.size > most) map.delete(map.keys().next().value as string);
+/**
+ * A map of the entries set last, oldest first: past `limit` (by `weigh`, default one per
+ * entry), the oldest are dropped.
+ */
+class Recent<V> {
+  readonly #map = new Map<string, V>();
+  readonly #limit: number;
+  readonly #weigh: (value: V) => number;
+  #weight = 0;
+
+  constructor(limit: number, weigh: (value: V) => number = () => 1) {
+    this.#limit = limit;
+    this.#weigh = weigh;
+  }
+
+  get(key: string): V | undefined {
+    return this.#map.get(key);
+  }
+
+  /** Sets `key` as the newest entry, then drops the oldest while over the limit. */
+  set(key: string, value: V): void {
+    const old = this.#map.get(key);
+    if (old !== undefined) this.#weight -= this.#weigh(old);
+    this.#map.delete(key);
+    this.#map.set(key, value);
+    this.#weight += this.#weigh(value);
+    for (const [k, v] of this.#map) {
+      if (this.#weight <= this.#limit) break;
+      this.#map.delete(k);
+      this.#weight -= this.#weigh(v);
+    }
+  }
+
+  clear(): void {
+    this.#map.clear();
+    this.#weight = 0;
+  }
 }
 
 function checkpointPrefix(thread: string, ns: string): string {
