@@ -1,5 +1,7 @@
 /** Formatting shared by the bench tables. */
+import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 
 /** A time given in ns, in the unit that reads best. */
 export function fmtUs(ns: number): string {
@@ -51,4 +53,21 @@ export async function writeResults(name: string, report: object): Promise<string
     typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(6)) : v;
   await writeFile(file, `${JSON.stringify(report, round, 2)}\n`);
   return file.pathname;
+}
+
+/** The checkout's short revision, `+dirty` when the packages have uncommitted changes; `unknown` without git. */
+export function gitRevision(): string {
+  try {
+    const git = (...args: string[]) =>
+      execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--', 'packages') ? '+dirty' : ''}`;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** The machine's CPU model and count, as bench headers print it. */
+export function cpuName(): string {
+  const cpus = os.cpus();
+  return `${cpus[0]?.model.trim() ?? 'unknown CPU'} ×${cpus.length}`;
 }

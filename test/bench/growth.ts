@@ -32,7 +32,16 @@ import { fileURLToPath } from 'node:url';
 import { getHeapStatistics } from 'node:v8';
 import { MemoryStore, Workspace } from '@baton/core';
 import { SqliteStore } from '@baton/sqlite';
-import { fmtInt, fmtMb, fmtRatio, fmtUs, table, writeResults } from './format.js';
+import {
+  cpuName,
+  fmtInt,
+  fmtMb,
+  fmtRatio,
+  fmtUs,
+  gitRevision,
+  table,
+  writeResults,
+} from './format.js';
 import { cachedFixture, fixtureFiles, type GrowthFixture } from './growthFixture.js';
 import { describe, READS, type Subject, subject } from './growthReads.js';
 import { pairedRatio, quantile, type Timing, timeInterleaved } from './timing.js';
@@ -187,18 +196,10 @@ function checkResults(fixtures: GrowthFixture[], seen: Map<number, Record<string
 
 // ------------------------------------------------------------------ main
 
-function gitRevision(): string {
-  const git = (...args: string[]) =>
-    spawnSync('git', args, { encoding: 'utf8' }).stdout?.trim() ?? '';
-  const rev = git('rev-parse', '--short', 'HEAD') || 'unknown';
-  return git('status', '--porcelain', '--', 'packages') ? `${rev}+dirty` : rev;
-}
-
 async function main(): Promise<void> {
   const { sizes, quick, all, memoryHuge, rebuild, sqliteOnly } = parseArgs(process.argv.slice(2));
   const started = performance.now();
-  const cpus = os.cpus();
-  const cpu = `${cpus[0]?.model.trim() ?? 'unknown CPU'} ×${cpus.length}`;
+  const cpu = cpuName();
   const loadBefore = os.loadavg()[0]!;
   const revision = gitRevision();
   console.log(

@@ -18,7 +18,7 @@
  * heap another left behind.
  */
 
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -49,7 +49,7 @@ import {
   RESOURCE,
   renumber,
 } from './fixture.js';
-import { fmtInt, fmtPct, fmtRatio, fmtUs, table, verdict } from './format.js';
+import { cpuName, fmtInt, fmtPct, fmtRatio, fmtUs, gitRevision, table, verdict } from './format.js';
 import { pairedRatio, type Timing, type TimingOptions, timeInterleaved } from './timing.js';
 
 const textEncoder = new TextEncoder();
@@ -292,20 +292,9 @@ async function chainBench(cx: ChainFixture) {
 // ------------------------------------------------------------------ main
 
 /** The commit measured, with `+dirty` when the work tree has changes. */
-function gitRevision(): string {
-  try {
-    const git = (...args: string[]) =>
-      execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    return `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--', 'packages') ? '+dirty' : ''}`;
-  } catch {
-    return 'unknown';
-  }
-}
-
 async function main(): Promise<void> {
   const started = performance.now();
-  const cpus = os.cpus();
-  const cpu = `${cpus[0]?.model.trim() ?? 'unknown CPU'} ×${cpus.length}`;
+  const cpu = cpuName();
   const loadBefore = os.loadavg()[0]!;
   const revision = gitRevision();
   console.log(
@@ -314,9 +303,10 @@ async function main(): Promise<void> {
   console.log(
     `Medians of ${TIMING.rounds} (tables 2–4: ${TIMING_RATIO.rounds}) rounds after warm-up; the rows of a table run in alternating rounds, ratios are medians of same-round ratios.`,
   );
-  if (loadBefore > cpus.length) {
+  const cores = os.cpus().length;
+  if (loadBefore > cores) {
     console.log(
-      `Note: the load average (${loadBefore.toFixed(1)}) exceeds the CPU count (${cpus.length}); wall times are inflated — compare ratios and the cpu column.`,
+      `Note: the load average (${loadBefore.toFixed(1)}) exceeds the CPU count (${cores}); wall times are inflated — compare ratios and the cpu column.`,
     );
   }
   console.log('');
